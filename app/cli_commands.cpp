@@ -1,0 +1,364 @@
+#include "cli_commands.h"
+
+#include "common/error.h"
+#include "data/loaders.h"
+#include "data/segments.h"
+#include "llm/scores.h"
+#include "store/experiment_store.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+namespace sllmr::cli {
+namespace {
+
+using nlohmann::json;
+
+enum Exit { Ok = 0, Internal = 1, Usage = 2, BadInput = 3, StoreError = 4, Cancelled = 130 };
+
+// "20%" is a quantile, a plain number an absolute count threshold.
+Threshold parseThreshold(const std::string& text, const char* option)
+{
+    Threshold t;
+    try {
+        if (!text.empty() && text.back() == '%') {
+            t.mode = "quantile";
+            t.value = std::stod(text.substr(0, text.size() - 1)) / 100.0;
+            if (t.value < 0 || t.value > 1)
+                throw std::out_of_range("quantile");
+        } else {
+            t.mode = "absolute";
+            t.value = std::stod(text);
+            if (t.value < 0)
+                throw std::out_of_range("negative");
+        }
+    } catch (const std::logic_error&) {
+        throw Error(ErrorKind::Usage, std::string(option) + " '" + text + "' is not a threshold", {},
+                    0, "write a share like 20% or an absolute count like 3");
+    }
+    return t;
+}
+
+// Options shared by every command that loads a dataset.
+struct DatasetOptions {
+    DatasetSpec spec;
+    std::string cold = "20%";
+    std::string tail = "20%";
+    std::optional<double> implicit;
+
+    void add(CLI::App& cmd, bool positional)
+    {
+        if (positional)
+            cmd.add_option("path", spec.path,
+                           "Interactions file, or the train file of a pre-split dataset (.gz ok)")
+                ->required();
+        else
+            cmd.add_option("--data", spec.path,
+                           "Dataset interactions file, or its train file with --test")
+                ->required();
+        cmd.add_option("--test", spec.testPath, "Test file of a pre-split dataset (split 'given')");
+        cmd.add_option("--validation", spec.validationPath, "Validation file of a pre-split dataset");
+        cmd.add_option("--items", spec.itemsPath, "Item titles/genres: movies.csv or a RecBole .item");
+        cmd.add_option("--item-features", spec.itemFeaturesPath,
+                       "Categorical item features: item<TAB>feature ids (e.g. genre_map.tsv)");
+        cmd.add_option("--item-feature-names", spec.itemFeatureNamesPath,
+                       "Feature names: id<TAB>name (e.g. genre_features.tsv)");
+        cmd.add_option("--format", spec.format, "Loader")
+            ->check(CLI::IsMember({"auto", "movielens-csv", "movielens-dat", "movielens-udata",
+                                   "delimited", "recbole"}))
+            ->capture_default_str();
+        cmd.add_option("--delimiter", spec.delimiter,
+                       "Field delimiter: ',', 'tab', ';', '::' (default: detect)");
+        cmd.add_option("--header", spec.header, "Header line")
+            ->check(CLI::IsMember({"auto", "yes", "no"}))
+            ->capture_default_str();
+        cmd.add_option("--user-col", spec.userColumn, "User column: header name or 0-based index");
+        cmd.add_option("--item-col", spec.itemColumn, "Item column: header name or 0-based index");
+        cmd.add_option("--rating-col", spec.ratingColumn, "Rating column: name or index");
+        cmd.add_option("--time-col", spec.timestampColumn, "Timestamp column: name or index");
+        cmd.add_option("--implicit-threshold", implicit,
+                       "Keep interactions with rating >= this (implicit feedback)");
+        cmd.add_option("--duplicates", spec.duplicates, "Which repeated (user, item) row is kept")
+            ->check(CLI::IsMember({"first", "last"}))
+            ->capture_default_str();
+        cmd.add_option("--kcore", spec.kcore, "Keep users and items with at least K interactions")
+            ->check(CLI::Range(0, 1000000));
+        cmd.add_option("--split", spec.split.method,
+                       "given (default with --test), leave-one-out, temporal, random")
+            ->check(CLI::IsMember({"given", "leave-one-out", "temporal", "random"}));
+        cmd.add_option("--test-ratio", spec.split.testRatio, "Test share per user (temporal, random)")
+            ->check(CLI::Range(0.0, 0.9))
+            ->capture_default_str();
+        cmd.add_option("--validation-split", spec.split.validation,
+                       "auto, none, last (per user, by time) or ratio (random per user)")
+            ->check(CLI::IsMember({"auto", "none", "last", "ratio"}))
+            ->capture_default_str();
+        cmd.add_option("--validation-ratio", spec.split.validationRatio, "Validation share per user")
+            ->check(CLI::Range(0.0, 0.9))
+            ->capture_default_str();
+        cmd.add_option("--cold", cold, "Cold users: share (20%) or |H(u)| below a count (3)")
+            ->capture_default_str();
+        cmd.add_option("--tail", tail, "Long-tail items: share (20%) or pop(i) below a count")
+            ->capture_default_str();
+        cmd.add_option("--buckets", spec.segments.buckets, "Buckets by history and popularity")
+            ->check(CLI::Range(1, 100))
+            ->capture_default_str();
+        cmd.add_option("--seed", spec.seed, "Seed of every random choice")->capture_default_str();
+        cmd.add_option("--name", spec.name, "Display name");
+    }
+
+    DatasetSpec finish(const CLI::App& cmd)
+    {
+        DatasetSpec s = spec;
+        if (cmd.count("--split") == 0)
+            s.split.method = s.testPath.empty() ? "random" : "given";
+        s.segments.cold = parseThreshold(cold, "--cold");
+        s.segments.tail = parseThreshold(tail, "--tail");
+        s.implicitThreshold = implicit;
+        if (s.delimiter == "tab")
+            s.delimiter = "\t";
+        return s;
+    }
+};
+
+std::string fmtCount(std::int64_t n)
+{
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+        s.insert(static_cast<std::size_t>(i), ",");
+    return s;
+}
+
+void printDataset(const json& j)
+{
+    fmt::print("Dataset {}\n", j["name"].get<std::string>());
+    fmt::print("  users {:>12}   items {:>10}   interactions {:>12}   density {:.4f}%\n",
+               fmtCount(j["users"]), fmtCount(j["items"]), fmtCount(j["interactions"]),
+               j["density"].get<double>() * 100.0);
+    for (const char* part : {"train", "validation", "test"}) {
+        const auto& p = j[part];
+        fmt::print("  {:<10} {:>12} interactions  {:>8} users  {:>8} items\n", part,
+                   fmtCount(p["interactions"]), fmtCount(p["users"]), fmtCount(p["items"]));
+    }
+    const auto& pre = j["preprocessing"];
+    fmt::print("  read {} rows; dropped: {} below threshold, {} duplicates, {} in train and "
+               "validation/test, {} by k-core; {} moved to validation\n",
+               fmtCount(pre["rows_read"]), fmtCount(pre["below_threshold"]),
+               fmtCount(pre["duplicates"]), fmtCount(pre["cross_split_duplicates"]),
+               fmtCount(pre["kcore_removed"]), fmtCount(pre["validation_carved"]));
+    if (pre["test_items_unseen_in_train"].get<std::int64_t>() > 0)
+        fmt::print("  {} test interactions have an item with no training interaction (ID-only "
+                   "models cannot score them)\n",
+                   fmtCount(pre["test_items_unseen_in_train"]));
+    fmt::print("  thresholds: cold = |H(u)| < {}, tail = pop(i) < {}\n",
+               j["thresholds"]["tau_u"].get<double>(), j["thresholds"]["tau_i"].get<double>());
+    fmt::print("\n  {:<9} {:>8} {:>8} {:>10}  {}\n", "segment", "users", "items", "test", "definition");
+    for (const auto& nameJson : j["segment_order"]) {
+        const auto name = nameJson.get<std::string>();
+        const auto& s = j["segments"][name];
+        fmt::print("  {:<9} {:>8} {:>8} {:>10}  {}\n", name,
+                   s.contains("users") ? fmtCount(s["users"]) : std::string("-"),
+                   s.contains("items") ? fmtCount(s["items"]) : std::string("-"),
+                   fmtCount(s["test_interactions"]), s["description"].get<std::string>());
+    }
+}
+
+void printScores(const json& r, const std::string& path)
+{
+    fmt::print("LLM scores {} ({})\n", path, r["kind"].get<std::string>());
+    fmt::print("  rows            {:>10}\n", fmtCount(r["rows"]));
+    fmt::print("  matched         {:>10}   (scores used)\n", fmtCount(r["matched"]));
+    fmt::print("  duplicates      {:>10}   (repeated user-item rows; first kept)\n",
+               fmtCount(r["duplicates"]));
+    fmt::print("  unknown users   {:>10}   rows, {} distinct ids\n", fmtCount(r["unknown_users"]),
+               fmtCount(r["distinct_unknown_users"]));
+    fmt::print("  unknown items   {:>10}   rows, {} distinct ids\n", fmtCount(r["unknown_items"]),
+               fmtCount(r["distinct_unknown_items"]));
+    fmt::print("  out of range    {:>10}   (clamped into the scale)\n", fmtCount(r["out_of_range"]));
+    fmt::print("  in train        {:>10}   rows naming a training positive\n",
+               fmtCount(r["in_train"]));
+    fmt::print("  in test         {:>10}   rows naming a test positive\n", fmtCount(r["in_test"]));
+    fmt::print("  users covered   {:>10}\n", fmtCount(r["users_covered"]));
+    fmt::print("  items covered   {:>10}\n", fmtCount(r["items_covered"]));
+    if (r["candidates_added"].get<std::int64_t>() > 0)
+        fmt::print("  candidates added {:>9}   (offered, not returned; default score)\n",
+                   fmtCount(r["candidates_added"]));
+    if (r["kind"] == "rank")
+        fmt::print("  largest rank    {:>10}\n", fmtCount(r["max_rank"]));
+    for (const auto& w : r["warnings"])
+        fmt::print("  note: {}\n", w.get<std::string>());
+}
+
+LoadControl progressOnTerminal(bool quiet)
+{
+    LoadControl c;
+    if (!quiet && isatty(fileno(stderr)))
+        c.progress = [](double f, const std::string& stage) {
+            std::fprintf(stderr, "\r%-24s %5.1f%%", stage.c_str(), f * 100.0);
+            if (f >= 1.0)
+                std::fprintf(stderr, "\r%40s\r", "");
+            std::fflush(stderr);
+        };
+    return c;
+}
+
+DatasetRecord datasetRecord(const Dataset& ds, const json& summary)
+{
+    DatasetRecord rec;
+    rec.name = ds.spec.name;
+    rec.source = ds.spec.path;
+    rec.contentHash = ds.contentHash;
+    rec.specJson = json(ds.spec).dump();
+    rec.statsJson = summary.dump();
+    return rec;
+}
+
+int errorExit(const Error& e)
+{
+    std::cerr << "sllmr: " << e.what() << '\n';
+    switch (e.kind()) {
+    case ErrorKind::Usage:
+        return Usage;
+    case ErrorKind::BadInput:
+    case ErrorKind::NotFound:
+        return BadInput;
+    case ErrorKind::Store:
+        return StoreError;
+    case ErrorKind::Cancelled:
+        return Cancelled;
+    case ErrorKind::Internal:
+        return Internal;
+    }
+    return Internal;
+}
+
+}  // namespace
+
+int run(int argc, char** argv)
+{
+    CLI::App app{"sllmr: Selective LLM-Guided Regularization experiments, headless.\n"
+                 "Runs the same engine and writes the same experiments.db as SLLMR Studio."};
+    app.set_version_flag("--version", std::string("sllmr ") + SLLMR_VERSION);
+    app.require_subcommand(1);
+    std::string dbPath = "experiments.db";
+    app.add_option("--db", dbPath, "Experiment database (SQLite)")->capture_default_str();
+
+    // dataset inspect
+    auto* dataset = app.add_subcommand("dataset", "Load and inspect datasets");
+    dataset->require_subcommand(1);
+    auto* dsInspect = dataset->add_subcommand(
+        "inspect", "Load a dataset, split and segment it, and report counts and segment sizes");
+    DatasetOptions dsOpts;
+    dsOpts.add(*dsInspect, true);
+    bool dsJson = false;
+    bool dsSave = false;
+    dsInspect->add_flag("--json", dsJson, "Machine-readable output");
+    dsInspect->add_flag("--save", dsSave, "Record the dataset in the experiment database");
+
+    // scores inspect
+    auto* scores = app.add_subcommand("scores", "Load and inspect LLM score files");
+    scores->require_subcommand(1);
+    auto* scInspect = scores->add_subcommand(
+        "inspect", "Load an LLM score file against a dataset and report what matched");
+    ScoreFileSpec scSpec;
+    scInspect->add_option("file", scSpec.path, "Score file: user, item, rank|score|rating (.gz ok)")
+        ->required();
+    DatasetOptions scData;
+    scData.add(*scInspect, false);
+    scInspect->add_option("--kind", scSpec.kind, "How to read the value column")
+        ->check(CLI::IsMember({"auto", "rank", "pointwise", "rating"}))
+        ->capture_default_str();
+    scInspect->add_option("--score-delimiter", scSpec.delimiter, "Delimiter (default: detect)");
+    scInspect->add_option("--score-header", scSpec.header, "Header line")
+        ->check(CLI::IsMember({"auto", "yes", "no"}));
+    scInspect->add_option("--score-user-col", scSpec.userColumn, "User column: name or index");
+    scInspect->add_option("--score-item-col", scSpec.itemColumn, "Item column: name or index");
+    scInspect->add_option("--value-col", scSpec.valueColumn, "Value column: name or index");
+    scInspect->add_option("--rating-min", scSpec.ratingMin, "Lowest rating of the scale")
+        ->capture_default_str();
+    scInspect->add_option("--rating-max", scSpec.ratingMax, "Highest rating of the scale")
+        ->capture_default_str();
+    scInspect->add_option("--rank-mapping", scSpec.rankMapping,
+                          "linear: 1-(rank-1)/N_u; exponential: exp(-decay*(rank-1))")
+        ->check(CLI::IsMember({"linear", "exponential"}))
+        ->capture_default_str();
+    scInspect->add_option("--decay", scSpec.decay, "Decay of the exponential rank mapping")
+        ->capture_default_str();
+    scInspect->add_option("--candidates", scSpec.candidatesPath,
+                          "Candidates offered to the LLM; those not returned get --candidate-default");
+    scInspect->add_option("--candidate-default", scSpec.candidateDefault,
+                          "Score of an offered but unreturned candidate")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    bool scJson = false;
+    bool scSave = false;
+    scInspect->add_flag("--json", scJson, "Machine-readable output");
+    scInspect->add_flag("--save", scSave,
+                        "Record the dataset and the score set in the experiment database");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? Ok : Usage;
+    }
+
+    try {
+        if (*dsInspect) {
+            const DatasetSpec spec = dsOpts.finish(*dsInspect);
+            const Dataset ds = loadDataset(spec, progressOnTerminal(dsJson));
+            const Segmentation seg = computeSegments(ds, spec.segments);
+            json summary = datasetSummary(ds, seg);
+            if (dsSave) {
+                ExperimentStore store(dbPath);
+                summary["dataset_id"] = store.addDataset(datasetRecord(ds, summary));
+            }
+            if (dsJson)
+                std::cout << summary.dump(2) << '\n';
+            else
+                printDataset(summary);
+            return Ok;
+        }
+        if (*scInspect) {
+            const DatasetSpec spec = scData.finish(*scInspect);
+            const Dataset ds = loadDataset(spec, progressOnTerminal(scJson));
+            const ScoreSet set = loadScores(scSpec, ds);
+            json out = scoreReportJson(set.report);
+            if (scSave) {
+                ExperimentStore store(dbPath);
+                const Segmentation seg = computeSegments(ds, spec.segments);
+                const auto datasetId = store.addDataset(datasetRecord(ds, datasetSummary(ds, seg)));
+                ScoreSetRecord rec;
+                rec.datasetId = datasetId;
+                rec.name = set.spec.name;
+                rec.source = set.spec.path;
+                rec.contentHash = set.report.contentHash;
+                rec.specJson = json(set.spec).dump();
+                rec.reportJson = out.dump();
+                out["dataset_id"] = datasetId;
+                out["score_set_id"] = store.addScoreSet(rec);
+            }
+            if (scJson)
+                std::cout << out.dump(2) << '\n';
+            else
+                printScores(out, scSpec.path);
+            return Ok;
+        }
+    } catch (const Error& e) {
+        return errorExit(e);
+    } catch (const std::bad_alloc&) {
+        std::cerr << "sllmr: out of memory\n";
+        return Internal;
+    } catch (const std::exception& e) {
+        std::cerr << "sllmr: internal error: " << e.what() << '\n';
+        return Internal;
+    }
+    return Ok;
+}
+
+}  // namespace sllmr::cli

@@ -1,0 +1,53 @@
+#pragma once
+// Evaluation segments (SPEC 6): cold users and long-tail items by an absolute threshold or a
+// quantile of the training counts, their complements (warm, head), and equal-count buckets by
+// history length and by popularity. Every segment reports its size.
+#include "data/dataset.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sllmr {
+
+struct Segment {
+    std::string name;         // "overall", "cold", "warm", "tail", "head", "hist_1".. , "pop_1"..
+    std::string kind;         // "all", "users" or "items": what membership is defined on
+    std::string description;  // e.g. "users with |H(u)| < 19"
+    std::vector<bool> members;  // by user or item index; empty for "all"
+    std::uint32_t memberCount = 0;     // users or items in the segment
+    std::int64_t testInteractions = 0;
+    std::int64_t validationInteractions = 0;
+    double lo = 0;  // range of the count the segment covers: [lo, hi)
+    double hi = 0;
+
+    bool contains(std::uint32_t user, std::uint32_t item) const
+    {
+        if (kind == "all")
+            return true;
+        return kind == "users" ? members[user] : members[item];
+    }
+};
+
+struct Segmentation {
+    // Resolved absolute thresholds: Cold(u) = |H(u)| < tauUser, Tail(i) = pop(i) < tauItem.
+    double tauUser = 0;
+    double tauItem = 0;
+    std::vector<Segment> segments;
+
+    const Segment* find(const std::string& name) const;
+};
+
+// Resolves a threshold on `counts` (absolute: returned as is; quantile q: the smallest t such
+// that at least a share q of the entries has count < t).
+double resolveThreshold(const Threshold& threshold, const std::vector<std::uint32_t>& counts);
+
+Segmentation computeSegments(const Dataset& dataset, const SegmentSpec& spec);
+
+// Summary for `sllmr dataset inspect --json` and the store: users, items, interactions, train,
+// validation, test, segments, preprocessing report, files.
+nlohmann::json datasetSummary(const Dataset& dataset, const Segmentation& segmentation);
+
+}  // namespace sllmr

@@ -1,0 +1,79 @@
+#pragma once
+// LLM score files (SPEC 7): pointwise scores in [0,1], ratings on a known scale, or ranked lists,
+// normalized to r(u,i) in [0,1] and matched to a dataset. An optional candidate file adds the
+// items that were offered to the LLM but not returned, with a default score (0.5). Nothing is
+// dropped silently: every row ends up in exactly one of matched / duplicates / unknown users /
+// unknown items, and the report says so.
+#include "data/dataset.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sllmr {
+
+struct ScoreFileSpec {
+    std::string path;
+    std::string name;
+    // "rank" (rank 1 best), "pointwise" (score in [0,1]), "rating" (on [ratingMin, ratingMax]),
+    // "auto" (from the header: a 'rank' column means rank, 'rating' rating, else pointwise).
+    std::string kind = "auto";
+    std::string delimiter;        // empty: detect
+    std::string header = "auto";  // "auto", "yes", "no"
+    std::string userColumn;       // names or 0-based indices; empty: detect
+    std::string itemColumn;
+    std::string valueColumn;
+    double ratingMin = 1.0;
+    double ratingMax = 5.0;
+    // Ranks: "linear" 1 - (rank-1)/N_u, with N_u = max(list length, largest rank) of the user, or
+    // "exponential" exp(-decay * (rank-1)).
+    std::string rankMapping = "linear";
+    double decay = 0.1;
+    std::string candidatesPath;   // user, item[, rank] or user<TAB>item item item ...
+    double candidateDefault = 0.5;
+
+    void resolvePaths(const std::string& baseDir);
+};
+
+void to_json(nlohmann::json& j, const ScoreFileSpec& spec);
+ScoreFileSpec scoreSpecFromJson(const nlohmann::json& j, const std::string& prefix = "scores");
+
+struct ScoreReport {
+    std::int64_t rows = 0;          // data rows in the score file
+    std::int64_t matched = 0;       // first occurrences with known user and item: the scores
+    std::int64_t duplicates = 0;    // repeated (user, item) rows; the first is kept
+    std::int64_t unknownUsers = 0;  // rows whose user is not in the dataset
+    std::int64_t unknownItems = 0;  // rows whose user is known but item is not
+    std::int64_t distinctUnknownUsers = 0;
+    std::int64_t distinctUnknownItems = 0;
+    std::int64_t outOfRange = 0;    // values outside the scale, clamped into it (reported)
+    std::int64_t inTrain = 0;       // rows (duplicates included) whose pair is a training positive
+    std::int64_t inTest = 0;        // rows (duplicates included) whose pair is a test positive
+    std::int64_t usersCovered = 0;  // dataset users with at least one score
+    std::int64_t itemsCovered = 0;
+    std::int64_t candidatesAdded = 0;  // candidate pairs without an LLM answer, scored by default
+    std::int64_t maxRank = 0;
+    std::string kind;               // resolved kind
+    std::string contentHash;
+    std::vector<std::string> warnings;  // e.g. first lines of unknown ids
+};
+
+// Scores grouped by user (CSR): items and r of user u are [offsets[u], offsets[u+1]).
+struct ScoreSet {
+    ScoreFileSpec spec;
+    std::vector<std::uint32_t> offsets;
+    std::vector<std::uint32_t> items;
+    std::vector<float> values;
+    ScoreReport report;
+
+    std::size_t size() const noexcept { return items.size(); }
+};
+
+ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& dataset,
+                    const LoadControl& control = {});
+
+nlohmann::json scoreReportJson(const ScoreReport& report);
+
+}  // namespace sllmr

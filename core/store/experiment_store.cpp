@@ -1,0 +1,980 @@
+#include "store/experiment_store.h"
+
+#include "common/error.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace sllmr {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Schema history. Each version's DDL is frozen once released: a fresh database gets the latest
+// one directly, an older one is brought forward by the upgrade steps below. The two paths must
+// produce the same tables and indexes (tst_store checks this).
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE datasets (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    content_hash TEXT NOT NULL UNIQUE,
+    spec_json    TEXT NOT NULL,
+    stats_json   TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+CREATE TABLE score_sets (
+    id           INTEGER PRIMARY KEY,
+    dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    spec_json    TEXT NOT NULL,
+    report_json  TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    UNIQUE (dataset_id, content_hash)
+);
+CREATE TABLE runs (
+    id               INTEGER PRIMARY KEY,
+    dataset_id       INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+    score_set_id     INTEGER REFERENCES score_sets(id) ON DELETE SET NULL,
+    name             TEXT NOT NULL,
+    config_json      TEXT NOT NULL,
+    config_hash      TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN
+                         ('pending', 'running', 'completed', 'failed', 'cancelled', 'interrupted')),
+    seed             INTEGER NOT NULL,
+    software_version TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    started_at       TEXT,
+    finished_at      TEXT,
+    error            TEXT
+);
+CREATE TABLE epoch_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch  INTEGER NOT NULL,
+    key    TEXT NOT NULL,
+    value  REAL,
+    PRIMARY KEY (run_id, epoch, key)
+) WITHOUT ROWID;
+CREATE TABLE segment_metrics (
+    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    segment TEXT NOT NULL,
+    metric  TEXT NOT NULL,
+    value   REAL,
+    size    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, segment, metric)
+) WITHOUT ROWID;
+CREATE TABLE interaction_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    user   INTEGER NOT NULL,
+    item   INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value  REAL,
+    PRIMARY KEY (run_id, metric, user, item)
+) WITHOUT ROWID;
+CREATE TABLE gate_bins (
+    run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch           INTEGER NOT NULL,
+    dimension       TEXT NOT NULL,
+    bin             INTEGER NOT NULL,
+    lo              REAL,
+    hi              REAL,
+    count           INTEGER NOT NULL,
+    mean_activation REAL,
+    active_share    REAL,
+    PRIMARY KEY (run_id, epoch, dimension, bin)
+) WITHOUT ROWID;
+)sql";
+
+// Version 2: free-text notes and comma-separated tags on runs; indexes for the run list filters.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE datasets (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    content_hash TEXT NOT NULL UNIQUE,
+    spec_json    TEXT NOT NULL,
+    stats_json   TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+CREATE TABLE score_sets (
+    id           INTEGER PRIMARY KEY,
+    dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    spec_json    TEXT NOT NULL,
+    report_json  TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    UNIQUE (dataset_id, content_hash)
+);
+CREATE TABLE runs (
+    id               INTEGER PRIMARY KEY,
+    dataset_id       INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+    score_set_id     INTEGER REFERENCES score_sets(id) ON DELETE SET NULL,
+    name             TEXT NOT NULL,
+    config_json      TEXT NOT NULL,
+    config_hash      TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN
+                         ('pending', 'running', 'completed', 'failed', 'cancelled', 'interrupted')),
+    seed             INTEGER NOT NULL,
+    software_version TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    started_at       TEXT,
+    finished_at      TEXT,
+    error            TEXT,
+    notes            TEXT NOT NULL DEFAULT '',
+    tags             TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_status ON runs(status);
+CREATE INDEX runs_by_config_hash ON runs(config_hash);
+CREATE TABLE epoch_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch  INTEGER NOT NULL,
+    key    TEXT NOT NULL,
+    value  REAL,
+    PRIMARY KEY (run_id, epoch, key)
+) WITHOUT ROWID;
+CREATE TABLE segment_metrics (
+    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    segment TEXT NOT NULL,
+    metric  TEXT NOT NULL,
+    value   REAL,
+    size    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, segment, metric)
+) WITHOUT ROWID;
+CREATE TABLE interaction_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    user   INTEGER NOT NULL,
+    item   INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value  REAL,
+    PRIMARY KEY (run_id, metric, user, item)
+) WITHOUT ROWID;
+CREATE TABLE gate_bins (
+    run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch           INTEGER NOT NULL,
+    dimension       TEXT NOT NULL,
+    bin             INTEGER NOT NULL,
+    lo              REAL,
+    hi              REAL,
+    count           INTEGER NOT NULL,
+    mean_activation REAL,
+    active_share    REAL,
+    PRIMARY KEY (run_id, epoch, dimension, bin)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 2> kSchemas = {kSchemaV1, kSchemaV2};
+
+// kUpgrades[i] takes a database from version i + 1 to version i + 2.
+constexpr std::array<const char*, 1> kUpgrades = {
+    R"sql(
+ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_by_status ON runs(status);
+CREATE INDEX runs_by_config_hash ON runs(config_hash);
+)sql",
+};
+
+static_assert(kSchemas.size() == static_cast<std::size_t>(kSchemaVersion));
+static_assert(kUpgrades.size() == static_cast<std::size_t>(kSchemaVersion - 1));
+
+// Our constants, never user values: the only text ever spliced into SQL.
+std::string versionPragmas(int version)
+{
+    return fmt::format("PRAGMA application_id = {};\nPRAGMA user_version = {};\n", kApplicationId,
+                       version);
+}
+
+// Creates schema `version` (1..kSchemaVersion) in an empty database.
+std::string schemaSql(int version)
+{
+    return versionPragmas(version) + kSchemas[static_cast<std::size_t>(version - 1)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite plumbing
+
+std::string databaseName(sqlite3* db)
+{
+    const char* name = db ? sqlite3_db_filename(db, "main") : nullptr;
+    return name ? name : "";
+}
+
+// Turns a failed SQLite call into an Error saying what is wrong with the file and what to do.
+[[noreturn]] void throwSqlite(sqlite3* db, int rc)
+{
+    const std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    std::string problem;
+    std::string hint;
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+        problem = "not an SQLite database";
+        hint = "choose an experiments database written by SLLMR Studio or a new file name; the "
+               "file was left unchanged";
+        break;
+    case SQLITE_CORRUPT:
+        problem = "the database is damaged or truncated (" + message + ")";
+        hint = "restore it from a backup or choose another file";
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        problem = "the database is locked by another connection (" + message + ")";
+        hint = "wait until the other SLLMR Studio process finishes writing, then try again";
+        break;
+    case SQLITE_FULL:
+        problem = "the disk is full (" + message + ")";
+        hint = "free some disk space and try again";
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_AUTH:
+        problem = "the database cannot be opened for writing (" + message + ")";
+        hint = "check the permissions of the file and its folder, or choose another location";
+        break;
+    case SQLITE_CONSTRAINT:
+        problem = "the data was rejected (" + message + ")";
+        hint = "a referenced dataset, score set or run does not exist, or a value is invalid";
+        break;
+    default:
+        problem = "database error (" + message + ")";
+        hint = "check that the file is readable and the disk is healthy, or choose another file";
+        break;
+    }
+    throw Error(ErrorKind::Store, std::move(problem), databaseName(db), 0, std::move(hint));
+}
+
+void exec(sqlite3* db, const char* sql)
+{
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK)
+        throwSqlite(db, rc);
+}
+
+struct CloseDb {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+using Connection = std::unique_ptr<sqlite3, CloseDb>;
+
+Connection openConnection(const std::string& name, int flags, const std::string& path)
+{
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
+    Connection db(raw);  // a handle is returned even on failure and must be closed
+    if (rc != SQLITE_OK) {
+        throw Error(ErrorKind::Store,
+                    fmt::format("cannot open the database ({})",
+                                raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)),
+                    path, 0,
+                    "check that the folder exists and is writable, or choose another location");
+    }
+    sqlite3_extended_result_codes(db.get(), 1);
+    return db;
+}
+
+// A prepared statement; finalized on destruction. bind() indexes are 1-based, column() 0-based.
+class Statement {
+public:
+    Statement(sqlite3* db, std::string_view sql) : m_db(db)
+    {
+        const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &m_stmt,
+                                          nullptr);
+        if (rc != SQLITE_OK)
+            throwSqlite(db, rc);
+    }
+    ~Statement() { sqlite3_finalize(m_stmt); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, std::int64_t value)
+    {
+        return check(sqlite3_bind_int64(m_stmt, index, value));
+    }
+    Statement& bind(int index, int value) { return bind(index, std::int64_t{value}); }
+    Statement& bind(int index, double value)
+    {
+        return check(sqlite3_bind_double(m_stmt, index, value));
+    }
+    Statement& bind(int index, std::string_view value)
+    {
+        // An empty view may have no data pointer, which SQLite would take for NULL.
+        return check(sqlite3_bind_text64(m_stmt, index, value.empty() ? "" : value.data(),
+                                         value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+    }
+    Statement& bind(int index, std::nullptr_t) { return check(sqlite3_bind_null(m_stmt, index)); }
+    template <typename T>
+    Statement& bind(int index, const std::optional<T>& value)
+    {
+        return value ? bind(index, *value) : bind(index, nullptr);
+    }
+
+    // Binds each argument to the next parameter, starting at 1.
+    template <typename... Args>
+    Statement& bindAll(const Args&... args)
+    {
+        int index = 0;
+        (bind(++index, args), ...);
+        return *this;
+    }
+
+    // True when a row is ready, false when the statement is done; throws on failure.
+    bool step()
+    {
+        const int rc = sqlite3_step(m_stmt);
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc == SQLITE_DONE)
+            return false;
+        throwSqlite(m_db, rc);
+    }
+    // Runs a statement that returns no rows.
+    void run()
+    {
+        while (step()) {
+        }
+    }
+    // Makes the statement ready to be bound and stepped again.
+    void reset()
+    {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+
+    std::int64_t int64(int column) const { return sqlite3_column_int64(m_stmt, column); }
+    std::optional<std::int64_t> optionalInt64(int column) const
+    {
+        if (sqlite3_column_type(m_stmt, column) == SQLITE_NULL)
+            return std::nullopt;
+        return int64(column);
+    }
+    // SQLite stores NaN as NULL; it comes back as NaN.
+    double real(int column) const
+    {
+        if (sqlite3_column_type(m_stmt, column) == SQLITE_NULL)
+            return std::numeric_limits<double>::quiet_NaN();
+        return sqlite3_column_double(m_stmt, column);
+    }
+    std::string text(int column) const
+    {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, column));
+        if (!data)
+            return {};
+        return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, column)));
+    }
+
+private:
+    Statement& check(int rc)
+    {
+        if (rc != SQLITE_OK)
+            throwSqlite(m_db, rc);
+        return *this;
+    }
+
+    sqlite3* m_db;
+    sqlite3_stmt* m_stmt = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction (takes the write lock up front, so a transaction never fails
+// half way for lack of it); ROLLBACK on destruction unless commit() succeeded.
+class Transaction {
+public:
+    explicit Transaction(sqlite3* db) : m_db(db) { exec(db, "BEGIN IMMEDIATE"); }
+    ~Transaction()
+    {
+        if (!m_committed && !sqlite3_get_autocommit(m_db))
+            sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    void commit()
+    {
+        exec(m_db, "COMMIT");
+        m_committed = true;
+    }
+
+private:
+    sqlite3* m_db;
+    bool m_committed = false;
+};
+
+// Runs `body` as one transaction. Store errors are prefixed with what was being done.
+template <typename Body>
+std::invoke_result_t<Body&> inTransaction(sqlite3* db, const char* what, Body&& body)
+{
+    try {
+        Transaction transaction(db);
+        if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {
+            body();
+            transaction.commit();
+        } else {
+            auto result = body();
+            transaction.commit();
+            return result;
+        }
+    } catch (const Error& error) {
+        if (error.kind() != ErrorKind::Store)
+            throw;
+        throw Error(error.kind(), fmt::format("cannot {}: {}", what, error.problem()),
+                    error.file(), error.line(), error.hint());
+    }
+}
+
+template <typename Record, typename Read>
+std::vector<Record> collect(Statement& statement, Read read)
+{
+    std::vector<Record> records;
+    while (statement.step())
+        records.push_back(read(statement));
+    return records;
+}
+
+template <typename Record, typename Read>
+std::optional<Record> first(Statement& statement, Read read)
+{
+    if (!statement.step())
+        return std::nullopt;
+    return read(statement);
+}
+
+std::optional<std::string_view> nullIfEmpty(const std::string& text)
+{
+    if (text.empty())
+        return std::nullopt;
+    return std::string_view(text);
+}
+
+// ISO 8601 UTC with milliseconds, e.g. 2026-11-27T18:40:00.123Z.
+std::string nowUtc()
+{
+    using namespace std::chrono;
+    const auto now = floor<milliseconds>(system_clock::now());
+    const auto today = floor<days>(now);
+    const year_month_day date{today};
+    const hh_mm_ss timeOfDay{now - today};
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                  static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                  static_cast<unsigned>(date.day()), static_cast<int>(timeOfDay.hours().count()),
+                  static_cast<int>(timeOfDay.minutes().count()), static_cast<int>(timeOfDay.seconds().count()),
+                  static_cast<int>(timeOfDay.subseconds().count()));
+    return text;
+}
+
+[[noreturn]] void throwRunNotFound(std::int64_t id, const std::string& path)
+{
+    throw Error(ErrorKind::NotFound, fmt::format("run {} does not exist", id), path, 0,
+                "it may have been deleted; refresh the run list");
+}
+
+bool isFinished(RunStatus status)
+{
+    return status == RunStatus::Completed || status == RunStatus::Failed
+        || status == RunStatus::Cancelled || status == RunStatus::Interrupted;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening: what is in the file, and may we touch it?
+
+struct Inspection {
+    std::int32_t applicationId = 0;
+    int userVersion = 0;
+    std::vector<std::string> objects;  // tables, indexes, views, triggers (not sqlite_*)
+};
+
+Inspection inspect(sqlite3* db)
+{
+    Inspection result;
+    Statement applicationId(db, "PRAGMA application_id");
+    if (applicationId.step())
+        result.applicationId = static_cast<std::int32_t>(applicationId.int64(0));
+    Statement userVersion(db, "PRAGMA user_version");
+    if (userVersion.step())
+        result.userVersion = static_cast<int>(userVersion.int64(0));
+    Statement objects(db, "SELECT name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' "
+                          "ORDER BY name");
+    result.objects = collect<std::string>(objects, [](const Statement& s) { return s.text(0); });
+    return result;
+}
+
+// Reads an existing file without writing anything: no lock, no -wal/-shm/-journal file created.
+// `immutable` is only safe without a -wal file (then the main file holds every commit); with one,
+// a plain read-only open is used, which reads the WAL but may need to add a -shm beside it.
+Inspection inspectReadOnly(const std::string& path)
+{
+    std::string uri = "file:";
+    if (!path.empty() && path.front() == '/')
+        uri += "//";  // empty authority, so that a path starting with "//" stays a path
+    for (const char c : path) {
+        switch (c) {
+        case '%': uri += "%25"; break;
+        case '?': uri += "%3f"; break;
+        case '#': uri += "%23"; break;
+        default: uri += c; break;
+        }
+    }
+    std::error_code ignored;
+    uri += std::filesystem::exists(path + "-wal", ignored) ? "?mode=ro" : "?mode=ro&immutable=1";
+    const Connection db = openConnection(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
+    return inspect(db.get());
+}
+
+enum class Layout { Empty, Older, Current };
+
+// Throws unless the file is empty or one of ours that this build can read.
+Layout classify(const Inspection& found, const std::string& path)
+{
+    const bool ours = found.applicationId == kApplicationId;
+    if (!ours && (found.applicationId != 0 || found.userVersion != 0 || !found.objects.empty())) {
+        std::string tables;
+        for (const auto& name : found.objects)
+            tables += (tables.empty() ? "" : ", ") + name;
+        throw Error(ErrorKind::Store,
+                    fmt::format("an SQLite database of another program (application id {:#010x}, "
+                                "user version {}, objects: {})",
+                                static_cast<std::uint32_t>(found.applicationId), found.userVersion,
+                                tables.empty() ? "none" : tables),
+                    path, 0,
+                    "SLLMR Studio left it unchanged; choose an experiments database of SLLMR "
+                    "Studio or a new file name");
+    }
+    if (found.userVersion > kSchemaVersion) {
+        throw Error(ErrorKind::Store,
+                    fmt::format("written by a newer SLLMR Studio (schema {}, this build reads up "
+                                "to {})",
+                                found.userVersion, kSchemaVersion),
+                    path, 0,
+                    "open it with a newer version of SLLMR Studio or choose another file; it was "
+                    "left unchanged");
+    }
+    if (found.userVersion < 0 || (found.userVersion == 0 && !found.objects.empty())) {
+        throw Error(ErrorKind::Store,
+                    fmt::format("an SLLMR Studio database without a valid schema version ({})",
+                                found.userVersion),
+                    path, 0, "it may be damaged: restore it from a backup or choose another file");
+    }
+    if (found.userVersion == 0)
+        return Layout::Empty;
+    return found.userVersion < kSchemaVersion ? Layout::Older : Layout::Current;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row mapping. Column lists and readers are kept side by side so their order cannot drift.
+
+constexpr std::string_view kDatasetColumns =
+    "id, name, source, content_hash, spec_json, stats_json, created_at";
+
+DatasetRecord readDataset(const Statement& s)
+{
+    return DatasetRecord{s.int64(0), s.text(1), s.text(2), s.text(3),
+                         s.text(4),  s.text(5), s.text(6)};
+}
+
+constexpr std::string_view kScoreSetColumns =
+    "id, dataset_id, name, source, content_hash, spec_json, report_json, created_at";
+
+ScoreSetRecord readScoreSet(const Statement& s)
+{
+    return ScoreSetRecord{s.int64(0), s.int64(1), s.text(2), s.text(3),
+                          s.text(4),  s.text(5),  s.text(6), s.text(7)};
+}
+
+constexpr std::string_view kRunColumns =
+    "id, dataset_id, score_set_id, name, config_json, config_hash, status, seed, "
+    "software_version, created_at, started_at, finished_at, error, notes, tags";
+
+RunRecord readRun(const Statement& s)
+{
+    RunRecord run;
+    run.id = s.int64(0);
+    run.datasetId = s.optionalInt64(1);
+    run.scoreSetId = s.optionalInt64(2);
+    run.name = s.text(3);
+    run.configJson = s.text(4);
+    run.configHash = s.text(5);
+    run.status = runStatusFromString(s.text(6));
+    run.seed = s.int64(7);
+    run.softwareVersion = s.text(8);
+    run.createdAt = s.text(9);
+    run.startedAt = s.text(10);
+    run.finishedAt = s.text(11);
+    run.error = s.text(12);
+    run.notes = s.text(13);
+    run.tags = s.text(14);
+    return run;
+}
+
+std::string selectSql(std::string_view columns, std::string_view rest)
+{
+    std::string sql = "SELECT ";
+    sql += columns;
+    sql += ' ';
+    sql += rest;
+    return sql;
+}
+
+}  // namespace
+
+// -------------------------------------------------------------------------------------------------
+
+const char* toString(RunStatus status)
+{
+    switch (status) {
+    case RunStatus::Pending: return "pending";
+    case RunStatus::Running: return "running";
+    case RunStatus::Completed: return "completed";
+    case RunStatus::Failed: return "failed";
+    case RunStatus::Cancelled: return "cancelled";
+    case RunStatus::Interrupted: return "interrupted";
+    }
+    return "unknown";
+}
+
+RunStatus runStatusFromString(const std::string& text)
+{
+    for (const RunStatus status : {RunStatus::Pending, RunStatus::Running, RunStatus::Completed,
+                                   RunStatus::Failed, RunStatus::Cancelled, RunStatus::Interrupted}) {
+        if (text == toString(status))
+            return status;
+    }
+    throw Error(ErrorKind::Usage, fmt::format("unknown run status \"{}\"", text), {}, 0,
+                "use one of pending, running, completed, failed, cancelled, interrupted");
+}
+
+std::string schemaSqlForTests(int version)
+{
+    if (version < 1 || version > kSchemaVersion) {
+        throw Error(ErrorKind::Usage,
+                    fmt::format("no schema version {} (this build knows 1 to {})", version,
+                                kSchemaVersion));
+    }
+    return schemaSql(version);
+}
+
+ExperimentStore::ExperimentStore(const std::string& path) : m_path(path)
+{
+    checkAndUpgrade();
+}
+
+ExperimentStore::~ExperimentStore()
+{
+    sqlite3_close_v2(m_db);
+}
+
+void ExperimentStore::checkAndUpgrade()
+{
+    // 1. Look before touching: an existing file is inspected read-only and refused (unmodified)
+    //    when it is not ours or too new. Even switching to WAL would write to it.
+    std::error_code error;
+    const auto status = std::filesystem::status(m_path, error);
+    if (std::filesystem::is_directory(status)) {
+        throw Error(ErrorKind::Store, "a folder, not a database file", m_path, 0,
+                    "choose a file name inside the folder");
+    }
+    if (std::filesystem::exists(status))
+        classify(inspectReadOnly(m_path), m_path);
+
+    // 2. Open read-write (creating the file when absent) and configure the connection.
+    Connection db = openConnection(m_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, m_path);
+    if (sqlite3_db_readonly(db.get(), "main") == 1) {
+        throw Error(ErrorKind::Store, "the database file is read-only", m_path, 0,
+                    "check the permissions of the file, or copy it to a writable location");
+    }
+    sqlite3_busy_timeout(db.get(), 5000);
+    exec(db.get(), "PRAGMA foreign_keys = ON");
+    exec(db.get(), "PRAGMA journal_mode = WAL");
+
+    // 3. Create or upgrade under the write lock. The file is classified again: another process
+    //    may have created or upgraded it since step 1.
+    inTransaction(db.get(), "prepare the database", [&] {
+        const Inspection found = inspect(db.get());
+        switch (classify(found, m_path)) {
+        case Layout::Empty: exec(db.get(), schemaSql(kSchemaVersion).c_str()); break;
+        case Layout::Older:
+            for (int version = found.userVersion; version < kSchemaVersion; ++version)
+                exec(db.get(), kUpgrades[static_cast<std::size_t>(version - 1)]);
+            exec(db.get(), versionPragmas(kSchemaVersion).c_str());
+            break;
+        case Layout::Current: break;
+        }
+    });
+    m_db = db.release();
+}
+
+int ExperimentStore::schemaVersion() const
+{
+    Statement statement(m_db, "PRAGMA user_version");
+    return statement.step() ? static_cast<int>(statement.int64(0)) : 0;
+}
+
+// --- datasets and score sets ---------------------------------------------------------------------
+
+std::int64_t ExperimentStore::addDataset(const DatasetRecord& record)
+{
+    return inTransaction(m_db, "add the dataset", [&] {
+        Statement existing(m_db, "SELECT id FROM datasets WHERE content_hash = ?");
+        if (existing.bindAll(record.contentHash).step())
+            return existing.int64(0);
+        Statement insert(m_db, "INSERT INTO datasets (name, source, content_hash, spec_json, "
+                               "stats_json, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+        insert
+            .bindAll(record.name, record.source, record.contentHash, record.specJson,
+                     record.statsJson, nowUtc())
+            .run();
+        return static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+    });
+}
+
+std::optional<DatasetRecord> ExperimentStore::dataset(std::int64_t id) const
+{
+    Statement statement(m_db, selectSql(kDatasetColumns, "FROM datasets WHERE id = ?"));
+    return first<DatasetRecord>(statement.bindAll(id), readDataset);
+}
+
+std::optional<DatasetRecord> ExperimentStore::datasetByHash(const std::string& contentHash) const
+{
+    Statement statement(m_db, selectSql(kDatasetColumns, "FROM datasets WHERE content_hash = ?"));
+    return first<DatasetRecord>(statement.bindAll(contentHash), readDataset);
+}
+
+std::vector<DatasetRecord> ExperimentStore::datasets() const
+{
+    Statement statement(m_db, selectSql(kDatasetColumns, "FROM datasets ORDER BY id"));
+    return collect<DatasetRecord>(statement, readDataset);
+}
+
+std::int64_t ExperimentStore::addScoreSet(const ScoreSetRecord& record)
+{
+    return inTransaction(m_db, "add the score set", [&] {
+        Statement existing(m_db,
+                           "SELECT id FROM score_sets WHERE dataset_id = ? AND content_hash = ?");
+        if (existing.bindAll(record.datasetId, record.contentHash).step())
+            return existing.int64(0);
+        Statement insert(m_db, "INSERT INTO score_sets (dataset_id, name, source, content_hash, "
+                               "spec_json, report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        insert
+            .bindAll(record.datasetId, record.name, record.source, record.contentHash,
+                     record.specJson, record.reportJson, nowUtc())
+            .run();
+        return static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+    });
+}
+
+std::optional<ScoreSetRecord> ExperimentStore::scoreSet(std::int64_t id) const
+{
+    Statement statement(m_db, selectSql(kScoreSetColumns, "FROM score_sets WHERE id = ?"));
+    return first<ScoreSetRecord>(statement.bindAll(id), readScoreSet);
+}
+
+std::vector<ScoreSetRecord> ExperimentStore::scoreSets(std::optional<std::int64_t> datasetId) const
+{
+    Statement statement(
+        m_db, selectSql(kScoreSetColumns,
+                     "FROM score_sets WHERE ?1 IS NULL OR dataset_id = ?1 ORDER BY id"));
+    return collect<ScoreSetRecord>(statement.bindAll(datasetId), readScoreSet);
+}
+
+// --- runs ----------------------------------------------------------------------------------------
+
+std::int64_t ExperimentStore::createRun(const RunRecord& record)
+{
+    return inTransaction(m_db, "create the run", [&] {
+        Statement insert(m_db, "INSERT INTO runs (dataset_id, score_set_id, name, config_json, "
+                               "config_hash, status, seed, software_version, created_at, "
+                               "started_at, finished_at, error, notes, tags) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        insert
+            .bindAll(record.datasetId, record.scoreSetId, record.name, record.configJson,
+                     record.configHash, std::string_view(toString(record.status)), record.seed,
+                     record.softwareVersion, nowUtc(), nullIfEmpty(record.startedAt),
+                     nullIfEmpty(record.finishedAt), nullIfEmpty(record.error), record.notes,
+                     record.tags)
+            .run();
+        return static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+    });
+}
+
+std::optional<RunRecord> ExperimentStore::run(std::int64_t id) const
+{
+    Statement statement(m_db, selectSql(kRunColumns, "FROM runs WHERE id = ?"));
+    return first<RunRecord>(statement.bindAll(id), readRun);
+}
+
+std::vector<RunRecord> ExperimentStore::runs() const
+{
+    Statement statement(m_db, selectSql(kRunColumns, "FROM runs ORDER BY created_at DESC, id DESC"));
+    return collect<RunRecord>(statement, readRun);
+}
+
+void ExperimentStore::setRunStatus(std::int64_t id, RunStatus status, const std::string& error)
+{
+    // Starting (again) stamps started_at and clears finished_at; finishing stamps finished_at.
+    const std::string now = nowUtc();
+    const bool starting = status == RunStatus::Running;
+    inTransaction(m_db, "update the run status", [&] {
+        Statement update(m_db, "UPDATE runs SET status = ?1, error = ?2, "
+                               "started_at = CASE WHEN ?3 THEN ?5 ELSE started_at END, "
+                               "finished_at = CASE WHEN ?3 THEN NULL WHEN ?4 THEN ?5 "
+                               "ELSE finished_at END "
+                               "WHERE id = ?6");
+        update
+            .bindAll(std::string_view(toString(status)), nullIfEmpty(error), int{starting},
+                     int{isFinished(status)}, now, id)
+            .run();
+        if (sqlite3_changes(m_db) == 0)
+            throwRunNotFound(id, m_path);
+    });
+}
+
+void ExperimentStore::setRunNotes(std::int64_t id, const std::string& notes, const std::string& tags)
+{
+    inTransaction(m_db, "save the run notes", [&] {
+        Statement update(m_db, "UPDATE runs SET notes = ?, tags = ? WHERE id = ?");
+        update.bindAll(notes, tags, id).run();
+        if (sqlite3_changes(m_db) == 0)
+            throwRunNotFound(id, m_path);
+    });
+}
+
+void ExperimentStore::deleteRun(std::int64_t id)
+{
+    inTransaction(m_db, "delete the run", [&] {
+        Statement remove(m_db, "DELETE FROM runs WHERE id = ?");  // metrics go by ON DELETE CASCADE
+        remove.bindAll(id).run();
+        if (sqlite3_changes(m_db) == 0)
+            throwRunNotFound(id, m_path);
+    });
+}
+
+int ExperimentStore::markStaleRunsInterrupted()
+{
+    return inTransaction(m_db, "mark stale runs as interrupted", [&] {
+        Statement update(m_db, "UPDATE runs SET status = 'interrupted', finished_at = ? "
+                               "WHERE status = 'running'");
+        update.bindAll(nowUtc()).run();
+        return sqlite3_changes(m_db);
+    });
+}
+
+// --- metrics -------------------------------------------------------------------------------------
+
+namespace {
+
+// Inserts (or replaces) one row per item with `bindRow(statement, item)`, all in one transaction.
+template <typename Item, typename BindRow>
+void replaceRows(sqlite3* db, const std::string& path, const char* what, std::int64_t runId,
+                 const std::vector<Item>& items, const char* sql, BindRow bindRow)
+{
+    inTransaction(db, what, [&] {
+        Statement exists(db, "SELECT 1 FROM runs WHERE id = ?");
+        if (!exists.bindAll(runId).step())
+            throwRunNotFound(runId, path);
+        Statement insert(db, sql);
+        for (const Item& item : items) {
+            insert.reset();
+            bindRow(insert, item);
+            insert.run();
+        }
+    });
+}
+
+}  // namespace
+
+void ExperimentStore::addEpochMetrics(std::int64_t runId, const std::vector<EpochMetric>& metrics)
+{
+    replaceRows(m_db, m_path, "save the epoch metrics", runId, metrics,
+                "INSERT OR REPLACE INTO epoch_metrics (run_id, epoch, key, value) "
+                "VALUES (?, ?, ?, ?)",
+                [runId](Statement& s, const EpochMetric& m) {
+                    s.bindAll(runId, m.epoch, m.key, m.value);
+                });
+}
+
+void ExperimentStore::addSegmentMetrics(std::int64_t runId,
+                                        const std::vector<SegmentMetric>& metrics)
+{
+    replaceRows(m_db, m_path, "save the segment metrics", runId, metrics,
+                "INSERT OR REPLACE INTO segment_metrics (run_id, segment, metric, value, size) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [runId](Statement& s, const SegmentMetric& m) {
+                    s.bindAll(runId, m.segment, m.metric, m.value, m.size);
+                });
+}
+
+void ExperimentStore::addInteractionMetrics(std::int64_t runId,
+                                            const std::vector<InteractionMetric>& metrics)
+{
+    replaceRows(m_db, m_path, "save the interaction metrics", runId, metrics,
+                "INSERT OR REPLACE INTO interaction_metrics (run_id, user, item, metric, value) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [runId](Statement& s, const InteractionMetric& m) {
+                    s.bindAll(runId, m.user, m.item, m.metric, m.value);
+                });
+}
+
+void ExperimentStore::addGateBins(std::int64_t runId, const std::vector<GateBin>& bins)
+{
+    replaceRows(m_db, m_path, "save the gate statistics", runId, bins,
+                "INSERT OR REPLACE INTO gate_bins (run_id, epoch, dimension, bin, lo, hi, count, "
+                "mean_activation, active_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [runId](Statement& s, const GateBin& b) {
+                    s.bindAll(runId, b.epoch, b.dimension, b.bin, b.lo, b.hi, b.count,
+                              b.meanActivation, b.activeShare);
+                });
+}
+
+std::vector<EpochMetric> ExperimentStore::epochMetrics(std::int64_t runId) const
+{
+    Statement statement(m_db, "SELECT epoch, key, value FROM epoch_metrics WHERE run_id = ? "
+                              "ORDER BY epoch, key");
+    return collect<EpochMetric>(statement.bindAll(runId), [](const Statement& s) {
+        return EpochMetric{static_cast<int>(s.int64(0)), s.text(1), s.real(2)};
+    });
+}
+
+std::vector<SegmentMetric> ExperimentStore::segmentMetrics(std::int64_t runId) const
+{
+    Statement statement(m_db, "SELECT segment, metric, value, size FROM segment_metrics "
+                              "WHERE run_id = ? ORDER BY segment, metric");
+    return collect<SegmentMetric>(statement.bindAll(runId), [](const Statement& s) {
+        return SegmentMetric{s.text(0), s.text(1), s.real(2), s.int64(3)};
+    });
+}
+
+std::vector<InteractionMetric> ExperimentStore::interactionMetrics(std::int64_t runId,
+                                                                   const std::string& metric) const
+{
+    Statement statement(m_db, "SELECT user, item, metric, value FROM interaction_metrics "
+                              "WHERE run_id = ? AND metric = ? ORDER BY user, item");
+    return collect<InteractionMetric>(statement.bindAll(runId, metric), [](const Statement& s) {
+        return InteractionMetric{s.int64(0), s.int64(1), s.text(2), s.real(3)};
+    });
+}
+
+std::vector<GateBin> ExperimentStore::gateBins(std::int64_t runId) const
+{
+    Statement statement(m_db, "SELECT epoch, dimension, bin, lo, hi, count, mean_activation, "
+                              "active_share FROM gate_bins WHERE run_id = ? "
+                              "ORDER BY epoch, dimension, bin");
+    return collect<GateBin>(statement.bindAll(runId), [](const Statement& s) {
+        return GateBin{static_cast<int>(s.int64(0)), s.text(1), static_cast<int>(s.int64(2)),
+                       s.real(3), s.real(4), s.int64(5), s.real(6), s.real(7)};
+    });
+}
+
+}  // namespace sllmr

@@ -1,0 +1,157 @@
+#pragma once
+// ExperimentStore owns `experiments.db` (SQLite, WAL): schema creation, versioned upgrades
+// (PRAGMA user_version, application_id), and every read and write of datasets, score sets, runs and
+// their metrics. One transaction per logical write; parameterized statements only.
+//
+// Failure: a database written by a newer version of the software, or a SQLite file that is not
+// ours, throws Error(ErrorKind::Store) on open and is left byte-for-byte unmodified. A failed write
+// rolls back and leaves what was stored before intact. Not thread-safe: use one store per thread
+// (SQLite in WAL mode lets several connections read while one writes).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace sllmr {
+
+// Version of the schema this build writes. Older schemas are upgraded step by step on open.
+inline constexpr int kSchemaVersion = 2;
+// PRAGMA application_id of our databases ("SLLM" in ASCII).
+inline constexpr std::int32_t kApplicationId = 0x534C4C4D;
+
+struct DatasetRecord {
+    std::int64_t id = 0;
+    std::string name;
+    std::string source;        // main input path as given
+    std::string contentHash;   // hash of input bytes + preprocessing spec
+    std::string specJson;      // DatasetSpec as JSON
+    std::string statsJson;     // counts and segment sizes as JSON
+    std::string createdAt;     // ISO 8601 UTC
+};
+
+struct ScoreSetRecord {
+    std::int64_t id = 0;
+    std::int64_t datasetId = 0;
+    std::string name;
+    std::string source;
+    std::string contentHash;
+    std::string specJson;      // ScoreFileSpec as JSON
+    std::string reportJson;    // ScoreReport as JSON
+    std::string createdAt;
+};
+
+enum class RunStatus { Pending, Running, Completed, Failed, Cancelled, Interrupted };
+const char* toString(RunStatus status);
+RunStatus runStatusFromString(const std::string& text);  // throws Error(Usage) on unknown text
+
+struct RunRecord {
+    std::int64_t id = 0;
+    std::optional<std::int64_t> datasetId;
+    std::optional<std::int64_t> scoreSetId;
+    std::string name;
+    std::string configJson;
+    std::string configHash;
+    RunStatus status = RunStatus::Pending;
+    std::int64_t seed = 0;
+    std::string softwareVersion;
+    std::string createdAt;
+    std::string startedAt;     // empty until started
+    std::string finishedAt;    // empty until finished
+    std::string error;         // message for Failed runs
+    std::string notes;
+    std::string tags;          // comma-separated
+};
+
+// One scalar per (run, epoch, key): losses, validation AUC, gate means, rates.
+struct EpochMetric {
+    int epoch = 0;
+    std::string key;
+    double value = 0.0;
+};
+
+// One scalar per (run, segment, metric), with the segment's size.
+struct SegmentMetric {
+    std::string segment;
+    std::string metric;
+    double value = 0.0;
+    std::int64_t size = 0;
+};
+
+// Per-test-interaction values (e.g. AUC) for paired tests.
+struct InteractionMetric {
+    std::int64_t user = 0;  // dense index in the run's dataset
+    std::int64_t item = 0;
+    std::string metric;
+    double value = 0.0;
+};
+
+// Binned gate statistics: dimension is e.g. "history" or "popularity".
+struct GateBin {
+    int epoch = 0;
+    std::string dimension;
+    int bin = 0;
+    double lo = 0.0;
+    double hi = 0.0;
+    std::int64_t count = 0;
+    double meanActivation = 0.0;
+    double activeShare = 0.0;
+};
+
+class ExperimentStore {
+public:
+    // Opens (creating if absent) the database at `path`. Throws Error(Store) when the file is not
+    // ours, was written by a newer version, or cannot be opened; the file is then not modified.
+    explicit ExperimentStore(const std::string& path);
+    ~ExperimentStore();
+    ExperimentStore(const ExperimentStore&) = delete;
+    ExperimentStore& operator=(const ExperimentStore&) = delete;
+
+    const std::string& path() const noexcept { return m_path; }
+    int schemaVersion() const;
+
+    // Datasets and score sets are deduplicated by content hash: adding one that exists returns
+    // the existing id.
+    std::int64_t addDataset(const DatasetRecord& record);
+    std::optional<DatasetRecord> dataset(std::int64_t id) const;
+    std::optional<DatasetRecord> datasetByHash(const std::string& contentHash) const;
+    std::vector<DatasetRecord> datasets() const;
+
+    std::int64_t addScoreSet(const ScoreSetRecord& record);
+    std::optional<ScoreSetRecord> scoreSet(std::int64_t id) const;
+    std::vector<ScoreSetRecord> scoreSets(std::optional<std::int64_t> datasetId = {}) const;
+
+    std::int64_t createRun(const RunRecord& record);  // returns the new id; createdAt is set
+    std::optional<RunRecord> run(std::int64_t id) const;
+    std::vector<RunRecord> runs() const;              // newest first
+    void setRunStatus(std::int64_t id, RunStatus status, const std::string& error = {});
+    void setRunNotes(std::int64_t id, const std::string& notes, const std::string& tags);
+    void deleteRun(std::int64_t id);                  // with all its metrics
+    // Marks every run still `running` as `interrupted` (a crashed or killed process); returns count.
+    int markStaleRunsInterrupted();
+
+    // Each call is one transaction; existing rows with the same key are replaced.
+    void addEpochMetrics(std::int64_t runId, const std::vector<EpochMetric>& metrics);
+    void addSegmentMetrics(std::int64_t runId, const std::vector<SegmentMetric>& metrics);
+    void addInteractionMetrics(std::int64_t runId, const std::vector<InteractionMetric>& metrics);
+    void addGateBins(std::int64_t runId, const std::vector<GateBin>& bins);
+
+    std::vector<EpochMetric> epochMetrics(std::int64_t runId) const;
+    std::vector<SegmentMetric> segmentMetrics(std::int64_t runId) const;
+    std::vector<InteractionMetric> interactionMetrics(std::int64_t runId,
+                                                      const std::string& metric) const;
+    std::vector<GateBin> gateBins(std::int64_t runId) const;
+
+private:
+    void checkAndUpgrade();
+
+    std::string m_path;
+    sqlite3* m_db = nullptr;
+};
+
+// The SQL that created schema version `version` from scratch (1..kSchemaVersion); exposed so
+// tests can build an old database and check the upgrade path.
+std::string schemaSqlForTests(int version);
+
+}  // namespace sllmr

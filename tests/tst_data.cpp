@@ -1,0 +1,694 @@
+// Dataset loaders, preprocessing, splits and segments on the real public data and on fixtures,
+// including malformed inputs.
+#include "common/error.h"
+#include "data/loaders.h"
+#include "data/segments.h"
+#include "io/line_reader.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+
+using namespace sllmr;
+
+namespace {
+
+const QString kShared = QStringLiteral(SLLMR_SHARED_DATA);
+const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data");
+
+std::string shared(const char* rel)
+{
+    return (kShared + QLatin1Char('/') + QLatin1String(rel)).toStdString();
+}
+
+std::string fixture(const QString& name)
+{
+    return (kFixtures + QLatin1Char('/') + name).toStdString();
+}
+
+void requireShared()
+{
+    if (!QFileInfo::exists(kShared + QStringLiteral("/ml-latest-small/ratings.csv")))
+        QSKIP("the public data folder (../shared/data) is not present");
+}
+
+DatasetSpec randomSplit(const std::string& path)
+{
+    DatasetSpec s;
+    s.path = path;
+    s.split.method = "random";
+    return s;
+}
+
+DatasetSpec shippedSplit()
+{
+    DatasetSpec s;
+    s.path = shared("llm-rankings-ml-latest-small/split/train.tsv");
+    s.testPath = shared("llm-rankings-ml-latest-small/split/test.tsv");
+    s.split.method = "given";
+    return s;
+}
+
+std::set<std::uint32_t> distinctUsers(const std::vector<Interaction>& rows)
+{
+    std::set<std::uint32_t> s;
+    for (const auto& r : rows)
+        s.insert(r.user);
+    return s;
+}
+
+std::set<std::uint32_t> distinctItems(const std::vector<Interaction>& rows)
+{
+    std::set<std::uint32_t> s;
+    for (const auto& r : rows)
+        s.insert(r.item);
+    return s;
+}
+
+// (original user, original item) pairs of a part, for comparing splits across loads.
+std::set<std::pair<std::string, std::string>> labels(const Dataset& ds,
+                                                      const std::vector<Interaction>& rows)
+{
+    std::set<std::pair<std::string, std::string>> out;
+    for (const auto& r : rows)
+        out.emplace(ds.users.label(r.user), ds.items.label(r.item));
+    return out;
+}
+
+long vmHwmKb()
+{
+    std::ifstream in("/proc/self/status");
+    std::string key;
+    long value = 0;
+    while (in >> key) {
+        if (key == "VmHWM:") {
+            in >> value;
+            return value;
+        }
+        in.ignore(4096, '\n');
+    }
+    return -1;
+}
+
+}  // namespace
+
+class TestData : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void movieLensLatest();
+    void movieLensTitlesAndGenres();
+    void shippedSplit();
+    void shippedGenreFeatures();
+    void recboleSequences();
+    void recboleTokens();
+    void movieLensDatAndUData();
+    void delimitedWithMapping();
+    void gzipBomCrlfSameContent();
+    void duplicatesKeepFirstOrLast();
+    void implicitThresholdAndKcore();
+    void leaveOneOutByTime();
+    void temporalAndRandomRatio();
+    void seededSplitsAreDeterministic();
+    void segmentsAbsoluteAndQuantile();
+    void segmentBucketsPartition();
+    void summaryJson();
+    void badInput_data();
+    void badInput();
+    void hugeLineIsRejectedWithoutReadingIt();
+    void utf8Validation();
+    void cancellation();
+};
+
+void TestData::movieLensLatest()
+{
+    requireShared();
+    const Dataset ds = loadDataset(randomSplit(shared("ml-latest-small/ratings.csv")));
+    QCOMPARE(ds.numUsers(), 610u);
+    QCOMPARE(ds.numItems(), 9724u);
+    QCOMPARE(ds.numInteractions(), std::size_t(100836));
+    QCOMPARE(ds.report.rowsRead, 100836);
+    QCOMPARE(ds.report.duplicates, 0);
+    QVERIFY(ds.hasRatings);
+    QVERIFY(ds.hasTimestamps);
+    QCOMPARE(ds.files.size(), std::size_t(1));
+    QCOMPARE(ds.files[0].format, std::string("movielens-csv"));
+    QVERIFY(ds.files[0].header);
+    // Original ids are kept: user 1's first rated movie in the file is movie 1 (4.0 stars).
+    QCOMPARE(ds.users.label(ds.train.front().user), std::string("1"));
+    // Random 20% test per user, 10% validation carved from the rest.
+    const double testShare = double(ds.test.size()) / double(ds.numInteractions());
+    QVERIFY2(testShare > 0.19 && testShare < 0.21, qPrintable(QString::number(testShare)));
+    QVERIFY(!ds.validation.empty());
+    QCOMPARE(std::int64_t(ds.validation.size()), ds.report.validationCarved);
+    // Every user keeps training history.
+    for (auto h : ds.historyLength)
+        QVERIFY(h > 0);
+}
+
+void TestData::movieLensTitlesAndGenres()
+{
+    requireShared();
+    DatasetSpec s = randomSplit(shared("ml-latest-small/ratings.csv"));
+    s.itemsPath = shared("ml-latest-small/movies.csv");
+    const Dataset ds = loadDataset(s);
+    QVERIFY(ds.itemInfo.hasTitles());
+    const auto toy = ds.items.find(std::uint64_t(1));
+    QVERIFY(toy);
+    QCOMPARE(ds.itemInfo.titles[*toy], std::string("Toy Story (1995)"));
+    // A quoted title with a comma (RFC 4180).
+    const auto president = ds.items.find(std::uint64_t(11));
+    QVERIFY(president);
+    QCOMPARE(ds.itemInfo.titles[*president], std::string("American President, The (1995)"));
+    // Every rated movie has a title; genres become categorical features.
+    for (const auto& t : ds.itemInfo.titles)
+        QVERIFY(!t.empty());
+    QVERIFY(ds.itemInfo.hasFeatures());
+    QCOMPARE(ds.itemInfo.featureOffsets.size(), std::size_t(ds.numItems()) + 1);
+    const auto b = ds.itemInfo.featureOffsets[*toy];
+    const auto e = ds.itemInfo.featureOffsets[*toy + 1];
+    QCOMPARE(e - b, 5u);  // Adventure|Animation|Children|Comedy|Fantasy
+    QCOMPARE(ds.itemInfo.featureNames[ds.itemInfo.features[b]], std::string("Adventure"));
+}
+
+void TestData::shippedSplit()
+{
+    requireShared();
+    const Dataset ds = loadDataset(::shippedSplit());
+    // The split the LLM prompts were built from; validation is carved from train (last by time).
+    QCOMPARE(ds.numUsers(), 603u);
+    QCOMPARE(ds.test.size(), std::size_t(12629));
+    QCOMPARE(ds.train.size() + ds.validation.size(), std::size_t(51576));
+    QCOMPARE(ds.validation.size(), std::size_t(603));
+    QCOMPARE(distinctUsers(ds.train).size(), std::size_t(603));
+    QCOMPARE(distinctItems(ds.train).size(), std::size_t(1862));
+    QCOMPARE(ds.report.crossSplitDuplicates, 0);
+    // Smallest training history on the shipped split is 8 interactions, 7 after carving.
+    const auto minHist = *std::min_element(ds.historyLength.begin(), ds.historyLength.end());
+    QCOMPARE(minHist, 7u);
+    // The validation interaction of a user is that user's latest training interaction.
+    const auto off = ds.trainOffsets();
+    for (const auto& v : ds.validation) {
+        for (auto k = off[v.user]; k < off[v.user + 1]; ++k)
+            QVERIFY(ds.train[k].time <= v.time);
+    }
+}
+
+void TestData::shippedGenreFeatures()
+{
+    requireShared();
+    DatasetSpec s = ::shippedSplit();
+    s.itemFeaturesPath = shared("llm-rankings-ml-latest-small/split/genre_map.tsv");
+    s.itemFeatureNamesPath = shared("llm-rankings-ml-latest-small/split/genre_features.tsv");
+    const Dataset ds = loadDataset(s);
+    QVERIFY(ds.itemInfo.hasFeatures());
+    QCOMPARE(ds.itemInfo.featureNames.front(), std::string("Thriller"));
+    // genre_map.tsv: movie 1 -> 18 15 17 8 10.
+    const auto one = ds.items.find(std::uint64_t(1));
+    QVERIFY(one);
+    const auto b = ds.itemInfo.featureOffsets[*one];
+    QCOMPARE(ds.itemInfo.featureOffsets[*one + 1] - b, 5u);
+    QCOMPARE(ds.itemInfo.features[b], 18u);
+}
+
+void TestData::recboleSequences()
+{
+    requireShared();
+    DatasetSpec s;
+    s.path = shared("amazon-games/Games-6k.test.inter");
+    s.itemsPath = shared("amazon-games/Games.item");
+    s.split.method = "leave-one-out";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.files[0].format, std::string("recbole"));
+    QCOMPARE(ds.numUsers(), 50546u);
+    QCOMPARE(ds.numInteractions(), std::size_t(440264));
+    QCOMPARE(ds.test.size(), std::size_t(50546));
+    QCOMPARE(ds.validation.size(), std::size_t(50546));
+    QVERIFY(!ds.hasTimestamps);
+    // Leave-one-out: user 0's test item is the row's last item (14), validation the one before.
+    const auto u0 = ds.users.find(std::string_view("0"));
+    QVERIFY(u0);
+    const auto t = std::find_if(ds.test.begin(), ds.test.end(),
+                                [&](const Interaction& r) { return r.user == *u0; });
+    QCOMPARE(ds.items.label(t->item), std::string("14"));
+    const auto v = std::find_if(ds.validation.begin(), ds.validation.end(),
+                                [&](const Interaction& r) { return r.user == *u0; });
+    QCOMPARE(ds.items.label(v->item), std::string("13"));
+    // Every item has a title.
+    for (const auto& title : ds.itemInfo.titles)
+        QVERIFY(!title.empty());
+    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::string_view("0"))],
+             std::string("Fire Emblem: The Sacred Stones"));
+}
+
+void TestData::recboleTokens()
+{
+    DatasetSpec s;
+    s.path = fixture(QStringLiteral("small.inter"));
+    s.itemsPath = fixture(QStringLiteral("small.item"));
+    s.split.method = "leave-one-out";
+    s.split.validation = "none";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.users.kind(), IdMap::Kind::Token);
+    QCOMPARE(ds.numUsers(), 2u);
+    QCOMPARE(ds.numItems(), 2u);
+    QVERIFY(ds.hasRatings);
+    QVERIFY(ds.hasTimestamps);
+    QCOMPARE(ds.test.size(), std::size_t(1));  // u1 has two interactions, u2 one
+    QCOMPARE(ds.items.label(ds.test[0].item), std::string("i2"));
+    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::string_view("i2"))], std::string("Second Game"));
+}
+
+void TestData::movieLensDatAndUData()
+{
+    for (const char* name : {"ratings.dat", "u.data"}) {
+        DatasetSpec s = randomSplit(fixture(QLatin1String(name)));
+        s.split.validation = "none";
+        const Dataset ds = loadDataset(s);
+        QCOMPARE(ds.files[0].format,
+                 std::string(QLatin1String(name) == QLatin1String("u.data") ? "movielens-udata"
+                                                                            : "movielens-dat"));
+        QVERIFY(!ds.files[0].header);
+        QCOMPARE(ds.numUsers(), 2u);
+        QVERIFY(ds.hasRatings && ds.hasTimestamps);
+    }
+    const Dataset dat = loadDataset(randomSplit(fixture(QStringLiteral("ratings.dat"))));
+    QCOMPARE(dat.numInteractions(), std::size_t(4));
+    QCOMPARE(dat.numItems(), 3u);
+}
+
+void TestData::delimitedWithMapping()
+{
+    DatasetSpec s = randomSplit(fixture(QStringLiteral("semicolon_named.csv")));
+    s.userColumn = "who";
+    s.itemColumn = "what";
+    s.ratingColumn = "stars";
+    s.split.validation = "none";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.files[0].delimiter, std::string(";"));
+    QCOMPARE(ds.numUsers(), 2u);
+    QCOMPARE(ds.numInteractions(), std::size_t(3));
+    QVERIFY(ds.hasRatings);
+    QVERIFY(!ds.hasTimestamps);
+    // An unknown column name is an error naming it.
+    s.ratingColumn = "score";
+    try {
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QVERIFY2(QString::fromStdString(e.what()).contains(QStringLiteral("'score'")), e.what());
+        QCOMPARE(e.kind(), ErrorKind::BadInput);
+    }
+    // No header, mapping by index: item in column 0, user in column 1.
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("swapped.tsv")).toStdString();
+    std::ofstream(path) << "100\t1\n101\t1\n100\t2\n";
+    DatasetSpec t = randomSplit(path);
+    t.userColumn = "1";
+    t.itemColumn = "0";
+    t.header = "no";
+    t.split.validation = "none";
+    const Dataset ds2 = loadDataset(t);
+    QCOMPARE(ds2.numUsers(), 2u);
+    QCOMPARE(ds2.numItems(), 2u);
+    QVERIFY(ds2.items.find(std::uint64_t(101)));
+}
+
+void TestData::gzipBomCrlfSameContent()
+{
+    const Dataset plain = loadDataset(randomSplit(fixture(QStringLiteral("small.csv"))));
+    const Dataset gz = loadDataset(randomSplit(fixture(QStringLiteral("small.csv.gz"))));
+    const Dataset bom = loadDataset(randomSplit(fixture(QStringLiteral("bom_crlf.csv"))));
+    QVERIFY(gz.files[0].compressed);
+    QVERIFY(!plain.files[0].compressed);
+    for (const Dataset* other : {&gz, &bom}) {
+        QCOMPARE(other->numInteractions(), plain.numInteractions());
+        QCOMPARE(labels(*other, other->test), labels(plain, plain.test));
+        QCOMPARE(labels(*other, other->train), labels(plain, plain.train));
+    }
+    // Same bytes after decompression: same content hash, so the store sees one dataset.
+    QCOMPARE(gz.contentHash, plain.contentHash);
+    // The hash is over decoded lines: a BOM and CRLF line ends do not make another dataset.
+    QCOMPARE(bom.contentHash, plain.contentHash);
+}
+
+void TestData::duplicatesKeepFirstOrLast()
+{
+    DatasetSpec s = randomSplit(fixture(QStringLiteral("duplicates.csv")));
+    s.split.testRatio = 0.0;
+    s.split.validation = "none";
+    const Dataset first = loadDataset(s);
+    QCOMPARE(first.report.duplicates, 3);  // (1,10) once more, (2,13) twice more
+    QCOMPARE(first.train.size(), std::size_t(4));
+    auto ratingOf = [](const Dataset& ds, std::uint64_t u, std::uint64_t i) {
+        for (const auto& r : ds.train)
+            if (ds.users.integerId(r.user) == u && ds.items.integerId(r.item) == i)
+                return r.rating;
+        return -1.0f;
+    };
+    QCOMPARE(ratingOf(first, 1, 10), 4.0f);
+    QCOMPARE(ratingOf(first, 2, 13), 4.5f);
+    s.duplicates = "last";
+    const Dataset last = loadDataset(s);
+    QCOMPARE(last.report.duplicates, 3);
+    QCOMPARE(ratingOf(last, 1, 10), 2.0f);
+    QCOMPARE(ratingOf(last, 2, 13), 3.0f);
+}
+
+void TestData::implicitThresholdAndKcore()
+{
+    DatasetSpec s = randomSplit(fixture(QStringLiteral("small.csv")));
+    s.split.testRatio = 0.0;
+    s.split.validation = "none";
+    s.implicitThreshold = 3.5;
+    const Dataset t = loadDataset(s);
+    // Ratings >= 3.5: (1,10) (1,12) (2,13) (3,12) (3,13) (3,14).
+    QCOMPARE(t.report.belowThreshold, 3);
+    QCOMPARE(t.train.size(), std::size_t(6));
+    // 2-core without the threshold: only (3,14) goes (item 14 has one row); all else has >= 2.
+    s.implicitThreshold.reset();
+    s.kcore = 2;
+    const Dataset k = loadDataset(s);
+    QCOMPARE(k.report.kcoreRemoved, 1);
+    QCOMPARE(k.train.size(), std::size_t(8));
+    QCOMPARE(k.numItems(), 4u);
+    QVERIFY(!k.items.find(std::uint64_t(14)));
+    for (auto h : k.historyLength)
+        QVERIFY(h >= 2);
+    // Iterated: after the threshold, removing item 10 and 14 and user 2 cascades until nothing is
+    // left, which is an error that says what to do.
+    s.implicitThreshold = 3.5;
+    try {
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QVERIFY(std::string(e.what()).find("no interactions are left") != std::string::npos);
+    }
+    // Ids are compacted but keep their original labels.
+    s.implicitThreshold = 4.0;
+    s.kcore = 0;
+    const Dataset c = loadDataset(s);
+    QCOMPARE(c.numItems(), 4u);  // 10, 12, 13, 14 rated >= 4
+    QVERIFY(!c.items.find(std::uint64_t(11)));
+    QCOMPARE(c.items.label(*c.items.find(std::uint64_t(14))), std::string("14"));
+    // Threshold without ratings is a usage error.
+    DatasetSpec noRatings = randomSplit(fixture(QStringLiteral("semicolon_named.csv")));
+    noRatings.ratingColumn = "";
+    noRatings.implicitThreshold = 3;
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("pairs.csv")).toStdString();
+    std::ofstream(path) << "1,2\n1,3\n";
+    noRatings.path = path;
+    QVERIFY_THROWS_EXCEPTION(Error, loadDataset(noRatings));
+}
+
+void TestData::leaveOneOutByTime()
+{
+    // small.csv's user 3 rows are in time order 50, 60, 70, 80; user 1: 100, 200, 300.
+    DatasetSpec s = randomSplit(fixture(QStringLiteral("small.csv")));
+    s.split.method = "leave-one-out";
+    const Dataset ds = loadDataset(s);
+    auto partOf = [&](const std::vector<Interaction>& rows, std::uint64_t user) {
+        std::vector<std::uint64_t> items;
+        for (const auto& r : rows)
+            if (ds.users.integerId(r.user) == user)
+                items.push_back(ds.items.integerId(r.item));
+        return items;
+    };
+    QCOMPARE(partOf(ds.test, 3), std::vector<std::uint64_t>{14});
+    QCOMPARE(partOf(ds.validation, 3), std::vector<std::uint64_t>{13});
+    QCOMPARE(partOf(ds.train, 3), (std::vector<std::uint64_t>{11, 12}));
+    QCOMPARE(partOf(ds.test, 1), std::vector<std::uint64_t>{12});
+    // User 2 (times 150 for item 10, 160 for item 13): test is the later one, item 13; no
+    // validation because that would leave no training history.
+    QCOMPARE(partOf(ds.test, 2), std::vector<std::uint64_t>{13});
+    QCOMPARE(partOf(ds.validation, 2), std::vector<std::uint64_t>{});
+    QCOMPARE(partOf(ds.train, 2), std::vector<std::uint64_t>{10});
+}
+
+void TestData::temporalAndRandomRatio()
+{
+    requireShared();
+    DatasetSpec s = randomSplit(shared("ml-latest-small/ratings.csv"));
+    s.split.method = "temporal";
+    s.split.testRatio = 0.25;
+    s.split.validation = "none";
+    const Dataset ds = loadDataset(s);
+    // Per user the test part is the latest 25% (rounded, at least 1, leaving 1 in train).
+    const auto off = ds.trainOffsets();
+    std::vector<std::int64_t> firstTest(ds.numUsers(), std::numeric_limits<std::int64_t>::max());
+    std::vector<std::uint32_t> testCount(ds.numUsers(), 0);
+    for (const auto& r : ds.test) {
+        firstTest[r.user] = std::min(firstTest[r.user], r.time);
+        ++testCount[r.user];
+    }
+    for (std::uint32_t u = 0; u < ds.numUsers(); ++u) {
+        const auto n = ds.historyLength[u] + testCount[u];
+        QCOMPARE(testCount[u], std::uint32_t(std::clamp<std::size_t>(
+                                   std::size_t(double(n) * 0.25 + 0.5), 1, n - 1)));
+        for (auto k = off[u]; k < off[u + 1]; ++k)
+            QVERIFY(ds.train[k].time <= firstTest[u]);
+    }
+}
+
+void TestData::seededSplitsAreDeterministic()
+{
+    requireShared();
+    DatasetSpec s = randomSplit(shared("ml-latest-small/ratings.csv"));
+    s.seed = 7;
+    const Dataset a = loadDataset(s);
+    const Dataset b = loadDataset(s);
+    QCOMPARE(labels(a, a.test), labels(b, b.test));
+    QCOMPARE(labels(a, a.validation), labels(b, b.validation));
+    s.seed = 8;
+    const Dataset c = loadDataset(s);
+    QVERIFY(labels(a, a.test) != labels(c, c.test));
+    QCOMPARE(a.test.size(), c.test.size());  // same per-user counts, other choices
+    QVERIFY(a.contentHash != c.contentHash); // the seed is part of the recorded spec
+}
+
+void TestData::segmentsAbsoluteAndQuantile()
+{
+    requireShared();
+    DatasetSpec s = ::shippedSplit();
+    s.split.validation = "none";
+    const Dataset ds = loadDataset(s);
+    // The paper's absolute cold threshold (< 3) is empty on this split (smallest history is 8).
+    SegmentSpec abs;
+    abs.cold = {"absolute", 3};
+    abs.tail = {"absolute", 11};
+    const Segmentation a = computeSegments(ds, abs);
+    QCOMPARE(a.find("cold")->memberCount, 0u);
+    QCOMPARE(a.find("cold")->testInteractions, 0);
+    std::uint32_t tailItems = 0;
+    for (auto p : ds.popularity)
+        tailItems += p < 11;
+    QCOMPARE(a.find("tail")->memberCount, tailItems);
+    // Bottom 20% of users by history, ties at the boundary included.
+    SegmentSpec q;
+    const Segmentation b = computeSegments(ds, q);
+    const auto* cold = b.find("cold");
+    QVERIFY(cold->memberCount >= std::uint32_t(0.2 * 603));
+    std::vector<std::uint32_t> h(ds.historyLength);
+    std::sort(h.begin(), h.end());
+    QCOMPARE(b.tauUser, double(h[std::size_t(std::ceil(0.2 * 603)) - 1] + 1));
+    std::uint32_t below = 0;
+    for (auto x : ds.historyLength)
+        below += x < b.tauUser;
+    QCOMPARE(cold->memberCount, below);
+    // Complements partition the test interactions.
+    const auto overall = b.find("overall")->testInteractions;
+    QCOMPARE(overall, std::int64_t(ds.test.size()));
+    QCOMPARE(cold->testInteractions + b.find("warm")->testInteractions, overall);
+    QCOMPARE(b.find("tail")->testInteractions + b.find("head")->testInteractions, overall);
+    QCOMPARE(cold->memberCount + b.find("warm")->memberCount, ds.numUsers());
+}
+
+void TestData::segmentBucketsPartition()
+{
+    requireShared();
+    const Dataset ds = loadDataset(::shippedSplit());
+    const Segmentation seg = computeSegments(ds, SegmentSpec{});
+    for (const char* prefix : {"hist_", "pop_"}) {
+        std::int64_t tests = 0;
+        std::uint32_t members = 0;
+        int buckets = 0;
+        double lastHi = 0;
+        for (const auto& s : seg.segments) {
+            if (s.name.rfind(prefix, 0) != 0)
+                continue;
+            ++buckets;
+            QCOMPARE(s.lo, lastHi);  // contiguous ranges
+            lastHi = s.hi;
+            tests += s.testInteractions;
+            members += s.memberCount;
+            QVERIFY(s.memberCount > 0);
+        }
+        QVERIFY(buckets >= 4 && buckets <= 5);
+        QVERIFY(std::isinf(lastHi));
+        QCOMPARE(tests, std::int64_t(ds.test.size()));
+        QCOMPARE(members, std::string(prefix) == "hist_" ? ds.numUsers() : ds.numItems());
+    }
+}
+
+void TestData::summaryJson()
+{
+    requireShared();
+    const Dataset ds = loadDataset(::shippedSplit());
+    const auto j = datasetSummary(ds, computeSegments(ds, SegmentSpec{}));
+    QCOMPARE(j["users"].get<int>(), 603);
+    QCOMPARE(j["items"].get<int>(), 1862);
+    QCOMPARE(j["interactions"].get<int>(), 64205);
+    QCOMPARE(j["train"]["users"].get<int>(), 603);
+    QCOMPARE(j["train"]["items"].get<int>(), 1862);
+    QCOMPARE(j["test"]["interactions"].get<int>(), 12629);
+    for (const char* seg : {"overall", "cold", "warm", "tail", "head", "hist_1", "pop_1"}) {
+        QVERIFY2(j["segments"].contains(seg), seg);
+        QVERIFY(j["segments"][seg].contains("test_interactions"));
+        QVERIFY(j["segments"][seg].contains("users") || j["segments"][seg].contains("items"));
+    }
+    // The spec round-trips strictly.
+    const DatasetSpec back = datasetSpecFromJson(j["spec"]);
+    QCOMPARE(nlohmann::json(back), j["spec"]);
+    auto bad = j["spec"];
+    bad["split"]["test_ratoi"] = 0.1;
+    try {
+        datasetSpecFromJson(bad);
+        QFAIL("unknown key accepted");
+    } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find("dataset.split.test_ratoi") != std::string::npos,
+                 e.what());
+    }
+    bad = j["spec"];
+    bad["segments"]["cold"]["value"] = 1.5;
+    QVERIFY_THROWS_EXCEPTION(Error, datasetSpecFromJson(bad));
+}
+
+void TestData::badInput_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<int>("line");
+    QTest::addColumn<QString>("problem");
+    QTest::newRow("empty file") << "empty.csv" << 0 << "empty";
+    QTest::newRow("header only") << "header_only.csv" << 1 << "no data rows";
+    QTest::newRow("wrong field count") << "wrong_fields.csv" << 3 << "found 3 fields, expected 4";
+    QTest::newRow("non-numeric id") << "nonnumeric_id.csv" << 3 << "'x7'";
+    QTest::newRow("non-numeric rating") << "nonnumeric_rating.csv" << 3 << "'good' is not a number";
+    QTest::newRow("NaN rating") << "nan_rating.csv" << 3 << "NaN";
+    QTest::newRow("infinite rating") << "inf_rating.csv" << 3 << "infinite";
+    QTest::newRow("truncated last line") << "truncated.csv" << 4 << "found 2 fields";
+    QTest::newRow("mixed delimiters") << "mixed_delimiters.csv" << 3 << "delimiters";
+    QTest::newRow("id beyond 64 bits") << "id_beyond_64bit.csv" << 3 << "does not fit in 64 bits";
+    QTest::newRow("negative id") << "negative_id.csv" << 3 << "'-11'";
+    QTest::newRow("UTF-16") << "utf16.csv" << 1 << "UTF-16";
+    QTest::newRow("Latin-1 byte") << "latin1.csv" << 3 << "invalid UTF-8";
+    QTest::newRow("binary garbage") << "binary_garbage.csv" << 1 << "binary data";
+    QTest::newRow("truncated gzip") << "truncated.csv.gz" << 1 << "compressed data ends early";
+}
+
+void TestData::badInput()
+{
+    QFETCH(QString, file);
+    QFETCH(int, line);
+    QFETCH(QString, problem);
+    try {
+        loadDataset(randomSplit(fixture(file)));
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        const QString what = QString::fromStdString(e.what());
+        QVERIFY2(what.contains(file), qPrintable(what));
+        QCOMPARE(e.line(), std::int64_t(line));
+        if (line > 0)
+            QVERIFY2(what.contains(file + QLatin1Char(':') + QString::number(line)), qPrintable(what));
+        QVERIFY2(what.contains(problem, Qt::CaseInsensitive), qPrintable(what));
+        QCOMPARE(e.kind(), ErrorKind::BadInput);
+        QVERIFY2(!e.hint().empty(), "every input error says what to do");
+    }
+    // Quoted titles: an unterminated quote names its line.
+    try {
+        DatasetSpec s = randomSplit(fixture(QStringLiteral("small.csv")));
+        s.itemsPath = fixture(QStringLiteral("movies_unterminated.csv"));
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.line(), std::int64_t(3));
+        QVERIFY(std::string(e.what()).find("unterminated quote") != std::string::npos);
+    }
+}
+
+void TestData::hugeLineIsRejectedWithoutReadingIt()
+{
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("oneline.csv")).toStdString();
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << "userId,movieId,rating,timestamp\n";
+        const std::string chunk(1 << 20, '7');
+        for (int i = 0; i < 100; ++i)
+            out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    }
+    const long before = vmHwmKb();
+    LineReader reader(path);
+    const auto capacity = reader.bufferCapacity();
+    std::string_view line;
+    QVERIFY(reader.next(line));  // the header
+    try {
+        while (reader.next(line)) {
+        }
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.line(), std::int64_t(2));
+        QVERIFY(std::string(e.what()).find("longer than") != std::string::npos);
+    }
+    // The reader stopped after about one buffer, not 100 MB, and its buffer did not grow.
+    QVERIFY(reader.textBytes() < 4u << 20);
+    QCOMPARE(reader.bufferCapacity(), capacity);
+    QVERIFY(capacity < 4u << 20);
+    const long after = vmHwmKb();
+    QVERIFY2(after - before < 16 * 1024, qPrintable(QStringLiteral("peak grew by %1 kB").arg(after - before)));
+    // Through the dataset loader the error names file and line.
+    try {
+        loadDataset(randomSplit(path));
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QVERIFY(std::string(e.what()).find("oneline.csv:2") != std::string::npos);
+    }
+}
+
+void TestData::utf8Validation()
+{
+    QCOMPARE(findInvalidUtf8("plain ascii"), std::string_view::npos);
+    QCOMPARE(findInvalidUtf8("Am\xC3\xA9lie (2001)"), std::string_view::npos);  // é
+    QCOMPARE(findInvalidUtf8("\xE2\x82\xAC and \xF0\x9F\x8E\xAC"), std::string_view::npos);
+    QCOMPARE(findInvalidUtf8("Am\xE9lie"), std::size_t(2));          // Latin-1 é
+    QCOMPARE(findInvalidUtf8("x\xC0\xAF"), std::size_t(1));          // overlong '/'
+    QCOMPARE(findInvalidUtf8("\xED\xA0\x80"), std::size_t(0));       // surrogate
+    QCOMPARE(findInvalidUtf8("abcdefgh\xC3"), std::size_t(8));       // cut sequence
+}
+
+void TestData::cancellation()
+{
+    requireShared();
+    std::atomic<bool> cancel{true};
+    LoadControl control;
+    control.cancel = &cancel;
+    try {
+        loadDataset(randomSplit(shared("ml-latest-small/ratings.csv")), control);
+        QFAIL("expected cancellation");
+    } catch (const Error& e) {
+        QCOMPARE(e.kind(), ErrorKind::Cancelled);
+    }
+    // Progress reaches 1.0 on a normal load.
+    cancel = false;
+    double last = -1;
+    control.progress = [&](double f, const std::string&) { last = f; };
+    loadDataset(randomSplit(shared("ml-latest-small/ratings.csv")), control);
+    QCOMPARE(last, 1.0);
+}
+
+QTEST_APPLESS_MAIN(TestData)
+#include "tst_data.moc"
