@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -369,9 +370,7 @@ int runOne(const std::string& path, const std::string& what)
 {
     // Everything not being measured happens before the baseline is taken.
     const auto spec = specFor(path);
-    const auto first = sllmr::previewLines(path, 1);
-    const auto kind =
-        sllmr::idKindFor(sllmr::detectFormat(path, first.empty() ? std::string_view() : first[0]));
+    const auto kind = sllmr::detectIdKind(path, spec);
     const long baseKb = procStatusKb("VmRSS");
     const long hwmBeforeKb = procStatusKb("VmHWM");
     std::map<std::string, std::string> kv;
@@ -545,6 +544,8 @@ Result measure(const std::string& exe, const std::string& label, const std::stri
         fmt::print(stderr, "  {:<8} {:<5} rep {}/{}: {:.3f} s, peak RSS {:.1f} MB\n", label, what,
                    i + 1, reps, times.back(), s->num("hwm_kb") / 1024.0);
     }
+    if (times.empty())
+        return r;
     std::sort(times.begin(), times.end());
     r.reps = reps;
     r.seconds = times.front();
