@@ -99,88 +99,9 @@ CREATE TABLE gate_bins (
 ) WITHOUT ROWID;
 )sql";
 
+// kUpgrades[i] takes a database from version i + 1 to version i + 2. A new database is built the
+// same way (version 1, then every step), so a fresh and an upgraded database cannot drift apart.
 // Version 2: free-text notes and comma-separated tags on runs; indexes for the run list filters.
-constexpr const char* kSchemaV2 = R"sql(
-CREATE TABLE datasets (
-    id           INTEGER PRIMARY KEY,
-    name         TEXT NOT NULL,
-    source       TEXT NOT NULL,
-    content_hash TEXT NOT NULL UNIQUE,
-    spec_json    TEXT NOT NULL,
-    stats_json   TEXT NOT NULL,
-    created_at   TEXT NOT NULL
-);
-CREATE TABLE score_sets (
-    id           INTEGER PRIMARY KEY,
-    dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-    name         TEXT NOT NULL,
-    source       TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    spec_json    TEXT NOT NULL,
-    report_json  TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    UNIQUE (dataset_id, content_hash)
-);
-CREATE TABLE runs (
-    id               INTEGER PRIMARY KEY,
-    dataset_id       INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
-    score_set_id     INTEGER REFERENCES score_sets(id) ON DELETE SET NULL,
-    name             TEXT NOT NULL,
-    config_json      TEXT NOT NULL,
-    config_hash      TEXT NOT NULL,
-    status           TEXT NOT NULL CHECK (status IN
-                         ('pending', 'running', 'completed', 'failed', 'cancelled', 'interrupted')),
-    seed             INTEGER NOT NULL,
-    software_version TEXT NOT NULL,
-    created_at       TEXT NOT NULL,
-    started_at       TEXT,
-    finished_at      TEXT,
-    error            TEXT,
-    notes            TEXT NOT NULL DEFAULT '',
-    tags             TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX runs_by_status ON runs(status);
-CREATE INDEX runs_by_config_hash ON runs(config_hash);
-CREATE TABLE epoch_metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    epoch  INTEGER NOT NULL,
-    key    TEXT NOT NULL,
-    value  REAL,
-    PRIMARY KEY (run_id, epoch, key)
-) WITHOUT ROWID;
-CREATE TABLE segment_metrics (
-    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    segment TEXT NOT NULL,
-    metric  TEXT NOT NULL,
-    value   REAL,
-    size    INTEGER NOT NULL,
-    PRIMARY KEY (run_id, segment, metric)
-) WITHOUT ROWID;
-CREATE TABLE interaction_metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    user   INTEGER NOT NULL,
-    item   INTEGER NOT NULL,
-    metric TEXT NOT NULL,
-    value  REAL,
-    PRIMARY KEY (run_id, metric, user, item)
-) WITHOUT ROWID;
-CREATE TABLE gate_bins (
-    run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    epoch           INTEGER NOT NULL,
-    dimension       TEXT NOT NULL,
-    bin             INTEGER NOT NULL,
-    lo              REAL,
-    hi              REAL,
-    count           INTEGER NOT NULL,
-    mean_activation REAL,
-    active_share    REAL,
-    PRIMARY KEY (run_id, epoch, dimension, bin)
-) WITHOUT ROWID;
-)sql";
-
-constexpr std::array<const char*, 2> kSchemas = {kSchemaV1, kSchemaV2};
-
-// kUpgrades[i] takes a database from version i + 1 to version i + 2.
 constexpr std::array<const char*, 1> kUpgrades = {
     R"sql(
 ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
@@ -190,7 +111,6 @@ CREATE INDEX runs_by_config_hash ON runs(config_hash);
 )sql",
 };
 
-static_assert(kSchemas.size() == static_cast<std::size_t>(kSchemaVersion));
 static_assert(kUpgrades.size() == static_cast<std::size_t>(kSchemaVersion - 1));
 
 // Our constants, never user values: the only text ever spliced into SQL.
@@ -203,7 +123,10 @@ std::string versionPragmas(int version)
 // Creates schema `version` (1..kSchemaVersion) in an empty database.
 std::string schemaSql(int version)
 {
-    return versionPragmas(version) + kSchemas[static_cast<std::size_t>(version - 1)];
+    std::string sql = versionPragmas(version) + kSchemaV1;
+    for (int step = 1; step < version; ++step)
+        sql += kUpgrades[static_cast<std::size_t>(step - 1)];
+    return sql;
 }
 
 // ---------------------------------------------------------------------------------------------
