@@ -24,14 +24,7 @@
 #include <array>
 #include <utility>
 
-// qcustomplot.h spells the Qt keywords `signals` and `foreach`, which the project-wide
-// QT_NO_KEYWORDS removes; map them to their macro forms for this one header only.
-#define signals Q_SIGNALS
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef foreach
-#undef signals
-
+#include "plot.h"
 #include "settings.h"
 
 namespace sllmr::ui {
