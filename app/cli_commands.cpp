@@ -1,6 +1,7 @@
 #include "cli_commands.h"
 
 #include "common/error.h"
+#include "common/torch_runtime.h"
 #include "data/loaders.h"
 #include "data/segments.h"
 #include "llm/scores.h"
@@ -243,7 +244,8 @@ int run(int argc, char** argv)
 {
     CLI::App app{"sllmr: Selective LLM-Guided Regularization experiments, headless.\n"
                  "Runs the same engine and writes the same experiments.db as SLLMR Studio."};
-    app.set_version_flag("--version", std::string("sllmr ") + SLLMR_VERSION);
+    app.set_version_flag("--version", std::string("sllmr ") + SLLMR_VERSION + " (LibTorch " +
+                                          torchVersion() + ")");
     app.require_subcommand(1);
     std::string dbPath = "experiments.db";
     app.add_option("--db", dbPath, "Experiment database (SQLite)")->capture_default_str();
