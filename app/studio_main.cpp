@@ -6,13 +6,17 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QIcon>
+#include <QMessageBox>
 #include <QPixmap>
+#include <QStatusBar>
 #include <QString>
 #include <QTimer>
 
 #include <cstdio>
 
+#include "common/error.h"
 #include "main_window.h"
+#include "store/experiment_store.h"
 
 namespace {
 
@@ -84,6 +88,24 @@ int main(int argc, char* argv[])
 
     sllmr::ui::MainWindow window(databasePath, demoDir);
     window.show();
+
+    // Create or check the experiment store now, so a foreign or newer file is reported at once
+    // (and left untouched) rather than on the first run.
+    try {
+        sllmr::ExperimentStore store(databasePath.toStdString());
+        const int interrupted = store.markStaleRunsInterrupted();
+        window.statusBar()->showMessage(
+            QStringLiteral("%1 runs in the store%2")
+                .arg(store.runs().size())
+                .arg(interrupted > 0 ? QStringLiteral(", %1 marked interrupted").arg(interrupted)
+                                     : QString()),
+            10000);
+    } catch (const sllmr::Error& e) {
+        QMessageBox::critical(&window, QStringLiteral("Experiment database"),
+                              QStringLiteral("%1\n\nStart the Studio with --db PATH to use "
+                                             "another file.")
+                                  .arg(QString::fromStdString(e.what())));
+    }
 
     if (parser.isSet(screenshotOption)) {
         const QString file = parser.value(screenshotOption);
