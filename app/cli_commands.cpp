@@ -7,8 +7,8 @@
 #include "llm/scores.h"
 #include "store/experiment_store.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -39,14 +39,15 @@ Threshold parseThreshold(const std::string& text, const char* option)
                 throw std::out_of_range("negative");
         }
     } catch (const std::logic_error&) {
-        throw Error(ErrorKind::Usage, std::string(option) + " '" + text + "' is not a threshold", {},
-                    0, "write a share like 20% or an absolute count like 3");
+        throw Error(ErrorKind::Usage, std::string(option) + " '" + text + "' is not a threshold",
+                    {}, 0, "write a share like 20% or an absolute count like 3");
     }
     return t;
 }
 
 // Options shared by every command that loads a dataset.
-struct DatasetOptions {
+struct DatasetOptions
+{
     DatasetSpec spec;
     std::string cold = "20%";
     std::string tail = "20%";
@@ -63,8 +64,10 @@ struct DatasetOptions {
                            "Dataset interactions file, or its train file with --test")
                 ->required();
         cmd.add_option("--test", spec.testPath, "Test file of a pre-split dataset (split 'given')");
-        cmd.add_option("--validation", spec.validationPath, "Validation file of a pre-split dataset");
-        cmd.add_option("--items", spec.itemsPath, "Item titles/genres: movies.csv or a RecBole .item");
+        cmd.add_option("--validation", spec.validationPath,
+                       "Validation file of a pre-split dataset");
+        cmd.add_option("--items", spec.itemsPath,
+                       "Item titles/genres: movies.csv or a RecBole .item");
         cmd.add_option("--item-features", spec.itemFeaturesPath,
                        "Categorical item features: item<TAB>feature ids (e.g. genre_map.tsv)");
         cmd.add_option("--item-feature-names", spec.itemFeatureNamesPath,
@@ -92,14 +95,16 @@ struct DatasetOptions {
         cmd.add_option("--split", spec.split.method,
                        "given (default with --test), leave-one-out, temporal, random")
             ->check(CLI::IsMember({"given", "leave-one-out", "temporal", "random"}));
-        cmd.add_option("--test-ratio", spec.split.testRatio, "Test share per user (temporal, random)")
+        cmd.add_option("--test-ratio", spec.split.testRatio,
+                       "Test share per user (temporal, random)")
             ->check(CLI::Range(0.0, 0.9))
             ->capture_default_str();
         cmd.add_option("--validation-split", spec.split.validation,
                        "auto, none, last (per user, by time) or ratio (random per user)")
             ->check(CLI::IsMember({"auto", "none", "last", "ratio"}))
             ->capture_default_str();
-        cmd.add_option("--validation-ratio", spec.split.validationRatio, "Validation share per user")
+        cmd.add_option("--validation-ratio", spec.split.validationRatio,
+                       "Validation share per user")
             ->check(CLI::Range(0.0, 0.9))
             ->capture_default_str();
         cmd.add_option("--cold", cold, "Cold users: share (20%) or |H(u)| below a count (3)")
@@ -147,18 +152,21 @@ void printDataset(const json& j)
                    fmtCount(p["interactions"]), fmtCount(p["users"]), fmtCount(p["items"]));
     }
     const auto& pre = j["preprocessing"];
-    fmt::print("  read {} rows; dropped: {} below threshold, {} duplicates, {} in train and "
-               "validation/test, {} by k-core; {} moved to validation\n",
-               fmtCount(pre["rows_read"]), fmtCount(pre["below_threshold"]),
-               fmtCount(pre["duplicates"]), fmtCount(pre["cross_split_duplicates"]),
-               fmtCount(pre["kcore_removed"]), fmtCount(pre["validation_carved"]));
+    fmt::print(
+        "  read {} rows; dropped: {} below threshold, {} duplicates, {} in train and "
+        "validation/test, {} by k-core; {} moved to validation\n",
+        fmtCount(pre["rows_read"]), fmtCount(pre["below_threshold"]), fmtCount(pre["duplicates"]),
+        fmtCount(pre["cross_split_duplicates"]), fmtCount(pre["kcore_removed"]),
+        fmtCount(pre["validation_carved"]));
     if (pre["test_items_unseen_in_train"].get<std::int64_t>() > 0)
-        fmt::print("  {} test interactions have an item with no training interaction (ID-only "
-                   "models cannot score them)\n",
-                   fmtCount(pre["test_items_unseen_in_train"]));
+        fmt::print(
+            "  {} test interactions have an item with no training interaction (ID-only "
+            "models cannot score them)\n",
+            fmtCount(pre["test_items_unseen_in_train"]));
     fmt::print("  thresholds: cold = |H(u)| < {}, tail = pop(i) < {}\n",
                j["thresholds"]["tau_u"].get<double>(), j["thresholds"]["tau_i"].get<double>());
-    fmt::print("\n  {:<9} {:>8} {:>8} {:>10}  {}\n", "segment", "users", "items", "test", "definition");
+    fmt::print("\n  {:<9} {:>8} {:>8} {:>10}  {}\n", "segment", "users", "items", "test",
+               "definition");
     for (const auto& nameJson : j["segment_order"]) {
         const auto name = nameJson.get<std::string>();
         const auto& s = j["segments"][name];
@@ -180,15 +188,19 @@ void printScores(const json& r, const std::string& path)
                fmtCount(r["distinct_unknown_users"]));
     fmt::print("  unknown items   {:>10}   rows, {} distinct ids\n", fmtCount(r["unknown_items"]),
                fmtCount(r["distinct_unknown_items"]));
-    fmt::print("  out of range    {:>10}   (clamped into the scale)\n", fmtCount(r["out_of_range"]));
-    fmt::print("  in train        {:>10}   rows naming a training positive\n",
+    fmt::print("  out of range    {:>10}   (clamped into the scale)\n",
+               fmtCount(r["out_of_range"]));
+    fmt::print("  in train        {:>10}   rows naming a positive of the training history\n",
                fmtCount(r["in_train"]));
     fmt::print("  in test         {:>10}   rows naming a test positive\n", fmtCount(r["in_test"]));
     fmt::print("  users covered   {:>10}\n", fmtCount(r["users_covered"]));
     fmt::print("  items covered   {:>10}\n", fmtCount(r["items_covered"]));
-    if (r["candidates_added"].get<std::int64_t>() > 0)
-        fmt::print("  candidates added {:>9}   (offered, not returned; default score)\n",
-                   fmtCount(r["candidates_added"]));
+    if (r["candidates_added"].get<std::int64_t>() > 0 ||
+        r["candidates_unknown"].get<std::int64_t>() > 0)
+        fmt::print(
+            "  candidates added {:>9}   (offered, not returned; default score); {} with "
+            "unknown ids skipped\n",
+            fmtCount(r["candidates_added"]), fmtCount(r["candidates_unknown"]));
     if (r["kind"] == "rank")
         fmt::print("  largest rank    {:>10}\n", fmtCount(r["max_rank"]));
     for (const auto& w : r["warnings"])
@@ -223,17 +235,17 @@ int errorExit(const Error& e)
 {
     std::cerr << "sllmr: " << e.what() << '\n';
     switch (e.kind()) {
-    case ErrorKind::Usage:
-        return Usage;
-    case ErrorKind::BadInput:
-    case ErrorKind::NotFound:
-        return BadInput;
-    case ErrorKind::Store:
-        return StoreError;
-    case ErrorKind::Cancelled:
-        return Cancelled;
-    case ErrorKind::Internal:
-        return Internal;
+        case ErrorKind::Usage:
+            return Usage;
+        case ErrorKind::BadInput:
+        case ErrorKind::NotFound:
+            return BadInput;
+        case ErrorKind::Store:
+            return StoreError;
+        case ErrorKind::Cancelled:
+            return Cancelled;
+        case ErrorKind::Internal:
+            return Internal;
     }
     return Internal;
 }
@@ -242,14 +254,17 @@ int errorExit(const Error& e)
 
 int run(int argc, char** argv)
 {
-    CLI::App app{"sllmr: Selective LLM-Guided Regularization experiments, headless.\n"
-                 "Runs the same engine and writes the same experiments.db as SLLMR Studio."};
-    app.set_version_flag("--version", std::string("sllmr ") + SLLMR_VERSION + " (LibTorch " +
-                                          torchVersion() + ")");
+    CLI::App app{
+        "sllmr: Selective LLM-Guided Regularization experiments, headless.\n"
+        "Runs the same engine and writes the same experiments.db as SLLMR Studio."};
+    app.set_version_flag(
+        "--version", std::string("sllmr ") + SLLMR_VERSION + " (LibTorch " + torchVersion() + ")");
     app.require_subcommand(1);
     std::string dbPath = "experiments.db";
     app.add_option("--db", dbPath, "Experiment database (SQLite)")->capture_default_str();
 
+    // Options of the top level (--db) are also accepted after a subcommand.
+    app.fallthrough();
     // dataset inspect
     auto* dataset = app.add_subcommand("dataset", "Load and inspect datasets");
     dataset->require_subcommand(1);
@@ -285,16 +300,19 @@ int run(int argc, char** argv)
         ->capture_default_str();
     scInspect->add_option("--rating-max", scSpec.ratingMax, "Highest rating of the scale")
         ->capture_default_str();
-    scInspect->add_option("--rank-mapping", scSpec.rankMapping,
-                          "linear: 1-(rank-1)/N_u; exponential: exp(-decay*(rank-1))")
+    scInspect
+        ->add_option("--rank-mapping", scSpec.rankMapping,
+                     "linear: 1-(rank-1)/N_u; exponential: exp(-decay*(rank-1))")
         ->check(CLI::IsMember({"linear", "exponential"}))
         ->capture_default_str();
     scInspect->add_option("--decay", scSpec.decay, "Decay of the exponential rank mapping")
         ->capture_default_str();
-    scInspect->add_option("--candidates", scSpec.candidatesPath,
-                          "Candidates offered to the LLM; those not returned get --candidate-default");
-    scInspect->add_option("--candidate-default", scSpec.candidateDefault,
-                          "Score of an offered but unreturned candidate")
+    scInspect->add_option(
+        "--candidates", scSpec.candidatesPath,
+        "Candidates offered to the LLM; those not returned get --candidate-default");
+    scInspect
+        ->add_option("--candidate-default", scSpec.candidateDefault,
+                     "Score of an offered but unreturned candidate")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     bool scJson = false;

@@ -1,1 +1,515 @@
-// placeholder
+// The `sllmr` command line, driven as a real process: dataset and score-file inspection on the
+// public data (JSON and human-readable output), exit codes (0 ok, 2 usage, 3 bad input or missing
+// file, 4 database), and recording datasets and score sets in an experiments database.
+#include <QCryptographicHash>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+const QString kCli = QStringLiteral(SLLMR_CLI);
+const QString kShared = QStringLiteral(SLLMR_SHARED_DATA);
+const QString kLlm = kShared + QStringLiteral("/llm-rankings-ml-latest-small");
+const QString kScoreFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores");
+const QString kCliFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/cli");
+
+QString llm(const QString& rel)
+{
+    return kLlm + QLatin1Char('/') + rel;
+}
+
+QString scoreFixture(const char* name)
+{
+    return kScoreFixtures + QLatin1Char('/') + QLatin1String(name);
+}
+
+bool haveShared()
+{
+    return QFileInfo::exists(kShared + QStringLiteral("/ml-latest-small/ratings.csv")) &&
+           QFileInfo::exists(llm(QStringLiteral("split/train.tsv")));
+}
+
+struct Result
+{
+    int code = -1;
+    QByteArray out;
+    QByteArray err;
+    QJsonObject json;  // stdout parsed, when it is a JSON object
+};
+
+Result runCli(const QStringList& args)
+{
+    Result r;
+    QProcess p;
+    p.setProgram(kCli);
+    p.setArguments(args);
+    p.start();
+    if (!p.waitForStarted(30000)) {
+        r.err = "cannot start " + kCli.toUtf8();
+        return r;
+    }
+    if (!p.waitForFinished(300000)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timed out";
+        return r;
+    }
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    QJsonParseError pe;
+    const auto doc = QJsonDocument::fromJson(r.out, &pe);
+    if (pe.error == QJsonParseError::NoError && doc.isObject())
+        r.json = doc.object();
+    return r;
+}
+
+QByteArray describe(const QStringList& args, const Result& r)
+{
+    return "sllmr " + args.join(QLatin1Char(' ')).toUtf8() + " -> " + QByteArray::number(r.code) +
+           "\nstderr: " + r.err.left(2000);
+}
+
+qint64 num(const QJsonObject& o, const char* key)
+{
+    return o.value(QLatin1String(key)).toInteger(-1);
+}
+
+QByteArray fileBytes(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QStringList shippedSplitArgs()
+{
+    return {llm(QStringLiteral("split/train.tsv")), QStringLiteral("--test"),
+            llm(QStringLiteral("split/test.tsv"))};
+}
+
+QStringList tinyData()
+{
+    return {QStringLiteral("--data"), scoreFixture("tiny_train.tsv"), QStringLiteral("--test"),
+            scoreFixture("tiny_test.tsv")};
+}
+
+}  // namespace
+
+#define RUN_OK(result, args)                    \
+    const QStringList result##Args = (args);    \
+    const Result result = runCli(result##Args); \
+    QVERIFY2(result.code == 0, describe(result##Args, result).constData())
+
+class TestCli : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+
+    void help_data();
+    void help();
+    void usageErrors_data();
+    void usageErrors();
+    void badInputErrors_data();
+    void badInputErrors();
+
+    void datasetInspectMovieLens();
+    void datasetInspectShippedSplit();
+    void scoresInspect_data();
+    void scoresInspect();
+    void scoresInspectHumanReadable();
+
+    void saveDataset();
+    void saveScoreSets();
+    void foreignDatabase();
+
+private:
+    QTemporaryDir m_tmp;
+};
+
+void TestCli::initTestCase()
+{
+    QVERIFY2(QFileInfo(kCli).isExecutable(), qPrintable(kCli));
+    QVERIFY(m_tmp.isValid());
+}
+
+void TestCli::help_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("sllmr") << QStringList{QStringLiteral("--help")} << QStringLiteral("dataset");
+    QTest::newRow("dataset") << QStringList{QStringLiteral("dataset"), QStringLiteral("--help")}
+                             << QStringLiteral("inspect");
+    QTest::newRow("dataset inspect")
+        << QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"),
+                       QStringLiteral("--help")}
+        << QStringLiteral("--json");
+    QTest::newRow("scores inspect")
+        << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                       QStringLiteral("--help")}
+        << QStringLiteral("--candidates");
+}
+
+void TestCli::help()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, mentions);
+    const Result r = runCli(args);
+    QVERIFY2(r.code == 0, describe(args, r).constData());
+    const QString out = QString::fromUtf8(r.out);
+    QVERIFY2(out.contains(QStringLiteral("Usage")), r.out.constData());
+    QVERIFY2(out.contains(mentions), r.out.constData());
+}
+
+void TestCli::usageErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    const QString train = scoreFixture("tiny_train.tsv");
+    QTest::newRow("no subcommand") << QStringList{};
+    QTest::newRow("unknown option") << QStringList{
+        QStringLiteral("dataset"), QStringLiteral("inspect"), train, QStringLiteral("--bogus")};
+    QTest::newRow("missing path") << QStringList{QStringLiteral("dataset"),
+                                                 QStringLiteral("inspect")};
+    QTest::newRow("missing --data") << QStringList{
+        QStringLiteral("scores"), QStringLiteral("inspect"), scoreFixture("ranks.tsv")};
+    QTest::newRow("option without value") << QStringList{
+        QStringLiteral("dataset"), QStringLiteral("inspect"), train, QStringLiteral("--test")};
+    QTest::newRow("bad choice") << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                                               scoreFixture("ranks.tsv")} +
+                                       tinyData() +
+                                       QStringList{QStringLiteral("--kind"),
+                                                   QStringLiteral("banana")};
+    QTest::newRow("bad threshold")
+        << QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), train,
+                       QStringLiteral("--cold"), QStringLiteral("abc")};
+    QTest::newRow("kind auto without header")
+        << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                       scoreFixture("no_header.tsv")} +
+               tinyData();
+}
+
+void TestCli::usageErrors()
+{
+    QFETCH(QStringList, args);
+    const Result r = runCli(args);
+    QVERIFY2(r.code == 2, describe(args, r).constData());
+    QVERIFY(!r.err.trimmed().isEmpty());
+    QVERIFY(r.out.trimmed().isEmpty() || !r.out.contains("\"rows\""));
+}
+
+void TestCli::badInputErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("where");  // expected in stderr
+    const QString badRatings = kCliFixtures + QStringLiteral("/bad_ratings.csv");
+    const QString missing = m_tmp.filePath(QStringLiteral("no_such_file.csv"));
+    QTest::newRow("malformed dataset")
+        << QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), badRatings}
+        << QStringLiteral("bad_ratings.csv:4:");
+    QTest::newRow("malformed score file")
+        << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                       scoreFixture("negative_rank.tsv")} +
+               tinyData()
+        << QStringLiteral("negative_rank.tsv:3:");
+    QTest::newRow("truncated score file")
+        << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                       scoreFixture("truncated.tsv"), QStringLiteral("--json")} +
+               tinyData()
+        << QStringLiteral("truncated.tsv:4:");
+    QTest::newRow("missing dataset")
+        << QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), missing}
+        << QStringLiteral("no_such_file.csv");
+    QTest::newRow("missing score file")
+        << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"), missing} + tinyData()
+        << QStringLiteral("no_such_file.csv");
+    QTest::newRow("missing candidates")
+        << QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                       scoreFixture("ranks.tsv"), QStringLiteral("--candidates"), missing} +
+               tinyData()
+        << QStringLiteral("no_such_file.csv");
+}
+
+void TestCli::badInputErrors()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, where);
+    const Result r = runCli(args);
+    QVERIFY2(r.code == 3, describe(args, r).constData());
+    QVERIFY2(QString::fromUtf8(r.err).contains(where), describe(args, r).constData());
+}
+
+void TestCli::datasetInspectMovieLens()
+{
+    if (!haveShared())
+        QSKIP("the public data folder (../shared/data) is not present");
+    RUN_OK(r, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"),
+                           kShared + QStringLiteral("/ml-latest-small/ratings.csv"),
+                           QStringLiteral("--json")}));
+    const QJsonObject& j = r.json;
+    QVERIFY2(!j.isEmpty(), r.out.left(500).constData());
+    QCOMPARE(num(j, "users"), 610);
+    QCOMPARE(num(j, "items"), 9724);
+    QCOMPARE(num(j, "interactions"), 100836);
+    const auto train = j.value(QStringLiteral("train")).toObject();
+    const auto validation = j.value(QStringLiteral("validation")).toObject();
+    const auto test = j.value(QStringLiteral("test")).toObject();
+    QCOMPARE(
+        num(train, "interactions") + num(validation, "interactions") + num(test, "interactions"),
+        100836);
+    QVERIFY(num(test, "interactions") > 0);
+    QCOMPARE(num(train, "users"), 610);
+
+    const auto segments = j.value(QStringLiteral("segments")).toObject();
+    auto seg = [&](const QString& name) { return segments.value(name).toObject(); };
+    QStringList names{QStringLiteral("overall"), QStringLiteral("cold"), QStringLiteral("warm"),
+                      QStringLiteral("tail"), QStringLiteral("head")};
+    for (const char* prefix : {"hist_", "pop_"}) {
+        int buckets = 0;
+        for (int k = 1; k <= 5; ++k)
+            if (segments.contains(QLatin1String(prefix) + QString::number(k)))
+                buckets = k;
+        QVERIFY2(buckets >= 1, prefix);
+        QVERIFY(!segments.contains(QLatin1String(prefix) + QString::number(buckets + 1)));
+        for (int k = 1; k <= buckets; ++k)
+            names << QLatin1String(prefix) + QString::number(k);
+    }
+    for (const QString& name : names) {
+        const auto s = seg(name);
+        QVERIFY2(!s.isEmpty(), qPrintable(name));
+        QVERIFY2(s.contains(QStringLiteral("users")) || s.contains(QStringLiteral("items")),
+                 qPrintable(name));
+        QVERIFY2(num(s, "test_interactions") >= 0, qPrintable(name));
+    }
+    // segment_order lists exactly the segments.
+    QStringList order;
+    for (const auto& v : j.value(QStringLiteral("segment_order")).toArray())
+        order << v.toString();
+    QCOMPARE(order.size(), segments.size());
+    for (const QString& name : names)
+        QVERIFY2(order.contains(name), qPrintable(name));
+
+    const qint64 overall = num(seg(QStringLiteral("overall")), "test_interactions");
+    QCOMPARE(overall, num(test, "interactions"));
+    QCOMPARE(num(seg(QStringLiteral("cold")), "test_interactions") +
+                 num(seg(QStringLiteral("warm")), "test_interactions"),
+             overall);
+    QCOMPARE(num(seg(QStringLiteral("tail")), "test_interactions") +
+                 num(seg(QStringLiteral("head")), "test_interactions"),
+             overall);
+    QCOMPARE(num(seg(QStringLiteral("cold")), "users") + num(seg(QStringLiteral("warm")), "users"),
+             610);
+    QCOMPARE(num(seg(QStringLiteral("tail")), "items") + num(seg(QStringLiteral("head")), "items"),
+             9724);
+    // The buckets partition users and items too.
+    qint64 histTest = 0;
+    qint64 histUsers = 0;
+    qint64 popTest = 0;
+    qint64 popItems = 0;
+    for (const QString& name : names) {
+        if (name.startsWith(QStringLiteral("hist_"))) {
+            histTest += num(seg(name), "test_interactions");
+            histUsers += num(seg(name), "users");
+        } else if (name.startsWith(QStringLiteral("pop_"))) {
+            popTest += num(seg(name), "test_interactions");
+            popItems += num(seg(name), "items");
+        }
+    }
+    QCOMPARE(histTest, overall);
+    QCOMPARE(histUsers, 610);
+    QCOMPARE(popTest, overall);
+    QCOMPARE(popItems, 9724);
+}
+
+void TestCli::datasetInspectShippedSplit()
+{
+    if (!haveShared())
+        QSKIP("the public data folder (../shared/data) is not present");
+    const QStringList base =
+        QStringList{QStringLiteral("dataset"), QStringLiteral("inspect")} + shippedSplitArgs();
+    RUN_OK(r, base + QStringList{QStringLiteral("--json")});
+    const QJsonObject& j = r.json;
+    QVERIFY2(!j.isEmpty(), r.out.left(500).constData());
+    const auto train = j.value(QStringLiteral("train")).toObject();
+    QCOMPARE(num(train, "users"), 603);
+    QCOMPARE(num(train, "items"), 1862);
+    QCOMPARE(num(j, "users"), 603);
+    QCOMPARE(num(j, "items"), 1862);
+    QCOMPARE(num(j, "interactions"), 51576 + 12629);
+    QCOMPARE(num(j.value(QStringLiteral("test")).toObject(), "interactions"), 12629);
+    QCOMPARE(num(train, "interactions") +
+                 num(j.value(QStringLiteral("validation")).toObject(), "interactions"),
+             51576);
+
+    // The same dataset, human-readable.
+    RUN_OK(h, base);
+    const QString text = QString::fromUtf8(h.out);
+    QVERIFY2(text.contains(QStringLiteral("users")), h.out.constData());
+    QVERIFY(text.contains(QStringLiteral("603")));
+    QVERIFY(text.contains(QStringLiteral("1,862")));
+    const auto order = j.value(QStringLiteral("segment_order")).toArray();
+    QVERIFY(order.size() >= 7);
+    for (const auto& v : order)
+        QVERIFY2(text.contains(v.toString()), qPrintable(v.toString()));
+    QVERIFY(!text.trimmed().startsWith(QLatin1Char('{')));
+}
+
+void TestCli::scoresInspect_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<qint64>("rows");
+    QTest::addColumn<qint64>("duplicates");
+    // The table of shared/data/README.md.
+    QTest::newRow("chatgpt EXP_1")
+        << "chatgpt/output_exp_1_rec_movie.tsv" << qint64(29975) << qint64(1088);
+    QTest::newRow("chatgpt EXP_2")
+        << "chatgpt/output_exp_2_rec_movie_rerank_most_pop.tsv" << qint64(30121) << qint64(241);
+    QTest::newRow("chatgpt EXP_3")
+        << "chatgpt/output_exp_3_rec_movie_rerank_userknn.tsv" << qint64(30073) << qint64(395);
+    QTest::newRow("davinci EXP_1")
+        << "text-davinci-003/output_EXP_1.tsv" << qint64(29649) << qint64(1534);
+    QTest::newRow("davinci EXP_2")
+        << "text-davinci-003/output_EXP_2.tsv" << qint64(28998) << qint64(195);
+    QTest::newRow("davinci EXP_3")
+        << "text-davinci-003/output_EXP_3.tsv" << qint64(31094) << qint64(1621);
+    QTest::newRow("palm2 EXP_1") << "palm2/output_EXP_1.tsv" << qint64(28023) << qint64(8315);
+    QTest::newRow("palm2 EXP_2") << "palm2/output_EXP_2.tsv" << qint64(28814) << qint64(6697);
+    QTest::newRow("palm2 EXP_3") << "palm2/output_EXP_3.tsv" << qint64(27919) << qint64(5808);
+}
+
+void TestCli::scoresInspect()
+{
+    if (!haveShared())
+        QSKIP("the public data folder (../shared/data) is not present");
+    QFETCH(QString, file);
+    QFETCH(qint64, rows);
+    QFETCH(qint64, duplicates);
+    RUN_OK(r, (QStringList{QStringLiteral("scores"), QStringLiteral("inspect"), llm(file),
+                           QStringLiteral("--data"), llm(QStringLiteral("split/train.tsv")),
+                           QStringLiteral("--test"), llm(QStringLiteral("split/test.tsv")),
+                           QStringLiteral("--json")}));
+    const QJsonObject& j = r.json;
+    QVERIFY2(!j.isEmpty(), r.out.left(500).constData());
+    for (const char* key : {"rows", "matched", "unknown_users", "unknown_items", "duplicates",
+                            "out_of_range", "in_train", "users_covered"}) {
+        QVERIFY2(j.contains(QLatin1String(key)), key);
+        QVERIFY2(j.value(QLatin1String(key)).isDouble(), key);
+    }
+    QCOMPARE(j.value(QStringLiteral("kind")).toString(), QStringLiteral("rank"));
+    QCOMPARE(num(j, "rows"), rows);
+    QCOMPARE(num(j, "duplicates"), duplicates);
+    QCOMPARE(num(j, "rows"), num(j, "matched") + num(j, "duplicates") + num(j, "unknown_users") +
+                                 num(j, "unknown_items"));
+    QCOMPARE(num(j, "out_of_range"), 0);
+    QVERIFY(num(j, "in_train") > 0);
+    QVERIFY(num(j, "users_covered") > 500 && num(j, "users_covered") <= 603);
+}
+
+void TestCli::scoresInspectHumanReadable()
+{
+    const QStringList args =
+        QStringList{QStringLiteral("scores"), QStringLiteral("inspect"), scoreFixture("ranks.tsv"),
+                    QStringLiteral("--candidates"), scoreFixture("candidates.tsv")} +
+        tinyData();
+    RUN_OK(r, args);
+    const QString text = QString::fromUtf8(r.out);
+    for (const char* word : {"rows", "matched", "duplicates", "unknown users", "unknown items",
+                             "users covered", "candidates added", "line 6", "line 13"})
+        QVERIFY2(text.contains(QLatin1String(word)), word);
+    QVERIFY(!text.trimmed().startsWith(QLatin1Char('{')));
+
+    RUN_OK(j, args + QStringList{QStringLiteral("--json")});
+    QCOMPARE(num(j.json, "rows"), 14);
+    QCOMPARE(num(j.json, "matched"), 9);
+    QCOMPARE(num(j.json, "duplicates"), 1);
+    QCOMPARE(num(j.json, "unknown_users"), 2);
+    QCOMPARE(num(j.json, "unknown_items"), 2);
+    QCOMPARE(num(j.json, "candidates_added"), 4);
+    QCOMPARE(num(j.json, "users_covered"), 3);
+}
+
+void TestCli::saveDataset()
+{
+    const QString db = m_tmp.filePath(QStringLiteral("datasets.db"));
+    const QStringList args = QStringList{QStringLiteral("--db"),         db,
+                                         QStringLiteral("dataset"),      QStringLiteral("inspect"),
+                                         scoreFixture("tiny_train.tsv"), QStringLiteral("--test"),
+                                         scoreFixture("tiny_test.tsv"),  QStringLiteral("--save"),
+                                         QStringLiteral("--json")};
+    RUN_OK(first, args);
+    QVERIFY(QFileInfo::exists(db));
+    const qint64 id = num(first.json, "dataset_id");
+    QVERIFY2(id > 0, first.out.left(500).constData());
+    RUN_OK(second, args);
+    QCOMPARE(num(second.json, "dataset_id"), id);  // deduplicated by content hash
+    QCOMPARE(second.json.value(QStringLiteral("content_hash")),
+             first.json.value(QStringLiteral("content_hash")));
+
+    // Another preprocessing of the same files is another dataset.
+    RUN_OK(third, (args + QStringList{QStringLiteral("--cold"), QStringLiteral("2")}));
+    QVERIFY(num(third.json, "dataset_id") > 0);
+    QVERIFY(num(third.json, "dataset_id") != id);
+}
+
+void TestCli::saveScoreSets()
+{
+    const QString db = m_tmp.filePath(QStringLiteral("scores.db"));
+    const QStringList args = QStringList{QStringLiteral("--db"),    db,
+                                         QStringLiteral("scores"),  QStringLiteral("inspect"),
+                                         scoreFixture("ranks.tsv"), QStringLiteral("--save"),
+                                         QStringLiteral("--json")} +
+                             tinyData();
+    RUN_OK(first, args);
+    const qint64 datasetId = num(first.json, "dataset_id");
+    const qint64 scoreSetId = num(first.json, "score_set_id");
+    QVERIFY2(datasetId > 0 && scoreSetId > 0, first.out.left(500).constData());
+    RUN_OK(again, args);
+    QCOMPARE(num(again.json, "dataset_id"), datasetId);
+    QCOMPARE(num(again.json, "score_set_id"), scoreSetId);
+
+    // The same file read differently gives other scores: it must not be mistaken for the score
+    // set already stored (which holds the linear mapping's spec).
+    RUN_OK(exponential,
+           (args + QStringList{QStringLiteral("--rank-mapping"), QStringLiteral("exponential")}));
+    QCOMPARE(num(exponential.json, "dataset_id"), datasetId);
+    QVERIFY2(num(exponential.json, "score_set_id") != scoreSetId,
+             "a score set with another rank mapping was deduplicated into the linear one");
+}
+
+void TestCli::foreignDatabase()
+{
+    const QString db = m_tmp.filePath(QStringLiteral("experiments.db"));
+    const QByteArray content("This is not an SQLite database, just a text file.\n");
+    {
+        QFile f(db);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QCOMPARE(f.write(content), qint64(content.size()));
+    }
+    const QStringList datasetArgs{QStringLiteral("--db"),         db,
+                                  QStringLiteral("dataset"),      QStringLiteral("inspect"),
+                                  scoreFixture("tiny_train.tsv"), QStringLiteral("--test"),
+                                  scoreFixture("tiny_test.tsv"),  QStringLiteral("--save"),
+                                  QStringLiteral("--json")};
+    const QStringList scoreArgs = QStringList{QStringLiteral("--db"),    db,
+                                              QStringLiteral("scores"),  QStringLiteral("inspect"),
+                                              scoreFixture("ranks.tsv"), QStringLiteral("--save")} +
+                                  tinyData();
+    for (const QStringList& args : {datasetArgs, scoreArgs}) {
+        const Result r = runCli(args);
+        QVERIFY2(r.code == 4, describe(args, r).constData());
+        QVERIFY2(r.err.contains("experiments.db"), r.err.constData());
+        QCOMPARE(fileBytes(db), content);
+    }
+    // Nothing else was created next to it (no -wal / -shm / journal).
+    QVERIFY(!QFileInfo::exists(db + QStringLiteral("-wal")));
+    QVERIFY(!QFileInfo::exists(db + QStringLiteral("-journal")));
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -71,7 +71,7 @@ std::set<std::uint32_t> distinctItems(const std::vector<Interaction>& rows)
 
 // (original user, original item) pairs of a part, for comparing splits across loads.
 std::set<std::pair<std::string, std::string>> labels(const Dataset& ds,
-                                                      const std::vector<Interaction>& rows)
+                                                     const std::vector<Interaction>& rows)
 {
     std::set<std::pair<std::string, std::string>> out;
     for (const auto& r : rows)
@@ -96,7 +96,8 @@ long vmHwmKb()
 
 }  // namespace
 
-class TestData : public QObject {
+class TestData : public QObject
+{
     Q_OBJECT
 
 private Q_SLOTS:
@@ -260,7 +261,8 @@ void TestData::recboleTokens()
     QVERIFY(ds.hasTimestamps);
     QCOMPARE(ds.test.size(), std::size_t(1));  // u1 has two interactions, u2 one
     QCOMPARE(ds.items.label(ds.test[0].item), std::string("i2"));
-    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::string_view("i2"))], std::string("Second Game"));
+    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::string_view("i2"))],
+             std::string("Second Game"));
 }
 
 void TestData::movieLensDatAndUData()
@@ -467,8 +469,8 @@ void TestData::seededSplitsAreDeterministic()
     s.seed = 8;
     const Dataset c = loadDataset(s);
     QVERIFY(labels(a, a.test) != labels(c, c.test));
-    QCOMPARE(a.test.size(), c.test.size());  // same per-user counts, other choices
-    QVERIFY(a.contentHash != c.contentHash); // the seed is part of the recorded spec
+    QCOMPARE(a.test.size(), c.test.size());   // same per-user counts, other choices
+    QVERIFY(a.contentHash != c.contentHash);  // the seed is part of the recorded spec
 }
 
 void TestData::segmentsAbsoluteAndQuantile()
@@ -603,7 +605,8 @@ void TestData::badInput()
         QVERIFY2(what.contains(file), qPrintable(what));
         QCOMPARE(e.line(), std::int64_t(line));
         if (line > 0)
-            QVERIFY2(what.contains(file + QLatin1Char(':') + QString::number(line)), qPrintable(what));
+            QVERIFY2(what.contains(file + QLatin1Char(':') + QString::number(line)),
+                     qPrintable(what));
         QVERIFY2(what.contains(problem, Qt::CaseInsensitive), qPrintable(what));
         QCOMPARE(e.kind(), ErrorKind::BadInput);
         QVERIFY2(!e.hint().empty(), "every input error says what to do");
@@ -637,8 +640,7 @@ void TestData::hugeLineIsRejectedWithoutReadingIt()
     std::string_view line;
     QVERIFY(reader.next(line));  // the header
     try {
-        while (reader.next(line)) {
-        }
+        while (reader.next(line)) {}
         QFAIL("expected an error");
     } catch (const Error& e) {
         QCOMPARE(e.line(), std::int64_t(2));
@@ -649,7 +651,8 @@ void TestData::hugeLineIsRejectedWithoutReadingIt()
     QCOMPARE(reader.bufferCapacity(), capacity);
     QVERIFY(capacity < 4u << 20);
     const long after = vmHwmKb();
-    QVERIFY2(after - before < 16 * 1024, qPrintable(QStringLiteral("peak grew by %1 kB").arg(after - before)));
+    QVERIFY2(after - before < 16 * 1024,
+             qPrintable(QStringLiteral("peak grew by %1 kB").arg(after - before)));
     // Through the dataset loader the error names file and line.
     try {
         loadDataset(randomSplit(path));
@@ -664,10 +667,10 @@ void TestData::utf8Validation()
     QCOMPARE(findInvalidUtf8("plain ascii"), std::string_view::npos);
     QCOMPARE(findInvalidUtf8("Am\xC3\xA9lie (2001)"), std::string_view::npos);  // é
     QCOMPARE(findInvalidUtf8("\xE2\x82\xAC and \xF0\x9F\x8E\xAC"), std::string_view::npos);
-    QCOMPARE(findInvalidUtf8("Am\xE9lie"), std::size_t(2));          // Latin-1 é
-    QCOMPARE(findInvalidUtf8("x\xC0\xAF"), std::size_t(1));          // overlong '/'
-    QCOMPARE(findInvalidUtf8("\xED\xA0\x80"), std::size_t(0));       // surrogate
-    QCOMPARE(findInvalidUtf8("abcdefgh\xC3"), std::size_t(8));       // cut sequence
+    QCOMPARE(findInvalidUtf8("Am\xE9lie"), std::size_t(2));     // Latin-1 é
+    QCOMPARE(findInvalidUtf8("x\xC0\xAF"), std::size_t(1));     // overlong '/'
+    QCOMPARE(findInvalidUtf8("\xED\xA0\x80"), std::size_t(0));  // surrogate
+    QCOMPARE(findInvalidUtf8("abcdefgh\xC3"), std::size_t(8));  // cut sequence
 }
 
 void TestData::cancellation()

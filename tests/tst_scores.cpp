@@ -415,7 +415,9 @@ void TestScores::rankExponential()
         spec.decay = decay;
         const ScoreSet set = loadScores(spec, *m_tiny);
         checkCsr(set, *m_tiny);
-        auto ex = [decay](double rank) { return static_cast<float>(std::exp(-decay * (rank - 1))); };
+        auto ex = [decay](double rank) {
+            return static_cast<float>(std::exp(-decay * (rank - 1)));
+        };
         const std::map<Pair, float> expected{
             {{"1", "10"}, ex(1)}, {{"1", "30"}, ex(2)}, {{"1", "40"}, ex(3)},
             {{"1", "50"}, ex(4)}, {{"2", "20"}, ex(1)}, {{"2", "50"}, ex(5)},
@@ -624,8 +626,9 @@ void TestScores::badInput_data()
         tmp("utf16.tsv", QByteArray("\xFF\xFE", 2) + utf16le(u"user\titem\trank\n1\t10\t1\n")),
         "auto", bad, 1, "UTF-16");
     add("Latin-1 title",
-        tmp("latin1.tsv", "userId\ttitle\tmovieId\trank\n1\tHeat (1995)\t10\t1\n"
-                          "1\tAm\xe9lie (2001)\t20\t2\n"),
+        tmp("latin1.tsv",
+            "userId\ttitle\tmovieId\trank\n1\tHeat (1995)\t10\t1\n"
+            "1\tAm\xe9lie (2001)\t20\t2\n"),
         "auto", bad, 3, "UTF-8");
     add("bad rank after BOM and CRLF",
         tmp("crlf_bad.tsv", "\xEF\xBB\xBFuser\titem\trank\r\n1\t10\t1\r\n1\t20\tx\r\n"), "auto",
@@ -654,8 +657,8 @@ void TestScores::badInput()
     QCOMPARE(int(err->kind()), int(errorKind));
     QCOMPARE(err->file(), spec.path);
     QCOMPARE(err->line(), std::int64_t(line));
-    const std::string where = line > 0 ? spec.path + ":" + std::to_string(line) + ":"
-                                       : spec.path + ":";
+    const std::string where =
+        line > 0 ? spec.path + ":" + std::to_string(line) + ":" : spec.path + ":";
     QVERIFY2(what.starts_with(where), what.c_str());
     QVERIFY2(what.find(QFileInfo(path).fileName().toStdString()) != std::string::npos,
              what.c_str());

@@ -36,7 +36,8 @@ QString qs(const std::string& text)
 }
 
 // A plain sqlite3 connection, independent of the store, to look at (or tamper with) the file.
-class RawDb {
+class RawDb
+{
 public:
     explicit RawDb(const QString& path)
     {
@@ -117,7 +118,8 @@ QByteArray fileBytes(const QString& path)
 bool writeFile(const QString& path, const QByteArray& bytes)
 {
     QFile file(path);
-    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(bytes) == bytes.size();
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) &&
+           file.write(bytes) == bytes.size();
 }
 
 // Journal files SQLite would leave beside a database it wrote to.
@@ -181,19 +183,23 @@ sllmr::RunRecord makeRun(std::optional<std::int64_t> datasetId, const std::strin
 // Columns of every table and every explicit index: what an upgraded schema must match.
 QStringList schemaShape(RawDb& db)
 {
-    return db.rows("SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
-                   "FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' "
-                   "ORDER BY m.name, p.cid")
-         + db.rows("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
-                   "NULL ORDER BY name")
-         + db.rows("SELECT m.name, f.\"table\", f.\"from\", f.\"to\", f.on_delete "
-                   "FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
-                   "WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq");
+    return db.rows(
+               "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
+               "FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' "
+               "ORDER BY m.name, p.cid") +
+           db.rows(
+               "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
+               "NULL ORDER BY name") +
+           db.rows(
+               "SELECT m.name, f.\"table\", f.\"from\", f.\"to\", f.on_delete "
+               "FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+               "WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq");
 }
 
 }  // namespace
 
-class TestStore : public QObject {
+class TestStore : public QObject
+{
     Q_OBJECT
 
 private Q_SLOTS:
@@ -289,8 +295,8 @@ void TestStore::schemaSqlForTestsRejectsUnknownVersions()
     for (int version = 1; version <= sllmr::kSchemaVersion; ++version) {
         const std::string sql = sllmr::schemaSqlForTests(version);
         QVERIFY(sql.find("PRAGMA user_version = " + std::to_string(version)) != std::string::npos);
-        QVERIFY(sql.find("PRAGMA application_id = " + std::to_string(sllmr::kApplicationId))
-                != std::string::npos);
+        QVERIFY(sql.find("PRAGMA application_id = " + std::to_string(sllmr::kApplicationId)) !=
+                std::string::npos);
     }
 }
 
@@ -328,7 +334,8 @@ void TestStore::deduplicatesDatasetsByHash()
     QVERIFY(!store.dataset(9999));
 
     // Values with quotes and non-ASCII text go in as parameters, untouched.
-    const std::int64_t odd = store.addDataset(makeDataset("h'); DROP TABLE runs; --", "Bücher ‘x’"));
+    const std::int64_t odd =
+        store.addDataset(makeDataset("h'); DROP TABLE runs; --", "Bücher ‘x’"));
     QCOMPARE(qs(store.dataset(odd)->name), QStringLiteral("Bücher ‘x’"));
     QCOMPARE(store.datasets().size(), std::size_t{3});
 }
@@ -480,11 +487,22 @@ void TestStore::unknownRunsAreNotFound()
         {"setRunStatus", [&] { store.setRunStatus(777, RunStatus::Running); }},
         {"setRunNotes", [&] { store.setRunNotes(777, "n", "t"); }},
         {"deleteRun", [&] { store.deleteRun(777); }},
-        {"addEpochMetrics", [&] { store.addEpochMetrics(777, {{1, "loss", 0.1}}); }},
-        {"addSegmentMetrics", [&] { store.addSegmentMetrics(777, {{"all", "auc", 0.5, 10}}); }},
+        {"addEpochMetrics",
+         [&] {
+             store.addEpochMetrics(777, {{1, "loss", 0.1}});
+         }},
+        {"addSegmentMetrics",
+         [&] {
+             store.addSegmentMetrics(777, {{"all", "auc", 0.5, 10}});
+         }},
         {"addInteractionMetrics",
-         [&] { store.addInteractionMetrics(777, {{1, 2, "auc", 0.5}}); }},
-        {"addGateBins", [&] { store.addGateBins(777, {{1, "history", 0, 0, 1, 5, 0.5, 0.5}}); }},
+         [&] {
+             store.addInteractionMetrics(777, {{1, 2, "auc", 0.5}});
+         }},
+        {"addGateBins",
+         [&] {
+             store.addGateBins(777, {{1, "history", 0, 0, 1, 5, 0.5, 0.5}});
+         }},
     };
     for (const auto& [name, call] : calls) {
         const auto error = errorFrom(call);
@@ -540,9 +558,9 @@ void TestStore::segmentMetricsRoundTrip()
     ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
     const std::int64_t id = store.createRun(makeRun(std::nullopt));
 
-    store.addSegmentMetrics(id, {{"cold", "auc", 0.61, 120},
-                                 {"all", "auc", 0.72, 6040},
-                                 {"all", "ndcg@10", 0.31, 6040}});
+    store.addSegmentMetrics(
+        id,
+        {{"cold", "auc", 0.61, 120}, {"all", "auc", 0.72, 6040}, {"all", "ndcg@10", 0.31, 6040}});
     store.addSegmentMetrics(id, {{"cold", "auc", 0.63, 121}});
     const auto metrics = store.segmentMetrics(id);
     QCOMPARE(metrics.size(), std::size_t{3});
@@ -746,7 +764,9 @@ void TestStore::upgradesVersion1()
 
     // The upgraded schema is the one a fresh database gets.
     const QString freshPath = dir.filePath(QStringLiteral("fresh.db"));
-    { ExperimentStore fresh(freshPath.toStdString()); }
+    {
+        ExperimentStore fresh(freshPath.toStdString());
+    }
     RawDb upgraded(path);
     RawDb fresh(freshPath);
     QCOMPARE(upgraded.integer("PRAGMA user_version"), 2);
@@ -765,12 +785,18 @@ void TestStore::refusesFilesItDoesNotOwn_data()
     QTest::newRow("newer schema") << "newer"
                                   << "written by a newer SLLMR Studio (schema 5, this build reads "
                                      "up to 2)";
-    QTest::newRow("foreign table") << "foreign" << "another program";
-    QTest::newRow("foreign WAL database") << "foreign-wal" << "another program";
-    QTest::newRow("other application id") << "other-id" << "application id 0x12345678";
-    QTest::newRow("empty but versioned") << "versioned" << "another program";
-    QTest::newRow("text file") << "text" << "not an SQLite database";
-    QTest::newRow("truncated copy") << "truncated" << "damaged or truncated";
+    QTest::newRow("foreign table") << "foreign"
+                                   << "another program";
+    QTest::newRow("foreign WAL database") << "foreign-wal"
+                                          << "another program";
+    QTest::newRow("other application id") << "other-id"
+                                          << "application id 0x12345678";
+    QTest::newRow("empty but versioned") << "versioned"
+                                         << "another program";
+    QTest::newRow("text file") << "text"
+                               << "not an SQLite database";
+    QTest::newRow("truncated copy") << "truncated"
+                                    << "damaged or truncated";
 }
 
 void TestStore::refusesFilesItDoesNotOwn()
@@ -795,7 +821,8 @@ void TestStore::refusesFilesItDoesNotOwn()
             QVERIFY(writeFile(path, whole.left(100)));
         }
     } else if (kind == "text") {
-        QVERIFY(writeFile(path, QByteArray("user,item,rating\n1,31,2.5\n1,1029,3.0\n").repeated(40)));
+        QVERIFY(
+            writeFile(path, QByteArray("user,item,rating\n1,31,2.5\n1,1029,3.0\n").repeated(40)));
     } else {
         RawDb raw(path);
         const std::string sql =

@@ -4,7 +4,8 @@
 #include <QListWidget>
 #include <QtTest>
 
-class TestUi : public QObject {
+class TestUi : public QObject
+{
     Q_OBJECT
 
 private Q_SLOTS:

@@ -233,7 +233,8 @@ void MainWindow::createPages()
     layout->addWidget(m_pages, 1);
     setCentralWidget(central);
 
-    connect(m_navigation, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+    connect(m_navigation, &QListWidget::currentRowChanged, m_pages,
+            &QStackedWidget::setCurrentIndex);
     m_navigation->setCurrentRow(0);
 }
 
@@ -386,7 +387,7 @@ void MainWindow::about()
             .arg(QCoreApplication::applicationVersion().toHtmlEscaped(),
                  QDir::toNativeSeparators(m_databasePath).toHtmlEscaped(),
                  m_demoDir.isEmpty() ? tr("not found")
-                                    : QDir::toNativeSeparators(m_demoDir).toHtmlEscaped(),
+                                     : QDir::toNativeSeparators(m_demoDir).toHtmlEscaped(),
                  QString::fromLatin1(qVersion())));
 }
 

@@ -24,12 +24,16 @@ std::string compose(const std::string& problem, const std::string& file, std::in
 
 Error::Error(ErrorKind kind, std::string problem, std::string file, std::int64_t line,
              std::string hint)
-    : std::runtime_error(compose(problem, file, line, hint)), m_kind(kind),
-      m_problem(std::move(problem)), m_file(std::move(file)), m_line(line), m_hint(std::move(hint))
-{
-}
+    : std::runtime_error(compose(problem, file, line, hint))
+    , m_kind(kind)
+    , m_problem(std::move(problem))
+    , m_file(std::move(file))
+    , m_line(line)
+    , m_hint(std::move(hint))
+{}
 
-void throwBadInput(const std::string& file, std::int64_t line, std::string problem, std::string hint)
+void throwBadInput(const std::string& file, std::int64_t line, std::string problem,
+                   std::string hint)
 {
     throw Error(ErrorKind::BadInput, std::move(problem), file, line, std::move(hint));
 }

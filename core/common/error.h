@@ -17,7 +17,8 @@ enum class ErrorKind {
     Internal,   // a bug: should not happen
 };
 
-class Error : public std::runtime_error {
+class Error : public std::runtime_error
+{
 public:
     Error(ErrorKind kind, std::string problem, std::string file = {}, std::int64_t line = 0,
           std::string hint = {});

@@ -7,7 +7,8 @@
 
 namespace sllmr {
 
-class Hasher {
+class Hasher
+{
 public:
     void add(std::string_view bytes) noexcept;
     void add(std::uint64_t value) noexcept;

@@ -8,12 +8,12 @@ void requireKeys(const Json& obj, std::initializer_list<const char*> allowed,
                  const std::string& prefix)
 {
     if (!obj.is_object())
-        throw Error(ErrorKind::Usage,
-                    "setting '" + (prefix.empty() ? std::string("(top level)") : prefix) +
-                        "' must be a JSON object");
+        throw Error(ErrorKind::Usage, "setting '" +
+                                          (prefix.empty() ? std::string("(top level)") : prefix) +
+                                          "' must be a JSON object");
     for (const auto& [key, value] : obj.items()) {
-        const bool known = std::any_of(allowed.begin(), allowed.end(),
-                                       [&](const char* k) { return key == k; });
+        const bool known =
+            std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; });
         if (!known) {
             std::string list;
             for (const char* k : allowed)
@@ -30,10 +30,10 @@ static void readNumber(const Json& obj, const char* key, T& out, T lo, T hi,
 {
     read(obj, key, out, prefix);
     if (out < lo || out > hi)
-        throw Error(ErrorKind::Usage,
-                    "setting '" + keyPath(prefix, key) + "' = " + std::to_string(out) +
-                        " is out of range",
-                    {}, 0, "allowed: " + std::to_string(lo) + " .. " + std::to_string(hi));
+        throw Error(
+            ErrorKind::Usage,
+            "setting '" + keyPath(prefix, key) + "' = " + std::to_string(out) + " is out of range",
+            {}, 0, "allowed: " + std::to_string(lo) + " .. " + std::to_string(hi));
 }
 
 void readRange(const Json& obj, const char* key, double& out, double lo, double hi,

@@ -16,7 +16,8 @@
 namespace sllmr {
 
 // 24 bytes: `order` is the row's position in its file and breaks ties in time.
-struct Interaction {
+struct Interaction
+{
     std::int64_t time = 0;  // Unix time, or the row position when the file has no timestamps
     std::uint32_t user = 0;
     std::uint32_t item = 0;
@@ -24,9 +25,10 @@ struct Interaction {
     std::uint32_t order = 0;
 };
 
-struct ItemInfo {
-    std::vector<std::string> titles;           // by item index; empty when unknown
-    std::vector<std::string> featureNames;     // categorical feature id -> name
+struct ItemInfo
+{
+    std::vector<std::string> titles;            // by item index; empty when unknown
+    std::vector<std::string> featureNames;      // categorical feature id -> name
     std::vector<std::uint32_t> featureOffsets;  // CSR by item index (size items + 1), or empty
     std::vector<std::uint32_t> features;
     bool hasTitles() const noexcept { return !titles.empty(); }
@@ -34,32 +36,35 @@ struct ItemInfo {
 };
 
 // What one input file contributed.
-struct FileReport {
-    std::string role;    // "interactions", "train", "test", "validation", "items", ...
+struct FileReport
+{
+    std::string role;  // "interactions", "train", "test", "validation", "items", ...
     std::string path;
     std::string format;  // resolved loader
     std::string delimiter;
     bool header = false;
     bool compressed = false;
     std::int64_t lines = 0;
-    std::int64_t rows = 0;         // data rows read
+    std::int64_t rows = 0;  // data rows read
     std::int64_t blankLines = 0;
-    std::uint64_t bytes = 0;       // uncompressed text bytes
+    std::uint64_t bytes = 0;  // uncompressed text bytes
     std::string contentHash;
 };
 
-struct PreprocessReport {
+struct PreprocessReport
+{
     std::int64_t rowsRead = 0;
-    std::int64_t belowThreshold = 0;       // dropped by the implicit threshold
-    std::int64_t duplicates = 0;           // repeated (user, item) within a file, dropped
-    std::int64_t crossSplitDuplicates = 0; // validation/test pairs also in train, dropped there
-    std::int64_t kcoreRemoved = 0;         // interactions removed by k-core filtering
-    std::int64_t validationCarved = 0;     // moved from train to validation
+    std::int64_t belowThreshold = 0;          // dropped by the implicit threshold
+    std::int64_t duplicates = 0;              // repeated (user, item) within a file, dropped
+    std::int64_t crossSplitDuplicates = 0;    // validation/test pairs also in train, dropped there
+    std::int64_t kcoreRemoved = 0;            // interactions removed by k-core filtering
+    std::int64_t validationCarved = 0;        // moved from train to validation
     std::int64_t testItemsUnseenInTrain = 0;  // test interactions whose item has no train row
     std::int64_t testUsersUnseenInTrain = 0;
 };
 
-struct Dataset {
+struct Dataset
+{
     DatasetSpec spec;
     IdMap users;
     IdMap items;
@@ -89,7 +94,8 @@ struct Dataset {
 
 // Progress and cancellation for long loads. `progress` receives a fraction in [0,1] and a stage
 // label; `cancel` is polled between chunks of rows and aborts with Error(Cancelled).
-struct LoadControl {
+struct LoadControl
+{
     std::function<void(double, const std::string&)> progress;
     const std::atomic<bool>* cancel = nullptr;
 };

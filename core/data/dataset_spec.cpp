@@ -39,43 +39,43 @@ Threshold thresholdFromJson(const Json& j, const std::string& prefix)
 void DatasetSpec::resolvePaths(const std::string& baseDir)
 {
     const std::filesystem::path base(baseDir);
-    for (std::string* p : {&path, &testPath, &validationPath, &itemsPath, &itemFeaturesPath,
-                           &itemFeatureNamesPath})
+    for (std::string* p :
+         {&path, &testPath, &validationPath, &itemsPath, &itemFeaturesPath, &itemFeatureNamesPath})
         resolveOne(*p, base);
 }
 
 void to_json(Json& j, const DatasetSpec& s)
 {
-    j = Json{{"name", s.name},
-             {"path", s.path},
-             {"test_path", s.testPath},
-             {"validation_path", s.validationPath},
-             {"items_path", s.itemsPath},
-             {"item_features_path", s.itemFeaturesPath},
-             {"item_feature_names_path", s.itemFeatureNamesPath},
-             {"format", s.format},
-             {"delimiter", s.delimiter},
-             {"header", s.header},
-             {"columns",
-              {{"user", s.userColumn},
-               {"item", s.itemColumn},
-               {"rating", s.ratingColumn},
-               {"timestamp", s.timestampColumn}}},
-             {"id_type", s.idType},
-             {"implicit_threshold",
-              s.implicitThreshold ? Json(*s.implicitThreshold) : Json(nullptr)},
-             {"duplicates", s.duplicates},
-             {"kcore", s.kcore},
-             {"split",
-              {{"method", s.split.method},
-               {"test_ratio", s.split.testRatio},
-               {"validation", s.split.validation},
-               {"validation_ratio", s.split.validationRatio}}},
-             {"segments",
-              {{"cold", thresholdJson(s.segments.cold)},
-               {"tail", thresholdJson(s.segments.tail)},
-               {"buckets", s.segments.buckets}}},
-             {"seed", s.seed}};
+    j = Json{
+        {"name", s.name},
+        {"path", s.path},
+        {"test_path", s.testPath},
+        {"validation_path", s.validationPath},
+        {"items_path", s.itemsPath},
+        {"item_features_path", s.itemFeaturesPath},
+        {"item_feature_names_path", s.itemFeatureNamesPath},
+        {"format", s.format},
+        {"delimiter", s.delimiter},
+        {"header", s.header},
+        {"columns",
+         {{"user", s.userColumn},
+          {"item", s.itemColumn},
+          {"rating", s.ratingColumn},
+          {"timestamp", s.timestampColumn}}},
+        {"id_type", s.idType},
+        {"implicit_threshold", s.implicitThreshold ? Json(*s.implicitThreshold) : Json(nullptr)},
+        {"duplicates", s.duplicates},
+        {"kcore", s.kcore},
+        {"split",
+         {{"method", s.split.method},
+          {"test_ratio", s.split.testRatio},
+          {"validation", s.split.validation},
+          {"validation_ratio", s.split.validationRatio}}},
+        {"segments",
+         {{"cold", thresholdJson(s.segments.cold)},
+          {"tail", thresholdJson(s.segments.tail)},
+          {"buckets", s.segments.buckets}}},
+        {"seed", s.seed}};
 }
 
 DatasetSpec datasetSpecFromJson(const Json& j, const std::string& prefix)
@@ -83,10 +83,9 @@ DatasetSpec datasetSpecFromJson(const Json& j, const std::string& prefix)
     using namespace json_util;
     DatasetSpec s;
     requireKeys(j,
-                {"name", "path", "test_path", "validation_path", "items_path",
-                 "item_features_path", "item_feature_names_path", "format", "delimiter", "header",
-                 "columns", "id_type", "implicit_threshold", "duplicates", "kcore", "split", "segments",
-                 "seed"},
+                {"name", "path", "test_path", "validation_path", "items_path", "item_features_path",
+                 "item_feature_names_path", "format", "delimiter", "header", "columns", "id_type",
+                 "implicit_threshold", "duplicates", "kcore", "split", "segments", "seed"},
                 prefix);
     read(j, "name", s.name, prefix);
     read(j, "path", s.path, prefix);
@@ -95,10 +94,10 @@ DatasetSpec datasetSpecFromJson(const Json& j, const std::string& prefix)
     read(j, "items_path", s.itemsPath, prefix);
     read(j, "item_features_path", s.itemFeaturesPath, prefix);
     read(j, "item_feature_names_path", s.itemFeatureNamesPath, prefix);
-    readChoice(j, "format", s.format,
-               {"auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited",
-                "recbole"},
-               prefix);
+    readChoice(
+        j, "format", s.format,
+        {"auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole"},
+        prefix);
     read(j, "delimiter", s.delimiter, prefix);
     readChoice(j, "header", s.header, {"auto", "yes", "no"}, prefix);
     if (j.contains("columns")) {

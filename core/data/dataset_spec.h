@@ -12,18 +12,21 @@ namespace sllmr {
 
 // "quantile": the bottom `value` share (0..1] of users/items, ties at the boundary included;
 // "absolute": count < value.
-struct Threshold {
+struct Threshold
+{
     std::string mode = "quantile";
     double value = 0.2;
 };
 
-struct SegmentSpec {
-    Threshold cold;     // users by training history length
-    Threshold tail;     // items by training popularity
-    int buckets = 5;    // equal-count buckets by history length and by popularity
+struct SegmentSpec
+{
+    Threshold cold;   // users by training history length
+    Threshold tail;   // items by training popularity
+    int buckets = 5;  // equal-count buckets by history length and by popularity
 };
 
-struct SplitSpec {
+struct SplitSpec
+{
     // "given" (train/test files), "leave-one-out" (by time), "temporal" (ratio by time, per user),
     // "random" (ratio per user, seeded).
     std::string method = "given";
@@ -34,19 +37,20 @@ struct SplitSpec {
     double validationRatio = 0.1;
 };
 
-struct DatasetSpec {
-    std::string name;            // display name; defaults to the file name
-    std::string path;            // interactions, or the train file when `testPath` is set
+struct DatasetSpec
+{
+    std::string name;  // display name; defaults to the file name
+    std::string path;  // interactions, or the train file when `testPath` is set
     std::string testPath;
     std::string validationPath;
-    std::string itemsPath;       // titles/genres: movies.csv or a RecBole .item file
+    std::string itemsPath;             // titles/genres: movies.csv or a RecBole .item file
     std::string itemFeaturesPath;      // item -> categorical ids (e.g. genre_map.tsv)
     std::string itemFeatureNamesPath;  // id -> name (e.g. genre_features.tsv)
 
     // "auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole"
     std::string format = "auto";
-    std::string delimiter;       // empty: detect
-    std::string header = "auto"; // "auto", "yes", "no"
+    std::string delimiter;        // empty: detect
+    std::string header = "auto";  // "auto", "yes", "no"
     // Column names (with a header) or 0-based indices as text; empty: the loader's default.
     std::string userColumn;
     std::string itemColumn;
@@ -57,8 +61,8 @@ struct DatasetSpec {
     std::string idType = "auto";
 
     std::optional<double> implicitThreshold;  // keep ratings >= this; none keeps all
-    std::string duplicates = "first";          // "first" or "last" occurrence is kept
-    int kcore = 0;                             // 0: off
+    std::string duplicates = "first";         // "first" or "last" occurrence is kept
+    int kcore = 0;                            // 0: off
 
     SplitSpec split;
     SegmentSpec segments;

@@ -11,7 +11,8 @@
 
 namespace sllmr {
 
-struct TransparentStringHash {
+struct TransparentStringHash
+{
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept
     {
@@ -19,7 +20,8 @@ struct TransparentStringHash {
     }
 };
 
-class IdMap {
+class IdMap
+{
 public:
     enum class Kind { Integer, Token };
 

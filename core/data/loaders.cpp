@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <unordered_map>
 #include <filesystem>
 #include <limits>
+#include <unordered_map>
 
 namespace sllmr {
 namespace {
@@ -35,11 +35,13 @@ std::string baseName(const std::string& path)
 bool isUnsigned(std::string_view s)
 {
     s = trimmed(s);
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Resolved reading plan for one interactions file.
-struct Layout {
+struct Layout
+{
     std::string format;
     std::string delimiter;
     bool header = false;
@@ -77,7 +79,8 @@ int columnIndex(const std::string& spec, const std::vector<std::string>& names, 
         }
         const int idx = matchName(lower(spec));
         if (idx < 0)
-            throwBadInput(path, 1, std::string(what) + " column '" + spec + "' is not in the header",
+            throwBadInput(path, 1,
+                          std::string(what) + " column '" + spec + "' is not in the header",
                           "check the column names or give a 0-based index");
         return idx;
     }
@@ -149,8 +152,8 @@ Layout planLayout(const std::string& path, const DatasetSpec& spec, std::string_
         const std::vector<std::string> none;
         lay.user = columnIndex(spec.userColumn, none, 0, {}, path, "user", true);
         lay.item = columnIndex(spec.itemColumn, none, 1, {}, path, "item", true);
-        lay.rating = columnIndex(spec.ratingColumn, none, f.size() > 2 ? 2 : -1, {}, path,
-                                 "rating", false);
+        lay.rating =
+            columnIndex(spec.ratingColumn, none, f.size() > 2 ? 2 : -1, {}, path, "rating", false);
         lay.timestamp = columnIndex(spec.timestampColumn, none, f.size() > 3 ? 3 : -1, {}, path,
                                     "timestamp", false);
     }
@@ -259,8 +262,8 @@ RawFile readInteractions(const std::string& path, const DatasetSpec& spec, IdMap
     const Layout lay = planLayout(path, spec, line);
     if (lay.format == "recbole" && users.kind() != IdMap::Kind::Token)
         throw Error(ErrorKind::Usage,
-                    "file uses the 'recbole' loader but the other files of the dataset do not", path,
-                    0, "load all parts of a split with the same loader");
+                    "file uses the 'recbole' loader but the other files of the dataset do not",
+                    path, 0, "load all parts of a split with the same loader");
     raw.report.format = lay.format;
     raw.report.delimiter = lay.delimiter;
     raw.report.header = lay.header;
@@ -304,9 +307,8 @@ RawFile readInteractions(const std::string& path, const DatasetSpec& spec, IdMap
         } else {
             it.user = users.intern(parseId(f[lay.user], here, "user id"));
         }
-        it.rating = lay.rating >= 0
-                        ? static_cast<float>(parseNumber(f[lay.rating], here, "rating"))
-                        : 1.0f;
+        it.rating =
+            lay.rating >= 0 ? static_cast<float>(parseNumber(f[lay.rating], here, "rating")) : 1.0f;
         const bool ts = lay.timestamp >= 0;
         const std::int64_t time = ts ? parseInteger(f[lay.timestamp], here, "timestamp") : 0;
         auto push = [&](std::uint32_t item) {
@@ -370,8 +372,10 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
         if (!reader.next(line))
             throwBadInput(path, 0, "the items file is empty", "choose movies.csv or a .item file");
         hasher.add(line);
-        const bool recbole = baseName(path).ends_with(".item") || line.find(":token") != std::string_view::npos;
-        const char delim = recbole ? '\t' : (line.find('\t') != std::string_view::npos ? '\t' : ',');
+        const bool recbole =
+            baseName(path).ends_with(".item") || line.find(":token") != std::string_view::npos;
+        const char delim =
+            recbole ? '\t' : (line.find('\t') != std::string_view::npos ? '\t' : ',');
         rep.format = recbole ? "recbole-item" : "movielens-movies";
         rep.delimiter = std::string(1, delim);
         std::vector<std::string> header;
@@ -430,7 +434,8 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
             info.featureOffsets.assign(1, 0);
             for (auto& g : genresByItem) {
                 for (auto& name : g) {
-                    auto [it, added] = ids.try_emplace(name, static_cast<std::uint32_t>(ids.size()));
+                    auto [it, added] =
+                        ids.try_emplace(name, static_cast<std::uint32_t>(ids.size()));
                     if (added)
                         info.featureNames.push_back(name);
                     info.features.push_back(it->second);
@@ -471,8 +476,8 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
                     continue;
                 const auto id = parseId(f[k], ctx, "feature id");
                 if (id > 1000000)
-                    throwBadInput(path, reader.lineNumber(), "feature id " + std::to_string(id) +
-                                                                 " is implausibly large",
+                    throwBadInput(path, reader.lineNumber(),
+                                  "feature id " + std::to_string(id) + " is implausibly large",
                                   "feature ids must be small categorical codes (0, 1, 2, ...)");
                 maxFeature = std::max(maxFeature, static_cast<std::uint32_t>(id));
                 any = true;

@@ -16,7 +16,8 @@ namespace sllmr {
 Dataset loadDataset(const DatasetSpec& spec, const LoadControl& control = {});
 
 // One interactions file as read, before preprocessing.
-struct RawFile {
+struct RawFile
+{
     std::vector<Interaction> rows;  // file order; time = row position when there is none
     FileReport report;
     bool hasRatings = false;

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 namespace sllmr {
@@ -172,10 +172,8 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
                         0, "remove 'implicit_threshold' or map the rating column");
         const float t = static_cast<float>(*spec.implicitThreshold);
         for (auto& p : parts)
-            rep.belowThreshold +=
-                static_cast<std::int64_t>(std::erase_if(p.rows, [t](const Interaction& r) {
-                    return r.rating < t;
-                }));
+            rep.belowThreshold += static_cast<std::int64_t>(
+                std::erase_if(p.rows, [t](const Interaction& r) { return r.rating < t; }));
     }
 
     // 2. Duplicates within each file, then pairs repeated across parts (kept in train).
@@ -203,8 +201,10 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
                 }
             std::int64_t removed = 0;
             for (auto& p : parts)
-                removed += static_cast<std::int64_t>(std::erase_if(
-                    p.rows, [&](const Interaction& r) { return uc[r.user] < k || ic[r.item] < k; }));
+                removed +=
+                    static_cast<std::int64_t>(std::erase_if(p.rows, [&](const Interaction& r) {
+                        return uc[r.user] < k || ic[r.item] < k;
+                    }));
             rep.kcoreRemoved += removed;
             if (removed == 0)
                 break;
@@ -254,7 +254,8 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
         std::sort(ds.train.begin(), ds.train.end(), byUserTime);
         std::vector<bool> take;
         if (method == "leave-one-out")
-            take = pickPerUser(ds.train, [](std::size_t n) { return n >= 2 ? 1u : 0u; }, false, rng);
+            take = pickPerUser(
+                ds.train, [](std::size_t n) { return n >= 2 ? 1u : 0u; }, false, rng);
         else
             take = pickPerUser(
                 ds.train, [&](std::size_t n) { return ratioCount(n, spec.split.testRatio); },
@@ -269,7 +270,8 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
         // Carve only from users who keep at least one training interaction.
         std::vector<bool> take;
         if (validation == "last")
-            take = pickPerUser(ds.train, [](std::size_t n) { return n >= 2 ? 1u : 0u; }, false, rng);
+            take = pickPerUser(
+                ds.train, [](std::size_t n) { return n >= 2 ? 1u : 0u; }, false, rng);
         else
             take = pickPerUser(
                 ds.train, [&](std::size_t n) { return ratioCount(n, spec.split.validationRatio); },

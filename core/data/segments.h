@@ -12,12 +12,13 @@
 
 namespace sllmr {
 
-struct Segment {
-    std::string name;         // "overall", "cold", "warm", "tail", "head", "hist_1".. , "pop_1"..
-    std::string kind;         // "all", "users" or "items": what membership is defined on
-    std::string description;  // e.g. "users with |H(u)| < 19"
+struct Segment
+{
+    std::string name;           // "overall", "cold", "warm", "tail", "head", "hist_1".. , "pop_1"..
+    std::string kind;           // "all", "users" or "items": what membership is defined on
+    std::string description;    // e.g. "users with |H(u)| < 19"
     std::vector<bool> members;  // by user or item index; empty for "all"
-    std::uint32_t memberCount = 0;     // users or items in the segment
+    std::uint32_t memberCount = 0;  // users or items in the segment
     std::int64_t testInteractions = 0;
     std::int64_t validationInteractions = 0;
     double lo = 0;  // range of the count the segment covers: [lo, hi)
@@ -31,7 +32,8 @@ struct Segment {
     }
 };
 
-struct Segmentation {
+struct Segmentation
+{
     // Resolved absolute thresholds: Cold(u) = |H(u)| < tauUser, Tail(i) = pop(i) < tauItem.
     double tauUser = 0;
     double tauItem = 0;

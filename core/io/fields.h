@@ -9,7 +9,8 @@
 namespace sllmr {
 
 // Where a value came from, for error messages.
-struct FieldContext {
+struct FieldContext
+{
     const std::string* file = nullptr;
     std::int64_t line = 0;
 };

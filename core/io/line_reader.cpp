@@ -113,8 +113,8 @@ bool LineReader::refill()
     if (room == 0)
         return false;
     const std::size_t want = std::min(room, m_options.chunkBytes);
-    const int got = gzread(static_cast<gzFile>(m_gz), m_buffer.data() + m_end,
-                           static_cast<unsigned>(want));
+    const int got =
+        gzread(static_cast<gzFile>(m_gz), m_buffer.data() + m_end, static_cast<unsigned>(want));
     if (got < 0) {
         int errnum = 0;
         const char* msg = gzerror(static_cast<gzFile>(m_gz), &errnum);
@@ -166,14 +166,15 @@ bool LineReader::next(std::string_view& line)
         const char* start = m_buffer.data() + scanFrom;
         const void* nl = std::memchr(start, '\n', m_end - scanFrom);
         if (nl) {
-            const auto pos = static_cast<std::size_t>(static_cast<const char*>(nl) - m_buffer.data());
+            const auto pos =
+                static_cast<std::size_t>(static_cast<const char*>(nl) - m_buffer.data());
             std::size_t len = pos - m_begin;
             if (len > m_options.maxLineBytes) {
                 ++m_lineNumber;
-                throwBadInput(m_path, m_lineNumber,
-                              "line is longer than " + std::to_string(m_options.maxLineBytes) +
-                                  " bytes",
-                              "is this the right file? a delimited data file has short lines");
+                throwBadInput(
+                    m_path, m_lineNumber,
+                    "line is longer than " + std::to_string(m_options.maxLineBytes) + " bytes",
+                    "is this the right file? a delimited data file has short lines");
             }
             line = std::string_view(m_buffer.data() + m_begin, len);
             m_begin = pos + 1;

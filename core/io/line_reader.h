@@ -11,9 +11,11 @@
 
 namespace sllmr {
 
-class LineReader {
+class LineReader
+{
 public:
-    struct Options {
+    struct Options
+    {
         std::size_t maxLineBytes = 1u << 20;  // 1 MiB
         std::size_t chunkBytes = 1u << 20;    // read granularity
         bool checkUtf8 = true;

@@ -31,7 +31,8 @@ std::string lower(std::string_view s)
 bool isUnsigned(std::string_view s)
 {
     s = trimmed(s);
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 int findColumn(const std::string& want, const std::vector<std::string>& names, int fallback,
@@ -61,7 +62,8 @@ int findColumn(const std::string& want, const std::vector<std::string>& names, i
     return fallback;
 }
 
-struct PairHash {
+struct PairHash
+{
     std::size_t operator()(std::uint64_t v) const noexcept
     {
         v ^= v >> 33;
@@ -92,7 +94,10 @@ void checkCancel(const LoadControl& control)
         throw Error(ErrorKind::Cancelled, "loading cancelled");
 }
 
-struct Row {
+constexpr double kMaxRank = 2147483648.0;
+
+struct Row
+{
     std::uint32_t user;
     std::uint32_t item;
     double value;
@@ -114,18 +119,19 @@ void ScoreFileSpec::resolvePaths(const std::string& baseDir)
 
 void to_json(Json& j, const ScoreFileSpec& s)
 {
-    j = Json{{"path", s.path},
-             {"name", s.name},
-             {"kind", s.kind},
-             {"delimiter", s.delimiter},
-             {"header", s.header},
-             {"columns", {{"user", s.userColumn}, {"item", s.itemColumn}, {"value", s.valueColumn}}},
-             {"rating_min", s.ratingMin},
-             {"rating_max", s.ratingMax},
-             {"rank_mapping", s.rankMapping},
-             {"decay", s.decay},
-             {"candidates_path", s.candidatesPath},
-             {"candidate_default", s.candidateDefault}};
+    j = Json{
+        {"path", s.path},
+        {"name", s.name},
+        {"kind", s.kind},
+        {"delimiter", s.delimiter},
+        {"header", s.header},
+        {"columns", {{"user", s.userColumn}, {"item", s.itemColumn}, {"value", s.valueColumn}}},
+        {"rating_min", s.ratingMin},
+        {"rating_max", s.ratingMax},
+        {"rank_mapping", s.rankMapping},
+        {"decay", s.decay},
+        {"candidates_path", s.candidatesPath},
+        {"candidate_default", s.candidateDefault}};
 }
 
 ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
@@ -177,6 +183,7 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     bool found = false;
     while (reader.next(line)) {
         hasher.add(line);
+        hasher.add(std::string_view("\n"));
         if (!trimmed(line).empty()) {
             found = true;
             break;
@@ -195,9 +202,10 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     splitFields(line, delim, f);
     const std::size_t nfields = f.size();
     if (nfields < 3)
-        throwBadInput(path, 1,
-                      "found " + std::to_string(nfields) + " fields; user, item and a value are needed",
-                      "check the delimiter (tab or comma)");
+        throwBadInput(
+            path, 1,
+            "found " + std::to_string(nfields) + " fields; user, item and a value are needed",
+            "check the delimiter (tab or comma)");
     bool header = spec.header == "yes";
     if (spec.header == "auto")
         header = ds.users.kind() == IdMap::Kind::Integer
@@ -206,12 +214,12 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     std::vector<std::string> names;
     if (header)
         names.assign(f.begin(), f.end());
-    const int userCol = findColumn(spec.userColumn, names, 0, {"userid", "user_id", "user", "uid",
-                                                               "user_id:token"},
-                                   path, "user");
-    const int itemCol = findColumn(spec.itemColumn, names, 1,
-                                   {"movieid", "itemid", "item_id", "item", "iid", "item_id:token"},
-                                   path, "item");
+    const int userCol =
+        findColumn(spec.userColumn, names, 0, {"userid", "user_id", "user", "uid", "user_id:token"},
+                   path, "user");
+    const int itemCol =
+        findColumn(spec.itemColumn, names, 1,
+                   {"movieid", "itemid", "item_id", "item", "iid", "item_id:token"}, path, "item");
     int valueCol = findColumn(spec.valueColumn, names, -1,
                               {"rank", "score", "rating", "prediction", "probability", "value"},
                               path, "value");
@@ -219,8 +227,9 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         valueCol = static_cast<int>(nfields) - 1;
     for (int c : {userCol, itemCol, valueCol})
         if (c >= static_cast<int>(nfields))
-            throwBadInput(path, 1, "column " + std::to_string(c) + " is beyond the " +
-                                       std::to_string(nfields) + " fields",
+            throwBadInput(path, 1,
+                          "column " + std::to_string(c) + " is beyond the " +
+                              std::to_string(nfields) + " fields",
                           "check the column mapping");
 
     std::string kind = spec.kind;
@@ -234,17 +243,19 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     }
     rep.kind = kind;
 
-    // Training and test positives for the report.
+    // Known positives for the report: train and validation (carved from the training history).
     std::unordered_set<std::uint64_t, PairHash> trainPairs;
     std::unordered_set<std::uint64_t, PairHash> testPairs;
-    trainPairs.reserve(ds.train.size() * 2);
-    for (const auto& r : ds.train)
-        trainPairs.insert(pairKey(r.user, r.item));
+    trainPairs.reserve((ds.train.size() + ds.validation.size()) * 2);
+    for (const auto* part : {&ds.train, &ds.validation})
+        for (const auto& r : *part)
+            trainPairs.insert(pairKey(r.user, r.item));
     for (const auto& r : ds.test)
         testPairs.insert(pairKey(r.user, r.item));
 
     std::vector<Row> rows;
-    std::unordered_set<std::string> seen;  // raw (user, item) text, normalized
+    std::unordered_set<std::uint64_t, PairHash> seenPairs;
+    std::unordered_set<std::string> seenText;  // (user, item) text of rows with an unknown id
     std::unordered_set<std::string> unknownU;
     std::unordered_set<std::string> unknownI;
     std::vector<std::uint32_t> listLength(ds.numUsers(), 0);
@@ -268,9 +279,14 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         double v = parseNumber(f[valueCol], ctx, kind == "rank" ? "rank" : "score");
         if (kind == "rank") {
             if (v < 1 || std::floor(v) != v)
+                throwBadInput(
+                    path, reader.lineNumber(),
+                    "rank " + excerpt(trimmed(f[valueCol])) + " is not a whole number >= 1",
+                    "ranks start at 1 (best)");
+            if (v > kMaxRank)
                 throwBadInput(path, reader.lineNumber(),
-                              "rank " + excerpt(trimmed(f[valueCol])) + " is not a whole number >= 1",
-                              "ranks start at 1 (best)");
+                              "rank " + excerpt(trimmed(f[valueCol])) + " is implausibly large",
+                              "ranks are positions in a list; the largest accepted is 2^31");
             rep.maxRank = std::max<std::int64_t>(rep.maxRank, static_cast<std::int64_t>(v));
         }
         if (u) {
@@ -283,25 +299,30 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
             rep.inTrain += trainPairs.count(k);
             rep.inTest += testPairs.count(k);
         }
-        key.assign(trimmed(f[userCol]));
-        key += '\x1f';
-        key.append(trimmed(f[itemCol]));
-        if (!seen.insert(key).second) {
+        // Known ids are compared as ids ("010" and "10" are one item); unknown ones as text.
+        bool repeated = false;
+        if (u && i) {
+            repeated = !seenPairs.insert(pairKey(*u, *i)).second;
+        } else {
+            key.assign(trimmed(f[userCol]));
+            key += '\x1f';
+            key.append(trimmed(f[itemCol]));
+            repeated = !seenText.insert(key).second;
+        }
+        if (repeated) {
             ++rep.duplicates;
             return;
         }
         if (!u) {
             ++rep.unknownUsers;
-            if (unknownU.insert(std::string(trimmed(f[userCol]))).second &&
-                rep.warnings.size() < 5)
+            if (unknownU.insert(std::string(trimmed(f[userCol]))).second && rep.warnings.size() < 5)
                 rep.warnings.push_back("line " + std::to_string(reader.lineNumber()) +
                                        ": unknown user '" + excerpt(trimmed(f[userCol])) + "'");
             return;
         }
         if (!i) {
             ++rep.unknownItems;
-            if (unknownI.insert(std::string(trimmed(f[itemCol]))).second &&
-                rep.warnings.size() < 5)
+            if (unknownI.insert(std::string(trimmed(f[itemCol]))).second && rep.warnings.size() < 5)
                 rep.warnings.push_back("line " + std::to_string(reader.lineNumber()) +
                                        ": unknown item '" + excerpt(trimmed(f[itemCol])) + "'");
             return;
@@ -321,6 +342,7 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         handle(line);
     while (reader.next(line)) {
         hasher.add(line);
+        hasher.add(std::string_view("\n"));
         handle(line);
     }
     rep.matched = static_cast<std::int64_t>(rows.size());
@@ -334,8 +356,8 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     for (auto& r : rows) {
         if (kind == "rank") {
             if (spec.rankMapping == "linear") {
-                const double n = std::max<double>(listLength[r.user],
-                                                  static_cast<double>(maxRank[r.user]));
+                const double n =
+                    std::max<double>(listLength[r.user], static_cast<double>(maxRank[r.user]));
                 r.value = n > 0 ? 1.0 - (r.value - 1.0) / n : 1.0;
             } else {
                 r.value = std::exp(-spec.decay * (r.value - 1.0));
@@ -355,6 +377,7 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         std::vector<std::string_view> items;
         while (cands.next(line)) {
             hasher.add(line);
+            hasher.add(std::string_view("\n"));
             cctx.line = cands.lineNumber();
             if (trimmed(line).empty())
                 continue;
@@ -366,18 +389,20 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
                 throwBadInput(spec.candidatesPath, cands.lineNumber(),
                               "expected 'user, item[, rank]' or 'user<TAB>item item ...'");
             const auto u = lookup(ds.users, f[0], cctx, "user id");
-            if (!u)
-                continue;
             // Either one item per row or a space-separated list in the second field.
             splitFields(trimmed(f[1]), " ", items);
             for (auto it : items) {
                 if (it.empty())
                     continue;
                 const auto i = lookup(ds.items, it, cctx, "item id");
-                if (!i || !scored.insert(pairKey(*u, *i)).second)
+                if (!u || !i) {
+                    ++rep.candidatesUnknown;
                     continue;
-                rows.push_back({*u, *i, spec.candidateDefault,
-                                static_cast<std::uint32_t>(rows.size())});
+                }
+                if (!scored.insert(pairKey(*u, *i)).second)
+                    continue;
+                rows.push_back(
+                    {*u, *i, spec.candidateDefault, static_cast<std::uint32_t>(rows.size())});
                 ++rep.candidatesAdded;
             }
         }
@@ -403,6 +428,11 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         rep.usersCovered += set.offsets[u + 1] > 0;
         set.offsets[u + 1] += set.offsets[u];
     }
+    // The same bytes read another way (kind, columns, mapping, candidates) are another score set.
+    Json how = spec;
+    for (const char* k : {"path", "name", "candidates_path"})
+        how.erase(k);
+    hasher.add(how.dump());
     rep.contentHash = hasher.hex();
     if (set.spec.name.empty())
         set.spec.name = std::filesystem::path(path).filename().string();
@@ -425,6 +455,7 @@ Json scoreReportJson(const ScoreReport& r)
                 {"users_covered", r.usersCovered},
                 {"items_covered", r.itemsCovered},
                 {"candidates_added", r.candidatesAdded},
+                {"candidates_unknown", r.candidatesUnknown},
                 {"max_rank", r.maxRank},
                 {"content_hash", r.contentHash},
                 {"warnings", r.warnings}};

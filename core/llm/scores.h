@@ -14,7 +14,8 @@
 
 namespace sllmr {
 
-struct ScoreFileSpec {
+struct ScoreFileSpec
+{
     std::string path;
     std::string name;
     // "rank" (rank 1 best), "pointwise" (score in [0,1]), "rating" (on [ratingMin, ratingMax]),
@@ -31,7 +32,7 @@ struct ScoreFileSpec {
     // "exponential" exp(-decay * (rank-1)).
     std::string rankMapping = "linear";
     double decay = 0.1;
-    std::string candidatesPath;   // user, item[, rank] or user<TAB>item item item ...
+    std::string candidatesPath;  // user, item[, rank] or user<TAB>item item item ...
     double candidateDefault = 0.5;
 
     void resolvePaths(const std::string& baseDir);
@@ -40,7 +41,8 @@ struct ScoreFileSpec {
 void to_json(nlohmann::json& j, const ScoreFileSpec& spec);
 ScoreFileSpec scoreSpecFromJson(const nlohmann::json& j, const std::string& prefix = "scores");
 
-struct ScoreReport {
+struct ScoreReport
+{
     std::int64_t rows = 0;          // data rows in the score file
     std::int64_t matched = 0;       // first occurrences with known user and item: the scores
     std::int64_t duplicates = 0;    // repeated (user, item) rows; the first is kept
@@ -48,20 +50,24 @@ struct ScoreReport {
     std::int64_t unknownItems = 0;  // rows whose user is known but item is not
     std::int64_t distinctUnknownUsers = 0;
     std::int64_t distinctUnknownItems = 0;
-    std::int64_t outOfRange = 0;    // values outside the scale, clamped into it (reported)
-    std::int64_t inTrain = 0;       // rows (duplicates included) whose pair is a training positive
+    std::int64_t outOfRange = 0;  // values outside the scale, clamped into it (reported)
+    // Rows (duplicates included) whose pair is a known positive of the training history (train or
+    // the validation slice carved from it).
+    std::int64_t inTrain = 0;
     std::int64_t inTest = 0;        // rows (duplicates included) whose pair is a test positive
     std::int64_t usersCovered = 0;  // dataset users with at least one score
     std::int64_t itemsCovered = 0;
-    std::int64_t candidatesAdded = 0;  // candidate pairs without an LLM answer, scored by default
+    std::int64_t candidatesAdded = 0;    // candidate pairs without an LLM answer, scored by default
+    std::int64_t candidatesUnknown = 0;  // candidate entries whose user or item is not in the data
     std::int64_t maxRank = 0;
-    std::string kind;               // resolved kind
-    std::string contentHash;
+    std::string kind;         // resolved kind
+    std::string contentHash;  // file bytes plus how they were read (kind, columns, mapping)
     std::vector<std::string> warnings;  // e.g. first lines of unknown ids
 };
 
 // Scores grouped by user (CSR): items and r of user u are [offsets[u], offsets[u+1]).
-struct ScoreSet {
+struct ScoreSet
+{
     ScoreFileSpec spec;
     std::vector<std::uint32_t> offsets;
     std::vector<std::uint32_t> items;

@@ -145,39 +145,41 @@ std::string databaseName(sqlite3* db)
     std::string problem;
     std::string hint;
     switch (rc & 0xff) {
-    case SQLITE_NOTADB:
-        problem = "not an SQLite database";
-        hint = "choose an experiments database written by SLLMR Studio or a new file name; the "
-               "file was left unchanged";
-        break;
-    case SQLITE_CORRUPT:
-        problem = "the database is damaged or truncated (" + message + ")";
-        hint = "restore it from a backup or choose another file";
-        break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        problem = "the database is locked by another connection (" + message + ")";
-        hint = "wait until the other SLLMR Studio process finishes writing, then try again";
-        break;
-    case SQLITE_FULL:
-        problem = "the disk is full (" + message + ")";
-        hint = "free some disk space and try again";
-        break;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_CANTOPEN:
-    case SQLITE_AUTH:
-        problem = "the database cannot be opened for writing (" + message + ")";
-        hint = "check the permissions of the file and its folder, or choose another location";
-        break;
-    case SQLITE_CONSTRAINT:
-        problem = "the data was rejected (" + message + ")";
-        hint = "a referenced dataset, score set or run does not exist, or a value is invalid";
-        break;
-    default:
-        problem = "database error (" + message + ")";
-        hint = "check that the file is readable and the disk is healthy, or choose another file";
-        break;
+        case SQLITE_NOTADB:
+            problem = "not an SQLite database";
+            hint =
+                "choose an experiments database written by SLLMR Studio or a new file name; the "
+                "file was left unchanged";
+            break;
+        case SQLITE_CORRUPT:
+            problem = "the database is damaged or truncated (" + message + ")";
+            hint = "restore it from a backup or choose another file";
+            break;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            problem = "the database is locked by another connection (" + message + ")";
+            hint = "wait until the other SLLMR Studio process finishes writing, then try again";
+            break;
+        case SQLITE_FULL:
+            problem = "the disk is full (" + message + ")";
+            hint = "free some disk space and try again";
+            break;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_CANTOPEN:
+        case SQLITE_AUTH:
+            problem = "the database cannot be opened for writing (" + message + ")";
+            hint = "check the permissions of the file and its folder, or choose another location";
+            break;
+        case SQLITE_CONSTRAINT:
+            problem = "the data was rejected (" + message + ")";
+            hint = "a referenced dataset, score set or run does not exist, or a value is invalid";
+            break;
+        default:
+            problem = "database error (" + message + ")";
+            hint =
+                "check that the file is readable and the disk is healthy, or choose another file";
+            break;
     }
     throw Error(ErrorKind::Store, std::move(problem), databaseName(db), 0, std::move(hint));
 }
@@ -189,7 +191,8 @@ void exec(sqlite3* db, const char* sql)
         throwSqlite(db, rc);
 }
 
-struct CloseDb {
+struct CloseDb
+{
     void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 };
 using Connection = std::unique_ptr<sqlite3, CloseDb>;
@@ -211,12 +214,13 @@ Connection openConnection(const std::string& name, int flags, const std::string&
 }
 
 // A prepared statement; finalized on destruction. bind() indexes are 1-based, column() 0-based.
-class Statement {
+class Statement
+{
 public:
     Statement(sqlite3* db, std::string_view sql) : m_db(db)
     {
-        const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &m_stmt,
-                                          nullptr);
+        const int rc =
+            sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &m_stmt, nullptr);
         if (rc != SQLITE_OK)
             throwSqlite(db, rc);
     }
@@ -268,8 +272,7 @@ public:
     // Runs a statement that returns no rows.
     void run()
     {
-        while (step()) {
-        }
+        while (step()) {}
     }
     // Makes the statement ready to be bound and stepped again.
     void reset()
@@ -314,7 +317,8 @@ private:
 
 // BEGIN IMMEDIATE on construction (takes the write lock up front, so a transaction never fails
 // half way for lack of it); ROLLBACK on destruction unless commit() succeeded.
-class Transaction {
+class Transaction
+{
 public:
     explicit Transaction(sqlite3* db) : m_db(db) { exec(db, "BEGIN IMMEDIATE"); }
     ~Transaction()
@@ -353,8 +357,8 @@ std::invoke_result_t<Body&> inTransaction(sqlite3* db, const char* what, Body&& 
     } catch (const Error& error) {
         if (error.kind() != ErrorKind::Store)
             throw;
-        throw Error(error.kind(), fmt::format("cannot {}: {}", what, error.problem()),
-                    error.file(), error.line(), error.hint());
+        throw Error(error.kind(), fmt::format("cannot {}: {}", what, error.problem()), error.file(),
+                    error.line(), error.hint());
     }
 }
 
@@ -394,7 +398,8 @@ std::string nowUtc()
     std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
                   static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
                   static_cast<unsigned>(date.day()), static_cast<int>(timeOfDay.hours().count()),
-                  static_cast<int>(timeOfDay.minutes().count()), static_cast<int>(timeOfDay.seconds().count()),
+                  static_cast<int>(timeOfDay.minutes().count()),
+                  static_cast<int>(timeOfDay.seconds().count()),
                   static_cast<int>(timeOfDay.subseconds().count()));
     return text;
 }
@@ -407,14 +412,15 @@ std::string nowUtc()
 
 bool isFinished(RunStatus status)
 {
-    return status == RunStatus::Completed || status == RunStatus::Failed
-        || status == RunStatus::Cancelled || status == RunStatus::Interrupted;
+    return status == RunStatus::Completed || status == RunStatus::Failed ||
+           status == RunStatus::Cancelled || status == RunStatus::Interrupted;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Opening: what is in the file, and may we touch it?
 
-struct Inspection {
+struct Inspection
+{
     std::int32_t applicationId = 0;
     int userVersion = 0;
     std::vector<std::string> objects;  // tables, indexes, views, triggers (not sqlite_*)
@@ -429,8 +435,9 @@ Inspection inspect(sqlite3* db)
     Statement userVersion(db, "PRAGMA user_version");
     if (userVersion.step())
         result.userVersion = static_cast<int>(userVersion.int64(0));
-    Statement objects(db, "SELECT name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' "
-                          "ORDER BY name");
+    Statement objects(db,
+                      "SELECT name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' "
+                      "ORDER BY name");
     result.objects = collect<std::string>(objects, [](const Statement& s) { return s.text(0); });
     return result;
 }
@@ -445,10 +452,18 @@ Inspection inspectReadOnly(const std::string& path)
         uri += "//";  // empty authority, so that a path starting with "//" stays a path
     for (const char c : path) {
         switch (c) {
-        case '%': uri += "%25"; break;
-        case '?': uri += "%3f"; break;
-        case '#': uri += "%23"; break;
-        default: uri += c; break;
+            case '%':
+                uri += "%25";
+                break;
+            case '?':
+                uri += "%3f";
+                break;
+            case '#':
+                uri += "%23";
+                break;
+            default:
+                uri += c;
+                break;
         }
     }
     std::error_code ignored;
@@ -558,20 +573,27 @@ std::string selectSql(std::string_view columns, std::string_view rest)
 const char* toString(RunStatus status)
 {
     switch (status) {
-    case RunStatus::Pending: return "pending";
-    case RunStatus::Running: return "running";
-    case RunStatus::Completed: return "completed";
-    case RunStatus::Failed: return "failed";
-    case RunStatus::Cancelled: return "cancelled";
-    case RunStatus::Interrupted: return "interrupted";
+        case RunStatus::Pending:
+            return "pending";
+        case RunStatus::Running:
+            return "running";
+        case RunStatus::Completed:
+            return "completed";
+        case RunStatus::Failed:
+            return "failed";
+        case RunStatus::Cancelled:
+            return "cancelled";
+        case RunStatus::Interrupted:
+            return "interrupted";
     }
     return "unknown";
 }
 
 RunStatus runStatusFromString(const std::string& text)
 {
-    for (const RunStatus status : {RunStatus::Pending, RunStatus::Running, RunStatus::Completed,
-                                   RunStatus::Failed, RunStatus::Cancelled, RunStatus::Interrupted}) {
+    for (const RunStatus status :
+         {RunStatus::Pending, RunStatus::Running, RunStatus::Completed, RunStatus::Failed,
+          RunStatus::Cancelled, RunStatus::Interrupted}) {
         if (text == toString(status))
             return status;
     }
@@ -582,9 +604,8 @@ RunStatus runStatusFromString(const std::string& text)
 std::string schemaSqlForTests(int version)
 {
     if (version < 1 || version > kSchemaVersion) {
-        throw Error(ErrorKind::Usage,
-                    fmt::format("no schema version {} (this build knows 1 to {})", version,
-                                kSchemaVersion));
+        throw Error(ErrorKind::Usage, fmt::format("no schema version {} (this build knows 1 to {})",
+                                                  version, kSchemaVersion));
     }
     return schemaSql(version);
 }
@@ -627,13 +648,16 @@ void ExperimentStore::checkAndUpgrade()
     inTransaction(db.get(), "prepare the database", [&] {
         const Inspection found = inspect(db.get());
         switch (classify(found, m_path)) {
-        case Layout::Empty: exec(db.get(), schemaSql(kSchemaVersion).c_str()); break;
-        case Layout::Older:
-            for (int version = found.userVersion; version < kSchemaVersion; ++version)
-                exec(db.get(), kUpgrades[static_cast<std::size_t>(version - 1)]);
-            exec(db.get(), versionPragmas(kSchemaVersion).c_str());
-            break;
-        case Layout::Current: break;
+            case Layout::Empty:
+                exec(db.get(), schemaSql(kSchemaVersion).c_str());
+                break;
+            case Layout::Older:
+                for (int version = found.userVersion; version < kSchemaVersion; ++version)
+                    exec(db.get(), kUpgrades[static_cast<std::size_t>(version - 1)]);
+                exec(db.get(), versionPragmas(kSchemaVersion).c_str());
+                break;
+            case Layout::Current:
+                break;
         }
     });
     m_db = db.release();
@@ -653,8 +677,9 @@ std::int64_t ExperimentStore::addDataset(const DatasetRecord& record)
         Statement existing(m_db, "SELECT id FROM datasets WHERE content_hash = ?");
         if (existing.bindAll(record.contentHash).step())
             return existing.int64(0);
-        Statement insert(m_db, "INSERT INTO datasets (name, source, content_hash, spec_json, "
-                               "stats_json, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+        Statement insert(m_db,
+                         "INSERT INTO datasets (name, source, content_hash, spec_json, "
+                         "stats_json, created_at) VALUES (?, ?, ?, ?, ?, ?)");
         insert
             .bindAll(record.name, record.source, record.contentHash, record.specJson,
                      record.statsJson, nowUtc())
@@ -688,8 +713,9 @@ std::int64_t ExperimentStore::addScoreSet(const ScoreSetRecord& record)
                            "SELECT id FROM score_sets WHERE dataset_id = ? AND content_hash = ?");
         if (existing.bindAll(record.datasetId, record.contentHash).step())
             return existing.int64(0);
-        Statement insert(m_db, "INSERT INTO score_sets (dataset_id, name, source, content_hash, "
-                               "spec_json, report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Statement insert(m_db,
+                         "INSERT INTO score_sets (dataset_id, name, source, content_hash, "
+                         "spec_json, report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
         insert
             .bindAll(record.datasetId, record.name, record.source, record.contentHash,
                      record.specJson, record.reportJson, nowUtc())
@@ -708,7 +734,7 @@ std::vector<ScoreSetRecord> ExperimentStore::scoreSets(std::optional<std::int64_
 {
     Statement statement(
         m_db, selectSql(kScoreSetColumns,
-                     "FROM score_sets WHERE ?1 IS NULL OR dataset_id = ?1 ORDER BY id"));
+                        "FROM score_sets WHERE ?1 IS NULL OR dataset_id = ?1 ORDER BY id"));
     return collect<ScoreSetRecord>(statement.bindAll(datasetId), readScoreSet);
 }
 
@@ -717,10 +743,11 @@ std::vector<ScoreSetRecord> ExperimentStore::scoreSets(std::optional<std::int64_
 std::int64_t ExperimentStore::createRun(const RunRecord& record)
 {
     return inTransaction(m_db, "create the run", [&] {
-        Statement insert(m_db, "INSERT INTO runs (dataset_id, score_set_id, name, config_json, "
-                               "config_hash, status, seed, software_version, created_at, "
-                               "started_at, finished_at, error, notes, tags) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        Statement insert(m_db,
+                         "INSERT INTO runs (dataset_id, score_set_id, name, config_json, "
+                         "config_hash, status, seed, software_version, created_at, "
+                         "started_at, finished_at, error, notes, tags) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         insert
             .bindAll(record.datasetId, record.scoreSetId, record.name, record.configJson,
                      record.configHash, std::string_view(toString(record.status)), record.seed,
@@ -740,7 +767,8 @@ std::optional<RunRecord> ExperimentStore::run(std::int64_t id) const
 
 std::vector<RunRecord> ExperimentStore::runs() const
 {
-    Statement statement(m_db, selectSql(kRunColumns, "FROM runs ORDER BY created_at DESC, id DESC"));
+    Statement statement(m_db,
+                        selectSql(kRunColumns, "FROM runs ORDER BY created_at DESC, id DESC"));
     return collect<RunRecord>(statement, readRun);
 }
 
@@ -750,11 +778,12 @@ void ExperimentStore::setRunStatus(std::int64_t id, RunStatus status, const std:
     const std::string now = nowUtc();
     const bool starting = status == RunStatus::Running;
     inTransaction(m_db, "update the run status", [&] {
-        Statement update(m_db, "UPDATE runs SET status = ?1, error = ?2, "
-                               "started_at = CASE WHEN ?3 THEN ?5 ELSE started_at END, "
-                               "finished_at = CASE WHEN ?3 THEN NULL WHEN ?4 THEN ?5 "
-                               "ELSE finished_at END "
-                               "WHERE id = ?6");
+        Statement update(m_db,
+                         "UPDATE runs SET status = ?1, error = ?2, "
+                         "started_at = CASE WHEN ?3 THEN ?5 ELSE started_at END, "
+                         "finished_at = CASE WHEN ?3 THEN NULL WHEN ?4 THEN ?5 "
+                         "ELSE finished_at END "
+                         "WHERE id = ?6");
         update
             .bindAll(std::string_view(toString(status)), nullIfEmpty(error), int{starting},
                      int{isFinished(status)}, now, id)
@@ -764,7 +793,8 @@ void ExperimentStore::setRunStatus(std::int64_t id, RunStatus status, const std:
     });
 }
 
-void ExperimentStore::setRunNotes(std::int64_t id, const std::string& notes, const std::string& tags)
+void ExperimentStore::setRunNotes(std::int64_t id, const std::string& notes,
+                                  const std::string& tags)
 {
     inTransaction(m_db, "save the run notes", [&] {
         Statement update(m_db, "UPDATE runs SET notes = ?, tags = ? WHERE id = ?");
@@ -787,8 +817,9 @@ void ExperimentStore::deleteRun(std::int64_t id)
 int ExperimentStore::markStaleRunsInterrupted()
 {
     return inTransaction(m_db, "mark stale runs as interrupted", [&] {
-        Statement update(m_db, "UPDATE runs SET status = 'interrupted', finished_at = ? "
-                               "WHERE status = 'running'");
+        Statement update(m_db,
+                         "UPDATE runs SET status = 'interrupted', finished_at = ? "
+                         "WHERE status = 'running'");
         update.bindAll(nowUtc()).run();
         return sqlite3_changes(m_db);
     });
@@ -820,12 +851,11 @@ void replaceRows(sqlite3* db, const std::string& path, const char* what, std::in
 
 void ExperimentStore::addEpochMetrics(std::int64_t runId, const std::vector<EpochMetric>& metrics)
 {
-    replaceRows(m_db, m_path, "save the epoch metrics", runId, metrics,
-                "INSERT OR REPLACE INTO epoch_metrics (run_id, epoch, key, value) "
-                "VALUES (?, ?, ?, ?)",
-                [runId](Statement& s, const EpochMetric& m) {
-                    s.bindAll(runId, m.epoch, m.key, m.value);
-                });
+    replaceRows(
+        m_db, m_path, "save the epoch metrics", runId, metrics,
+        "INSERT OR REPLACE INTO epoch_metrics (run_id, epoch, key, value) "
+        "VALUES (?, ?, ?, ?)",
+        [runId](Statement& s, const EpochMetric& m) { s.bindAll(runId, m.epoch, m.key, m.value); });
 }
 
 void ExperimentStore::addSegmentMetrics(std::int64_t runId,
@@ -863,8 +893,9 @@ void ExperimentStore::addGateBins(std::int64_t runId, const std::vector<GateBin>
 
 std::vector<EpochMetric> ExperimentStore::epochMetrics(std::int64_t runId) const
 {
-    Statement statement(m_db, "SELECT epoch, key, value FROM epoch_metrics WHERE run_id = ? "
-                              "ORDER BY epoch, key");
+    Statement statement(m_db,
+                        "SELECT epoch, key, value FROM epoch_metrics WHERE run_id = ? "
+                        "ORDER BY epoch, key");
     return collect<EpochMetric>(statement.bindAll(runId), [](const Statement& s) {
         return EpochMetric{static_cast<int>(s.int64(0)), s.text(1), s.real(2)};
     });
@@ -872,8 +903,9 @@ std::vector<EpochMetric> ExperimentStore::epochMetrics(std::int64_t runId) const
 
 std::vector<SegmentMetric> ExperimentStore::segmentMetrics(std::int64_t runId) const
 {
-    Statement statement(m_db, "SELECT segment, metric, value, size FROM segment_metrics "
-                              "WHERE run_id = ? ORDER BY segment, metric");
+    Statement statement(m_db,
+                        "SELECT segment, metric, value, size FROM segment_metrics "
+                        "WHERE run_id = ? ORDER BY segment, metric");
     return collect<SegmentMetric>(statement.bindAll(runId), [](const Statement& s) {
         return SegmentMetric{s.text(0), s.text(1), s.real(2), s.int64(3)};
     });
@@ -882,8 +914,9 @@ std::vector<SegmentMetric> ExperimentStore::segmentMetrics(std::int64_t runId) c
 std::vector<InteractionMetric> ExperimentStore::interactionMetrics(std::int64_t runId,
                                                                    const std::string& metric) const
 {
-    Statement statement(m_db, "SELECT user, item, metric, value FROM interaction_metrics "
-                              "WHERE run_id = ? AND metric = ? ORDER BY user, item");
+    Statement statement(m_db,
+                        "SELECT user, item, metric, value FROM interaction_metrics "
+                        "WHERE run_id = ? AND metric = ? ORDER BY user, item");
     return collect<InteractionMetric>(statement.bindAll(runId, metric), [](const Statement& s) {
         return InteractionMetric{s.int64(0), s.int64(1), s.text(2), s.real(3)};
     });
@@ -891,12 +924,19 @@ std::vector<InteractionMetric> ExperimentStore::interactionMetrics(std::int64_t 
 
 std::vector<GateBin> ExperimentStore::gateBins(std::int64_t runId) const
 {
-    Statement statement(m_db, "SELECT epoch, dimension, bin, lo, hi, count, mean_activation, "
-                              "active_share FROM gate_bins WHERE run_id = ? "
-                              "ORDER BY epoch, dimension, bin");
+    Statement statement(m_db,
+                        "SELECT epoch, dimension, bin, lo, hi, count, mean_activation, "
+                        "active_share FROM gate_bins WHERE run_id = ? "
+                        "ORDER BY epoch, dimension, bin");
     return collect<GateBin>(statement.bindAll(runId), [](const Statement& s) {
-        return GateBin{static_cast<int>(s.int64(0)), s.text(1), static_cast<int>(s.int64(2)),
-                       s.real(3), s.real(4), s.int64(5), s.real(6), s.real(7)};
+        return GateBin{static_cast<int>(s.int64(0)),
+                       s.text(1),
+                       static_cast<int>(s.int64(2)),
+                       s.real(3),
+                       s.real(4),
+                       s.int64(5),
+                       s.real(6),
+                       s.real(7)};
     });
 }
 

@@ -21,24 +21,26 @@ inline constexpr int kSchemaVersion = 2;
 // PRAGMA application_id of our databases ("SLLM" in ASCII).
 inline constexpr std::int32_t kApplicationId = 0x534C4C4D;
 
-struct DatasetRecord {
+struct DatasetRecord
+{
     std::int64_t id = 0;
     std::string name;
-    std::string source;        // main input path as given
-    std::string contentHash;   // hash of input bytes + preprocessing spec
-    std::string specJson;      // DatasetSpec as JSON
-    std::string statsJson;     // counts and segment sizes as JSON
-    std::string createdAt;     // ISO 8601 UTC
+    std::string source;       // main input path as given
+    std::string contentHash;  // hash of input bytes + preprocessing spec
+    std::string specJson;     // DatasetSpec as JSON
+    std::string statsJson;    // counts and segment sizes as JSON
+    std::string createdAt;    // ISO 8601 UTC
 };
 
-struct ScoreSetRecord {
+struct ScoreSetRecord
+{
     std::int64_t id = 0;
     std::int64_t datasetId = 0;
     std::string name;
     std::string source;
     std::string contentHash;
-    std::string specJson;      // ScoreFileSpec as JSON
-    std::string reportJson;    // ScoreReport as JSON
+    std::string specJson;    // ScoreFileSpec as JSON
+    std::string reportJson;  // ScoreReport as JSON
     std::string createdAt;
 };
 
@@ -46,7 +48,8 @@ enum class RunStatus { Pending, Running, Completed, Failed, Cancelled, Interrupt
 const char* toString(RunStatus status);
 RunStatus runStatusFromString(const std::string& text);  // throws Error(Usage) on unknown text
 
-struct RunRecord {
+struct RunRecord
+{
     std::int64_t id = 0;
     std::optional<std::int64_t> datasetId;
     std::optional<std::int64_t> scoreSetId;
@@ -57,22 +60,24 @@ struct RunRecord {
     std::int64_t seed = 0;
     std::string softwareVersion;
     std::string createdAt;
-    std::string startedAt;     // empty until started
-    std::string finishedAt;    // empty until finished
-    std::string error;         // message for Failed runs
+    std::string startedAt;   // empty until started
+    std::string finishedAt;  // empty until finished
+    std::string error;       // message for Failed runs
     std::string notes;
-    std::string tags;          // comma-separated
+    std::string tags;  // comma-separated
 };
 
 // One scalar per (run, epoch, key): losses, validation AUC, gate means, rates.
-struct EpochMetric {
+struct EpochMetric
+{
     int epoch = 0;
     std::string key;
     double value = 0.0;
 };
 
 // One scalar per (run, segment, metric), with the segment's size.
-struct SegmentMetric {
+struct SegmentMetric
+{
     std::string segment;
     std::string metric;
     double value = 0.0;
@@ -80,7 +85,8 @@ struct SegmentMetric {
 };
 
 // Per-test-interaction values (e.g. AUC) for paired tests.
-struct InteractionMetric {
+struct InteractionMetric
+{
     std::int64_t user = 0;  // dense index in the run's dataset
     std::int64_t item = 0;
     std::string metric;
@@ -88,7 +94,8 @@ struct InteractionMetric {
 };
 
 // Binned gate statistics: dimension is e.g. "history" or "popularity".
-struct GateBin {
+struct GateBin
+{
     int epoch = 0;
     std::string dimension;
     int bin = 0;
@@ -99,7 +106,8 @@ struct GateBin {
     double activeShare = 0.0;
 };
 
-class ExperimentStore {
+class ExperimentStore
+{
 public:
     // Opens (creating if absent) the database at `path`. Throws Error(Store) when the file is not
     // ours, was written by a newer version, or cannot be opened; the file is then not modified.
@@ -124,11 +132,12 @@ public:
 
     std::int64_t createRun(const RunRecord& record);  // returns the new id; createdAt is set
     std::optional<RunRecord> run(std::int64_t id) const;
-    std::vector<RunRecord> runs() const;              // newest first
+    std::vector<RunRecord> runs() const;  // newest first
     void setRunStatus(std::int64_t id, RunStatus status, const std::string& error = {});
     void setRunNotes(std::int64_t id, const std::string& notes, const std::string& tags);
-    void deleteRun(std::int64_t id);                  // with all its metrics
-    // Marks every run still `running` as `interrupted` (a crashed or killed process); returns count.
+    void deleteRun(std::int64_t id);  // with all its metrics
+    // Marks every run still `running` as `interrupted` (a crashed or killed process); returns
+    // count.
     int markStaleRunsInterrupted();
 
     // Each call is one transaction; existing rows with the same key are replaced.
