@@ -190,9 +190,8 @@ IdMap::Kind detectIdKind(const std::string& path, const DatasetSpec& spec)
     {
         LineReader reader(path);
         std::string_view line;
-        while (lines.size() < 2 && reader.next(line))
-            if (!trimmed(line).empty())
-                lines.emplace_back(line);
+        while (lines.size() < 2 && reader.nextNonBlank(line))
+            lines.emplace_back(line);
     }
     if (lines.empty())
         throwBadInput(path, 0, "the file is empty", "choose a file with one interaction per line");
@@ -243,20 +242,9 @@ RawFile readInteractions(const std::string& path, const DatasetSpec& spec, IdMap
     raw.report.path = path;
     raw.report.compressed = reader.compressed();
 
-    Hasher hasher;
     std::string_view line;
     // The first non-blank line decides the layout.
-    bool found = false;
-    while (reader.next(line)) {
-        hasher.add(line);
-        hasher.add(std::string_view("\n"));
-        if (!trimmed(line).empty()) {
-            found = true;
-            break;
-        }
-        ++raw.report.blankLines;
-    }
-    if (!found)
+    if (!reader.nextNonBlank(line))
         throwBadInput(path, 0, "the file is empty", "choose a file with one interaction per line");
 
     const Layout lay = planLayout(path, spec, line);
@@ -284,10 +272,6 @@ RawFile readInteractions(const std::string& path, const DatasetSpec& spec, IdMap
 
     auto handle = [&](std::string_view text) {
         here.line = reader.lineNumber();
-        if (trimmed(text).empty()) {
-            ++raw.report.blankLines;
-            return;
-        }
         splitFields(text, lay.delimiter, f);
         if (f.size() != lay.fields) {
             std::string problem = "found " + std::to_string(f.size()) + " fields, expected " +
@@ -348,18 +332,16 @@ RawFile readInteractions(const std::string& path, const DatasetSpec& spec, IdMap
 
     if (!lay.header)
         handle(line);
-    while (reader.next(line)) {
-        hasher.add(line);
-        hasher.add(std::string_view("\n"));
+    while (reader.nextNonBlank(line))
         handle(line);
-    }
     if (raw.report.rows == 0)
         throwBadInput(path, reader.lineNumber(),
                       lay.header ? "the file has a header but no data rows" : "no data rows",
                       "choose a file with one interaction per line");
     raw.report.lines = reader.lineNumber();
     raw.report.bytes = reader.textBytes();
-    raw.report.contentHash = hasher.hex();
+    raw.report.blankLines = reader.blankLines();
+    raw.report.contentHash = reader.contentHash();
     return raw;
 }
 
@@ -373,12 +355,10 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
         rep.role = "items";
         rep.path = path;
         rep.compressed = reader.compressed();
-        Hasher hasher;
         info.titles.assign(items.size(), std::string());
         std::string_view line;
         if (!reader.next(line))
             throwBadInput(path, 0, "the items file is empty", "choose movies.csv or a .item file");
-        hasher.add(line);
         const bool recbole =
             baseName(path).ends_with(".item") || line.find(":token") != std::string_view::npos;
         const char delim =
@@ -407,10 +387,7 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
         std::vector<std::vector<std::string>> genresByItem;
         if (genreCol >= 0)
             genresByItem.resize(items.size());
-        while (reader.next(line)) {
-            hasher.add(line);
-            if (trimmed(line).empty())
-                continue;
+        while (reader.nextNonBlank(line)) {
             if (!splitQuoted(line, delim, f))
                 throwBadInput(path, reader.lineNumber(), "unterminated quote",
                               "a quoted title must end with a closing double quote");
@@ -433,7 +410,7 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
         }
         rep.lines = reader.lineNumber();
         rep.bytes = reader.textBytes();
-        rep.contentHash = hasher.hex();
+        rep.contentHash = reader.contentHash();
         reports.push_back(rep);
         if (genreCol >= 0 && spec.itemFeaturesPath.empty()) {
             // Genres from movies.csv become the categorical item features.
@@ -459,18 +436,14 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
         rep.path = path;
         rep.format = "item-features";
         rep.delimiter = "\t";
-        Hasher hasher;
         std::vector<std::vector<std::uint32_t>> byItem(items.size());
         std::vector<std::string_view> f;
         std::string_view line;
         FieldContext ctx{&path, 0};
         std::uint32_t maxFeature = 0;
         bool any = false;
-        while (reader.next(line)) {
-            hasher.add(line);
+        while (reader.nextNonBlank(line)) {
             ctx.line = reader.lineNumber();
-            if (trimmed(line).empty())
-                continue;
             splitFields(line, line.find('\t') != std::string_view::npos ? "\t" : ",", f);
             if (reader.lineNumber() == 1 && !isUnsigned(f[0])) {
                 rep.header = true;
@@ -494,7 +467,7 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
         }
         rep.lines = reader.lineNumber();
         rep.bytes = reader.textBytes();
-        rep.contentHash = hasher.hex();
+        rep.contentHash = reader.contentHash();
         reports.push_back(rep);
         info.features.clear();
         info.featureOffsets.assign(1, 0);
@@ -513,13 +486,9 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
             nrep.role = "item_feature_names";
             nrep.path = npath;
             nrep.format = "feature-names";
-            Hasher nh;
             FieldContext nctx{&npath, 0};
-            while (names.next(line)) {
-                nh.add(line);
+            while (names.nextNonBlank(line)) {
                 nctx.line = names.lineNumber();
-                if (trimmed(line).empty())
-                    continue;
                 splitFields(line, line.find('\t') != std::string_view::npos ? "\t" : ",", f);
                 if (names.lineNumber() == 1 && !isUnsigned(f[0])) {
                     nrep.header = true;
@@ -533,7 +502,7 @@ void readItemInfo(const DatasetSpec& spec, const IdMap& items, ItemInfo& info,
                     info.featureNames[id] = std::string(trimmed(f[1]));
             }
             nrep.lines = names.lineNumber();
-            nrep.contentHash = nh.hex();
+            nrep.contentHash = names.contentHash();
             reports.push_back(nrep);
         }
     }

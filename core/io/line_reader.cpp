@@ -212,7 +212,19 @@ bool LineReader::next(std::string_view& line)
     if (!line.empty() && line.back() == '\r')
         line.remove_suffix(1);
     checkLine(line);
+    m_hash.add(line);
+    m_hash.add(std::string_view("\n"));
     return true;
+}
+
+bool LineReader::nextNonBlank(std::string_view& line)
+{
+    while (next(line)) {
+        if (line.find_first_not_of(" \t") != std::string_view::npos)
+            return true;
+        ++m_blankLines;
+    }
+    return false;
 }
 
 }  // namespace sllmr

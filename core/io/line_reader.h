@@ -3,6 +3,8 @@
 // name). Buffers have a fixed size: a line longer than `maxLineBytes` is rejected as soon as the
 // limit is passed, without reading the rest of it. Accepts UTF-8 with or without BOM and LF or CRLF
 // line ends; anything else (UTF-16, NUL bytes, invalid UTF-8) is an Error naming file and line.
+#include "common/hash.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -30,6 +32,12 @@ public:
     // Next line without its terminator; false at end of file. The view stays valid until the
     // next call. Throws Error on bad encoding or an over-long line.
     bool next(std::string_view& line);
+    // Like next(), skipping lines that are empty or only spaces and tabs (counted in blankLines()).
+    bool nextNonBlank(std::string_view& line);
+    std::int64_t blankLines() const noexcept { return m_blankLines; }
+    // Hash of the decoded lines handed out so far (after BOM and CR removal), so the same text
+    // stored plain, compressed or with CRLF line ends hashes the same.
+    std::string contentHash() const { return m_hash.hex(); }
 
     // 1-based number of the line last returned (0 before the first).
     std::int64_t lineNumber() const noexcept { return m_lineNumber; }
@@ -59,6 +67,8 @@ private:
     bool m_first = true;
     std::int64_t m_lineNumber = 0;
     std::uint64_t m_textBytes = 0;
+    std::int64_t m_blankLines = 0;
+    Hasher m_hash;
 };
 
 // Offset of the first byte of an invalid UTF-8 sequence in `text`, or npos when it is valid.

@@ -177,19 +177,8 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     auto& rep = set.report;
     const std::string& path = spec.path;
     LineReader reader(path);
-    Hasher hasher;
-
     std::string_view line;
-    bool found = false;
-    while (reader.next(line)) {
-        hasher.add(line);
-        hasher.add(std::string_view("\n"));
-        if (!trimmed(line).empty()) {
-            found = true;
-            break;
-        }
-    }
-    if (!found)
+    if (!reader.nextNonBlank(line))
         throwBadInput(path, 0, "the score file is empty",
                       "expected one 'user, item, score|rating|rank' row per line");
 
@@ -265,8 +254,6 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
 
     auto handle = [&](std::string_view text) {
         ctx.line = reader.lineNumber();
-        if (trimmed(text).empty())
-            return;
         splitFields(text, delim, f);
         if (f.size() != nfields)
             throwBadInput(path, reader.lineNumber(),
@@ -340,11 +327,8 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     };
     if (!header)
         handle(line);
-    while (reader.next(line)) {
-        hasher.add(line);
-        hasher.add(std::string_view("\n"));
+    while (reader.nextNonBlank(line))
         handle(line);
-    }
     rep.matched = static_cast<std::int64_t>(rows.size());
     rep.distinctUnknownUsers = static_cast<std::int64_t>(unknownU.size());
     rep.distinctUnknownItems = static_cast<std::int64_t>(unknownI.size());
@@ -368,6 +352,7 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     }
 
     // Candidates the LLM was offered but did not return.
+    std::string candidatesHash;
     if (!spec.candidatesPath.empty()) {
         std::unordered_set<std::uint64_t, PairHash> scored;
         for (const auto& r : rows)
@@ -375,12 +360,8 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         LineReader cands(spec.candidatesPath);
         FieldContext cctx{&spec.candidatesPath, 0};
         std::vector<std::string_view> items;
-        while (cands.next(line)) {
-            hasher.add(line);
-            hasher.add(std::string_view("\n"));
+        while (cands.nextNonBlank(line)) {
             cctx.line = cands.lineNumber();
-            if (trimmed(line).empty())
-                continue;
             splitFields(line, line.find('\t') != std::string_view::npos ? "\t" : ",", f);
             if (cands.lineNumber() == 1 && !isUnsigned(f[0]) &&
                 ds.users.kind() == IdMap::Kind::Integer)
@@ -406,6 +387,7 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
                 ++rep.candidatesAdded;
             }
         }
+        candidatesHash = cands.contentHash();
     }
 
     // CSR by user, file order within a user.
@@ -432,6 +414,9 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     Json how = spec;
     for (const char* k : {"path", "name", "candidates_path"})
         how.erase(k);
+    Hasher hasher;
+    hasher.add(reader.contentHash());
+    hasher.add(candidatesHash);
     hasher.add(how.dump());
     rep.contentHash = hasher.hex();
     if (set.spec.name.empty())
