@@ -455,6 +455,21 @@ void TestCli::saveDataset()
     RUN_OK(third, (args + QStringList{QStringLiteral("--cold"), QStringLiteral("2")}));
     QVERIFY(num(third.json, "dataset_id") > 0);
     QVERIFY(num(third.json, "dataset_id") != id);
+
+    // A malformed input with --save fails before the store is touched: nothing stored is lost.
+    QFile dbFile(db);
+    QVERIFY(dbFile.open(QIODevice::ReadOnly));
+    const QByteArray before = dbFile.readAll();
+    dbFile.close();
+    const Result bad = runCli(QStringList{
+        QStringLiteral("--db"), db, QStringLiteral("dataset"), QStringLiteral("inspect"),
+        kCliFixtures + QStringLiteral("/bad_ratings.csv"), QStringLiteral("--save")});
+    QCOMPARE(bad.code, 3);
+    QVERIFY(dbFile.open(QIODevice::ReadOnly));
+    QCOMPARE(dbFile.readAll(), before);
+    dbFile.close();
+    RUN_OK(again, args);
+    QCOMPARE(num(again.json, "dataset_id"), id);  // the earlier record is still there
 }
 
 void TestCli::saveScoreSets()
