@@ -1,5 +1,7 @@
 #include "cli_commands.h"
 
+#include "cli_runs.h"
+
 #include "common/error.h"
 #include "common/torch_runtime.h"
 #include "data/loaders.h"
@@ -321,6 +323,8 @@ int run(int argc, char** argv)
     scInspect->add_flag("--save", scSave,
                         "Record the dataset and the score set in the experiment database");
 
+    RunCommands runCommands(app, dbPath);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -329,6 +333,8 @@ int run(int argc, char** argv)
     }
 
     try {
+        if (const auto code = runCommands.execute())
+            return *code;
         if (*dsInspect) {
             const DatasetSpec spec = dsOpts.finish(*dsInspect);
             const Dataset ds = loadDataset(spec, progressOnTerminal(dsJson));

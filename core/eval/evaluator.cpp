@@ -1,0 +1,292 @@
+#include "eval/evaluator.h"
+
+#include "common/error.h"
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace sllmr {
+namespace {
+
+// Sums per segment: interaction-level values are averaged over test interactions, user-level
+// values over users with at least one test interaction in the segment.
+struct Accumulator {
+    double sum = 0;
+    std::int64_t count = 0;
+    void add(double v)
+    {
+        sum += v;
+        ++count;
+    }
+    double mean() const { return count ? sum / static_cast<double>(count) : std::nan(""); }
+};
+
+struct SegmentSums {
+    std::map<std::string, Accumulator> values;  // metric -> accumulator
+};
+
+// Position counts of `x` among sorted values: how many are strictly below and how many equal.
+void countBelowEqual(const std::vector<float>& sorted, float x, std::int64_t& below,
+                     std::int64_t& equal)
+{
+    const auto lo = std::lower_bound(sorted.begin(), sorted.end(), x);
+    const auto hi = std::upper_bound(lo, sorted.end(), x);
+    below = lo - sorted.begin();
+    equal = hi - lo;
+}
+
+}  // namespace
+
+Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& segmentation,
+                    const ScoreSet* scores, const EvalSpec& spec, std::uint64_t seed,
+                    const std::atomic<bool>* cancel)
+{
+    torch::NoGradGuard noGrad;
+    model.eval();
+    Evaluation ev;
+    const auto numItems = ds.numItems();
+    const bool sampled = spec.mode == "sampled";
+
+    // Test items and known positives per user.
+    std::vector<std::vector<std::uint32_t>> testItems(ds.numUsers());
+    for (const auto& r : ds.test)
+        testItems[r.user].push_back(r.item);
+    std::vector<std::vector<std::uint32_t>> seenItems(ds.numUsers());  // train + validation
+    for (const auto* part : {&ds.train, &ds.validation})
+        for (const auto& r : *part)
+            seenItems[r.user].push_back(r.item);
+    std::vector<std::uint32_t> users;
+    for (std::uint32_t u = 0; u < ds.numUsers(); ++u)
+        if (!testItems[u].empty())
+            users.push_back(u);
+    const auto allUsers = users.size();
+    std::mt19937_64 rng(mixSeed(seed, 0x55));
+    if (spec.userShare < 1.0) {
+        const auto keep = static_cast<std::size_t>(
+            std::ceil(spec.userShare * static_cast<double>(users.size())));
+        for (std::size_t k = 0; k < keep && k < users.size(); ++k)
+            std::swap(users[k], users[k + rng() % (users.size() - k)]);
+        users.resize(std::min(keep, users.size()));
+        std::sort(users.begin(), users.end());
+    }
+    ev.protocol = sampled ? "sampled ranking: each test interaction against " +
+                                std::to_string(spec.negatives) + " seeded random negatives"
+                          : "full ranking: each test interaction against all the user's negatives";
+    ev.protocol += users.size() == allUsers
+                       ? ", all " + std::to_string(allUsers) + " test users"
+                       : ", seeded sample of " + std::to_string(users.size()) + " of " +
+                             std::to_string(allUsers) + " test users";
+
+    std::map<std::string, SegmentSums> sums;
+    std::vector<std::uint8_t> known(numItems, 0);
+    std::vector<std::uint8_t> isTest(numItems, 0);
+    std::vector<float> negScores;
+    std::vector<float> candScores;
+    std::vector<std::uint32_t> order;
+    const int maxK = *std::max_element(spec.ks.begin(), spec.ks.end());
+
+    const std::int64_t chunk = 128;
+    for (std::size_t c0 = 0; c0 < users.size(); c0 += chunk) {
+        if (cancel && cancel->load(std::memory_order_relaxed))
+            throw Error(ErrorKind::Cancelled, "evaluation cancelled");
+        const auto c1 = std::min(users.size(), c0 + static_cast<std::size_t>(chunk));
+        std::vector<std::int64_t> batch(users.begin() + static_cast<std::ptrdiff_t>(c0),
+                                        users.begin() + static_cast<std::ptrdiff_t>(c1));
+        torch::Tensor all;
+        if (!sampled)
+            all = model.scoreAll(torch::tensor(batch, torch::kLong)).contiguous();
+        for (std::size_t b = 0; b < batch.size(); ++b) {
+            const auto u = static_cast<std::uint32_t>(batch[b]);
+            const auto& tests = testItems[u];
+            for (auto i : seenItems[u])
+                known[i] = 1;
+            for (auto i : tests) {
+                known[i] = 1;
+                isTest[i] = 1;
+            }
+            // Per test item: AUC against negatives and rank among ranking candidates
+            // (everything but train and validation items: other test items compete too).
+            std::vector<double> auc(tests.size()), rank(tests.size());
+            if (!sampled) {
+                const float* s = all[static_cast<std::int64_t>(b)].data_ptr<float>();
+                negScores.clear();
+                candScores.clear();
+                for (std::uint32_t j = 0; j < numItems; ++j) {
+                    if (!known[j])
+                        negScores.push_back(s[j]);
+                    if (!known[j] || isTest[j])
+                        candScores.push_back(s[j]);
+                }
+                std::sort(negScores.begin(), negScores.end());
+                std::sort(candScores.begin(), candScores.end());
+                for (std::size_t t = 0; t < tests.size(); ++t) {
+                    const float x = s[tests[t]];
+                    std::int64_t below = 0, equal = 0;
+                    countBelowEqual(negScores, x, below, equal);
+                    auc[t] = negScores.empty() ? 0.5
+                                               : (static_cast<double>(below) + 0.5 * static_cast<double>(equal)) /
+                                                     static_cast<double>(negScores.size());
+                    countBelowEqual(candScores, x, below, equal);
+                    const auto above = static_cast<std::int64_t>(candScores.size()) - below - equal;
+                    rank[t] = 1.0 + static_cast<double>(above) + 0.5 * static_cast<double>(equal - 1);
+                }
+            } else {
+                // Sampled: per test item, `negatives` seeded negatives.
+                std::vector<std::int64_t> us, is;
+                const bool possible = seenItems[u].size() + tests.size() < numItems;
+                for (auto i : tests) {
+                    us.push_back(u);
+                    is.push_back(i);
+                    for (int k = 0; k < spec.negatives; ++k) {
+                        std::uint32_t j = 0;
+                        for (int tries = 0; tries < 1000; ++tries) {
+                            j = static_cast<std::uint32_t>(rng() % numItems);
+                            if (!possible || !known[j])
+                                break;
+                        }
+                        us.push_back(u);
+                        is.push_back(j);
+                    }
+                }
+                const auto per = static_cast<std::int64_t>(1 + spec.negatives);
+                const auto s = model.forward(torch::tensor(us, torch::kLong), torch::tensor(is, torch::kLong))
+                                   .view({static_cast<std::int64_t>(tests.size()), per})
+                                   .contiguous();
+                const float* p = s.data_ptr<float>();
+                for (std::size_t t = 0; t < tests.size(); ++t) {
+                    const float x = p[t * static_cast<std::size_t>(per)];
+                    double below = 0, above = 0, equal = 0;
+                    for (std::int64_t k = 1; k < per; ++k) {
+                        const float y = p[t * static_cast<std::size_t>(per) + static_cast<std::size_t>(k)];
+                        below += y < x;
+                        above += y > x;
+                        equal += y == x;
+                    }
+                    auc[t] = (below + 0.5 * equal) / static_cast<double>(per - 1);
+                    rank[t] = 1.0 + above + 0.5 * equal;
+                }
+            }
+            // LLM alone: r of the test item against r of the user's scored negatives.
+            std::vector<double> llmAuc(tests.size(), std::nan(""));
+            if (scores) {
+                std::vector<float> negR;
+                std::map<std::uint32_t, float> scoredTest;
+                for (auto k = scores->offsets[u]; k < scores->offsets[u + 1]; ++k) {
+                    const auto j = scores->items[k];
+                    if (!known[j])
+                        negR.push_back(scores->values[k]);
+                    else if (isTest[j])
+                        scoredTest.emplace(j, scores->values[k]);
+                }
+                std::sort(negR.begin(), negR.end());
+                for (std::size_t t = 0; t < tests.size(); ++t) {
+                    const auto it = scoredTest.find(tests[t]);
+                    if (it == scoredTest.end() || negR.empty())
+                        continue;
+                    std::int64_t below = 0, equal = 0;
+                    countBelowEqual(negR, it->second, below, equal);
+                    llmAuc[t] = (static_cast<double>(below) + 0.5 * static_cast<double>(equal)) /
+                                static_cast<double>(negR.size());
+                }
+            }
+
+            for (std::size_t t = 0; t < tests.size(); ++t) {
+                ev.perInteraction.push_back({u, tests[t], "auc", auc[t]});
+                ev.unseenItems += ds.popularity[tests[t]] == 0;
+            }
+            for (const auto& seg : segmentation.segments) {
+                std::vector<std::size_t> in;
+                for (std::size_t t = 0; t < tests.size(); ++t)
+                    if (seg.contains(u, tests[t]))
+                        in.push_back(t);
+                if (in.empty())
+                    continue;
+                auto& m = sums[seg.name].values;
+                double userAuc = 0, firstRank = 1e300;
+                for (auto t : in) {
+                    m["auc"].add(auc[t]);
+                    userAuc += auc[t];
+                    firstRank = std::min(firstRank, rank[t]);
+                    if (!std::isnan(llmAuc[t]))
+                        m["llm_auc"].add(llmAuc[t]);
+                    m["llm_coverage"].add(std::isnan(llmAuc[t]) ? 0.0 : 1.0);
+                    if (ds.popularity[tests[t]] == 0)
+                        m["unseen_items"].add(1.0);
+                }
+                m["gauc"].add(userAuc / static_cast<double>(in.size()));
+                m["mrr"].add(1.0 / firstRank);
+                for (int k : spec.ks) {
+                    double hits = 0, dcg = 0;
+                    if (!sampled) {
+                        for (auto t : in)
+                            if (rank[t] <= k) {
+                                hits += 1;
+                                dcg += 1.0 / std::log2(rank[t] + 1.0);
+                            }
+                        double idcg = 0;
+                        const auto ideal = std::min<std::size_t>(in.size(), static_cast<std::size_t>(k));
+                        for (std::size_t r = 1; r <= ideal; ++r)
+                            idcg += 1.0 / std::log2(static_cast<double>(r) + 1.0);
+                        m["recall@" + std::to_string(k)].add(hits / static_cast<double>(in.size()));
+                        m["ndcg@" + std::to_string(k)].add(idcg > 0 ? dcg / idcg : 0.0);
+                        m["hr@" + std::to_string(k)].add(hits > 0 ? 1.0 : 0.0);
+                    } else {
+                        // Each test interaction is its own list of 1 + negatives items.
+                        double ndcg = 0;
+                        for (auto t : in)
+                            if (rank[t] <= k) {
+                                hits += 1;
+                                ndcg += 1.0 / std::log2(rank[t] + 1.0);
+                            }
+                        const double n = static_cast<double>(in.size());
+                        m["recall@" + std::to_string(k)].add(hits / n);
+                        m["ndcg@" + std::to_string(k)].add(ndcg / n);
+                        m["hr@" + std::to_string(k)].add(hits > 0 ? 1.0 : 0.0);
+                    }
+                }
+                m["users"].add(1.0);
+            }
+            for (auto i : seenItems[u])
+                known[i] = 0;
+            for (auto i : tests) {
+                known[i] = 0;
+                isTest[i] = 0;
+            }
+        }
+    }
+    (void)maxK;
+    for (const auto& seg : segmentation.segments) {
+        auto& out = ev.metrics[seg.name];
+        const auto it = sums.find(seg.name);
+        std::int64_t size = 0;
+        if (it != sums.end()) {
+            for (const auto& [metric, acc] : it->second.values) {
+                if (metric == "users" || metric == "unseen_items")
+                    out[metric] = acc.sum;
+                else
+                    out[metric] = acc.mean();
+            }
+            size = it->second.values.count("auc") ? it->second.values.at("auc").count : 0;
+        }
+        ev.sizes[seg.name] = size;
+    }
+    model.train();
+    return ev;
+}
+
+nlohmann::json evaluationJson(const Evaluation& ev)
+{
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [seg, metrics] : ev.metrics) {
+        nlohmann::json m = nlohmann::json::object();
+        for (const auto& [k, v] : metrics)
+            m[k] = std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+        m["size"] = ev.sizes.at(seg);
+        j[seg] = m;
+    }
+    return j;
+}
+
+}  // namespace sllmr

@@ -1,0 +1,118 @@
+#include "model/backbone.h"
+
+#include "common/json_util.h"
+#include "model/dcnv2.h"
+#include "model/deepfm.h"
+#include "model/layers.h"
+#include "model/mf.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unordered_set>
+
+namespace sllmr {
+
+void to_json(nlohmann::json& j, const ModelSpec& spec)
+{
+    j = nlohmann::json{{"type", spec.type},
+                       {"dim", spec.dim},
+                       {"hidden", spec.hidden},
+                       {"cross_layers", spec.crossLayers},
+                       {"dropout", spec.dropout},
+                       {"item_features", spec.itemFeatures},
+                       {"sparse_embeddings", spec.sparseEmbeddings}};
+}
+
+ModelSpec modelSpecFromJson(const nlohmann::json& j, const std::string& prefix)
+{
+    using namespace json_util;
+    requireKeys(j,
+                {"type", "dim", "hidden", "cross_layers", "dropout", "item_features",
+                 "sparse_embeddings"},
+                prefix);
+    ModelSpec s;
+    readChoice(j, "type", s.type, {"mf", "deepfm", "dcnv2"}, prefix);  // = backboneTypes()
+    readRange(j, "dim", s.dim, 1, 1024, prefix);
+    read(j, "hidden", s.hidden, prefix);
+    for (std::size_t k = 0; k < s.hidden.size(); ++k)
+        if (s.hidden[k] < 1 || s.hidden[k] > 4096)
+            throw Error(ErrorKind::Usage,
+                        "setting '" + keyPath(prefix, "hidden") + "' has the layer size " +
+                            std::to_string(s.hidden[k]) + " at position " + std::to_string(k) +
+                            ", which is out of range",
+                        {}, 0, "allowed: 1 .. 4096 each (an empty list means no hidden layer)");
+    readRange(j, "cross_layers", s.crossLayers, 0, 10, prefix);
+    readRange(j, "dropout", s.dropout, 0.0, 0.9, prefix);
+    read(j, "item_features", s.itemFeatures, prefix);
+    read(j, "sparse_embeddings", s.sparseEmbeddings, prefix);
+    return s;
+}
+
+torch::Tensor BackboneImpl::scoreAll(const torch::Tensor& users)
+{
+    torch::NoGradGuard noGrad;
+    const auto u = users.to(torch::kLong).reshape({-1});
+    const auto numUsers = u.size(0);
+    auto out = torch::empty({numUsers, m_numItems}, u.options().dtype(torch::kFloat));
+    model_detail::forEachBlock(
+        numUsers, m_numItems,
+        [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
+            const auto blockUsers = u.narrow(0, ub, uc).repeat_interleave(ic);
+            const auto blockItems = torch::arange(ib, ib + ic, u.options()).repeat({uc});
+            out.narrow(0, ub, uc)
+                .narrow(1, ib, ic)
+                .copy_(forward(blockUsers, blockItems).view({uc, ic}));
+        });
+    return out;
+}
+
+std::vector<torch::Tensor> BackboneImpl::sparseParameters()
+{
+    std::vector<torch::Tensor> result;
+    for (const auto& m : modules(/*include_self=*/false)) {
+        if (const auto* e = dynamic_cast<const torch::nn::EmbeddingImpl*>(m.get())) {
+            if (e->options.sparse())
+                result.push_back(e->weight);
+        } else if (const auto* b = dynamic_cast<const torch::nn::EmbeddingBagImpl*>(m.get())) {
+            if (b->options.sparse())
+                result.push_back(b->weight);
+        }
+    }
+    return result;
+}
+
+std::vector<torch::Tensor> BackboneImpl::denseParameters()
+{
+    std::unordered_set<const c10::TensorImpl*> sparse;
+    for (const auto& p : sparseParameters())
+        sparse.insert(p.unsafeGetTensorImpl());
+    std::vector<torch::Tensor> result;
+    for (const auto& p : parameters())
+        if (!sparse.count(p.unsafeGetTensorImpl()))
+            result.push_back(p);
+    return result;
+}
+
+std::shared_ptr<BackboneImpl> makeBackbone(const ModelSpec& spec, const BackboneContext& context)
+{
+    if (context.numUsers <= 0 || context.numItems <= 0)
+        throw Error(ErrorKind::Usage, "a backbone needs at least one user and one item");
+    if (spec.type == "mf")
+        return std::make_shared<MFImpl>(spec, context);
+    if (spec.type == "deepfm")
+        return std::make_shared<DeepFMImpl>(spec, context);
+    if (spec.type == "dcnv2")
+        return std::make_shared<DCNv2Impl>(spec, context);
+    std::string list;
+    for (const auto& t : backboneTypes())
+        list += (list.empty() ? "" : ", ") + t;
+    throw Error(ErrorKind::Usage, "unknown backbone type '" + spec.type + "'", {}, 0,
+                "known types: " + list);
+}
+
+std::vector<std::string> backboneTypes()
+{
+    return {"mf", "deepfm", "dcnv2"};
+}
+
+}  // namespace sllmr

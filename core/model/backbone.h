@@ -1,0 +1,67 @@
+#pragma once
+// The one interface every recommender backbone implements (SPEC 5): relevance logits s(u,i) for
+// batches of (user, item) index pairs. Item-side categorical fields (e.g. genres) and the users'
+// training histories are given once at construction through BackboneContext, so the trainer, the
+// gate and the evaluator only ever pass user and item indices. New backbones (xDeepFM, AutoInt,
+// DCNv1, DIN) register in makeBackbone() without touching the trainer.
+#include "data/dataset.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sllmr {
+
+struct ModelSpec {
+    std::string type = "mf";          // "mf", "deepfm", "dcnv2"
+    int dim = 64;                     // embedding dimension (paper: 64)
+    std::vector<int> hidden = {256, 128};  // DNN layer sizes (DeepFM, DCNv2)
+    int crossLayers = 3;              // DCNv2 cross layers
+    double dropout = 0.1;             // DNN dropout; MF: dropout on the embeddings
+    bool itemFeatures = true;         // use the dataset's item-side categorical fields if any
+    bool sparseEmbeddings = true;     // sparse gradients: a step touches only the rows it uses
+};
+
+void to_json(nlohmann::json& j, const ModelSpec& spec);
+ModelSpec modelSpecFromJson(const nlohmann::json& j, const std::string& prefix = "model");
+
+// What a backbone may read about the dataset; owned by the caller, must outlive construction.
+struct BackboneContext {
+    std::int64_t numUsers = 0;
+    std::int64_t numItems = 0;
+    const ItemInfo* itemInfo = nullptr;  // may be null or without features
+};
+
+class BackboneImpl : public torch::nn::Module {
+public:
+    // users, items: int64 tensors of shape [B]. Returns logits of shape [B].
+    virtual torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) = 0;
+
+    // Logits of every item for each user: [U] -> [U, numItems]. The default runs forward() over
+    // the cross product in chunks; backbones override it to precompute user- and item-only parts.
+    virtual torch::Tensor scoreAll(const torch::Tensor& users);
+
+    // Parameters that receive sparse gradients (embedding tables) and the rest, for the
+    // optimizers (a lazy Adam for the former, Adam for the latter).
+    virtual std::vector<torch::Tensor> sparseParameters();
+    std::vector<torch::Tensor> denseParameters();
+
+    // True when the backbone has dropout (needed for uncertainty variant (c)).
+    virtual bool hasDropout() const = 0;
+
+    std::int64_t numItems() const noexcept { return m_numItems; }
+
+protected:
+    std::int64_t m_numItems = 0;
+};
+
+std::shared_ptr<BackboneImpl> makeBackbone(const ModelSpec& spec, const BackboneContext& context);
+
+// Backbone types makeBackbone() knows.
+std::vector<std::string> backboneTypes();
+
+}  // namespace sllmr

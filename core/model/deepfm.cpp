@@ -1,0 +1,88 @@
+#include "model/deepfm.h"
+
+namespace sllmr {
+
+using namespace model_detail;
+
+DeepFMImpl::DeepFMImpl(const ModelSpec& spec, const BackboneContext& context) : m_dim(spec.dim)
+{
+    m_numItems = context.numItems;
+    const bool sparse = spec.sparseEmbeddings;
+    m_user = register_module("user", makeEmbedding(context.numUsers, spec.dim, sparse, 0.01));
+    m_item = register_module("item", makeEmbedding(context.numItems, spec.dim, sparse, 0.01));
+    m_userWeight = register_module("user_weight", makeEmbedding(context.numUsers, 1, sparse, 0.0));
+    m_itemWeight = register_module("item_weight", makeEmbedding(context.numItems, 1, sparse, 0.0));
+    std::int64_t fields = 2;
+    if (ItemFeatureFieldImpl::available(spec, context)) {
+        m_features = register_module("features",
+                                     ItemFeatureField(context, spec.dim, sparse, /*withBias=*/true));
+        ++fields;
+    }
+    m_dnn = register_module("dnn", Mlp(fields * spec.dim, spec.hidden, spec.dropout));
+}
+
+torch::Tensor DeepFMImpl::forward(const torch::Tensor& users, const torch::Tensor& items)
+{
+    std::vector<torch::Tensor> fields = {m_user(users), m_item(items)};
+    auto first = m_userWeight(users).squeeze(1) + m_itemWeight(items).squeeze(1);
+    if (!m_features.is_empty()) {
+        const auto bags = m_features->bags(items);
+        fields.push_back(m_features->embed(bags));
+        first = first + m_features->bias(bags);
+    }
+    auto sum = fields[0];
+    auto squares = fields[0] * fields[0];
+    for (std::size_t f = 1; f < fields.size(); ++f) {
+        sum = sum + fields[f];
+        squares = squares + fields[f] * fields[f];
+    }
+    const auto fm = 0.5 * (sum * sum - squares).sum(1);
+    return first + fm + m_dnn(torch::cat(fields, 1));
+}
+
+torch::Tensor DeepFMImpl::scoreAll(const torch::Tensor& users)
+{
+    torch::NoGradGuard noGrad;
+    const auto u = users.to(torch::kLong).reshape({-1});
+    const auto numUsers = u.size(0);
+
+    // User side: [U, d] and [U].
+    const auto eu = m_user(u);
+    const auto wu = m_userWeight(u).squeeze(1);
+    // Item side over all items: e_I = e_i + e_f, w_I = w_i + w_f, the item-only FM term, and the
+    // item columns of the DNN input.
+    auto ei = m_item->weight;
+    auto eI = ei;
+    auto wI = m_itemWeight->weight.squeeze(1);
+    auto fmItem = torch::zeros({m_numItems}, ei.options());
+    auto itemInput = ei;
+    if (!m_features.is_empty()) {
+        const auto bags = m_features->allBags();
+        const auto ef = m_features->embed(bags);
+        eI = ei + ef;
+        wI = wI + m_features->bias(bags);
+        fmItem = (ei * ef).sum(1);
+        itemInput = torch::cat({ei, ef}, 1);
+    }
+    // Everything but the DNN: [U, N].
+    auto out = torch::addmm(wu.unsqueeze(1), eu, eI.t()) + (wI + fmItem).unsqueeze(0);
+
+    // DNN first layer split by columns into the user block and the item block.
+    auto& first = m_dnn->first();
+    const auto w1 = first->weight;  // [H1, fields * d]
+    const auto userPart = torch::addmm(first->bias, eu, w1.narrow(1, 0, m_dim).t());  // [U, H1]
+    const auto itemPart = torch::mm(itemInput, w1.narrow(1, m_dim, w1.size(1) - m_dim).t());
+    const auto h1 = w1.size(0);
+    forEachBlock(
+        numUsers, m_numItems,
+        [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
+            const auto pre = (userPart.narrow(0, ub, uc).unsqueeze(1) +
+                              itemPart.narrow(0, ib, ic).unsqueeze(0))
+                                 .view({uc * ic, h1});
+            out.narrow(0, ub, uc).narrow(1, ib, ic).add_(m_dnn->forwardFrom(pre).view({uc, ic}));
+        },
+        rowsForWidth(m_dnn->maxWidth()));
+    return out;
+}
+
+}  // namespace sllmr

@@ -1,0 +1,146 @@
+#include "model/layers.h"
+
+#include "common/error.h"
+
+#include <string>
+
+namespace sllmr::model_detail {
+
+torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std)
+{
+    torch::nn::Embedding e(torch::nn::EmbeddingOptions(rows, dim).sparse(sparse));
+    torch::NoGradGuard noGrad;
+    if (std > 0)
+        torch::nn::init::normal_(e->weight, 0.0, std);
+    else
+        torch::nn::init::zeros_(e->weight);
+    return e;
+}
+
+torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out)
+{
+    torch::nn::Linear l(torch::nn::LinearOptions(in, out));
+    torch::NoGradGuard noGrad;
+    torch::nn::init::xavier_uniform_(l->weight);
+    torch::nn::init::zeros_(l->bias);
+    return l;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+bool ItemFeatureFieldImpl::available(const ModelSpec& spec, const BackboneContext& context)
+{
+    return spec.itemFeatures && context.itemInfo && context.itemInfo->hasFeatures() &&
+           !context.itemInfo->featureNames.empty();
+}
+
+ItemFeatureFieldImpl::ItemFeatureFieldImpl(const BackboneContext& context, std::int64_t dim,
+                                           bool sparse, bool withBias)
+{
+    const ItemInfo& info = *context.itemInfo;
+    const auto vocabulary = static_cast<std::int64_t>(info.featureNames.size());
+    if (static_cast<std::int64_t>(info.featureOffsets.size()) != context.numItems + 1 ||
+        info.featureOffsets.front() != 0 || info.featureOffsets.back() != info.features.size())
+        throw Error(ErrorKind::Internal,
+                    "item features do not match the items: " +
+                        std::to_string(info.featureOffsets.size()) + " offsets for " +
+                        std::to_string(context.numItems) + " items");
+
+    m_offsets = torch::empty({context.numItems + 1}, torch::kLong);
+    auto* off = m_offsets.data_ptr<std::int64_t>();
+    for (std::size_t k = 0; k < info.featureOffsets.size(); ++k) {
+        off[k] = info.featureOffsets[k];
+        if (k > 0 && off[k] < off[k - 1])
+            throw Error(ErrorKind::Internal, "item feature offsets are not sorted");
+    }
+    m_ids = torch::empty({static_cast<std::int64_t>(info.features.size())}, torch::kLong);
+    auto* ids = m_ids.data_ptr<std::int64_t>();
+    for (std::size_t k = 0; k < info.features.size(); ++k) {
+        if (info.features[k] >= vocabulary)
+            throw Error(ErrorKind::Internal, "item feature id " + std::to_string(info.features[k]) +
+                                                 " is outside the vocabulary of " +
+                                                 std::to_string(vocabulary));
+        ids[k] = info.features[k];
+    }
+    m_offsets = register_buffer("offsets", m_offsets);
+    m_ids = register_buffer("ids", m_ids);
+
+    // Same init as the ID embeddings: N(0, 0.01) for the vectors, zero for first-order weights.
+    auto bag = [&](std::int64_t width, double std) {
+        torch::nn::EmbeddingBag b(
+            torch::nn::EmbeddingBagOptions(vocabulary, width).mode(torch::kMean).sparse(sparse));
+        torch::NoGradGuard noGrad;
+        if (std > 0)
+            torch::nn::init::normal_(b->weight, 0.0, std);
+        else
+            torch::nn::init::zeros_(b->weight);
+        return b;
+    };
+    m_embedding = register_module("embedding", bag(dim, 0.01));
+    if (withBias)
+        m_bias = register_module("bias", bag(1, 0.0));
+}
+
+ItemFeatureFieldImpl::Bags ItemFeatureFieldImpl::bags(const torch::Tensor& items) const
+{
+    // Gather each item's slice of the CSR: flat position = start(item) + rank inside its bag.
+    const auto starts = m_offsets.index_select(0, items);
+    const auto lengths = m_offsets.index_select(0, items + 1) - starts;
+    const auto bagOffsets = lengths.cumsum(0) - lengths;
+    const auto total = lengths.sum().item<std::int64_t>();
+    const auto rank =
+        torch::arange(total, m_offsets.options()) - bagOffsets.repeat_interleave(lengths);
+    const auto flat = starts.repeat_interleave(lengths) + rank;
+    return {m_ids.index_select(0, flat), bagOffsets};
+}
+
+ItemFeatureFieldImpl::Bags ItemFeatureFieldImpl::allBags() const
+{
+    return {m_ids, m_offsets.narrow(0, 0, m_offsets.size(0) - 1)};
+}
+
+torch::Tensor ItemFeatureFieldImpl::embed(const Bags& bags)
+{
+    return m_embedding(bags.ids, bags.offsets);
+}
+
+torch::Tensor ItemFeatureFieldImpl::bias(const Bags& bags)
+{
+    return m_bias(bags.ids, bags.offsets).squeeze(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+MlpImpl::MlpImpl(std::int64_t in, const std::vector<int>& hidden, double dropout)
+{
+    std::int64_t width = in;
+    m_maxWidth = in;
+    for (std::size_t k = 0; k < hidden.size(); ++k) {
+        m_maxWidth = std::max<std::int64_t>(m_maxWidth, hidden[k]);
+        m_layers.push_back(
+            register_module("linear" + std::to_string(k), makeLinear(width, hidden[k])));
+        width = hidden[k];
+    }
+    m_layers.push_back(register_module("output", makeLinear(width, 1)));
+    if (dropout > 0 && !hidden.empty())
+        m_dropout = register_module("dropout", torch::nn::Dropout(dropout));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x)
+{
+    return forwardFrom(m_layers.front()(x));
+}
+
+torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
+{
+    auto h = firstOutput;
+    for (std::size_t k = 1; k < m_layers.size(); ++k) {
+        h = torch::relu(h);
+        if (!m_dropout.is_empty())
+            h = m_dropout(h);
+        h = m_layers[k](h);
+    }
+    return h.squeeze(-1);
+}
+
+}  // namespace sllmr::model_detail

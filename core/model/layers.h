@@ -1,0 +1,111 @@
+#pragma once
+// Building blocks shared by the CTR backbones (DeepFM, DCNv2); not part of the public backbone
+// interface.
+// - ItemFeatureField: the item-side categorical field. The dataset's CSR of feature ids per item
+//   is copied into int64 buffers at construction, so a forward needs only item indices; the
+//   multi-hot bag of an item is averaged (EmbeddingBag, mean mode); an item without features gets
+//   a zero vector.
+// - Mlp: hidden Linear + ReLU + Dropout layers and a final Linear to one logit; it can be entered
+//   after its first affine map, which lets scoreAll() precompute that map per user and per item.
+// - forEachBlock: the cross-product chunking used by every scoreAll().
+#include "model/backbone.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace sllmr::model_detail {
+
+// A forward inside scoreAll() sees at most this many (user, item) rows ...
+constexpr std::int64_t kMaxScoreRows = std::int64_t{1} << 20;
+// ... and, for the precomputing backbones, at most this many floats in its widest activation
+// (128 MiB), so that wide hidden layers do not allocate gigabytes per block.
+constexpr std::int64_t kMaxScoreFloats = std::int64_t{1} << 25;
+
+// Rows per block for a network whose widest activation has `width` floats per row.
+inline std::int64_t rowsForWidth(std::int64_t width)
+{
+    return std::clamp<std::int64_t>(kMaxScoreFloats / std::max<std::int64_t>(width, 1), 1,
+                                    kMaxScoreRows);
+}
+
+// Calls fn(userBegin, userCount, itemBegin, itemCount) over blocks of the users x items cross
+// product, each with userCount * itemCount <= maxRows (at least one row).
+template <class F>
+void forEachBlock(std::int64_t users, std::int64_t items, F&& fn,
+                  std::int64_t maxRows = kMaxScoreRows)
+{
+    if (users <= 0 || items <= 0)
+        return;
+    maxRows = std::max<std::int64_t>(maxRows, 1);
+    const std::int64_t itemStep = std::min(items, maxRows);
+    const std::int64_t userStep = std::max<std::int64_t>(1, maxRows / itemStep);
+    for (std::int64_t u = 0; u < users; u += userStep)
+        for (std::int64_t i = 0; i < items; i += itemStep)
+            fn(u, std::min(userStep, users - u), i, std::min(itemStep, items - i));
+}
+
+// Embedding table with the project's init: N(0, std) from torch's global generator.
+torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std);
+
+// Linear layer with Xavier-uniform weight and zero bias (global generator).
+torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out);
+
+class ItemFeatureFieldImpl : public torch::nn::Module {
+public:
+    // True when the spec asks for item features and the context has a non-empty vocabulary.
+    static bool available(const ModelSpec& spec, const BackboneContext& context);
+
+    // Copies the CSR; throws Error(Internal) when its shape does not match the item count or a
+    // feature id is outside the vocabulary. withBias adds a 1-wide bag (first-order weights,
+    // initialised to zero).
+    ItemFeatureFieldImpl(const BackboneContext& context, std::int64_t dim, bool sparse,
+                         bool withBias);
+
+    // Flattened feature ids and bag offsets for a batch of items.
+    struct Bags {
+        torch::Tensor ids;
+        torch::Tensor offsets;
+    };
+    Bags bags(const torch::Tensor& items) const;
+    // The bags of every item, in item order (no gather needed).
+    Bags allBags() const;
+
+    torch::Tensor embed(const Bags& bags);  // [B, dim]
+    torch::Tensor bias(const Bags& bags);   // [B]; requires withBias
+
+private:
+    torch::Tensor m_offsets;  // [numItems + 1] int64
+    torch::Tensor m_ids;      // [nnz] int64
+    torch::nn::EmbeddingBag m_embedding{nullptr};
+    torch::nn::EmbeddingBag m_bias{nullptr};
+};
+TORCH_MODULE(ItemFeatureField);
+
+class MlpImpl : public torch::nn::Module {
+public:
+    // hidden may be empty: the Mlp is then a single Linear(in, 1). Dropout follows every hidden
+    // ReLU when dropout > 0.
+    MlpImpl(std::int64_t in, const std::vector<int>& hidden, double dropout);
+
+    // x: [B, in] -> logits [B].
+    torch::Tensor forward(const torch::Tensor& x);
+
+    // The first affine map; forwardFrom(first()(x)) == forward(x).
+    torch::nn::Linear& first() { return m_layers.front(); }
+    torch::Tensor forwardFrom(const torch::Tensor& firstOutput);
+
+    bool hasDropout() const { return !m_dropout.is_empty(); }
+    // The widest layer (for rowsForWidth).
+    std::int64_t maxWidth() const { return m_maxWidth; }
+
+private:
+    std::vector<torch::nn::Linear> m_layers;
+    torch::nn::Dropout m_dropout{nullptr};
+    std::int64_t m_maxWidth = 1;
+};
+TORCH_MODULE(Mlp);
+
+}  // namespace sllmr::model_detail

@@ -1,0 +1,391 @@
+#include "train/run_config.h"
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/json_util.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace sllmr {
+using json_util::Json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDemoPrefix = "demo:";
+
+Json trainJson(const TrainSpec& t)
+{
+    return Json{{"loss", t.loss},           {"negatives", t.negatives},
+                {"learning_rate", t.learningRate}, {"batch_size", t.batchSize},
+                {"epochs", t.epochs},       {"patience", t.patience},
+                {"restore_best", t.restoreBest},   {"threads", t.threads}};
+}
+
+Json methodJson(const MethodSpec& m)
+{
+    return Json{{"name", m.name},
+                {"lambda", m.lambda},
+                {"margin", m.margin},
+                {"pairs_per_user", m.pairsPerUser},
+                {"candidate_factor", m.candidateFactor},
+                {"temperature", m.temperature}};
+}
+
+Json optionalJson(const std::optional<double>& v)
+{
+    return v ? Json(*v) : Json(nullptr);
+}
+
+Json gateJson(const GateSpec& g)
+{
+    return Json{{"mode", g.mode},
+                {"inputs", {{"cold", g.useCold}, {"tail", g.useTail}, {"uncertainty", g.useUncertainty}}},
+                {"uncertainty", g.uncertainty},
+                {"dropout_passes", g.dropoutPasses},
+                {"tau_u", optionalJson(g.tauUser)},
+                {"tau_i", optionalJson(g.tauItem)},
+                {"tau_q", g.tauQ},
+                {"rule", g.rule},
+                {"hard", g.hard},
+                {"tau_a", g.tauA},
+                {"random_rate", g.randomRate},
+                {"reference_run", g.referenceRun},
+                {"supervision", g.supervision},
+                {"learning_rate", g.learningRate},
+                {"loss_weight", g.lossWeight}};
+}
+
+Json evalJson(const EvalSpec& e)
+{
+    return Json{{"ks", e.ks},
+                {"mode", e.mode},
+                {"negatives", e.negatives},
+                {"user_share", e.userShare},
+                {"validation_negatives", e.validationNegatives}};
+}
+
+void readOptional(const Json& j, const char* key, std::optional<double>& out, double lo, double hi,
+                  const std::string& prefix)
+{
+    if (!j.contains(key) || j.at(key).is_null())
+        return;
+    double v = 0;
+    json_util::readRange(j, key, v, lo, hi, prefix);
+    out = v;
+}
+
+}  // namespace
+
+Json toJson(const RunConfig& c)
+{
+    Json scores = c.scores;
+    return Json{{"name", c.name},
+                {"seed", c.seed},
+                {"dataset", c.dataset},
+                {"scores", scores},
+                {"model", c.model},
+                {"train", trainJson(c.train)},
+                {"method", methodJson(c.method)},
+                {"gate", gateJson(c.gate)},
+                {"eval", evalJson(c.eval)}};
+}
+
+RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
+{
+    using namespace json_util;
+    RunConfig c;
+    requireKeys(j, {"name", "seed", "dataset", "scores", "model", "train", "method", "gate", "eval"},
+                "");
+    read(j, "name", c.name, "");
+    read(j, "seed", c.seed, "");
+    if (!j.contains("dataset"))
+        throw Error(ErrorKind::Usage, "the config has no 'dataset' section", {}, 0,
+                    "start from 'sllmr config template'");
+    c.dataset = datasetSpecFromJson(j.at("dataset"), "dataset");
+    if (j.contains("scores") && !j.at("scores").is_null())
+        c.scores = scoreSpecFromJson(j.at("scores"), "scores");
+    if (j.contains("model"))
+        c.model = modelSpecFromJson(j.at("model"), "model");
+    if (j.contains("train")) {
+        const auto& t = j.at("train");
+        const std::string p = "train";
+        requireKeys(t, {"loss", "negatives", "learning_rate", "batch_size", "epochs", "patience",
+                        "restore_best", "threads"},
+                    p);
+        readChoice(t, "loss", c.train.loss, {"bce", "bpr"}, p);
+        readRange(t, "negatives", c.train.negatives, 1, 1000, p);
+        readRange(t, "learning_rate", c.train.learningRate, 1e-7, 1.0, p);
+        readRange(t, "batch_size", c.train.batchSize, 1, 1 << 20, p);
+        readRange(t, "epochs", c.train.epochs, 1, 10000, p);
+        readRange(t, "patience", c.train.patience, 0, 10000, p);
+        read(t, "restore_best", c.train.restoreBest, p);
+        readRange(t, "threads", c.train.threads, 0, 256, p);
+    }
+    if (j.contains("method")) {
+        const auto& m = j.at("method");
+        const std::string p = "method";
+        requireKeys(m, {"name", "lambda", "margin", "pairs_per_user", "candidate_factor",
+                        "temperature"},
+                    p);
+        readChoice(m, "name", c.method.name, {"none", "kd", "global", "pointwise", "selective"}, p);
+        readRange(m, "lambda", c.method.lambda, 0.0, 1000.0, p);
+        readRange(m, "margin", c.method.margin, 0.0, 100.0, p);
+        readRange(m, "pairs_per_user", c.method.pairsPerUser, 1, 10000, p);
+        readRange(m, "candidate_factor", c.method.candidateFactor, 1, 100, p);
+        readRange(m, "temperature", c.method.temperature, 1e-3, 1000.0, p);
+    }
+    if (j.contains("gate")) {
+        const auto& g = j.at("gate");
+        const std::string p = "gate";
+        requireKeys(g, {"mode", "inputs", "uncertainty", "dropout_passes", "tau_u", "tau_i", "tau_q",
+                        "rule", "hard", "tau_a", "random_rate", "reference_run", "supervision",
+                        "learning_rate", "loss_weight"},
+                    p);
+        readChoice(g, "mode", c.gate.mode, {"off", "paper", "reliability", "threshold", "random"}, p);
+        if (g.contains("inputs")) {
+            const auto& in = g.at("inputs");
+            const std::string ip = "gate.inputs";
+            requireKeys(in, {"cold", "tail", "uncertainty"}, ip);
+            read(in, "cold", c.gate.useCold, ip);
+            read(in, "tail", c.gate.useTail, ip);
+            read(in, "uncertainty", c.gate.useUncertainty, ip);
+        }
+        readChoice(g, "uncertainty", c.gate.uncertainty, {"margin", "entropy", "dropout"}, p);
+        readRange(g, "dropout_passes", c.gate.dropoutPasses, 2, 100, p);
+        readOptional(g, "tau_u", c.gate.tauUser, 0.0, 1e12, p);
+        readOptional(g, "tau_i", c.gate.tauItem, 0.0, 1e12, p);
+        readRange(g, "tau_q", c.gate.tauQ, 0.0, 1.0, p);
+        readChoice(g, "rule", c.gate.rule, {"any", "all"}, p);
+        read(g, "hard", c.gate.hard, p);
+        readRange(g, "tau_a", c.gate.tauA, 0.0, 1.0, p);
+        readRange(g, "random_rate", c.gate.randomRate, 0.0, 1.0, p);
+        read(g, "reference_run", c.gate.referenceRun, p);
+        if (c.gate.referenceRun < 0)
+            throw Error(ErrorKind::Usage, "setting 'gate.reference_run' must be a run id or 0");
+        readChoice(g, "supervision", c.gate.supervision, {"train", "validation"}, p);
+        readRange(g, "learning_rate", c.gate.learningRate, 1e-7, 10.0, p);
+        readRange(g, "loss_weight", c.gate.lossWeight, 0.0, 1000.0, p);
+    }
+    if (j.contains("eval")) {
+        const auto& e = j.at("eval");
+        const std::string p = "eval";
+        requireKeys(e, {"ks", "mode", "negatives", "user_share", "validation_negatives"}, p);
+        read(e, "ks", c.eval.ks, p);
+        if (c.eval.ks.empty())
+            throw Error(ErrorKind::Usage, "setting 'eval.ks' must list at least one cutoff");
+        for (int k : c.eval.ks)
+            if (k < 1 || k > 10000)
+                throw Error(ErrorKind::Usage,
+                            "setting 'eval.ks' holds " + std::to_string(k) + ", out of range",
+                            {}, 0, "allowed: 1 .. 10000");
+        readChoice(e, "mode", c.eval.mode, {"full", "sampled"}, p);
+        readRange(e, "negatives", c.eval.negatives, 1, 100000, p);
+        readRange(e, "user_share", c.eval.userShare, 0.0001, 1.0, p);
+        readRange(e, "validation_negatives", c.eval.validationNegatives, 0, 100000, p);
+    }
+    if (c.method.name != "none" && c.scores.path.empty())
+        throw Error(ErrorKind::Usage,
+                    "method '" + c.method.name + "' needs an LLM score file ('scores.path')", {}, 0,
+                    "set scores.path, or use method 'none'");
+    if (c.method.name == "global" && c.gate.mode != "off")
+        c.gate.mode = "off";  // "global" is the hinge with the gate off, by definition
+    if (c.method.name == "selective" && c.gate.mode == "off")
+        throw Error(ErrorKind::Usage, "method 'selective' with gate mode 'off' is method 'global'",
+                    {}, 0, "choose method 'global', or a gate mode");
+
+    // Paths: "demo:" names the bundled demo; relative paths are relative to the config file.
+    for (std::string* path : {&c.dataset.path, &c.dataset.testPath, &c.dataset.validationPath,
+                              &c.dataset.itemsPath, &c.dataset.itemFeaturesPath,
+                              &c.dataset.itemFeatureNamesPath, &c.scores.path,
+                              &c.scores.candidatesPath})
+        *path = resolveDataPath(*path, baseDir);
+    return c;
+}
+
+RunConfig loadRunConfig(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw Error(ErrorKind::NotFound, "cannot read the config file", path, 0,
+                    "check the path; 'sllmr config template > run.json' writes a starting point");
+    Json j;
+    try {
+        j = Json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+        // nlohmann reports a byte offset; give the line too.
+        std::ifstream again(path);
+        std::string text((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+        std::int64_t line = 1;
+        for (std::size_t k = 0; k < text.size() && k < e.byte; ++k)
+            line += text[k] == '\n';
+        throw Error(ErrorKind::BadInput, std::string("not valid JSON: ") + e.what(), path, line,
+                    "fix the syntax (a missing comma or quote is the usual cause)");
+    }
+    const auto dir = fs::absolute(fs::path(path)).parent_path().string();
+    try {
+        return runConfigFromJson(j, dir);
+    } catch (const Error& e) {
+        throw Error(e.kind(), e.problem(), path, 0, e.hint());
+    }
+}
+
+std::string configHash(const RunConfig& c)
+{
+    Json j = toJson(c);
+    j.erase("name");
+    return hashHex(j.dump());
+}
+
+RunConfig defaultRunConfig()
+{
+    RunConfig c;
+    c.name = "MF + S-LLMR (reliability gate) on the demo";
+    const std::string base = "demo:llm-rankings-ml-latest-small/";
+    c.dataset.name = "ml-latest-small (shipped split)";
+    c.dataset.path = base + "split/train.tsv";
+    c.dataset.testPath = base + "split/test.tsv";
+    c.dataset.itemFeaturesPath = base + "split/genre_map.tsv";
+    c.dataset.itemFeatureNamesPath = base + "split/genre_features.tsv";
+    c.dataset.split.method = "given";
+    c.scores.path = base + "chatgpt/output_exp_3_rec_movie_rerank_userknn.tsv";
+    c.scores.name = "ChatGPT EXP_3 (UserKNN re-rank)";
+    c.scores.kind = "rank";
+    return c;
+}
+
+std::string demoDir()
+{
+    std::error_code ec;
+    if (const char* env = std::getenv("SLLMR_DEMO_DIR"); env && fs::is_directory(env, ec))
+        return fs::path(env).lexically_normal().string();
+    char exe[4096];
+    const auto n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        const auto installed = fs::path(exe).parent_path() / ".." / "share" / "sllmr" / "demo";
+        if (fs::is_directory(installed, ec))
+            return installed.lexically_normal().string();
+    }
+#ifdef SLLMR_DEMO_DIR_DEV
+    if (fs::is_directory(SLLMR_DEMO_DIR_DEV, ec))
+        return SLLMR_DEMO_DIR_DEV;
+#endif
+    return {};
+}
+
+std::string resolveDataPath(const std::string& path, const std::string& baseDir)
+{
+    if (path.empty())
+        return path;
+    if (path.rfind(kDemoPrefix, 0) == 0) {
+        const auto dir = demoDir();
+        if (dir.empty())
+            throw Error(ErrorKind::NotFound, "'" + path + "' names the bundled demo, which is not installed",
+                        {}, 0, "set SLLMR_DEMO_DIR to the demo folder (resources/demo)");
+        return (fs::path(dir) / path.substr(std::string(kDemoPrefix).size())).lexically_normal().string();
+    }
+    fs::path p(path);
+    if (p.is_relative() && !baseDir.empty())
+        return (fs::path(baseDir) / p).lexically_normal().string();
+    return path;
+}
+
+std::vector<ConfigKeyDoc> describeRunConfig()
+{
+    return {
+        {"name", "string", "\"\"", "", "Display name of the run"},
+        {"seed", "integer", "42", "0 .. 2^64-1", "Seed of every random source (split, init, sampling, dropout)"},
+        {"dataset.path", "path", "", "", "Interactions file, or the train file of a given split; 'demo:REL' names the bundled demo"},
+        {"dataset.test_path", "path", "\"\"", "", "Test file of a pre-split dataset (split 'given')"},
+        {"dataset.validation_path", "path", "\"\"", "", "Validation file of a pre-split dataset"},
+        {"dataset.items_path", "path", "\"\"", "", "Titles/genres: movies.csv or a RecBole .item file"},
+        {"dataset.item_features_path", "path", "\"\"", "", "Categorical item features: item<TAB>feature ids"},
+        {"dataset.item_feature_names_path", "path", "\"\"", "", "Feature names: id<TAB>name"},
+        {"dataset.format", "choice", "auto", "auto, movielens-csv, movielens-dat, movielens-udata, delimited, recbole", "Loader"},
+        {"dataset.delimiter", "string", "\"\" (detect)", "',', '\\t', ';', '::', ...", "Field delimiter"},
+        {"dataset.header", "choice", "auto", "auto, yes, no", "Whether the first line is a header"},
+        {"dataset.columns.user", "string", "\"\" (detect)", "header name or 0-based index", "User column"},
+        {"dataset.columns.item", "string", "\"\" (detect)", "header name or 0-based index", "Item column"},
+        {"dataset.columns.rating", "string", "\"\" (detect)", "header name or 0-based index", "Rating column"},
+        {"dataset.columns.timestamp", "string", "\"\" (detect)", "header name or 0-based index", "Timestamp column"},
+        {"dataset.id_type", "choice", "auto", "auto, integer, token", "Whether ids are whole numbers or tokens"},
+        {"dataset.implicit_threshold", "number|null", "null", "any", "Keep ratings >= this (implicit feedback)"},
+        {"dataset.duplicates", "choice", "first", "first, last", "Which repeated (user, item) row is kept"},
+        {"dataset.kcore", "integer", "0", "0 .. 1000000", "Keep users and items with at least K interactions (0: off)"},
+        {"dataset.split.method", "choice", "given", "given, leave-one-out, temporal, random", "How test interactions are chosen"},
+        {"dataset.split.test_ratio", "number", "0.2", "0 .. 0.9", "Test share per user (temporal, random)"},
+        {"dataset.split.validation", "choice", "auto", "auto, none, last, ratio", "How the validation slice is carved from train"},
+        {"dataset.split.validation_ratio", "number", "0.1", "0 .. 0.9", "Validation share per user (ratio)"},
+        {"dataset.segments.cold.mode", "choice", "quantile", "quantile, absolute", "Cold users: bottom share or |H(u)| below a count"},
+        {"dataset.segments.cold.value", "number", "0.2", "0 .. 1 (quantile), >= 0 (absolute)", "Cold-user threshold"},
+        {"dataset.segments.tail.mode", "choice", "quantile", "quantile, absolute", "Long-tail items: bottom share or pop(i) below a count"},
+        {"dataset.segments.tail.value", "number", "0.2", "0 .. 1 (quantile), >= 0 (absolute)", "Long-tail threshold"},
+        {"dataset.segments.buckets", "integer", "5", "1 .. 100", "Equal-count buckets by history and by popularity"},
+        {"dataset.seed", "integer", "42", "", "Seed of the split"},
+        {"dataset.name", "string", "\"\"", "", "Display name of the dataset"},
+        {"scores.path", "path", "", "", "LLM score file (needed by every method but 'none')"},
+        {"scores.name", "string", "\"\"", "", "Display name of the score set"},
+        {"scores.kind", "choice", "auto", "auto, rank, pointwise, rating", "How the value column is read"},
+        {"scores.delimiter", "string", "\"\" (detect)", "", "Field delimiter"},
+        {"scores.header", "choice", "auto", "auto, yes, no", "Whether the first line is a header"},
+        {"scores.columns.user", "string", "\"\" (detect)", "name or index", "User column"},
+        {"scores.columns.item", "string", "\"\" (detect)", "name or index", "Item column"},
+        {"scores.columns.value", "string", "\"\" (detect)", "name or index", "Score, rating or rank column"},
+        {"scores.rating_min", "number", "1", "", "Lowest rating of the scale (kind rating)"},
+        {"scores.rating_max", "number", "5", "> rating_min", "Highest rating of the scale (kind rating)"},
+        {"scores.rank_mapping", "choice", "linear", "linear, exponential", "Rank to r: 1-(rank-1)/N_u or exp(-decay (rank-1))"},
+        {"scores.decay", "number", "0.1", "1e-6 .. 10", "Decay of the exponential rank mapping"},
+        {"scores.candidates_path", "path", "\"\"", "", "Candidates offered to the LLM; unreturned ones get candidate_default"},
+        {"scores.candidate_default", "number", "0.5", "0 .. 1", "Score of an offered but unreturned candidate"},
+        {"model.type", "choice", "mf", "mf, deepfm, dcnv2", "Backbone"},
+        {"model.dim", "integer", "64", "1 .. 1024", "Embedding dimension"},
+        {"model.hidden", "integer list", "[256, 128]", "1 .. 4096 each", "DNN layer sizes (DeepFM, DCNv2)"},
+        {"model.cross_layers", "integer", "3", "0 .. 10", "Cross layers (DCNv2)"},
+        {"model.dropout", "number", "0.1", "0 .. 0.9", "Dropout (DNN; MF: on embeddings); needed by uncertainty 'dropout'"},
+        {"model.item_features", "boolean", "true", "", "Use the dataset's item-side categorical fields"},
+        {"model.sparse_embeddings", "boolean", "true", "", "Sparse embedding updates: a step touches only the rows it uses"},
+        {"train.loss", "choice", "bce", "bce, bpr", "Base loss L_rec"},
+        {"train.negatives", "integer", "4", "1 .. 1000", "Sampled negatives per positive"},
+        {"train.learning_rate", "number", "0.001", "1e-7 .. 1", "Adam learning rate (paper: 1e-3)"},
+        {"train.batch_size", "integer", "128", "1 .. 2^20", "Positives per batch (paper: 128)"},
+        {"train.epochs", "integer", "30", "1 .. 10000", "Most epochs"},
+        {"train.patience", "integer", "3", "0 .. 10000", "Stop after this many epochs without a better validation AUC (0: off)"},
+        {"train.restore_best", "boolean", "true", "", "End with the parameters of the best validation epoch"},
+        {"train.threads", "integer", "0", "0 .. 256", "LibTorch intra-op threads (0: default)"},
+        {"method.name", "choice", "selective", "none, kd, global, pointwise, selective", "Regularization: none, distillation, hinge without gate, MSE, hinge with gate"},
+        {"method.lambda", "number", "0.1", "0 .. 1000", "Weight of the LLM term (paper: 0.1)"},
+        {"method.margin", "number", "1.0", "0 .. 100", "Hinge margin m on logit differences"},
+        {"method.pairs_per_user", "integer", "4", "1 .. 10000", "K: LLM pairs kept per user and batch"},
+        {"method.candidate_factor", "integer", "4", "1 .. 100", "Pairs are the K largest |r_i - r_j| of factor*K random candidates"},
+        {"method.temperature", "number", "1.0", "1e-3 .. 1000", "Distillation temperature T (kd)"},
+        {"gate.mode", "choice", "reliability", "off, paper, reliability, threshold, random", "How a(u,i) is set (SPEC 4)"},
+        {"gate.inputs.cold", "boolean", "true", "", "Gate input Cold(u) = |H(u)| < tau_u"},
+        {"gate.inputs.tail", "boolean", "true", "", "Gate input Tail(i) = pop(i) < tau_i"},
+        {"gate.inputs.uncertainty", "boolean", "true", "", "Gate input q(u,i): the backbone's uncertainty"},
+        {"gate.uncertainty", "choice", "entropy", "margin, entropy, dropout", "q: (a) 2(1-max(p,1-p)), (b) entropy in bits, (c) dropout variance"},
+        {"gate.dropout_passes", "integer", "5", "2 .. 100", "Forward passes for uncertainty 'dropout'"},
+        {"gate.tau_u", "number|null", "null (cold segment)", ">= 0", "Cold(u) threshold on |H(u)|"},
+        {"gate.tau_i", "number|null", "null (tail segment)", ">= 0", "Tail(i) threshold on pop(i)"},
+        {"gate.tau_q", "number", "0.5", "0 .. 1", "Threshold mode: q(u,i) > tau_q"},
+        {"gate.rule", "choice", "any", "any, all", "Threshold mode: any or all enabled conditions"},
+        {"gate.hard", "boolean", "false", "", "Hard switch: a -> 1[a > tau_a]"},
+        {"gate.tau_a", "number", "0.5", "0 .. 1", "Hard switch threshold"},
+        {"gate.random_rate", "number", "0.5", "0 .. 1", "Random mode: activation probability"},
+        {"gate.reference_run", "integer", "0", "run id or 0", "Random mode: use this run's mean activation as the rate"},
+        {"gate.supervision", "choice", "train", "train, validation", "Reliability labels: positives of train or of the validation slice"},
+        {"gate.learning_rate", "number", "0.01", "1e-7 .. 10", "Learning rate of the four gate parameters"},
+        {"gate.loss_weight", "number", "1.0", "0 .. 1000", "Weight of the reliability BCE in the loss"},
+        {"eval.ks", "integer list", "[10, 20]", "1 .. 10000 each", "Cutoffs of NDCG@K, Recall@K, HR@K"},
+        {"eval.mode", "choice", "full", "full, sampled", "Full ranking (paper) or sampled negatives (labelled)"},
+        {"eval.negatives", "integer", "99", "1 .. 100000", "Sampled negatives per test interaction (sampled mode)"},
+        {"eval.user_share", "number", "1.0", "0.0001 .. 1", "Seeded share of test users evaluated (labelled)"},
+        {"eval.validation_negatives", "integer", "99", "0 .. 100000", "Validation AUC per epoch on sampled negatives (0: full ranking)"},
+    };
+}
+
+}  // namespace sllmr

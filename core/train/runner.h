@@ -1,0 +1,48 @@
+#pragma once
+// Runs an experiment end to end against the experiment store: loads the dataset and the LLM
+// scores, trains epoch by epoch (checkpointing after each one), stops early on the validation AUC,
+// restores the best epoch, evaluates per segment, and stores config, curves, gate statistics,
+// per-segment and per-interaction metrics. The CLI and the Studio both call this.
+//
+// A run killed at any point can be resumed from its last finished epoch and reaches the same
+// final metrics as an uninterrupted run. Cancelling stops between batches and marks the run
+// `cancelled`, keeping what it had (it can be resumed as well).
+#include "eval/evaluator.h"
+#include "store/experiment_store.h"
+#include "train/run_config.h"
+#include "train/trainer.h"
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace sllmr {
+
+struct RunCallbacks {
+    std::function<void(std::int64_t runId)> onStarted;
+    std::function<void(const std::string& stage)> onStage;  // "loading data", "evaluating", ...
+    std::function<void(const BatchProgress&)> onBatch;
+    std::function<void(const EpochResult&)> onEpoch;
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+struct RunOutcome {
+    std::int64_t runId = 0;
+    RunStatus status = RunStatus::Pending;
+    int epochsRun = 0;
+    int bestEpoch = 0;
+    Evaluation evaluation;  // empty unless completed
+};
+
+// Starts a new run of `config`.
+RunOutcome executeRun(const RunConfig& config, ExperimentStore& store,
+                      const RunCallbacks& callbacks = {});
+// Continues run `runId` from its last checkpoint (its config is read from the store).
+RunOutcome resumeRun(std::int64_t runId, ExperimentStore& store,
+                     const RunCallbacks& callbacks = {});
+
+// Folder of a run's checkpoints: <store path>.checkpoints/run-<id>.
+std::string checkpointDir(const ExperimentStore& store, std::int64_t runId);
+
+}  // namespace sllmr

@@ -1,0 +1,132 @@
+#pragma once
+// The S-LLMR trainer (SPEC 2-5): base loss (BCE with sampled negatives, or BPR) plus, by method,
+// global distillation, pointwise MSE, or the pairwise LLM hinge weighted by the gate. Adam for
+// dense parameters, lazy Adam for sparse embedding rows. Every random source is seeded from the
+// run seed and the epoch, so the same config and seed give the same numbers, and a run resumed
+// from an epoch checkpoint continues exactly as if it had not stopped.
+//
+// Threads: construct and use a Trainer on one thread (grad mode is thread-local). Progress goes to
+// plain callbacks; `cancel` is polled between batches.
+#include "data/segments.h"
+#include "llm/scores.h"
+#include "model/backbone.h"
+#include "store/experiment_store.h"
+#include "train/gate.h"
+#include "train/lazy_adam.h"
+#include "train/run_config.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace sllmr {
+
+struct BatchProgress {
+    int epoch = 0;
+    int epochs = 0;
+    std::int64_t batch = 0;
+    std::int64_t batches = 0;
+    double baseLoss = 0;   // running means over the epoch so far
+    double llmLoss = 0;
+    double gateLoss = 0;
+    double samplesPerSecond = 0;
+};
+
+// Gate activity over one epoch, per segment and bins.
+struct GateActivity {
+    double sum = 0;       // of a(u,i)
+    double active = 0;    // count of a(u,i) > tau_a
+    std::int64_t count = 0;
+    double mean() const { return count ? sum / static_cast<double>(count) : 0.0; }
+    double activeShare() const { return count ? active / static_cast<double>(count) : 0.0; }
+};
+
+struct EpochResult {
+    int epoch = 0;  // 1-based
+    double baseLoss = 0;
+    double llmLoss = 0;
+    double gateLoss = 0;
+    double seconds = 0;
+    std::int64_t pairs = 0;          // LLM pairs (or scored items for kd/pointwise) used
+    std::int64_t labeledPairs = 0;   // pairs with a reliability label
+    std::map<std::string, double> validationAuc;  // by segment ("overall", "cold", "tail", ...)
+    std::map<std::string, GateActivity> gate;     // by segment
+    std::vector<GateBin> gateBins;                // by history and popularity bucket
+    std::array<double, 4> gateParameters{};       // w_cold, w_tail, w_q, b
+};
+
+struct TrainControl {
+    std::function<void(const BatchProgress&)> onBatch;  // at most a few times per second
+    std::function<void(const EpochResult&)> onEpoch;
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+class Trainer {
+public:
+    // `scores` may be null for method "none". All references must outlive the trainer.
+    Trainer(const RunConfig& config, const Dataset& dataset, const Segmentation& segmentation,
+            const ScoreSet* scores);
+
+    // Trains one epoch (1-based) and computes its validation AUC. Returns false when cancelled
+    // (the model then holds the state of the last finished batch).
+    bool trainEpoch(int epoch, const TrainControl& control, EpochResult& result);
+
+    BackboneImpl& model() { return *m_model; }
+    GateImpl& gate() { return *m_gate; }
+    double randomRate() const { return m_randomRate; }
+    void setRandomRate(double rate) { m_randomRate = rate; }
+
+    // Validation AUC on the validation slice (sampled negatives per the config), by segment.
+    std::map<std::string, double> validationAuc();
+
+    // Full state at an epoch boundary: model, gate, optimizers.
+    void saveCheckpoint(const std::string& path) const;
+    void loadCheckpoint(const std::string& path);
+    // In-memory copy of the parameters (for restoring the best epoch).
+    std::vector<torch::Tensor> snapshot() const;
+    void restore(const std::vector<torch::Tensor>& parameters);
+
+private:
+    struct Batch;
+    void sampleNegatives(const std::vector<std::uint32_t>& posUsers, std::mt19937_64& rng,
+                         std::vector<std::uint32_t>& negItems) const;
+    bool isTrainPositive(std::uint32_t user, std::uint32_t item) const;
+    bool isKnownPositive(std::uint32_t user, std::uint32_t item) const;
+
+    const RunConfig& m_config;
+    const Dataset& m_dataset;
+    const Segmentation& m_segmentation;
+    const ScoreSet* m_scores;
+    std::shared_ptr<BackboneImpl> m_model;
+    Gate m_gate{nullptr};
+    std::unique_ptr<torch::optim::Adam> m_dense;
+    std::unique_ptr<LazyAdam> m_sparse;
+    std::unique_ptr<torch::optim::Adam> m_gateOptimizer;
+
+    std::vector<std::uint32_t> m_trainOffsets;  // CSR of sorted train items per user
+    std::vector<std::uint32_t> m_trainItems;
+    std::vector<std::uint32_t> m_knownOffsets;  // train + validation + test, sorted per user
+    std::vector<std::uint32_t> m_knownItems;
+    std::vector<std::uint32_t> m_supervisionOffsets;  // reliability labels
+    std::vector<std::uint32_t> m_supervisionItems;
+    std::vector<float> m_cold;  // Cold(u)
+    std::vector<float> m_tail;  // Tail(i)
+    std::vector<int> m_histBin;  // bucket index by user, -1 none
+    std::vector<int> m_popBin;
+    std::vector<const Segment*> m_histSegments;
+    std::vector<const Segment*> m_popSegments;
+    // Validation: per validation interaction, the positive then sampled negatives.
+    std::vector<std::uint32_t> m_valUsers;
+    std::vector<std::uint32_t> m_valItems;  // [n * (1 + negatives)]
+    int m_valNegatives = 0;
+    double m_randomRate = 0.5;
+};
+
+// Mixes a seed with stream ids into an independent 64-bit seed (splitmix64).
+std::uint64_t mixSeed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);
+
+}  // namespace sllmr

@@ -1,0 +1,536 @@
+// Backbones (SPEC 5): MF, DeepFM and DCNv2 behind the one BackboneImpl interface. Shapes, the
+// precomputed scoreAll() against forward() on the cross product (the key check of the split first
+// layers), deterministic construction for a seed, sparse versus dense gradients, dropout in train
+// and eval mode, learning a tiny two-group pattern (AUC counted here), and strict ModelSpec JSON.
+#include "common/error.h"
+#include "model/backbone.h"
+
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace sllmr;
+
+namespace {
+
+// Item features for `items` items: item i has feature (i < items/2 ? 0 : 1) marking its half;
+// with `varied`, every third item also has feature 2 + i % 3 and every seventh has none at all
+// (empty bags must give a zero vector, not NaN).
+ItemInfo makeItemInfo(std::int64_t items, bool varied)
+{
+    ItemInfo info;
+    info.featureNames = {"half-a", "half-b", "x", "y", "z"};
+    info.featureOffsets.push_back(0);
+    for (std::int64_t i = 0; i < items; ++i) {
+        if (!(varied && i % 7 == 3)) {
+            info.features.push_back(i < items / 2 ? 0 : 1);
+            if (varied && i % 3 == 0)
+                info.features.push_back(static_cast<std::uint32_t>(2 + i % 3));
+        }
+        info.featureOffsets.push_back(static_cast<std::uint32_t>(info.features.size()));
+    }
+    return info;
+}
+
+// Random multi-hot genres like MovieLens: 20 features, one to three per item.
+ItemInfo genreItemInfo(std::int64_t items)
+{
+    ItemInfo info;
+    for (int g = 0; g < 20; ++g)
+        info.featureNames.push_back("genre" + std::to_string(g));
+    std::mt19937 rng(5);
+    info.featureOffsets.push_back(0);
+    for (std::int64_t i = 0; i < items; ++i) {
+        std::set<std::uint32_t> genres;
+        const auto n = 1 + rng() % 3;
+        while (genres.size() < n)
+            genres.insert(static_cast<std::uint32_t>(rng() % 20));
+        info.features.insert(info.features.end(), genres.begin(), genres.end());
+        info.featureOffsets.push_back(static_cast<std::uint32_t>(info.features.size()));
+    }
+    return info;
+}
+
+std::shared_ptr<BackboneImpl> build(const ModelSpec& spec, std::int64_t users, std::int64_t items,
+                                    const ItemInfo* info)
+{
+    BackboneContext ctx;
+    ctx.numUsers = users;
+    ctx.numItems = items;
+    ctx.itemInfo = info;
+    return makeBackbone(spec, ctx);
+}
+
+torch::Tensor longTensor(const std::vector<std::int64_t>& v)
+{
+    return torch::tensor(v, torch::kLong);
+}
+
+bool allFinite(const torch::Tensor& t)
+{
+    return torch::isfinite(t).all().item<bool>();
+}
+
+// The parameter tensors, cloned, in registration order.
+std::vector<torch::Tensor> snapshot(BackboneImpl& m)
+{
+    std::vector<torch::Tensor> out;
+    for (const auto& p : m.parameters())
+        out.push_back(p.detach().clone());
+    return out;
+}
+
+// Columns shared by the per-backbone tables.
+void backboneColumns()
+{
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<bool>("features");
+    QTest::addColumn<int>("hiddenLayers");  // 0: no hidden layer, else {32, 16}
+    QTest::addColumn<int>("crossLayers");
+}
+
+void backboneRows()
+{
+    QTest::newRow("mf") << "mf" << false << 2 << 2;
+    QTest::newRow("deepfm") << "deepfm" << false << 2 << 2;
+    QTest::newRow("deepfm+features") << "deepfm" << true << 2 << 2;
+    QTest::newRow("deepfm no dnn") << "deepfm" << true << 0 << 2;
+    QTest::newRow("dcnv2") << "dcnv2" << false << 2 << 2;
+    QTest::newRow("dcnv2+features") << "dcnv2" << true << 2 << 2;
+    QTest::newRow("dcnv2 no cross") << "dcnv2" << true << 2 << 0;
+    QTest::newRow("dcnv2 no dnn") << "dcnv2" << true << 0 << 3;
+}
+
+ModelSpec specFromRow(const QString& type, bool features, int hiddenLayers, int crossLayers)
+{
+    ModelSpec s;
+    s.type = type.toStdString();
+    s.dim = 8;
+    s.hidden = hiddenLayers == 0 ? std::vector<int>{} : std::vector<int>{32, 16};
+    s.crossLayers = crossLayers;
+    s.dropout = 0.2;
+    s.itemFeatures = features;
+    return s;
+}
+
+#define FETCH_SPEC()                          \
+    QFETCH(QString, type);                    \
+    QFETCH(bool, features);                   \
+    QFETCH(int, hiddenLayers);                \
+    QFETCH(int, crossLayers);                 \
+    ModelSpec spec = specFromRow(type, features, hiddenLayers, crossLayers)
+
+}  // namespace
+
+class TestModels : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+
+    void specJsonRoundTrip();
+    void specJsonRejects_data();
+    void specJsonRejects();
+    void unknownTypeAndBadFeatures();
+
+    void forwardShape_data() { backboneColumns(); backboneRows(); }
+    void forwardShape();
+    void scoreAllMatchesForward_data() { backboneColumns(); backboneRows(); }
+    void scoreAllMatchesForward();
+    void scoreAllAcrossBlocks_data();
+    void scoreAllAcrossBlocks();
+    void deterministicConstruction_data() { backboneColumns(); backboneRows(); }
+    void deterministicConstruction();
+    void sparseAndDenseGradients_data() { backboneColumns(); backboneRows(); }
+    void sparseAndDenseGradients();
+    void dropoutOnlyInTrainMode_data() { backboneColumns(); backboneRows(); }
+    void dropoutOnlyInTrainMode();
+    void learnsTwoGroups_data();
+    void learnsTwoGroups();
+
+    void scoreAllTiming();
+};
+
+void TestModels::initTestCase()
+{
+    torch::set_num_threads(2);
+}
+
+void TestModels::specJsonRoundTrip()
+{
+    ModelSpec s;
+    s.type = "dcnv2";
+    s.dim = 32;
+    s.hidden = {64, 16, 8};
+    s.crossLayers = 5;
+    s.dropout = 0.25;
+    s.itemFeatures = false;
+    s.sparseEmbeddings = false;
+    nlohmann::json j = s;
+    const auto back = modelSpecFromJson(j);
+    QCOMPARE(back.type, s.type);
+    QCOMPARE(back.dim, s.dim);
+    QCOMPARE(back.hidden, s.hidden);
+    QCOMPARE(back.crossLayers, s.crossLayers);
+    QCOMPARE(back.dropout, s.dropout);
+    QCOMPARE(back.itemFeatures, s.itemFeatures);
+    QCOMPARE(back.sparseEmbeddings, s.sparseEmbeddings);
+
+    // Absent keys keep the defaults; an empty hidden list is allowed (no DNN layer).
+    const auto partial = modelSpecFromJson(nlohmann::json::parse(R"({"hidden": []})"));
+    QCOMPARE(partial.type, std::string("mf"));
+    QCOMPARE(partial.dim, 64);
+    QVERIFY(partial.hidden.empty());
+}
+
+void TestModels::specJsonRejects_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("key");
+    QTest::newRow("unknown key") << R"({"dims": 8})" << "model.dims";
+    QTest::newRow("type") << R"({"type": "xdeepfm"})" << "model.type";
+    QTest::newRow("dim 0") << R"({"dim": 0})" << "model.dim";
+    QTest::newRow("dim 2048") << R"({"dim": 2048})" << "model.dim";
+    QTest::newRow("hidden 0") << R"({"hidden": [64, 0]})" << "model.hidden";
+    QTest::newRow("hidden 5000") << R"({"hidden": [5000]})" << "model.hidden";
+    QTest::newRow("hidden type") << R"({"hidden": 64})" << "model.hidden";
+    QTest::newRow("cross 11") << R"({"cross_layers": 11})" << "model.cross_layers";
+    QTest::newRow("cross -1") << R"({"cross_layers": -1})" << "model.cross_layers";
+    QTest::newRow("dropout") << R"({"dropout": 0.95})" << "model.dropout";
+    QTest::newRow("features type") << R"({"item_features": "yes"})" << "model.item_features";
+    QTest::newRow("sparse type") << R"({"sparse_embeddings": 1})" << "model.sparse_embeddings";
+    QTest::newRow("not an object") << R"([1, 2])" << "model";
+}
+
+void TestModels::specJsonRejects()
+{
+    QFETCH(QString, json);
+    QFETCH(QString, key);
+    try {
+        modelSpecFromJson(nlohmann::json::parse(json.toStdString()));
+        QFAIL("accepted an invalid model setting");
+    } catch (const Error& e) {
+        QCOMPARE(e.kind(), ErrorKind::Usage);
+        const QString what = QString::fromStdString(e.what());
+        QVERIFY2(what.contains(QLatin1Char('\'') + key), qPrintable(what));
+    }
+}
+
+void TestModels::unknownTypeAndBadFeatures()
+{
+    ModelSpec spec;
+    spec.type = "din";
+    QVERIFY_THROWS_EXCEPTION(Error, build(spec, 3, 4, nullptr));
+
+    // A CSR that does not match the item count is a bug upstream, reported, not read past.
+    ItemInfo info = makeItemInfo(4, false);
+    info.featureOffsets.pop_back();
+    spec.type = "deepfm";
+    QVERIFY_THROWS_EXCEPTION(Error, build(spec, 3, 4, &info));
+    info = makeItemInfo(4, false);
+    info.features.back() = 99;  // outside the vocabulary
+    QVERIFY_THROWS_EXCEPTION(Error, build(spec, 3, 4, &info));
+    // Without features asked for, the CSR is not read at all.
+    spec.itemFeatures = false;
+    QVERIFY(build(spec, 3, 4, &info) != nullptr);
+}
+
+void TestModels::forwardShape()
+{
+    FETCH_SPEC();
+    const auto info = makeItemInfo(23, true);
+    torch::manual_seed(1);
+    auto model = build(spec, 11, 23, &info);
+    QCOMPARE(model->numItems(), std::int64_t{23});
+    for (bool train : {true, false}) {
+        model->train(train);
+        const auto users = torch::randint(11, {17}, torch::kLong);
+        const auto items = torch::randint(23, {17}, torch::kLong);
+        const auto s = model->forward(users, items);
+        QCOMPARE(s.dim(), std::int64_t{1});
+        QCOMPARE(s.size(0), std::int64_t{17});
+        QCOMPARE(s.scalar_type(), torch::kFloat);
+        QVERIFY(allFinite(s));
+    }
+    // Items without any feature only (all empty bags) still work.
+    model->eval();
+    const auto s = model->forward(longTensor({0, 1}), longTensor({3, 10}));
+    QVERIFY(allFinite(s));
+}
+
+void TestModels::scoreAllMatchesForward()
+{
+    FETCH_SPEC();
+    const std::int64_t numUsers = 9;
+    const std::int64_t numItems = 23;
+    const auto info = makeItemInfo(numItems, true);
+    torch::manual_seed(2);
+    auto model = build(spec, numUsers, numItems, &info);
+    // Move the parameters away from their init (zero first-order weights and biases would hide a
+    // wrong precompute of those terms).
+    {
+        torch::NoGradGuard noGrad;
+        for (auto& p : model->parameters())
+            p.add_(torch::randn_like(p) * 0.3);
+    }
+    model->eval();
+    const auto users = longTensor({4, 0, 8, 4, 2});  // unsorted, with a repeat
+    const auto all = model->scoreAll(users);
+    QCOMPARE(all.sizes().vec(), (std::vector<std::int64_t>{5, numItems}));
+
+    const auto crossUsers = users.repeat_interleave(numItems);
+    const auto crossItems = torch::arange(numItems, torch::kLong).repeat({users.size(0)});
+    torch::Tensor expected;
+    {
+        torch::NoGradGuard noGrad;
+        expected = model->forward(crossUsers, crossItems).view({users.size(0), numItems});
+    }
+    QVERIFY(allFinite(all));
+    const auto diff = (all - expected).abs().max().item<double>();
+    QVERIFY2(torch::allclose(all, expected, 1e-4, 1e-5), qPrintable(QString::number(diff)));
+    // The generic chunked default agrees as well.
+    const auto generic = model->BackboneImpl::scoreAll(users);
+    QVERIFY(torch::allclose(generic, expected, 1e-4, 1e-5));
+    QVERIFY(!all.requires_grad());
+}
+
+void TestModels::scoreAllAcrossBlocks_data()
+{
+    QTest::addColumn<QString>("type");
+    QTest::newRow("mf") << "mf";
+    QTest::newRow("deepfm") << "deepfm";
+    QTest::newRow("dcnv2") << "dcnv2";
+}
+
+// Wide enough layers and enough rows that scoreAll() splits the cross product into several
+// blocks (over users and within a user's items): blocks must land in the right place.
+void TestModels::scoreAllAcrossBlocks()
+{
+    QFETCH(QString, type);
+    ModelSpec spec;
+    spec.type = type.toStdString();
+    spec.dim = 4;
+    spec.hidden = {1024};
+    spec.crossLayers = 1;
+    const std::int64_t numUsers = 5;
+    const std::int64_t numItems = 40000;  // > 2^25 / 1024 rows per block
+    const auto info = makeItemInfo(numItems, true);
+    torch::manual_seed(3);
+    auto model = build(spec, numUsers, numItems, &info);
+    model->eval();
+    const auto users = longTensor({3, 1, 4});
+    const auto all = model->scoreAll(users);
+    torch::NoGradGuard noGrad;
+    for (std::int64_t k = 0; k < users.size(0); ++k) {
+        const auto row = model->forward(users[k].repeat({numItems}), torch::arange(numItems));
+        QVERIFY(torch::allclose(all[k], row, 1e-4, 1e-5));
+    }
+}
+
+void TestModels::deterministicConstruction()
+{
+    FETCH_SPEC();
+    const auto info = makeItemInfo(23, true);
+    torch::manual_seed(42);
+    const auto a = snapshot(*build(spec, 11, 23, &info));
+    torch::manual_seed(42);
+    const auto b = snapshot(*build(spec, 11, 23, &info));
+    torch::manual_seed(43);
+    const auto c = snapshot(*build(spec, 11, 23, &info));
+    QCOMPARE(a.size(), b.size());
+    bool anyDiffers = false;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        QVERIFY(torch::equal(a[k], b[k]));
+        anyDiffers = anyDiffers || !torch::equal(a[k], c[k]);
+    }
+    QVERIFY(anyDiffers);
+}
+
+void TestModels::sparseAndDenseGradients()
+{
+    FETCH_SPEC();
+    const auto info = makeItemInfo(23, true);
+    for (bool sparse : {true, false}) {
+        spec.sparseEmbeddings = sparse;
+        torch::manual_seed(4);
+        auto model = build(spec, 11, 23, &info);
+        const auto sparseParams = model->sparseParameters();
+        const auto denseParams = model->denseParameters();
+        QCOMPARE(sparseParams.size() + denseParams.size(), model->parameters().size());
+        if (!sparse) {
+            QVERIFY(sparseParams.empty());
+            continue;
+        }
+        // user + item tables, plus biases / first-order weights / feature bags where present.
+        QVERIFY(sparseParams.size() >= 2);
+        model->train();
+        model->forward(longTensor({0, 3, 10, 3}), longTensor({1, 3, 22, 6})).sum().backward();
+        for (const auto& p : sparseParams) {
+            QVERIFY(p.grad().defined());
+            QVERIFY(p.grad().is_sparse());
+        }
+        for (const auto& p : denseParams) {
+            QVERIFY(p.grad().defined());
+            QVERIFY(!p.grad().is_sparse());
+        }
+    }
+}
+
+void TestModels::dropoutOnlyInTrainMode()
+{
+    FETCH_SPEC();
+    const auto info = makeItemInfo(23, true);
+    for (double p : {0.0, 0.5}) {
+        spec.dropout = p;
+        torch::manual_seed(5);
+        auto model = build(spec, 11, 23, &info);
+        const bool expectDropout = p > 0 && (spec.type == "mf" || !spec.hidden.empty());
+        QCOMPARE(model->hasDropout(), expectDropout);
+        const auto users = torch::randint(11, {64}, torch::kLong);
+        const auto items = torch::randint(23, {64}, torch::kLong);
+        torch::NoGradGuard noGrad;
+        model->train();
+        const bool trainDiffers =
+            !torch::equal(model->forward(users, items), model->forward(users, items));
+        QCOMPARE(trainDiffers, expectDropout);
+        model->eval();
+        QVERIFY(torch::equal(model->forward(users, items), model->forward(users, items)));
+    }
+}
+
+void TestModels::learnsTwoGroups_data()
+{
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<bool>("features");
+    for (const char* t : {"mf", "deepfm", "dcnv2"})
+        for (bool f : {false, true}) {
+            if (std::string(t) == "mf" && f)
+                continue;  // MF has no feature field
+            QTest::newRow((std::string(t) + (f ? "+features" : "")).c_str())
+                << QString::fromLatin1(t) << f;
+        }
+}
+
+// 40 users x 30 items: users 0..19 like items 0..14, users 20..39 like items 15..29 (an item
+// feature marks the half). Three positives per user are held out; the rest train with BCE and 4
+// sampled negatives per positive (Adam for the dense parameters, SGD for the sparse tables).
+void TestModels::learnsTwoGroups()
+{
+    QFETCH(QString, type);
+    QFETCH(bool, features);
+    const std::int64_t numUsers = 40;
+    const std::int64_t numItems = 30;
+    const auto info = makeItemInfo(numItems, false);
+    ModelSpec spec;
+    spec.type = type.toStdString();
+    spec.dim = 16;
+    spec.hidden = {32, 16};
+    spec.crossLayers = 2;
+    spec.dropout = 0.1;
+    spec.itemFeatures = features;
+    torch::manual_seed(6);
+    auto model = build(spec, numUsers, numItems, &info);
+
+    auto groupFirst = [](std::int64_t u) -> std::int64_t { return u < 20 ? 0 : 15; };
+    std::vector<std::int64_t> trainUsers, trainItems, heldUsers, heldItems;
+    for (std::int64_t u = 0; u < numUsers; ++u)
+        for (std::int64_t k = 0; k < 15; ++k) {
+            const bool held = (k - u % 5 + 15) % 5 == 0;  // 3 of 15, varying by user
+            (held ? heldUsers : trainUsers).push_back(u);
+            (held ? heldItems : trainItems).push_back(groupFirst(u) + k);
+        }
+    const auto positives = static_cast<std::int64_t>(trainUsers.size());
+    const int negativesPerPositive = 4;
+
+    torch::optim::Adam dense(model->denseParameters(), torch::optim::AdamOptions(0.01));
+    torch::optim::SGD sparse(model->sparseParameters(), torch::optim::SGDOptions(0.5));
+    std::mt19937 rng(7);
+    model->train();
+    std::vector<double> losses;
+    for (int step = 0; step < 300; ++step) {
+        std::vector<std::int64_t> users = trainUsers;
+        std::vector<std::int64_t> items = trainItems;
+        std::vector<float> labels(static_cast<std::size_t>(positives), 1.0f);
+        for (std::int64_t p = 0; p < positives; ++p)
+            for (int n = 0; n < negativesPerPositive; ++n) {
+                const auto u = trainUsers[static_cast<std::size_t>(p)];
+                // Uniform over the 15 items the user has no positive with (the other half).
+                users.push_back(u);
+                items.push_back((15 - groupFirst(u)) + static_cast<std::int64_t>(rng() % 15));
+                labels.push_back(0.0f);
+            }
+        const auto logits = model->forward(longTensor(users), longTensor(items));
+        const auto loss = torch::binary_cross_entropy_with_logits(logits, torch::tensor(labels));
+        dense.zero_grad();
+        sparse.zero_grad();
+        loss.backward();
+        dense.step();
+        sparse.step();
+        losses.push_back(loss.item<double>());
+    }
+    double last = 0;
+    for (std::size_t k = losses.size() - 10; k < losses.size(); ++k)
+        last += losses[k] / 10.0;
+    QVERIFY2(last < 0.5 * losses.front(), qPrintable(QStringLiteral("loss %1 -> %2")
+                                                         .arg(losses.front())
+                                                         .arg(last)));
+
+    // Held-out AUC: each held-out positive against the user's 15 negatives, ties one half.
+    model->eval();
+    const auto scores = model->scoreAll(torch::arange(numUsers));
+    const auto* s = scores.data_ptr<float>();
+    double auc = 0;
+    for (std::size_t h = 0; h < heldUsers.size(); ++h) {
+        const auto u = heldUsers[h];
+        const float pos = s[u * numItems + heldItems[h]];
+        double below = 0;
+        for (std::int64_t j = 15 - groupFirst(u); j < 30 - groupFirst(u); ++j) {
+            const float neg = s[u * numItems + j];
+            below += neg < pos ? 1.0 : (neg == pos ? 0.5 : 0.0);
+        }
+        auc += below / 15.0;
+    }
+    auc /= static_cast<double>(heldUsers.size());
+    QVERIFY2(auc > 0.8, qPrintable(QStringLiteral("held-out AUC %1").arg(auc)));
+}
+
+// Not a check: one scoreAll() over the shipped ml-latest-small split's shape (603 users x 1862
+// items, MovieLens-like genres) with the default spec. Runs when SLLMR_MODEL_TIMING is set.
+void TestModels::scoreAllTiming()
+{
+    if (!qEnvironmentVariableIsSet("SLLMR_MODEL_TIMING"))
+        QSKIP("set SLLMR_MODEL_TIMING=1 to time scoreAll()");
+    const std::int64_t numUsers = 603;
+    const std::int64_t numItems = 1862;
+    const auto info = genreItemInfo(numItems);
+    for (const auto& type : backboneTypes()) {
+        ModelSpec spec;
+        spec.type = type;
+        torch::manual_seed(8);
+        auto model = build(spec, numUsers, numItems, &info);
+        model->eval();
+        model->scoreAll(torch::arange(4));  // warm-up
+        const auto start = std::chrono::steady_clock::now();
+        const auto all = model->scoreAll(torch::arange(numUsers));
+        const auto ms = std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+        QVERIFY(allFinite(all));
+        qInfo("scoreAll %s: %lld x %lld in %.1f ms (%d threads)", type.c_str(),
+              static_cast<long long>(numUsers), static_cast<long long>(numItems), ms,
+              torch::get_num_threads());
+    }
+}
+
+QTEST_APPLESS_MAIN(TestModels)
+#include "tst_models.moc"
