@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -15,7 +16,6 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 namespace sllmr::cli {
 namespace {
@@ -67,7 +67,8 @@ void applySet(json& j, const std::string& assignment)
 }
 
 // metrics[segment][metric] and sizes from the store.
-struct StoredMetrics {
+struct StoredMetrics
+{
     std::map<std::string, std::map<std::string, double>> values;
     std::map<std::string, std::int64_t> sizes;
 };
@@ -121,9 +122,9 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
            {"tags", r.tags},
            {"metrics", metricsJson(storedMetrics(store, r.id))}};
     if (!config.is_discarded()) {
-        j["summary"] = fmt::format("{} / {} / gate {}", config["model"].value("type", "?"),
-                                   config["method"].value("name", "?"),
-                                   config["gate"].value("mode", "?"));
+        j["summary"] =
+            fmt::format("{} / {} / gate {}", config["model"].value("type", "?"),
+                        config["method"].value("name", "?"), config["gate"].value("mode", "?"));
         j["config"] = config;
     }
     if (withEpochs) {
@@ -146,18 +147,22 @@ std::string fmtValue(double v)
     return std::isnan(v) ? std::string("-") : fmt::format("{:.4f}", v);
 }
 
-class TerminalProgress {
+class TerminalProgress
+{
 public:
-    explicit TerminalProgress(bool quiet) : m_tty(!quiet && isatty(fileno(stderr))), m_quiet(quiet) {}
+    explicit TerminalProgress(bool quiet) : m_tty(!quiet && isatty(fileno(stderr))), m_quiet(quiet)
+    {}
 
     void batch(const BatchProgress& p)
     {
         if (!m_tty)
             return;
         const int width = 30;
-        const double f = p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 0;
+        const double f =
+            p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 0;
         const int filled = static_cast<int>(f * width);
-        std::fprintf(stderr, "\repoch %d/%d [%s%s] %3.0f%%  base %.4f  llm %.4f  gate %.4f  %6.0f/s ",
+        std::fprintf(stderr,
+                     "\repoch %d/%d [%s%s] %3.0f%%  base %.4f  llm %.4f  gate %.4f  %6.0f/s ",
                      p.epoch, p.epochs, std::string(static_cast<std::size_t>(filled), '#').c_str(),
                      std::string(static_cast<std::size_t>(width - filled), '.').c_str(), f * 100.0,
                      p.baseLoss, p.llmLoss, p.gateLoss, p.samplesPerSecond);
@@ -217,7 +222,8 @@ void printMetricsTable(const std::vector<std::pair<std::string, StoredMetrics>>&
         fmt::print("{:<10} {:<10}", seg, "size");
         for (const auto& [label, m] : runs) {
             const auto it = m.sizes.find(seg);
-            fmt::print(" {:>12}", it == m.sizes.end() ? std::string("-") : std::to_string(it->second));
+            fmt::print(" {:>12}",
+                       it == m.sizes.end() ? std::string("-") : std::to_string(it->second));
         }
         fmt::print("\n");
     }
@@ -231,12 +237,14 @@ RunCommands::RunCommands(CLI::App& app, const std::string& dbPath) : m_dbPath(db
     config->require_subcommand(1);
     m_template = config->add_subcommand(
         "template", "Print a default run config (MF + S-LLMR on the bundled demo); it runs as is");
-    m_describe = config->add_subcommand("describe", "List every config key: meaning, default, range");
+    m_describe =
+        config->add_subcommand("describe", "List every config key: meaning, default, range");
     m_describe->add_flag("--json", m_json, "Machine-readable output");
 
     m_run = app.add_subcommand("run", "Train and evaluate a run described by a config file");
     m_run->add_option("config", m_configPath, "Run config (JSON); see 'sllmr config template'");
-    m_run->add_option("--resume", m_resume, "Continue an interrupted or cancelled run from its last epoch");
+    m_run->add_option("--resume", m_resume,
+                      "Continue an interrupted or cancelled run from its last epoch");
     m_run->add_option("--set", m_set, "Override a config key: KEY=VALUE (repeatable)");
     m_run->add_flag("--json", m_json, "Print the result as JSON");
 
@@ -245,13 +253,15 @@ RunCommands::RunCommands(CLI::App& app, const std::string& dbPath) : m_dbPath(db
     m_list = runs->add_subcommand("list", "List runs, newest first");
     m_list->add_option("--status", m_status, "Only runs with this status");
     m_list->add_flag("--json", m_json, "Machine-readable output");
-    m_show = runs->add_subcommand("show", "Show a run: config summary, metrics per segment, epochs");
+    m_show =
+        runs->add_subcommand("show", "Show a run: config summary, metrics per segment, epochs");
     m_show->add_option("run", m_runId, "Run id")->required();
     m_show->add_flag("--json", m_json, "Machine-readable output");
     m_compare = runs->add_subcommand("compare", "Per-segment metrics of several runs side by side");
     m_compare->add_option("runs", m_runIds, "Run ids")->required()->expected(1, -1);
     m_compare->add_option("--metrics", m_metrics, "Comma-separated metrics")->capture_default_str();
-    m_compare->add_option("--segments", m_segments, "Comma-separated segments")->capture_default_str();
+    m_compare->add_option("--segments", m_segments, "Comma-separated segments")
+        ->capture_default_str();
     m_compare->add_flag("--json", m_json, "Machine-readable output");
     m_export = runs->add_subcommand("export", "Export a run's config, curves and metrics");
     m_export->add_option("run", m_runId, "Run id")->required();
@@ -272,8 +282,11 @@ std::optional<int> RunCommands::execute()
         if (m_json) {
             json arr = json::array();
             for (const auto& d : docs)
-                arr.push_back({{"key", d.key}, {"type", d.type}, {"default", d.defaultValue},
-                               {"range", d.range}, {"meaning", d.meaning}});
+                arr.push_back({{"key", d.key},
+                               {"type", d.type},
+                               {"default", d.defaultValue},
+                               {"range", d.range},
+                               {"meaning", d.meaning}});
             std::cout << arr.dump(2) << '\n';
         } else {
             for (const auto& d : docs)
@@ -343,8 +356,9 @@ int RunCommands::runConfig()
                    outcome.epochsRun, outcome.bestEpoch);
         if (outcome.status == RunStatus::Completed) {
             fmt::print("{}\n\n", outcome.evaluation.protocol);
-            printMetricsTable({{"run " + std::to_string(outcome.runId), storedMetrics(store, outcome.runId)}},
-                              splitList("overall,cold,warm,tail,head"), splitList(m_metrics));
+            printMetricsTable(
+                {{"run " + std::to_string(outcome.runId), storedMetrics(store, outcome.runId)}},
+                splitList("overall,cold,warm,tail,head"), splitList(m_metrics));
         } else if (outcome.status == RunStatus::Cancelled) {
             fmt::print("resume with: sllmr --db {} run --resume {}\n", m_dbPath, outcome.runId);
         }
@@ -367,8 +381,8 @@ int RunCommands::listRuns()
         std::cout << arr.dump(2) << '\n';
         return 0;
     }
-    fmt::print("{:>5}  {:<11}  {:<24}  {:>8} {:>8} {:>8}  {}\n", "run", "status", "model / method / gate",
-               "AUC", "cold", "tail", "name");
+    fmt::print("{:>5}  {:<11}  {:<24}  {:>8} {:>8} {:>8}  {}\n", "run", "status",
+               "model / method / gate", "AUC", "cold", "tail", "name");
     for (const auto& r : arr) {
         auto metric = [&](const char* seg) {
             const auto& m = r["metrics"];
@@ -376,9 +390,10 @@ int RunCommands::listRuns()
                 return std::string("-");
             return fmt::format("{:.4f}", m[seg]["auc"].get<double>());
         };
-        fmt::print("{:>5}  {:<11}  {:<24}  {:>8} {:>8} {:>8}  {}\n", r["run_id"].get<std::int64_t>(),
-                   r["status"].get<std::string>(), r.value("summary", ""), metric("overall"),
-                   metric("cold"), metric("tail"), r["name"].get<std::string>());
+        fmt::print("{:>5}  {:<11}  {:<24}  {:>8} {:>8} {:>8}  {}\n",
+                   r["run_id"].get<std::int64_t>(), r["status"].get<std::string>(),
+                   r.value("summary", ""), metric("overall"), metric("cold"), metric("tail"),
+                   r["name"].get<std::string>());
     }
     return 0;
 }
@@ -397,15 +412,16 @@ int RunCommands::showRun()
                rec.createdAt, rec.finishedAt.empty() ? "-" : rec.finishedAt);
     if (!rec.error.empty())
         fmt::print("  error: {}\n", rec.error);
-    fmt::print("\n  {:>5} {:>10} {:>10} {:>10} {:>9} {:>9}\n", "epoch", "base", "llm", "gate", "val AUC",
-               "gate a");
+    fmt::print("\n  {:>5} {:>10} {:>10} {:>10} {:>9} {:>9}\n", "epoch", "base", "llm", "gate",
+               "val AUC", "gate a");
     for (const auto& e : j["epochs"]) {
         auto v = [&](const char* k) {
             return e.contains(k) && !e[k].is_null() ? fmt::format("{:.4f}", e[k].get<double>())
                                                     : std::string("-");
         };
-        fmt::print("  {:>5} {:>10} {:>10} {:>10} {:>9} {:>9}\n", e["epoch"].get<int>(), v("base_loss"),
-                   v("llm_loss"), v("gate_loss"), v("val_auc.overall"), v("gate_mean.overall"));
+        fmt::print("  {:>5} {:>10} {:>10} {:>10} {:>9} {:>9}\n", e["epoch"].get<int>(),
+                   v("base_loss"), v("llm_loss"), v("gate_loss"), v("val_auc.overall"),
+                   v("gate_mean.overall"));
     }
     fmt::print("\n");
     printMetricsTable({{"run " + std::to_string(rec.id), storedMetrics(store, rec.id)}},
@@ -444,9 +460,14 @@ int RunCommands::exportRun()
         json j = runJson(store, rec, true);
         json bins = json::array();
         for (const auto& b : store.gateBins(rec.id))
-            bins.push_back({{"epoch", b.epoch}, {"dimension", b.dimension}, {"bin", b.bin},
-                            {"lo", b.lo}, {"hi", b.hi}, {"count", b.count},
-                            {"mean_activation", b.meanActivation}, {"active_share", b.activeShare}});
+            bins.push_back({{"epoch", b.epoch},
+                            {"dimension", b.dimension},
+                            {"bin", b.bin},
+                            {"lo", b.lo},
+                            {"hi", b.hi},
+                            {"count", b.count},
+                            {"mean_activation", b.meanActivation},
+                            {"active_share", b.activeShare}});
         j["gate_bins"] = bins;
         text << j.dump(2) << '\n';
     } else {

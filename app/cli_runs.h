@@ -8,7 +8,8 @@
 
 namespace sllmr::cli {
 
-class RunCommands {
+class RunCommands
+{
 public:
     RunCommands(CLI::App& app, const std::string& dbPath);
     // Executes the parsed command if it is one of these; nullopt otherwise.

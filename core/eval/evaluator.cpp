@@ -1,6 +1,7 @@
 #include "eval/evaluator.h"
 
 #include "common/error.h"
+#include "eval/metrics.h"
 #include "train/trainer.h"
 
 #include <algorithm>
@@ -10,21 +11,11 @@
 namespace sllmr {
 namespace {
 
-// Sums per segment: interaction-level values are averaged over test interactions, user-level
-// values over users with at least one test interaction in the segment.
-struct Accumulator {
-    double sum = 0;
-    std::int64_t count = 0;
-    void add(double v)
-    {
-        sum += v;
-        ++count;
-    }
-    double mean() const { return count ? sum / static_cast<double>(count) : std::nan(""); }
-};
-
-struct SegmentSums {
-    std::map<std::string, Accumulator> values;  // metric -> accumulator
+// Per segment: interaction-level values are averaged over test interactions, user-level values
+// over users with at least one test interaction in the segment (see eval/metrics.h).
+struct SegmentSums
+{
+    std::map<std::string, Mean> values;  // metric -> running mean
 };
 
 // Position counts of `x` among sorted values: how many are strictly below and how many equal.
@@ -64,8 +55,8 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
     const auto allUsers = users.size();
     std::mt19937_64 rng(mixSeed(seed, 0x55));
     if (spec.userShare < 1.0) {
-        const auto keep = static_cast<std::size_t>(
-            std::ceil(spec.userShare * static_cast<double>(users.size())));
+        const auto keep =
+            static_cast<std::size_t>(std::ceil(spec.userShare * static_cast<double>(users.size())));
         for (std::size_t k = 0; k < keep && k < users.size(); ++k)
             std::swap(users[k], users[k + rng() % (users.size() - k)]);
         users.resize(std::min(keep, users.size()));
@@ -74,18 +65,15 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
     ev.protocol = sampled ? "sampled ranking: each test interaction against " +
                                 std::to_string(spec.negatives) + " seeded random negatives"
                           : "full ranking: each test interaction against all the user's negatives";
-    ev.protocol += users.size() == allUsers
-                       ? ", all " + std::to_string(allUsers) + " test users"
-                       : ", seeded sample of " + std::to_string(users.size()) + " of " +
-                             std::to_string(allUsers) + " test users";
+    ev.protocol += users.size() == allUsers ? ", all " + std::to_string(allUsers) + " test users"
+                                            : ", seeded sample of " + std::to_string(users.size()) +
+                                                  " of " + std::to_string(allUsers) + " test users";
 
     std::map<std::string, SegmentSums> sums;
     std::vector<std::uint8_t> known(numItems, 0);
     std::vector<std::uint8_t> isTest(numItems, 0);
-    std::vector<float> negScores;
-    std::vector<float> candScores;
-    std::vector<std::uint32_t> order;
-    const int maxK = *std::max_element(spec.ks.begin(), spec.ks.end());
+    RankingOptions options;
+    options.ks = spec.ks;
 
     const std::int64_t chunk = 128;
     for (std::size_t c0 = 0; c0 < users.size(); c0 += chunk) {
@@ -106,31 +94,22 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
                 known[i] = 1;
                 isTest[i] = 1;
             }
-            // Per test item: AUC against negatives and rank among ranking candidates
-            // (everything but train and validation items: other test items compete too).
+            // Per test item: AUC against the user's negatives and position in the ranked list.
             std::vector<double> auc(tests.size()), rank(tests.size());
+            UserRanking ranking;
             if (!sampled) {
                 const float* s = all[static_cast<std::int64_t>(b)].data_ptr<float>();
-                negScores.clear();
-                candScores.clear();
-                for (std::uint32_t j = 0; j < numItems; ++j) {
-                    if (!known[j])
-                        negScores.push_back(s[j]);
-                    if (!known[j] || isTest[j])
-                        candScores.push_back(s[j]);
-                }
-                std::sort(negScores.begin(), negScores.end());
-                std::sort(candScores.begin(), candScores.end());
+                ranking =
+                    rankUser(std::span<const float>(s, numItems), tests, seenItems[u], options);
                 for (std::size_t t = 0; t < tests.size(); ++t) {
-                    const float x = s[tests[t]];
-                    std::int64_t below = 0, equal = 0;
-                    countBelowEqual(negScores, x, below, equal);
-                    auc[t] = negScores.empty() ? 0.5
-                                               : (static_cast<double>(below) + 0.5 * static_cast<double>(equal)) /
-                                                     static_cast<double>(negScores.size());
-                    countBelowEqual(candScores, x, below, equal);
-                    const auto above = static_cast<std::int64_t>(candScores.size()) - below - equal;
-                    rank[t] = 1.0 + static_cast<double>(above) + 0.5 * static_cast<double>(equal - 1);
+                    const auto it =
+                        std::lower_bound(ranking.perItem.begin(), ranking.perItem.end(), tests[t],
+                                         [](const InteractionRanking& r, std::uint32_t item) {
+                                             return r.item < item;
+                                         });
+                    auc[t] = it->auc;
+                    rank[t] =
+                        static_cast<double>(it - ranking.perItem.begin());  // index into perItem
                 }
             } else {
                 // Sampled: per test item, `negatives` seeded negatives.
@@ -151,15 +130,17 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
                     }
                 }
                 const auto per = static_cast<std::int64_t>(1 + spec.negatives);
-                const auto s = model.forward(torch::tensor(us, torch::kLong), torch::tensor(is, torch::kLong))
-                                   .view({static_cast<std::int64_t>(tests.size()), per})
-                                   .contiguous();
+                const auto s =
+                    model.forward(torch::tensor(us, torch::kLong), torch::tensor(is, torch::kLong))
+                        .view({static_cast<std::int64_t>(tests.size()), per})
+                        .contiguous();
                 const float* p = s.data_ptr<float>();
                 for (std::size_t t = 0; t < tests.size(); ++t) {
                     const float x = p[t * static_cast<std::size_t>(per)];
                     double below = 0, above = 0, equal = 0;
                     for (std::int64_t k = 1; k < per; ++k) {
-                        const float y = p[t * static_cast<std::size_t>(per) + static_cast<std::size_t>(k)];
+                        const float y =
+                            p[t * static_cast<std::size_t>(per) + static_cast<std::size_t>(k)];
                         below += y < x;
                         above += y > x;
                         equal += y == x;
@@ -204,47 +185,57 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
                 if (in.empty())
                     continue;
                 auto& m = sums[seg.name].values;
-                double userAuc = 0, firstRank = 1e300;
                 for (auto t : in) {
                     m["auc"].add(auc[t]);
-                    userAuc += auc[t];
-                    firstRank = std::min(firstRank, rank[t]);
-                    if (!std::isnan(llmAuc[t]))
-                        m["llm_auc"].add(llmAuc[t]);
+                    m["llm_auc"].add(llmAuc[t]);  // NaN (no LLM score) is left out of the mean
                     m["llm_coverage"].add(std::isnan(llmAuc[t]) ? 0.0 : 1.0);
-                    if (ds.popularity[tests[t]] == 0)
-                        m["unseen_items"].add(1.0);
+                    m["unseen_items"].add(ds.popularity[tests[t]] == 0 ? 1.0 : 0.0);
                 }
-                m["gauc"].add(userAuc / static_cast<double>(in.size()));
-                m["mrr"].add(1.0 / firstRank);
-                for (int k : spec.ks) {
-                    double hits = 0, dcg = 0;
-                    if (!sampled) {
-                        for (auto t : in)
-                            if (rank[t] <= k) {
-                                hits += 1;
-                                dcg += 1.0 / std::log2(rank[t] + 1.0);
-                            }
-                        double idcg = 0;
-                        const auto ideal = std::min<std::size_t>(in.size(), static_cast<std::size_t>(k));
-                        for (std::size_t r = 1; r <= ideal; ++r)
-                            idcg += 1.0 / std::log2(static_cast<double>(r) + 1.0);
-                        m["recall@" + std::to_string(k)].add(hits / static_cast<double>(in.size()));
-                        m["ndcg@" + std::to_string(k)].add(idcg > 0 ? dcg / idcg : 0.0);
-                        m["hr@" + std::to_string(k)].add(hits > 0 ? 1.0 : 0.0);
-                    } else {
-                        // Each test interaction is its own list of 1 + negatives items.
-                        double ndcg = 0;
-                        for (auto t : in)
-                            if (rank[t] <= k) {
-                                hits += 1;
-                                ndcg += 1.0 / std::log2(rank[t] + 1.0);
-                            }
-                        const double n = static_cast<double>(in.size());
-                        m["recall@" + std::to_string(k)].add(hits / n);
-                        m["ndcg@" + std::to_string(k)].add(ndcg / n);
-                        m["hr@" + std::to_string(k)].add(hits > 0 ? 1.0 : 0.0);
+                UserMetrics um;
+                if (!sampled) {
+                    std::vector<std::size_t> subset;
+                    for (auto t : in)
+                        subset.push_back(static_cast<std::size_t>(rank[t]));
+                    um = userMetrics(ranking.perItem, subset, options);
+                } else {
+                    // Each test interaction is its own list of 1 + negatives items.
+                    std::vector<InteractionRanking> own;
+                    for (auto t : in) {
+                        InteractionRanking r;
+                        r.auc = auc[t];
+                        r.rank = rank[t];
+                        r.reciprocalRank = 1.0 / rank[t];
+                        for (int k : spec.ks) {
+                            const bool hit = rank[t] <= k;
+                            r.hitAt.push_back(hit ? 1.0 : 0.0);
+                            r.ndcgAt.push_back(hit ? 1.0 / std::log2(rank[t] + 1.0) : 0.0);
+                        }
+                        own.push_back(r);
                     }
+                    um.testItems = own.size();
+                    double gauc = 0, mrr = 0;
+                    um.recallAt.assign(spec.ks.size(), 0.0);
+                    um.ndcgAt.assign(spec.ks.size(), 0.0);
+                    um.hitAt.assign(spec.ks.size(), 0.0);
+                    for (const auto& r : own) {
+                        gauc += r.auc;
+                        mrr = std::max(mrr, r.reciprocalRank);
+                        for (std::size_t k = 0; k < spec.ks.size(); ++k) {
+                            um.recallAt[k] += r.hitAt[k] / static_cast<double>(own.size());
+                            um.ndcgAt[k] += r.ndcgAt[k] / static_cast<double>(own.size());
+                            um.hitAt[k] = std::max(um.hitAt[k], r.hitAt[k]);
+                        }
+                    }
+                    um.gauc = gauc / static_cast<double>(own.size());
+                    um.mrr = mrr;
+                }
+                m["gauc"].add(um.gauc);
+                m["mrr"].add(um.mrr);
+                for (std::size_t k = 0; k < spec.ks.size(); ++k) {
+                    const auto K = std::to_string(spec.ks[k]);
+                    m["recall@" + K].add(um.recallAt[k]);
+                    m["ndcg@" + K].add(um.ndcgAt[k]);
+                    m["hr@" + K].add(um.hitAt[k]);
                 }
                 m["users"].add(1.0);
             }
@@ -256,7 +247,6 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
             }
         }
     }
-    (void)maxK;
     for (const auto& seg : segmentation.segments) {
         auto& out = ev.metrics[seg.name];
         const auto it = sums.find(seg.name);
@@ -264,11 +254,13 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
         if (it != sums.end()) {
             for (const auto& [metric, acc] : it->second.values) {
                 if (metric == "users" || metric == "unseen_items")
-                    out[metric] = acc.sum;
+                    out[metric] = acc.sum();
                 else
                     out[metric] = acc.mean();
             }
-            size = it->second.values.count("auc") ? it->second.values.at("auc").count : 0;
+            size = it->second.values.count("auc")
+                       ? static_cast<std::int64_t>(it->second.values.at("auc").count())
+                       : 0;
         }
         ev.sizes[seg.name] = size;
     }

@@ -18,7 +18,8 @@
 
 namespace sllmr {
 
-struct Evaluation {
+struct Evaluation
+{
     std::string protocol;  // e.g. "full ranking, all test users"
     // metrics[segment][metric]; sizes[segment] = test interactions evaluated in the segment.
     std::map<std::string, std::map<std::string, double>> metrics;

@@ -17,7 +17,7 @@ constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
 
 // Up to this many distinct test scores, one vectorizable pass per score beats a binary search
 // per item.
-constexpr std::size_t kDirectPasses = 4;
+constexpr std::size_t kDirectPasses = 16;
 
 float key(float x)
 {
@@ -34,6 +34,31 @@ void checkOptions(const RankingOptions& options)
     }
 }
 
+// Adds #{x > s} to `above` and #{x == s} to `tied`. Fixed-size blocks with 32-bit lanes (item
+// indices are 32-bit) let the compiler vectorize at -O2 too (several times faster than a plain
+// loop on 1M scores).
+void countOne(std::span<const float> xs, float s, std::size_t& above, std::size_t& tied)
+{
+    constexpr std::size_t kBlock = 16;
+    const std::size_t full = xs.size() - xs.size() % kBlock;
+    std::uint32_t greater[kBlock] = {};
+    std::uint32_t equal[kBlock] = {};
+    for (std::size_t i = 0; i < full; i += kBlock) {
+        for (std::size_t b = 0; b < kBlock; ++b) {
+            greater[b] += xs[i + b] > s ? 1u : 0u;
+            equal[b] += xs[i + b] == s ? 1u : 0u;
+        }
+    }
+    for (std::size_t b = 0; b < kBlock; ++b) {
+        above += greater[b];
+        tied += equal[b];
+    }
+    for (std::size_t i = full; i < xs.size(); ++i) {
+        above += xs[i] > s ? 1 : 0;
+        tied += xs[i] == s ? 1 : 0;
+    }
+}
+
 // For each v in `values` (ascending, distinct, never NaN) adds #{x > v} to above[v] and
 // #{x == v} to tied[v]. NaN xs count as -infinity.
 void countAgainst(std::span<const float> xs, std::span<const float> values,
@@ -45,15 +70,7 @@ void countAgainst(std::span<const float> xs, std::span<const float> values,
     if (d <= kDirectPasses) {
         for (std::size_t v = 0; v < d; ++v) {
             const float s = values[v];
-            // 32-bit counters (item indices are 32-bit) keep the loop vectorizable.
-            std::uint32_t a = 0;
-            std::uint32_t t = 0;
-            for (const float x : xs) {
-                a += x > s ? 1u : 0u;
-                t += x == s ? 1u : 0u;
-            }
-            above[v] += a;
-            tied[v] += t;
+            countOne(xs, s, above[v], tied[v]);
         }
     } else {
         // bucket[b]: xs strictly between values[b-1] and values[b] (b == d: above every value;

@@ -10,7 +10,8 @@
 
 namespace sllmr {
 
-class GateImpl : public torch::nn::Module {
+class GateImpl : public torch::nn::Module
+{
 public:
     explicit GateImpl(const GateSpec& spec);
 

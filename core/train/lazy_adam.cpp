@@ -42,8 +42,8 @@ void LazyAdam::step()
         if (rows.numel() == 0)
             continue;
         auto m = m_exp[k].index_select(0, rows).mul_(m_beta1).add_(values, 1.0 - m_beta1);
-        auto v = m_expSq[k].index_select(0, rows).mul_(m_beta2).addcmul_(values, values,
-                                                                          1.0 - m_beta2);
+        auto v =
+            m_expSq[k].index_select(0, rows).mul_(m_beta2).addcmul_(values, values, 1.0 - m_beta2);
         auto t = m_steps[k].index_select(0, rows).add_(1.0);
         m_exp[k].index_copy_(0, rows, m);
         m_expSq[k].index_copy_(0, rows, v);

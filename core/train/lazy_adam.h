@@ -8,7 +8,8 @@
 
 namespace sllmr {
 
-class LazyAdam {
+class LazyAdam
+{
 public:
     LazyAdam(std::vector<torch::Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999,
              double eps = 1e-8);

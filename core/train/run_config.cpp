@@ -4,11 +4,11 @@
 #include "common/hash.h"
 #include "common/json_util.h"
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace sllmr {
 using json_util::Json;
@@ -20,10 +20,14 @@ constexpr const char* kDemoPrefix = "demo:";
 
 Json trainJson(const TrainSpec& t)
 {
-    return Json{{"loss", t.loss},           {"negatives", t.negatives},
-                {"learning_rate", t.learningRate}, {"batch_size", t.batchSize},
-                {"epochs", t.epochs},       {"patience", t.patience},
-                {"restore_best", t.restoreBest},   {"threads", t.threads}};
+    return Json{{"loss", t.loss},
+                {"negatives", t.negatives},
+                {"learning_rate", t.learningRate},
+                {"batch_size", t.batchSize},
+                {"epochs", t.epochs},
+                {"patience", t.patience},
+                {"restore_best", t.restoreBest},
+                {"threads", t.threads}};
 }
 
 Json methodJson(const MethodSpec& m)
@@ -43,21 +47,22 @@ Json optionalJson(const std::optional<double>& v)
 
 Json gateJson(const GateSpec& g)
 {
-    return Json{{"mode", g.mode},
-                {"inputs", {{"cold", g.useCold}, {"tail", g.useTail}, {"uncertainty", g.useUncertainty}}},
-                {"uncertainty", g.uncertainty},
-                {"dropout_passes", g.dropoutPasses},
-                {"tau_u", optionalJson(g.tauUser)},
-                {"tau_i", optionalJson(g.tauItem)},
-                {"tau_q", g.tauQ},
-                {"rule", g.rule},
-                {"hard", g.hard},
-                {"tau_a", g.tauA},
-                {"random_rate", g.randomRate},
-                {"reference_run", g.referenceRun},
-                {"supervision", g.supervision},
-                {"learning_rate", g.learningRate},
-                {"loss_weight", g.lossWeight}};
+    return Json{
+        {"mode", g.mode},
+        {"inputs", {{"cold", g.useCold}, {"tail", g.useTail}, {"uncertainty", g.useUncertainty}}},
+        {"uncertainty", g.uncertainty},
+        {"dropout_passes", g.dropoutPasses},
+        {"tau_u", optionalJson(g.tauUser)},
+        {"tau_i", optionalJson(g.tauItem)},
+        {"tau_q", g.tauQ},
+        {"rule", g.rule},
+        {"hard", g.hard},
+        {"tau_a", g.tauA},
+        {"random_rate", g.randomRate},
+        {"reference_run", g.referenceRun},
+        {"supervision", g.supervision},
+        {"learning_rate", g.learningRate},
+        {"loss_weight", g.lossWeight}};
 }
 
 Json evalJson(const EvalSpec& e)
@@ -99,8 +104,8 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
 {
     using namespace json_util;
     RunConfig c;
-    requireKeys(j, {"name", "seed", "dataset", "scores", "model", "train", "method", "gate", "eval"},
-                "");
+    requireKeys(
+        j, {"name", "seed", "dataset", "scores", "model", "train", "method", "gate", "eval"}, "");
     read(j, "name", c.name, "");
     read(j, "seed", c.seed, "");
     if (!j.contains("dataset"))
@@ -114,8 +119,9 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
     if (j.contains("train")) {
         const auto& t = j.at("train");
         const std::string p = "train";
-        requireKeys(t, {"loss", "negatives", "learning_rate", "batch_size", "epochs", "patience",
-                        "restore_best", "threads"},
+        requireKeys(t,
+                    {"loss", "negatives", "learning_rate", "batch_size", "epochs", "patience",
+                     "restore_best", "threads"},
                     p);
         readChoice(t, "loss", c.train.loss, {"bce", "bpr"}, p);
         readRange(t, "negatives", c.train.negatives, 1, 1000, p);
@@ -129,9 +135,9 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
     if (j.contains("method")) {
         const auto& m = j.at("method");
         const std::string p = "method";
-        requireKeys(m, {"name", "lambda", "margin", "pairs_per_user", "candidate_factor",
-                        "temperature"},
-                    p);
+        requireKeys(
+            m, {"name", "lambda", "margin", "pairs_per_user", "candidate_factor", "temperature"},
+            p);
         readChoice(m, "name", c.method.name, {"none", "kd", "global", "pointwise", "selective"}, p);
         readRange(m, "lambda", c.method.lambda, 0.0, 1000.0, p);
         readRange(m, "margin", c.method.margin, 0.0, 100.0, p);
@@ -142,11 +148,13 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
     if (j.contains("gate")) {
         const auto& g = j.at("gate");
         const std::string p = "gate";
-        requireKeys(g, {"mode", "inputs", "uncertainty", "dropout_passes", "tau_u", "tau_i", "tau_q",
-                        "rule", "hard", "tau_a", "random_rate", "reference_run", "supervision",
-                        "learning_rate", "loss_weight"},
+        requireKeys(g,
+                    {"mode", "inputs", "uncertainty", "dropout_passes", "tau_u", "tau_i", "tau_q",
+                     "rule", "hard", "tau_a", "random_rate", "reference_run", "supervision",
+                     "learning_rate", "loss_weight"},
                     p);
-        readChoice(g, "mode", c.gate.mode, {"off", "paper", "reliability", "threshold", "random"}, p);
+        readChoice(g, "mode", c.gate.mode, {"off", "paper", "reliability", "threshold", "random"},
+                   p);
         if (g.contains("inputs")) {
             const auto& in = g.at("inputs");
             const std::string ip = "gate.inputs";
@@ -181,8 +189,8 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
         for (int k : c.eval.ks)
             if (k < 1 || k > 10000)
                 throw Error(ErrorKind::Usage,
-                            "setting 'eval.ks' holds " + std::to_string(k) + ", out of range",
-                            {}, 0, "allowed: 1 .. 10000");
+                            "setting 'eval.ks' holds " + std::to_string(k) + ", out of range", {},
+                            0, "allowed: 1 .. 10000");
         readChoice(e, "mode", c.eval.mode, {"full", "sampled"}, p);
         readRange(e, "negatives", c.eval.negatives, 1, 100000, p);
         readRange(e, "user_share", c.eval.userShare, 0.0001, 1.0, p);
@@ -199,10 +207,10 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
                     {}, 0, "choose method 'global', or a gate mode");
 
     // Paths: "demo:" names the bundled demo; relative paths are relative to the config file.
-    for (std::string* path : {&c.dataset.path, &c.dataset.testPath, &c.dataset.validationPath,
-                              &c.dataset.itemsPath, &c.dataset.itemFeaturesPath,
-                              &c.dataset.itemFeatureNamesPath, &c.scores.path,
-                              &c.scores.candidatesPath})
+    for (std::string* path :
+         {&c.dataset.path, &c.dataset.testPath, &c.dataset.validationPath, &c.dataset.itemsPath,
+          &c.dataset.itemFeaturesPath, &c.dataset.itemFeatureNamesPath, &c.scores.path,
+          &c.scores.candidatesPath})
         *path = resolveDataPath(*path, baseDir);
     return c;
 }
@@ -285,9 +293,12 @@ std::string resolveDataPath(const std::string& path, const std::string& baseDir)
     if (path.rfind(kDemoPrefix, 0) == 0) {
         const auto dir = demoDir();
         if (dir.empty())
-            throw Error(ErrorKind::NotFound, "'" + path + "' names the bundled demo, which is not installed",
-                        {}, 0, "set SLLMR_DEMO_DIR to the demo folder (resources/demo)");
-        return (fs::path(dir) / path.substr(std::string(kDemoPrefix).size())).lexically_normal().string();
+            throw Error(ErrorKind::NotFound,
+                        "'" + path + "' names the bundled demo, which is not installed", {}, 0,
+                        "set SLLMR_DEMO_DIR to the demo folder (resources/demo)");
+        return (fs::path(dir) / path.substr(std::string(kDemoPrefix).size()))
+            .lexically_normal()
+            .string();
     }
     fs::path p(path);
     if (p.is_relative() && !baseDir.empty())
@@ -299,76 +310,120 @@ std::vector<ConfigKeyDoc> describeRunConfig()
 {
     return {
         {"name", "string", "\"\"", "", "Display name of the run"},
-        {"seed", "integer", "42", "0 .. 2^64-1", "Seed of every random source (split, init, sampling, dropout)"},
-        {"dataset.path", "path", "", "", "Interactions file, or the train file of a given split; 'demo:REL' names the bundled demo"},
-        {"dataset.test_path", "path", "\"\"", "", "Test file of a pre-split dataset (split 'given')"},
+        {"seed", "integer", "42", "0 .. 2^64-1",
+         "Seed of every random source (split, init, sampling, dropout)"},
+        {"dataset.path", "path", "", "",
+         "Interactions file, or the train file of a given split; 'demo:REL' names the bundled "
+         "demo"},
+        {"dataset.test_path", "path", "\"\"", "",
+         "Test file of a pre-split dataset (split 'given')"},
         {"dataset.validation_path", "path", "\"\"", "", "Validation file of a pre-split dataset"},
-        {"dataset.items_path", "path", "\"\"", "", "Titles/genres: movies.csv or a RecBole .item file"},
-        {"dataset.item_features_path", "path", "\"\"", "", "Categorical item features: item<TAB>feature ids"},
+        {"dataset.items_path", "path", "\"\"", "",
+         "Titles/genres: movies.csv or a RecBole .item file"},
+        {"dataset.item_features_path", "path", "\"\"", "",
+         "Categorical item features: item<TAB>feature ids"},
         {"dataset.item_feature_names_path", "path", "\"\"", "", "Feature names: id<TAB>name"},
-        {"dataset.format", "choice", "auto", "auto, movielens-csv, movielens-dat, movielens-udata, delimited, recbole", "Loader"},
-        {"dataset.delimiter", "string", "\"\" (detect)", "',', '\\t', ';', '::', ...", "Field delimiter"},
+        {"dataset.format", "choice", "auto",
+         "auto, movielens-csv, movielens-dat, movielens-udata, delimited, recbole", "Loader"},
+        {"dataset.delimiter", "string", "\"\" (detect)", "',', '\\t', ';', '::', ...",
+         "Field delimiter"},
         {"dataset.header", "choice", "auto", "auto, yes, no", "Whether the first line is a header"},
-        {"dataset.columns.user", "string", "\"\" (detect)", "header name or 0-based index", "User column"},
-        {"dataset.columns.item", "string", "\"\" (detect)", "header name or 0-based index", "Item column"},
-        {"dataset.columns.rating", "string", "\"\" (detect)", "header name or 0-based index", "Rating column"},
-        {"dataset.columns.timestamp", "string", "\"\" (detect)", "header name or 0-based index", "Timestamp column"},
-        {"dataset.id_type", "choice", "auto", "auto, integer, token", "Whether ids are whole numbers or tokens"},
-        {"dataset.implicit_threshold", "number|null", "null", "any", "Keep ratings >= this (implicit feedback)"},
-        {"dataset.duplicates", "choice", "first", "first, last", "Which repeated (user, item) row is kept"},
-        {"dataset.kcore", "integer", "0", "0 .. 1000000", "Keep users and items with at least K interactions (0: off)"},
-        {"dataset.split.method", "choice", "given", "given, leave-one-out, temporal, random", "How test interactions are chosen"},
-        {"dataset.split.test_ratio", "number", "0.2", "0 .. 0.9", "Test share per user (temporal, random)"},
-        {"dataset.split.validation", "choice", "auto", "auto, none, last, ratio", "How the validation slice is carved from train"},
-        {"dataset.split.validation_ratio", "number", "0.1", "0 .. 0.9", "Validation share per user (ratio)"},
-        {"dataset.segments.cold.mode", "choice", "quantile", "quantile, absolute", "Cold users: bottom share or |H(u)| below a count"},
-        {"dataset.segments.cold.value", "number", "0.2", "0 .. 1 (quantile), >= 0 (absolute)", "Cold-user threshold"},
-        {"dataset.segments.tail.mode", "choice", "quantile", "quantile, absolute", "Long-tail items: bottom share or pop(i) below a count"},
-        {"dataset.segments.tail.value", "number", "0.2", "0 .. 1 (quantile), >= 0 (absolute)", "Long-tail threshold"},
-        {"dataset.segments.buckets", "integer", "5", "1 .. 100", "Equal-count buckets by history and by popularity"},
+        {"dataset.columns.user", "string", "\"\" (detect)", "header name or 0-based index",
+         "User column"},
+        {"dataset.columns.item", "string", "\"\" (detect)", "header name or 0-based index",
+         "Item column"},
+        {"dataset.columns.rating", "string", "\"\" (detect)", "header name or 0-based index",
+         "Rating column"},
+        {"dataset.columns.timestamp", "string", "\"\" (detect)", "header name or 0-based index",
+         "Timestamp column"},
+        {"dataset.id_type", "choice", "auto", "auto, integer, token",
+         "Whether ids are whole numbers or tokens"},
+        {"dataset.implicit_threshold", "number|null", "null", "any",
+         "Keep ratings >= this (implicit feedback)"},
+        {"dataset.duplicates", "choice", "first", "first, last",
+         "Which repeated (user, item) row is kept"},
+        {"dataset.kcore", "integer", "0", "0 .. 1000000",
+         "Keep users and items with at least K interactions (0: off)"},
+        {"dataset.split.method", "choice", "given", "given, leave-one-out, temporal, random",
+         "How test interactions are chosen"},
+        {"dataset.split.test_ratio", "number", "0.2", "0 .. 0.9",
+         "Test share per user (temporal, random)"},
+        {"dataset.split.validation", "choice", "auto", "auto, none, last, ratio",
+         "How the validation slice is carved from train"},
+        {"dataset.split.validation_ratio", "number", "0.1", "0 .. 0.9",
+         "Validation share per user (ratio)"},
+        {"dataset.segments.cold.mode", "choice", "quantile", "quantile, absolute",
+         "Cold users: bottom share or |H(u)| below a count"},
+        {"dataset.segments.cold.value", "number", "0.2", "0 .. 1 (quantile), >= 0 (absolute)",
+         "Cold-user threshold"},
+        {"dataset.segments.tail.mode", "choice", "quantile", "quantile, absolute",
+         "Long-tail items: bottom share or pop(i) below a count"},
+        {"dataset.segments.tail.value", "number", "0.2", "0 .. 1 (quantile), >= 0 (absolute)",
+         "Long-tail threshold"},
+        {"dataset.segments.buckets", "integer", "5", "1 .. 100",
+         "Equal-count buckets by history and by popularity"},
         {"dataset.seed", "integer", "42", "", "Seed of the split"},
         {"dataset.name", "string", "\"\"", "", "Display name of the dataset"},
         {"scores.path", "path", "", "", "LLM score file (needed by every method but 'none')"},
         {"scores.name", "string", "\"\"", "", "Display name of the score set"},
-        {"scores.kind", "choice", "auto", "auto, rank, pointwise, rating", "How the value column is read"},
+        {"scores.kind", "choice", "auto", "auto, rank, pointwise, rating",
+         "How the value column is read"},
         {"scores.delimiter", "string", "\"\" (detect)", "", "Field delimiter"},
         {"scores.header", "choice", "auto", "auto, yes, no", "Whether the first line is a header"},
         {"scores.columns.user", "string", "\"\" (detect)", "name or index", "User column"},
         {"scores.columns.item", "string", "\"\" (detect)", "name or index", "Item column"},
-        {"scores.columns.value", "string", "\"\" (detect)", "name or index", "Score, rating or rank column"},
+        {"scores.columns.value", "string", "\"\" (detect)", "name or index",
+         "Score, rating or rank column"},
         {"scores.rating_min", "number", "1", "", "Lowest rating of the scale (kind rating)"},
-        {"scores.rating_max", "number", "5", "> rating_min", "Highest rating of the scale (kind rating)"},
-        {"scores.rank_mapping", "choice", "linear", "linear, exponential", "Rank to r: 1-(rank-1)/N_u or exp(-decay (rank-1))"},
+        {"scores.rating_max", "number", "5", "> rating_min",
+         "Highest rating of the scale (kind rating)"},
+        {"scores.rank_mapping", "choice", "linear", "linear, exponential",
+         "Rank to r: 1-(rank-1)/N_u or exp(-decay (rank-1))"},
         {"scores.decay", "number", "0.1", "1e-6 .. 10", "Decay of the exponential rank mapping"},
-        {"scores.candidates_path", "path", "\"\"", "", "Candidates offered to the LLM; unreturned ones get candidate_default"},
-        {"scores.candidate_default", "number", "0.5", "0 .. 1", "Score of an offered but unreturned candidate"},
+        {"scores.candidates_path", "path", "\"\"", "",
+         "Candidates offered to the LLM; unreturned ones get candidate_default"},
+        {"scores.candidate_default", "number", "0.5", "0 .. 1",
+         "Score of an offered but unreturned candidate"},
         {"model.type", "choice", "mf", "mf, deepfm, dcnv2", "Backbone"},
         {"model.dim", "integer", "64", "1 .. 1024", "Embedding dimension"},
-        {"model.hidden", "integer list", "[256, 128]", "1 .. 4096 each", "DNN layer sizes (DeepFM, DCNv2)"},
+        {"model.hidden", "integer list", "[256, 128]", "1 .. 4096 each",
+         "DNN layer sizes (DeepFM, DCNv2)"},
         {"model.cross_layers", "integer", "3", "0 .. 10", "Cross layers (DCNv2)"},
-        {"model.dropout", "number", "0.1", "0 .. 0.9", "Dropout (DNN; MF: on embeddings); needed by uncertainty 'dropout'"},
-        {"model.item_features", "boolean", "true", "", "Use the dataset's item-side categorical fields"},
-        {"model.sparse_embeddings", "boolean", "true", "", "Sparse embedding updates: a step touches only the rows it uses"},
+        {"model.dropout", "number", "0.1", "0 .. 0.9",
+         "Dropout (DNN; MF: on embeddings); needed by uncertainty 'dropout'"},
+        {"model.item_features", "boolean", "true", "",
+         "Use the dataset's item-side categorical fields"},
+        {"model.sparse_embeddings", "boolean", "true", "",
+         "Sparse embedding updates: a step touches only the rows it uses"},
         {"train.loss", "choice", "bce", "bce, bpr", "Base loss L_rec"},
         {"train.negatives", "integer", "4", "1 .. 1000", "Sampled negatives per positive"},
         {"train.learning_rate", "number", "0.001", "1e-7 .. 1", "Adam learning rate (paper: 1e-3)"},
         {"train.batch_size", "integer", "128", "1 .. 2^20", "Positives per batch (paper: 128)"},
         {"train.epochs", "integer", "30", "1 .. 10000", "Most epochs"},
-        {"train.patience", "integer", "3", "0 .. 10000", "Stop after this many epochs without a better validation AUC (0: off)"},
-        {"train.restore_best", "boolean", "true", "", "End with the parameters of the best validation epoch"},
+        {"train.patience", "integer", "3", "0 .. 10000",
+         "Stop after this many epochs without a better validation AUC (0: off)"},
+        {"train.restore_best", "boolean", "true", "",
+         "End with the parameters of the best validation epoch"},
         {"train.threads", "integer", "0", "0 .. 256", "LibTorch intra-op threads (0: default)"},
-        {"method.name", "choice", "selective", "none, kd, global, pointwise, selective", "Regularization: none, distillation, hinge without gate, MSE, hinge with gate"},
+        {"method.name", "choice", "selective", "none, kd, global, pointwise, selective",
+         "Regularization: none, distillation, hinge without gate, MSE, hinge with gate"},
         {"method.lambda", "number", "0.1", "0 .. 1000", "Weight of the LLM term (paper: 0.1)"},
         {"method.margin", "number", "1.0", "0 .. 100", "Hinge margin m on logit differences"},
-        {"method.pairs_per_user", "integer", "4", "1 .. 10000", "K: LLM pairs kept per user and batch"},
-        {"method.candidate_factor", "integer", "4", "1 .. 100", "Pairs are the K largest |r_i - r_j| of factor*K random candidates"},
+        {"method.pairs_per_user", "integer", "4", "1 .. 10000",
+         "K: LLM pairs kept per user and batch"},
+        {"method.candidate_factor", "integer", "4", "1 .. 100",
+         "Pairs are the K largest |r_i - r_j| of factor*K random candidates"},
         {"method.temperature", "number", "1.0", "1e-3 .. 1000", "Distillation temperature T (kd)"},
-        {"gate.mode", "choice", "reliability", "off, paper, reliability, threshold, random", "How a(u,i) is set (SPEC 4)"},
+        {"gate.mode", "choice", "reliability", "off, paper, reliability, threshold, random",
+         "How a(u,i) is set (SPEC 4)"},
         {"gate.inputs.cold", "boolean", "true", "", "Gate input Cold(u) = |H(u)| < tau_u"},
         {"gate.inputs.tail", "boolean", "true", "", "Gate input Tail(i) = pop(i) < tau_i"},
-        {"gate.inputs.uncertainty", "boolean", "true", "", "Gate input q(u,i): the backbone's uncertainty"},
-        {"gate.uncertainty", "choice", "entropy", "margin, entropy, dropout", "q: (a) 2(1-max(p,1-p)), (b) entropy in bits, (c) dropout variance"},
-        {"gate.dropout_passes", "integer", "5", "2 .. 100", "Forward passes for uncertainty 'dropout'"},
+        {"gate.inputs.uncertainty", "boolean", "true", "",
+         "Gate input q(u,i): the backbone's uncertainty"},
+        {"gate.uncertainty", "choice", "entropy", "margin, entropy, dropout",
+         "q: (a) 2(1-max(p,1-p)), (b) entropy in bits, (c) dropout variance"},
+        {"gate.dropout_passes", "integer", "5", "2 .. 100",
+         "Forward passes for uncertainty 'dropout'"},
         {"gate.tau_u", "number|null", "null (cold segment)", ">= 0", "Cold(u) threshold on |H(u)|"},
         {"gate.tau_i", "number|null", "null (tail segment)", ">= 0", "Tail(i) threshold on pop(i)"},
         {"gate.tau_q", "number", "0.5", "0 .. 1", "Threshold mode: q(u,i) > tau_q"},
@@ -376,15 +431,24 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"gate.hard", "boolean", "false", "", "Hard switch: a -> 1[a > tau_a]"},
         {"gate.tau_a", "number", "0.5", "0 .. 1", "Hard switch threshold"},
         {"gate.random_rate", "number", "0.5", "0 .. 1", "Random mode: activation probability"},
-        {"gate.reference_run", "integer", "0", "run id or 0", "Random mode: use this run's mean activation as the rate"},
-        {"gate.supervision", "choice", "train", "train, validation", "Reliability labels: positives of train or of the validation slice"},
-        {"gate.learning_rate", "number", "0.01", "1e-7 .. 10", "Learning rate of the four gate parameters"},
-        {"gate.loss_weight", "number", "1.0", "0 .. 1000", "Weight of the reliability BCE in the loss"},
-        {"eval.ks", "integer list", "[10, 20]", "1 .. 10000 each", "Cutoffs of NDCG@K, Recall@K, HR@K"},
-        {"eval.mode", "choice", "full", "full, sampled", "Full ranking (paper) or sampled negatives (labelled)"},
-        {"eval.negatives", "integer", "99", "1 .. 100000", "Sampled negatives per test interaction (sampled mode)"},
-        {"eval.user_share", "number", "1.0", "0.0001 .. 1", "Seeded share of test users evaluated (labelled)"},
-        {"eval.validation_negatives", "integer", "99", "0 .. 100000", "Validation AUC per epoch on sampled negatives (0: full ranking)"},
+        {"gate.reference_run", "integer", "0", "run id or 0",
+         "Random mode: use this run's mean activation as the rate"},
+        {"gate.supervision", "choice", "train", "train, validation",
+         "Reliability labels: positives of train or of the validation slice"},
+        {"gate.learning_rate", "number", "0.01", "1e-7 .. 10",
+         "Learning rate of the four gate parameters"},
+        {"gate.loss_weight", "number", "1.0", "0 .. 1000",
+         "Weight of the reliability BCE in the loss"},
+        {"eval.ks", "integer list", "[10, 20]", "1 .. 10000 each",
+         "Cutoffs of NDCG@K, Recall@K, HR@K"},
+        {"eval.mode", "choice", "full", "full, sampled",
+         "Full ranking (paper) or sampled negatives (labelled)"},
+        {"eval.negatives", "integer", "99", "1 .. 100000",
+         "Sampled negatives per test interaction (sampled mode)"},
+        {"eval.user_share", "number", "1.0", "0.0001 .. 1",
+         "Seeded share of test users evaluated (labelled)"},
+        {"eval.validation_negatives", "integer", "99", "0 .. 100000",
+         "Validation AUC per epoch on sampled negatives (0: full ranking)"},
     };
 }
 

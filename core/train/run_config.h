@@ -17,18 +17,20 @@
 
 namespace sllmr {
 
-struct TrainSpec {
+struct TrainSpec
+{
     std::string loss = "bce";  // "bce" with `negatives` sampled negatives per positive, or "bpr"
     int negatives = 4;
     double learningRate = 1e-3;
     int batchSize = 128;
     int epochs = 30;
-    int patience = 3;          // epochs without a better validation AUC before stopping; 0: off
+    int patience = 3;  // epochs without a better validation AUC before stopping; 0: off
     bool restoreBest = true;
-    int threads = 0;           // intra-op threads; 0: LibTorch's default
+    int threads = 0;  // intra-op threads; 0: LibTorch's default
 };
 
-struct MethodSpec {
+struct MethodSpec
+{
     // "none", "kd" (global distillation), "global" (hinge, gate off), "pointwise" (MSE),
     // "selective" (hinge with the gate)
     std::string name = "selective";
@@ -39,7 +41,8 @@ struct MethodSpec {
     double temperature = 1.0;  // kd
 };
 
-struct GateSpec {
+struct GateSpec
+{
     // "off", "paper", "reliability", "threshold", "random"
     std::string mode = "reliability";
     bool useCold = true;
@@ -55,24 +58,26 @@ struct GateSpec {
     std::string rule = "any";       // threshold mode: "any" or "all" enabled conditions
     bool hard = false;              // a -> 1[a > tau_a]
     double tauA = 0.5;
-    double randomRate = 0.5;        // random mode: Bernoulli rate...
-    std::int64_t referenceRun = 0;  // ...or the mean activation of this earlier run (0: none)
+    double randomRate = 0.5;            // random mode: Bernoulli rate...
+    std::int64_t referenceRun = 0;      // ...or the mean activation of this earlier run (0: none)
     std::string supervision = "train";  // reliability labels from "train" or "validation" positives
-    double learningRate = 1e-2;     // gate parameters (paper and reliability modes)
-    double lossWeight = 1.0;        // weight of the reliability BCE in the total loss
+    double learningRate = 1e-2;         // gate parameters (paper and reliability modes)
+    double lossWeight = 1.0;            // weight of the reliability BCE in the total loss
 };
 
-struct EvalSpec {
+struct EvalSpec
+{
     std::vector<int> ks = {10, 20};
     // "full": every test interaction against all the user's negatives (the paper's protocol);
     // "sampled": against `negatives` seeded random negatives. Reports say which.
     std::string mode = "full";
     int negatives = 99;
-    double userShare = 1.0;         // seeded share of test users evaluated (1: all)
-    int validationNegatives = 99;   // validation AUC per epoch on sampled negatives (0: full)
+    double userShare = 1.0;        // seeded share of test users evaluated (1: all)
+    int validationNegatives = 99;  // validation AUC per epoch on sampled negatives (0: full)
 };
 
-struct RunConfig {
+struct RunConfig
+{
     std::string name;
     DatasetSpec dataset;
     ScoreFileSpec scores;
@@ -94,7 +99,8 @@ std::string configHash(const RunConfig& config);
 // The default config: MF on the bundled demo's shipped split with the ChatGPT EXP_3 rankings.
 RunConfig defaultRunConfig();
 
-struct ConfigKeyDoc {
+struct ConfigKeyDoc
+{
     std::string key;
     std::string type;
     std::string defaultValue;

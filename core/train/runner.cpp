@@ -14,8 +14,9 @@ using nlohmann::json;
 namespace {
 
 // Written next to the checkpoint after every epoch; what a resume needs besides the tensors.
-struct ResumeState {
-    int epoch = 0;        // last finished epoch
+struct ResumeState
+{
+    int epoch = 0;  // last finished epoch
     int bestEpoch = 0;
     double bestAuc = -1;
     int sinceBest = 0;
@@ -32,7 +33,9 @@ void saveState(const fs::path& dir, const ResumeState& s)
 {
     writeFileAtomically(dir / "state.json", [&](const std::string& tmp) {
         std::ofstream out(tmp);
-        out << json{{"epoch", s.epoch}, {"best_epoch", s.bestEpoch}, {"best_auc", s.bestAuc},
+        out << json{{"epoch", s.epoch},
+                    {"best_epoch", s.bestEpoch},
+                    {"best_auc", s.bestAuc},
                     {"since_best", s.sinceBest}}
                    .dump();
         if (!out)
@@ -139,9 +142,8 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
                 cancelled = true;
                 break;
             }
-            const double auc = result.validationAuc.count("overall")
-                                   ? result.validationAuc.at("overall")
-                                   : -1.0;
+            const double auc =
+                result.validationAuc.count("overall") ? result.validationAuc.at("overall") : -1.0;
             state.epoch = epoch;
             if (auc > state.bestAuc || state.bestEpoch == 0) {
                 state.bestAuc = auc;
@@ -173,9 +175,9 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         stage("evaluating");
         if (config.train.restoreBest && state.bestEpoch > 0 && state.bestEpoch != state.epoch)
             trainer.loadCheckpoint((dir / "best.pt").string());
-        outcome.evaluation = evaluate(trainer.model(), dataset, segmentation,
-                                      scores ? &*scores : nullptr, config.eval, config.seed,
-                                      cb.cancel);
+        outcome.evaluation =
+            evaluate(trainer.model(), dataset, segmentation, scores ? &*scores : nullptr,
+                     config.eval, config.seed, cb.cancel);
         std::vector<SegmentMetric> seg;
         for (const auto& [segment, metrics] : outcome.evaluation.metrics)
             for (const auto& [metric, value] : metrics)
@@ -191,7 +193,8 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         fs::remove(dir / "last.pt", ec);
         return outcome;
     } catch (const Error& e) {
-        const auto status = e.kind() == ErrorKind::Cancelled ? RunStatus::Cancelled : RunStatus::Failed;
+        const auto status =
+            e.kind() == ErrorKind::Cancelled ? RunStatus::Cancelled : RunStatus::Failed;
         store.setRunStatus(runId, status, e.what());
         if (status == RunStatus::Cancelled) {
             outcome.status = status;

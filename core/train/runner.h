@@ -19,7 +19,8 @@
 
 namespace sllmr {
 
-struct RunCallbacks {
+struct RunCallbacks
+{
     std::function<void(std::int64_t runId)> onStarted;
     std::function<void(const std::string& stage)> onStage;  // "loading data", "evaluating", ...
     std::function<void(const BatchProgress&)> onBatch;
@@ -27,7 +28,8 @@ struct RunCallbacks {
     const std::atomic<bool>* cancel = nullptr;
 };
 
-struct RunOutcome {
+struct RunOutcome
+{
     std::int64_t runId = 0;
     RunStatus status = RunStatus::Pending;
     int epochsRun = 0;

@@ -215,7 +215,8 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
     std::vector<float> pointR;
     std::vector<std::uint32_t> distinct;
     std::vector<std::uint8_t> seenUser(m_dataset.numUsers(), 0);
-    struct Candidate {
+    struct Candidate
+    {
         std::uint32_t a, b;
         float diff;
     };
@@ -349,16 +350,16 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
             torch::Tensor q;
             if (cfg.gate.uncertainty == "dropout" && m_model->hasDropout()) {
                 torch::NoGradGuard noGrad;
-                const auto su = torch::cat({usersT.slice(0, off, off + np), usersT.slice(0, off, off + np)});
+                const auto su =
+                    torch::cat({usersT.slice(0, off, off + np), usersT.slice(0, off, off + np)});
                 const auto sitems = itemsT.slice(0, off, off + 2 * np);
                 std::vector<torch::Tensor> passes;
                 for (int t = 0; t < cfg.gate.dropoutPasses; ++t)
                     passes.push_back(torch::sigmoid(m_model->forward(su, sitems)));
                 q = (torch::stack(passes).var(0, /*unbiased=*/false) * 4.0).clamp(0.0, 1.0);
             } else {
-                q = uncertaintyFromProbability(torch::sigmoid(sides),
-                                               cfg.gate.uncertainty == "margin" ? "margin"
-                                                                                : "entropy");
+                q = uncertaintyFromProbability(
+                    torch::sigmoid(sides), cfg.gate.uncertainty == "margin" ? "margin" : "entropy");
             }
             const auto z = torch::stack({floatTensor(coldV), floatTensor(tailV), q}, 1);
             torch::Tensor aSide;  // a(u,i) for both sides, [2 * nPair]
@@ -403,8 +404,10 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
                 std::vector<std::int64_t> rows;
                 std::vector<float> labels;
                 for (std::size_t k = 0; k < nPair; ++k) {
-                    const bool pi = inCsr(m_supervisionOffsets, m_supervisionItems, pairU[k], pairI[k]);
-                    const bool pj = inCsr(m_supervisionOffsets, m_supervisionItems, pairU[k], pairJ[k]);
+                    const bool pi =
+                        inCsr(m_supervisionOffsets, m_supervisionItems, pairU[k], pairI[k]);
+                    const bool pj =
+                        inCsr(m_supervisionOffsets, m_supervisionItems, pairU[k], pairJ[k]);
                     if (pi != pj) {
                         rows.push_back(static_cast<std::int64_t>(k));
                         labels.push_back(pi ? 1.0f : 0.0f);
@@ -466,7 +469,8 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
         sumGate += gateLoss.item<double>();
         samples += static_cast<std::int64_t>(nPos);
         const auto now = Clock::now();
-        if (control.onBatch && (now - lastReport > std::chrono::milliseconds(200) || b + 1 == batches)) {
+        if (control.onBatch &&
+            (now - lastReport > std::chrono::milliseconds(200) || b + 1 == batches)) {
             lastReport = now;
             BatchProgress p;
             p.epoch = epoch;
@@ -545,8 +549,8 @@ std::map<std::string, double> Trainer::validationAuc()
         const auto items = m_dataset.numItems();
         for (std::size_t v = 0; v < m_valUsers.size(); ++v) {
             const auto u = m_valUsers[v];
-            const auto row = m_model->scoreAll(torch::tensor({static_cast<std::int64_t>(u)}))
-                                 .contiguous();
+            const auto row =
+                m_model->scoreAll(torch::tensor({static_cast<std::int64_t>(u)})).contiguous();
             const auto* p = row.data_ptr<float>();
             const float pos = p[m_valItems[v]];
             double below = 0;
@@ -565,7 +569,9 @@ std::map<std::string, double> Trainer::validationAuc()
         double sum = 0;
         std::int64_t n = 0;
         for (std::size_t v = 0; v < m_valUsers.size(); ++v) {
-            const auto item = m_valItems[v * (m_valNegatives > 0 ? 1 + static_cast<std::size_t>(m_valNegatives) : 1)];
+            const auto item =
+                m_valItems[v *
+                           (m_valNegatives > 0 ? 1 + static_cast<std::size_t>(m_valNegatives) : 1)];
             if (seg.contains(m_valUsers[v], item)) {
                 sum += auc[v];
                 ++n;

@@ -25,47 +25,52 @@
 
 namespace sllmr {
 
-struct BatchProgress {
+struct BatchProgress
+{
     int epoch = 0;
     int epochs = 0;
     std::int64_t batch = 0;
     std::int64_t batches = 0;
-    double baseLoss = 0;   // running means over the epoch so far
+    double baseLoss = 0;  // running means over the epoch so far
     double llmLoss = 0;
     double gateLoss = 0;
     double samplesPerSecond = 0;
 };
 
 // Gate activity over one epoch, per segment and bins.
-struct GateActivity {
-    double sum = 0;       // of a(u,i)
-    double active = 0;    // count of a(u,i) > tau_a
+struct GateActivity
+{
+    double sum = 0;     // of a(u,i)
+    double active = 0;  // count of a(u,i) > tau_a
     std::int64_t count = 0;
     double mean() const { return count ? sum / static_cast<double>(count) : 0.0; }
     double activeShare() const { return count ? active / static_cast<double>(count) : 0.0; }
 };
 
-struct EpochResult {
+struct EpochResult
+{
     int epoch = 0;  // 1-based
     double baseLoss = 0;
     double llmLoss = 0;
     double gateLoss = 0;
     double seconds = 0;
-    std::int64_t pairs = 0;          // LLM pairs (or scored items for kd/pointwise) used
-    std::int64_t labeledPairs = 0;   // pairs with a reliability label
+    std::int64_t pairs = 0;         // LLM pairs (or scored items for kd/pointwise) used
+    std::int64_t labeledPairs = 0;  // pairs with a reliability label
     std::map<std::string, double> validationAuc;  // by segment ("overall", "cold", "tail", ...)
     std::map<std::string, GateActivity> gate;     // by segment
     std::vector<GateBin> gateBins;                // by history and popularity bucket
     std::array<double, 4> gateParameters{};       // w_cold, w_tail, w_q, b
 };
 
-struct TrainControl {
+struct TrainControl
+{
     std::function<void(const BatchProgress&)> onBatch;  // at most a few times per second
     std::function<void(const EpochResult&)> onEpoch;
     const std::atomic<bool>* cancel = nullptr;
 };
 
-class Trainer {
+class Trainer
+{
 public:
     // `scores` may be null for method "none". All references must outlive the trainer.
     Trainer(const RunConfig& config, const Dataset& dataset, const Segmentation& segmentation,
@@ -113,8 +118,8 @@ private:
     std::vector<std::uint32_t> m_knownItems;
     std::vector<std::uint32_t> m_supervisionOffsets;  // reliability labels
     std::vector<std::uint32_t> m_supervisionItems;
-    std::vector<float> m_cold;  // Cold(u)
-    std::vector<float> m_tail;  // Tail(i)
+    std::vector<float> m_cold;   // Cold(u)
+    std::vector<float> m_tail;   // Tail(i)
     std::vector<int> m_histBin;  // bucket index by user, -1 none
     std::vector<int> m_popBin;
     std::vector<const Segment*> m_histSegments;

@@ -1,0 +1,466 @@
+// The training engine: config handling, the LLM hinge's effect on the backbone, every method and
+// gate mode, the paper gate's collapse and the reliability gate's stability on the shipped data,
+// determinism, cancellation, and resuming a run killed with SIGKILL.
+#include "common/error.h"
+#include "data/loaders.h"
+#include "data/segments.h"
+#include "llm/scores.h"
+#include "store/experiment_store.h"
+#include "train/run_config.h"
+#include "train/runner.h"
+#include "train/trainer.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+using namespace sllmr;
+using nlohmann::json;
+
+namespace {
+
+const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/train");
+
+std::string fixture(const char* name)
+{
+    return (kFixtures + QLatin1Char('/') + QLatin1String(name)).toStdString();
+}
+
+RunConfig tinyConfig()
+{
+    RunConfig c;
+    c.dataset.path = fixture("tiny_train.tsv");
+    c.dataset.testPath = fixture("tiny_test.tsv");
+    c.dataset.split.method = "given";
+    c.dataset.split.validation = "none";
+    c.scores.path = fixture("tiny_llm.tsv");
+    c.scores.kind = "rank";
+    c.model.type = "mf";
+    c.model.dim = 8;
+    c.model.dropout = 0.0;
+    c.train.batchSize = 4;
+    c.train.learningRate = 0.05;
+    c.train.patience = 0;
+    return c;
+}
+
+// The shipped split from the bundled demo, MF, a few epochs.
+RunConfig demoConfig(const std::string& method, const std::string& gate, int epochs)
+{
+    RunConfig c = runConfigFromJson(toJson(defaultRunConfig()));
+    c.method.name = method;
+    c.gate.mode = gate;
+    c.train.epochs = epochs;
+    c.train.patience = 0;
+    c.model.dim = 32;
+    return c;
+}
+
+struct Loaded
+{
+    Dataset dataset;
+    Segmentation segmentation;
+    ScoreSet scores;
+};
+
+Loaded load(const RunConfig& c)
+{
+    Loaded l{loadDataset(c.dataset), {}, {}};
+    l.segmentation = computeSegments(l.dataset, c.dataset.segments);
+    l.scores = loadScores(c.scores, l.dataset);
+    return l;
+}
+
+float logitOf(Trainer& t, const Dataset& ds, std::uint64_t user, std::uint64_t item)
+{
+    torch::NoGradGuard noGrad;
+    t.model().eval();
+    const auto u = static_cast<std::int64_t>(*ds.users.find(user));
+    const auto i = static_cast<std::int64_t>(*ds.items.find(item));
+    return t.model().forward(torch::tensor({u}), torch::tensor({i})).item<float>();
+}
+
+void flattenKeys(const json& j, const std::string& prefix, std::set<std::string>& out)
+{
+    for (const auto& [k, v] : j.items()) {
+        const auto key = prefix.empty() ? k : prefix + "." + k;
+        if (v.is_object())
+            flattenKeys(v, key, out);
+        else
+            out.insert(key);
+    }
+}
+
+}  // namespace
+
+class TestTrain : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void configTemplateAndDescribe();
+    void configErrorsNameTheKey();
+    void hingeMovesPairwiseOrderTowardsTheLlm();
+    void everyMethodAndGateModeTrains_data();
+    void everyMethodAndGateModeTrains();
+    void paperGateCollapsesReliabilityGateDoesNot();
+    void sameConfigAndSeedGiveSameMetrics();
+    void cancelStopsWithinASecond();
+    void resumeAfterSigkillMatchesUninterrupted();
+};
+
+void TestTrain::initTestCase()
+{
+    qputenv("SLLMR_DEMO_DIR", QByteArray(SLLMR_DEMO_DIR));
+    torch::set_num_threads(1);
+}
+
+void TestTrain::configTemplateAndDescribe()
+{
+    const json t = toJson(defaultRunConfig());
+    // The template reads back strictly and names the bundled demo portably.
+    const RunConfig back = runConfigFromJson(t);
+    QVERIFY(QFileInfo::exists(QString::fromStdString(back.dataset.path)));
+    QVERIFY(t["dataset"]["path"].get<std::string>().rfind("demo:", 0) == 0);
+    QCOMPARE(back.model.type, std::string("mf"));
+    QCOMPARE(back.method.lambda, 0.1);
+    QCOMPARE(back.train.batchSize, 128);
+    QCOMPARE(back.model.dim, 64);
+    // Every key of the template is described.
+    std::set<std::string> keys;
+    flattenKeys(t, "", keys);
+    std::set<std::string> described;
+    for (const auto& d : describeRunConfig())
+        described.insert(d.key);
+    for (const auto& k : keys)
+        QVERIFY2(described.count(k), k.c_str());
+    // The hash ignores the display name and sees everything else.
+    RunConfig a = back;
+    RunConfig b = back;
+    b.name = "another name";
+    QCOMPARE(configHash(a), configHash(b));
+    b.method.lambda = 0.2;
+    QVERIFY(configHash(a) != configHash(b));
+}
+
+void TestTrain::configErrorsNameTheKey()
+{
+    json t = toJson(defaultRunConfig());
+    auto expectError = [](const json& j, const char* key) {
+        try {
+            runConfigFromJson(j);
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find(key) != std::string::npos, e.what());
+            QCOMPARE(e.kind(), ErrorKind::Usage);
+        }
+    };
+    json bad = t;
+    bad["method"]["lamda"] = 0.1;
+    expectError(bad, "method.lamda");
+    bad = t;
+    bad["method"]["lambda"] = -1;
+    expectError(bad, "method.lambda");
+    bad = t;
+    bad["gate"]["mode"] = "sometimes";
+    expectError(bad, "gate.mode");
+    bad = t;
+    bad["model"]["dim"] = 0;
+    expectError(bad, "model.dim");
+    bad = t;
+    bad["train"]["batch_size"] = "big";
+    expectError(bad, "train.batch_size");
+    // A JSON syntax error names file and line.
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("broken.json")).toStdString();
+    std::ofstream(path)
+        << "{\n  \"seed\": 1,\n  \"dataset\": {\n    \"path\": \"x\"\n  \n  \"name\": 2\n}\n";
+    try {
+        loadRunConfig(path);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.kind(), ErrorKind::BadInput);
+        QCOMPARE(e.line(), std::int64_t(6));
+    }
+}
+
+void TestTrain::hingeMovesPairwiseOrderTowardsTheLlm()
+{
+    // User 1: the LLM ranks item 14 above item 15; neither is a positive of user 1.
+    RunConfig none = tinyConfig();
+    none.method.name = "none";
+    RunConfig global = tinyConfig();
+    global.method.name = "global";
+    global.gate.mode = "off";
+    global.method.lambda = 2.0;
+    const Loaded data = load(global);
+    Trainer a(none, data.dataset, data.segmentation, &data.scores);
+    Trainer b(global, data.dataset, data.segmentation, &data.scores);
+    // Same seed: both start from the same parameters.
+    QCOMPARE(logitOf(a, data.dataset, 1, 14), logitOf(b, data.dataset, 1, 14));
+    for (int epoch = 1; epoch <= 40; ++epoch) {
+        EpochResult r;
+        QVERIFY(a.trainEpoch(epoch, {}, r));
+        QCOMPARE(r.llmLoss, 0.0);
+        QVERIFY(b.trainEpoch(epoch, {}, r));
+    }
+    const float gapNone = logitOf(a, data.dataset, 1, 14) - logitOf(a, data.dataset, 1, 15);
+    const float gapGlobal = logitOf(b, data.dataset, 1, 14) - logitOf(b, data.dataset, 1, 15);
+    QVERIFY2(
+        gapGlobal > gapNone + 0.5f,
+        qPrintable(QStringLiteral("gap with hinge %1, without %2").arg(gapGlobal).arg(gapNone)));
+    QVERIFY2(gapGlobal > 0.5f, qPrintable(QString::number(gapGlobal)));
+    const float gap2 = logitOf(b, data.dataset, 2, 12) - logitOf(b, data.dataset, 2, 15);
+    QVERIFY2(gap2 > 0.5f, qPrintable(QString::number(gap2)));
+}
+
+void TestTrain::everyMethodAndGateModeTrains_data()
+{
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("gate");
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("uncertainty");
+    QTest::addColumn<bool>("hard");
+    for (const char* model : {"mf", "deepfm", "dcnv2"}) {
+        const QString m = QLatin1String(model);
+        QTest::addRow("%s none", model) << "none"
+                                        << "off" << m << "entropy" << false;
+        QTest::addRow("%s kd", model) << "kd"
+                                      << "off" << m << "entropy" << false;
+        QTest::addRow("%s pointwise", model) << "pointwise"
+                                             << "off" << m << "entropy" << false;
+        QTest::addRow("%s global", model) << "global"
+                                          << "off" << m << "entropy" << false;
+        for (const char* gate : {"paper", "reliability", "threshold", "random"})
+            QTest::addRow("%s selective %s", model, gate)
+                << "selective" << QString::fromLatin1(gate) << m << "entropy" << false;
+    }
+    QTest::newRow("mf reliability margin") << "selective"
+                                           << "reliability"
+                                           << "mf"
+                                           << "margin" << false;
+    QTest::newRow("deepfm reliability dropout") << "selective"
+                                                << "reliability"
+                                                << "deepfm"
+                                                << "dropout" << false;
+    QTest::newRow("mf paper hard") << "selective"
+                                   << "paper"
+                                   << "mf"
+                                   << "entropy" << true;
+    QTest::newRow("mf reliability hard") << "selective"
+                                         << "reliability"
+                                         << "mf"
+                                         << "entropy" << true;
+}
+
+void TestTrain::everyMethodAndGateModeTrains()
+{
+    QFETCH(QString, method);
+    QFETCH(QString, gate);
+    QFETCH(QString, model);
+    QFETCH(QString, uncertainty);
+    QFETCH(bool, hard);
+    RunConfig c = tinyConfig();
+    c.method.name = method.toStdString();
+    c.gate.mode = gate.toStdString();
+    c.model.type = model.toStdString();
+    c.model.hidden = {16};
+    c.model.dropout = 0.2;
+    c.gate.uncertainty = uncertainty.toStdString();
+    c.gate.hard = hard;
+    c.gate.randomRate = 0.3;
+    const Loaded data = load(c);
+    Trainer t(c, data.dataset, data.segmentation, &data.scores);
+    EpochResult r;
+    for (int epoch = 1; epoch <= 3; ++epoch)
+        QVERIFY(t.trainEpoch(epoch, {}, r));
+    QVERIFY(std::isfinite(r.baseLoss) && r.baseLoss > 0);
+    if (method == QLatin1String("none")) {
+        QCOMPARE(r.llmLoss, 0.0);
+        QCOMPARE(r.pairs, std::int64_t(0));
+    } else {
+        QVERIFY(r.pairs > 0);
+        QVERIFY(std::isfinite(r.llmLoss));
+    }
+    if (method == QLatin1String("selective") || method == QLatin1String("global")) {
+        QVERIFY(r.gate.count("overall"));
+        const double mean = r.gate.at("overall").mean();
+        QVERIFY(mean >= 0.0 && mean <= 1.0);
+        if (gate == QLatin1String("off"))
+            QCOMPARE(mean, 1.0);
+    }
+    if (gate == QLatin1String("reliability"))
+        QVERIFY(r.labeledPairs >= 0);
+    // Evaluation runs on every backbone and gives a sane AUC.
+    const Evaluation ev =
+        evaluate(t.model(), data.dataset, data.segmentation, &data.scores, c.eval, c.seed);
+    const double auc = ev.metrics.at("overall").at("auc");
+    QVERIFY(auc >= 0.0 && auc <= 1.0);
+    QCOMPARE(ev.sizes.at("overall"), std::int64_t(4));
+}
+
+void TestTrain::paperGateCollapsesReliabilityGateDoesNot()
+{
+    RunConfig paper = demoConfig("selective", "paper", 4);
+    RunConfig reliability = demoConfig("selective", "reliability", 4);
+    const Loaded data = load(paper);
+    std::vector<double> paperMean, reliabilityMean;
+    std::map<std::string, double> lastReliability;
+    std::array<double, 4> paperParams{};
+    {
+        Trainer t(paper, data.dataset, data.segmentation, &data.scores);
+        for (int e = 1; e <= paper.train.epochs; ++e) {
+            EpochResult r;
+            QVERIFY(t.trainEpoch(e, {}, r));
+            paperMean.push_back(r.gate.at("overall").mean());
+            paperParams = r.gateParameters;
+        }
+    }
+    {
+        Trainer t(reliability, data.dataset, data.segmentation, &data.scores);
+        for (int e = 1; e <= reliability.train.epochs; ++e) {
+            EpochResult r;
+            QVERIFY(t.trainEpoch(e, {}, r));
+            QVERIFY(r.labeledPairs > 0);
+            reliabilityMean.push_back(r.gate.at("overall").mean());
+            for (const auto& [seg, g] : r.gate)
+                lastReliability[seg] = g.mean();
+        }
+    }
+    const QString trace = QStringLiteral("paper %1 -> %2, reliability %3 -> %4")
+                              .arg(paperMean.front())
+                              .arg(paperMean.back())
+                              .arg(reliabilityMean.front())
+                              .arg(reliabilityMean.back());
+    // The paper gate can only close: every epoch lower, and its bias fell below zero.
+    for (std::size_t k = 1; k < paperMean.size(); ++k)
+        QVERIFY2(paperMean[k] < paperMean[k - 1], qPrintable(trace));
+    QVERIFY2(paperMean.back() < 0.5 * paperMean.front() || paperMean.back() < 0.25,
+             qPrintable(trace));
+    QVERIFY2(paperParams[3] < 0, qPrintable(trace));
+    // The reliability gate keeps a stable activation ...
+    QVERIFY2(reliabilityMean.back() > 0.8 * reliabilityMean.front(), qPrintable(trace));
+    QVERIFY2(reliabilityMean.back() > paperMean.back() + 0.1, qPrintable(trace));
+    // ... that depends on where it is: cold vs warm users or tail vs head items differ.
+    const double coldGap = std::abs(lastReliability["cold"] - lastReliability["warm"]);
+    const double tailGap = std::abs(lastReliability["tail"] - lastReliability["head"]);
+    QVERIFY2(
+        std::max(coldGap, tailGap) > 0.02,
+        qPrintable(QStringLiteral("cold/warm gap %1, tail/head gap %2").arg(coldGap).arg(tailGap)));
+}
+
+void TestTrain::sameConfigAndSeedGiveSameMetrics()
+{
+    QTemporaryDir dir;
+    ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    RunConfig c = demoConfig("selective", "reliability", 2);
+    const auto a = executeRun(c, store);
+    const auto b = executeRun(c, store);
+    QCOMPARE(a.status, RunStatus::Completed);
+    QCOMPARE(b.status, RunStatus::Completed);
+    const auto ma = store.segmentMetrics(a.runId);
+    const auto mb = store.segmentMetrics(b.runId);
+    QCOMPARE(ma.size(), mb.size());
+    QVERIFY(ma.size() > 20);
+    for (std::size_t k = 0; k < ma.size(); ++k) {
+        QCOMPARE(ma[k].segment, mb[k].segment);
+        QCOMPARE(ma[k].metric, mb[k].metric);
+        if (std::isnan(ma[k].value))
+            QVERIFY(std::isnan(mb[k].value));
+        else
+            QCOMPARE(ma[k].value, mb[k].value);  // bit for bit
+    }
+    // Per-interaction AUC values for paired tests are stored.
+    QCOMPARE(store.interactionMetrics(a.runId, "auc").size(), std::size_t(12629));
+    // Another seed gives other numbers.
+    c.seed = 7;
+    const auto d = executeRun(c, store);
+    const auto md = store.segmentMetrics(d.runId);
+    bool differs = false;
+    for (std::size_t k = 0; k < ma.size() && k < md.size(); ++k)
+        differs = differs || (ma[k].metric == "auc" && ma[k].value != md[k].value);
+    QVERIFY(differs);
+}
+
+void TestTrain::cancelStopsWithinASecond()
+{
+    QTemporaryDir dir;
+    ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    RunConfig c = demoConfig("selective", "reliability", 50);
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> training{false};
+    RunCallbacks cb;
+    cb.cancel = &cancel;
+    cb.onBatch = [&](const BatchProgress&) { training = true; };
+    RunOutcome outcome;
+    std::thread worker([&] {
+        ExperimentStore own(store.path());
+        outcome = executeRun(c, own, cb);
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(training.load(), 30000);
+    QTest::qWait(1500);
+    const auto start = std::chrono::steady_clock::now();
+    cancel = true;
+    worker.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    QVERIFY2(seconds < 1.0, qPrintable(QString::number(seconds)));
+    QCOMPARE(outcome.status, RunStatus::Cancelled);
+    QCOMPARE(store.run(outcome.runId)->status, RunStatus::Cancelled);
+}
+
+void TestTrain::resumeAfterSigkillMatchesUninterrupted()
+{
+    QTemporaryDir dir;
+    const QString cli = QStringLiteral(SLLMR_CLI);
+    const QString config = dir.filePath(QStringLiteral("run.json"));
+    {
+        json j = toJson(demoConfig("selective", "reliability", 3));
+        std::ofstream(config.toStdString()) << j.dump(2);
+    }
+    auto runCli = [&](const QString& db, const QStringList& args) {
+        QProcess p;
+        p.start(cli, QStringList{QStringLiteral("--db"), db} + args);
+        p.waitForFinished(300000);
+        return json::parse(p.readAllStandardOutput().toStdString(), nullptr, false);
+    };
+    // Uninterrupted.
+    const QString dbA = dir.filePath(QStringLiteral("a.db"));
+    const json full = runCli(dbA, {QStringLiteral("run"), config, QStringLiteral("--json")});
+    QVERIFY2(!full.is_discarded(), "no JSON from the uninterrupted run");
+    QCOMPARE(full["status"].get<std::string>(), std::string("completed"));
+
+    // Killed with SIGKILL after its first epoch, then resumed.
+    const QString dbB = dir.filePath(QStringLiteral("b.db"));
+    QProcess p;
+    p.setProcessChannelMode(QProcess::SeparateChannels);
+    p.start(cli, {QStringLiteral("--db"), dbB, QStringLiteral("run"), config});
+    QVERIFY(p.waitForStarted());
+    QByteArray err;
+    // Without a terminal the CLI prints one line per finished (and checkpointed) epoch.
+    QTRY_VERIFY_WITH_TIMEOUT((err += p.readAllStandardError()).contains("epoch 1:"), 120000);
+    p.kill();  // SIGKILL: no chance to clean up
+    p.waitForFinished();
+    {
+        ExperimentStore store(dbB.toStdString());
+        QCOMPARE(store.run(1)->status, RunStatus::Running);  // as the kill left it
+        QCOMPARE(store.markStaleRunsInterrupted(), 1);
+    }
+    const json resumed = runCli(dbB, {QStringLiteral("run"), QStringLiteral("--resume"),
+                                      QStringLiteral("1"), QStringLiteral("--json")});
+    QVERIFY2(!resumed.is_discarded(), "no JSON from the resumed run");
+    QCOMPARE(resumed["status"].get<std::string>(), std::string("completed"));
+    for (const char* seg : {"overall", "cold", "tail"})
+        for (const char* metric : {"auc", "gauc", "ndcg@10", "recall@20", "mrr"})
+            QCOMPARE(resumed["metrics"][seg][metric].get<double>(),
+                     full["metrics"][seg][metric].get<double>());
+}
+
+QTEST_GUILESS_MAIN(TestTrain)  // QProcess needs an application object
+#include "tst_train.moc"
