@@ -8,9 +8,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace sllmr {
+namespace {
+
+// json_util's readers would accept 64.5 for an integer setting (nlohmann truncates); refuse it.
+void requireIntegers(const nlohmann::json& j, const char* key, const std::string& prefix)
+{
+    if (!j.is_object() || !j.contains(key))
+        return;
+    const auto& v = j.at(key);
+    const bool ok = v.is_array() ? std::all_of(v.begin(), v.end(),
+                                               [](const auto& e) { return e.is_number_integer(); })
+                                 : v.is_number_integer();
+    if (!ok)
+        throw Error(ErrorKind::Usage,
+                    "setting '" + json_util::keyPath(prefix, key) + "' must be " +
+                        (v.is_array() ? "a list of integers" : "an integer"),
+                    {}, 0, "see 'sllmr config describe' for the expected type");
+}
+
+}  // namespace
 
 void to_json(nlohmann::json& j, const ModelSpec& spec)
 {
@@ -26,10 +46,12 @@ void to_json(nlohmann::json& j, const ModelSpec& spec)
 ModelSpec modelSpecFromJson(const nlohmann::json& j, const std::string& prefix)
 {
     using namespace json_util;
-    requireKeys(j,
-                {"type", "dim", "hidden", "cross_layers", "dropout", "item_features",
-                 "sparse_embeddings"},
-                prefix);
+    requireKeys(
+        j,
+        {"type", "dim", "hidden", "cross_layers", "dropout", "item_features", "sparse_embeddings"},
+        prefix);
+    for (const char* key : {"dim", "hidden", "cross_layers"})
+        requireIntegers(j, key, prefix);
     ModelSpec s;
     readChoice(j, "type", s.type, {"mf", "deepfm", "dcnv2"}, prefix);  // = backboneTypes()
     readRange(j, "dim", s.dim, 1, 1024, prefix);
@@ -59,9 +81,8 @@ torch::Tensor BackboneImpl::scoreAll(const torch::Tensor& users)
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
             const auto blockUsers = u.narrow(0, ub, uc).repeat_interleave(ic);
             const auto blockItems = torch::arange(ib, ib + ic, u.options()).repeat({uc});
-            out.narrow(0, ub, uc)
-                .narrow(1, ib, ic)
-                .copy_(forward(blockUsers, blockItems).view({uc, ic}));
+            out.narrow(0, ub, uc).narrow(1, ib, ic).copy_(
+                forward(blockUsers, blockItems).view({uc, ic}));
         });
     return out;
 }

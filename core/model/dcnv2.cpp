@@ -20,15 +20,18 @@ DCNv2Impl::DCNv2Impl(const ModelSpec& spec, const BackboneContext& context) : m_
     }
     const std::int64_t width = fields * spec.dim;
     for (int l = 0; l < spec.crossLayers; ++l)
-        m_cross.push_back(
-            register_module("cross" + std::to_string(l), makeLinear(width, width)));
+        m_cross.push_back(register_module("cross" + std::to_string(l), makeLinear(width, width)));
     m_dnn = register_module("dnn", Mlp(width, spec.hidden, spec.dropout));
 }
 
 torch::Tensor DCNv2Impl::cross(const torch::Tensor& x0, torch::Tensor x, std::size_t fromLayer)
 {
-    for (std::size_t l = fromLayer; l < m_cross.size(); ++l)
-        x = torch::addcmul(x, x0, m_cross[l](x));
+    const bool inference = !torch::GradMode::is_enabled();
+    for (std::size_t l = fromLayer; l < m_cross.size(); ++l) {
+        auto& layer = m_cross[l];
+        const auto wx = inference ? inferenceLinear(x, layer->weight, layer->bias) : layer(x);
+        x = torch::addcmul(x, x0, wx);
+    }
     return x;
 }
 
@@ -47,7 +50,7 @@ torch::Tensor DCNv2Impl::scoreAll(const torch::Tensor& users)
     const auto u = users.to(torch::kLong).reshape({-1});
     const auto numUsers = u.size(0);
 
-    const auto eu = m_user(u);  // [U, d]
+    const auto eu = m_user(u);         // [U, d]
     auto itemFields = m_item->weight;  // [N, d] or [N, 2d] with the feature field
     if (!m_features.is_empty())
         itemFields = torch::cat({itemFields, m_features->embed(m_features->allBags())}, 1);
@@ -57,26 +60,26 @@ torch::Tensor DCNv2Impl::scoreAll(const torch::Tensor& users)
     // The first affine map of x0, split by columns: W [u | I] x0 + b = (W_u e_u + b) + W_I e_I.
     auto& first = m_cross.empty() ? m_dnn->first() : m_cross.front();
     const auto w = first->weight;  // [out, width]
-    const auto userPart = torch::addmm(first->bias, eu, w.narrow(1, 0, m_dim).t());
-    const auto itemPart = torch::mm(itemFields, w.narrow(1, m_dim, itemWidth).t());
+    const auto userPart = inferenceLinear(eu, w.narrow(1, 0, m_dim), first->bias);
+    const auto itemPart = inferenceLinear(itemFields, w.narrow(1, m_dim, itemWidth));
     const auto outWidth = w.size(0);
 
     auto out = torch::empty({numUsers, m_numItems}, eu.options());
     forEachBlock(
         numUsers, m_numItems,
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
-            const auto pre = (userPart.narrow(0, ub, uc).unsqueeze(1) +
-                              itemPart.narrow(0, ib, ic).unsqueeze(0))
-                                 .view({uc * ic, outWidth});
+            const auto pre =
+                (userPart.narrow(0, ub, uc).unsqueeze(1) + itemPart.narrow(0, ib, ic).unsqueeze(0))
+                    .view({uc * ic, outWidth});
             torch::Tensor logits;
             if (m_cross.empty()) {
                 logits = m_dnn->forwardFrom(pre);
             } else {
                 const auto x0 =
-                    torch::cat({eu.narrow(0, ub, uc).unsqueeze(1).expand({uc, ic, m_dim}),
-                                itemFields.narrow(0, ib, ic).unsqueeze(0).expand(
-                                    {uc, ic, itemWidth})},
-                               2)
+                    torch::cat(
+                        {eu.narrow(0, ub, uc).unsqueeze(1).expand({uc, ic, m_dim}),
+                         itemFields.narrow(0, ib, ic).unsqueeze(0).expand({uc, ic, itemWidth})},
+                        2)
                         .view({uc * ic, width});
                 logits = m_dnn(cross(x0, torch::addcmul(x0, x0, pre), 1));
             }

@@ -17,7 +17,8 @@
 
 namespace sllmr {
 
-class DCNv2Impl : public BackboneImpl {
+class DCNv2Impl : public BackboneImpl
+{
 public:
     DCNv2Impl(const ModelSpec& spec, const BackboneContext& context);
 
@@ -39,7 +40,7 @@ private:
     torch::nn::Embedding m_user{nullptr};
     torch::nn::Embedding m_item{nullptr};
     model_detail::ItemFeatureField m_features{nullptr};  // null when the field is absent
-    std::vector<torch::nn::Linear> m_cross;             // W_l, b_l: [D, D], [D]
+    std::vector<torch::nn::Linear> m_cross;              // W_l, b_l: [D, D], [D]
     model_detail::Mlp m_dnn{nullptr};
 };
 TORCH_MODULE(DCNv2);

@@ -14,8 +14,8 @@ DeepFMImpl::DeepFMImpl(const ModelSpec& spec, const BackboneContext& context) : 
     m_itemWeight = register_module("item_weight", makeEmbedding(context.numItems, 1, sparse, 0.0));
     std::int64_t fields = 2;
     if (ItemFeatureFieldImpl::available(spec, context)) {
-        m_features = register_module("features",
-                                     ItemFeatureField(context, spec.dim, sparse, /*withBias=*/true));
+        m_features = register_module(
+            "features", ItemFeatureField(context, spec.dim, sparse, /*withBias=*/true));
         ++fields;
     }
     m_dnn = register_module("dnn", Mlp(fields * spec.dim, spec.hidden, spec.dropout));
@@ -65,20 +65,20 @@ torch::Tensor DeepFMImpl::scoreAll(const torch::Tensor& users)
         itemInput = torch::cat({ei, ef}, 1);
     }
     // Everything but the DNN: [U, N].
-    auto out = torch::addmm(wu.unsqueeze(1), eu, eI.t()) + (wI + fmItem).unsqueeze(0);
+    auto out = inferenceLinear(eu, eI, wI + fmItem) + wu.unsqueeze(1);
 
     // DNN first layer split by columns into the user block and the item block.
     auto& first = m_dnn->first();
     const auto w1 = first->weight;  // [H1, fields * d]
-    const auto userPart = torch::addmm(first->bias, eu, w1.narrow(1, 0, m_dim).t());  // [U, H1]
-    const auto itemPart = torch::mm(itemInput, w1.narrow(1, m_dim, w1.size(1) - m_dim).t());
+    const auto userPart = inferenceLinear(eu, w1.narrow(1, 0, m_dim), first->bias);  // [U, H1]
+    const auto itemPart = inferenceLinear(itemInput, w1.narrow(1, m_dim, w1.size(1) - m_dim));
     const auto h1 = w1.size(0);
     forEachBlock(
         numUsers, m_numItems,
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
-            const auto pre = (userPart.narrow(0, ub, uc).unsqueeze(1) +
-                              itemPart.narrow(0, ib, ic).unsqueeze(0))
-                                 .view({uc * ic, h1});
+            const auto pre =
+                (userPart.narrow(0, ub, uc).unsqueeze(1) + itemPart.narrow(0, ib, ic).unsqueeze(0))
+                    .view({uc * ic, h1});
             out.narrow(0, ub, uc).narrow(1, ib, ic).add_(m_dnn->forwardFrom(pre).view({uc, ic}));
         },
         rowsForWidth(m_dnn->maxWidth()));

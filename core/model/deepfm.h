@@ -18,7 +18,8 @@
 
 namespace sllmr {
 
-class DeepFMImpl : public BackboneImpl {
+class DeepFMImpl : public BackboneImpl
+{
 public:
     DeepFMImpl(const ModelSpec& spec, const BackboneContext& context);
 
@@ -40,8 +41,8 @@ private:
     std::int64_t m_dim = 0;
     torch::nn::Embedding m_user{nullptr};
     torch::nn::Embedding m_item{nullptr};
-    torch::nn::Embedding m_userWeight{nullptr};  // first order, [numUsers, 1]
-    torch::nn::Embedding m_itemWeight{nullptr};  // first order, [numItems, 1]
+    torch::nn::Embedding m_userWeight{nullptr};          // first order, [numUsers, 1]
+    torch::nn::Embedding m_itemWeight{nullptr};          // first order, [numItems, 1]
     model_detail::ItemFeatureField m_features{nullptr};  // null when the field is absent
     model_detail::Mlp m_dnn{nullptr};
 };

@@ -6,6 +6,20 @@
 
 namespace sllmr::model_detail {
 
+torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weight,
+                              const torch::Tensor& bias)
+{
+    const bool oneDnn = at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() &&
+                        x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+                        weight.scalar_type() == torch::kFloat && x.dim() == 2 && x.size(0) > 0 &&
+                        x.size(1) > 0 && weight.size(0) > 0 && !torch::GradMode::is_enabled();
+    if (!oneDnn)
+        return bias.defined() ? torch::addmm(bias, x, weight.t()) : torch::mm(x, weight.t());
+    return torch::mkldnn_linear(x.contiguous().to_mkldnn(), weight.contiguous(),
+                                bias.defined() ? bias.contiguous() : bias)
+        .to_dense();
+}
+
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std)
 {
     torch::nn::Embedding e(torch::nn::EmbeddingOptions(rows, dim).sparse(sparse));
@@ -41,10 +55,10 @@ ItemFeatureFieldImpl::ItemFeatureFieldImpl(const BackboneContext& context, std::
     const auto vocabulary = static_cast<std::int64_t>(info.featureNames.size());
     if (static_cast<std::int64_t>(info.featureOffsets.size()) != context.numItems + 1 ||
         info.featureOffsets.front() != 0 || info.featureOffsets.back() != info.features.size())
-        throw Error(ErrorKind::Internal,
-                    "item features do not match the items: " +
-                        std::to_string(info.featureOffsets.size()) + " offsets for " +
-                        std::to_string(context.numItems) + " items");
+        throw Error(
+            ErrorKind::Internal,
+            "item features do not match the items: " + std::to_string(info.featureOffsets.size()) +
+                " offsets for " + std::to_string(context.numItems) + " items");
 
     m_offsets = torch::empty({context.numItems + 1}, torch::kLong);
     auto* off = m_offsets.data_ptr<std::int64_t>();
@@ -128,17 +142,20 @@ MlpImpl::MlpImpl(std::int64_t in, const std::vector<int>& hidden, double dropout
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x)
 {
-    return forwardFrom(m_layers.front()(x));
+    auto& first = m_layers.front();
+    return forwardFrom(
+        torch::GradMode::is_enabled() ? first(x) : inferenceLinear(x, first->weight, first->bias));
 }
 
 torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
 {
+    const bool inference = !torch::GradMode::is_enabled();
     auto h = firstOutput;
     for (std::size_t k = 1; k < m_layers.size(); ++k) {
         h = torch::relu(h);
         if (!m_dropout.is_empty())
             h = m_dropout(h);
-        h = m_layers[k](h);
+        h = inference ? inferenceLinear(h, m_layers[k]->weight, m_layers[k]->bias) : m_layers[k](h);
     }
     return h.squeeze(-1);
 }

@@ -47,13 +47,21 @@ void forEachBlock(std::int64_t users, std::int64_t items, F&& fn,
             fn(u, std::min(userStep, users - u), i, std::min(itemStep, items - i));
 }
 
+// y = x W^T + b for 2-D float x, without autograd (scoreAll paths only). LibTorch's own CPU matmul
+// calls the system BLAS, which on Debian is often the reference implementation (about 2 GFLOPS);
+// oneDNN, bundled with LibTorch, is about ten times faster there, so this uses it when LibTorch has
+// it and falls back to addmm otherwise. Equal to addmm up to float rounding. bias may be undefined.
+torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weight,
+                              const torch::Tensor& bias = {});
+
 // Embedding table with the project's init: N(0, std) from torch's global generator.
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std);
 
 // Linear layer with Xavier-uniform weight and zero bias (global generator).
 torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out);
 
-class ItemFeatureFieldImpl : public torch::nn::Module {
+class ItemFeatureFieldImpl : public torch::nn::Module
+{
 public:
     // True when the spec asks for item features and the context has a non-empty vocabulary.
     static bool available(const ModelSpec& spec, const BackboneContext& context);
@@ -65,7 +73,8 @@ public:
                          bool withBias);
 
     // Flattened feature ids and bag offsets for a batch of items.
-    struct Bags {
+    struct Bags
+    {
         torch::Tensor ids;
         torch::Tensor offsets;
     };
@@ -84,13 +93,14 @@ private:
 };
 TORCH_MODULE(ItemFeatureField);
 
-class MlpImpl : public torch::nn::Module {
+class MlpImpl : public torch::nn::Module
+{
 public:
     // hidden may be empty: the Mlp is then a single Linear(in, 1). Dropout follows every hidden
     // ReLU when dropout > 0.
     MlpImpl(std::int64_t in, const std::vector<int>& hidden, double dropout);
 
-    // x: [B, in] -> logits [B].
+    // x: [B, in] -> logits [B]. Without grad mode the layers run through inferenceLinear().
     torch::Tensor forward(const torch::Tensor& x);
 
     // The first affine map; forwardFrom(first()(x)) == forward(x).

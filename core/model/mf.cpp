@@ -38,8 +38,8 @@ torch::Tensor MFImpl::scoreAll(const torch::Tensor& users)
     const auto u = users.to(torch::kLong).reshape({-1});
     const auto p = embedDropout(m_user(u));
     const auto q = embedDropout(m_item->weight);
-    return torch::addmm(m_userBias(u) + m_globalBias, p, q.t()) +
-           m_itemBias->weight.t();
+    return model_detail::inferenceLinear(p, q, m_itemBias->weight.squeeze(1)) + m_userBias(u) +
+           m_globalBias;
 }
 
 }  // namespace sllmr

@@ -11,12 +11,14 @@
 
 namespace sllmr {
 
-class MFImpl : public BackboneImpl {
+class MFImpl : public BackboneImpl
+{
 public:
     MFImpl(const ModelSpec& spec, const BackboneContext& context);
 
     torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) override;
-    // One [U, d] x [d, numItems] matrix product plus the biases.
+    // One [U, d] x [d, numItems] matrix product plus the biases. In train mode the dropout masks
+    // are drawn per user row and per item row, so they are shared across the product.
     torch::Tensor scoreAll(const torch::Tensor& users) override;
     bool hasDropout() const override { return !m_dropout.is_empty(); }
 

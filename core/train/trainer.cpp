@@ -545,23 +545,29 @@ std::map<std::string, double> Trainer::validationAuc()
             auc[v] = below / static_cast<double>(per - 1);
         }
     } else {
-        // Full ranking against every item that is not a known positive of the user.
+        // Full ranking against every item that is not a known positive of the user; users are
+        // scored in chunks so item-side work is shared.
         const auto items = m_dataset.numItems();
-        for (std::size_t v = 0; v < m_valUsers.size(); ++v) {
-            const auto u = m_valUsers[v];
-            const auto row =
-                m_model->scoreAll(torch::tensor({static_cast<std::int64_t>(u)})).contiguous();
-            const auto* p = row.data_ptr<float>();
-            const float pos = p[m_valItems[v]];
-            double below = 0;
-            std::int64_t negs = 0;
-            for (std::uint32_t j = 0; j < items; ++j) {
-                if (isKnownPositive(u, j))
-                    continue;
-                ++negs;
-                below += p[j] < pos ? 1.0 : (p[j] == pos ? 0.5 : 0.0);
+        constexpr std::size_t kChunk = 128;
+        for (std::size_t v0 = 0; v0 < m_valUsers.size(); v0 += kChunk) {
+            const auto v1 = std::min(m_valUsers.size(), v0 + kChunk);
+            std::vector<std::uint32_t> chunk(m_valUsers.begin() + static_cast<std::ptrdiff_t>(v0),
+                                             m_valUsers.begin() + static_cast<std::ptrdiff_t>(v1));
+            const auto rows = m_model->scoreAll(indexTensor(chunk)).contiguous();
+            for (std::size_t v = v0; v < v1; ++v) {
+                const auto u = m_valUsers[v];
+                const float* p = rows[static_cast<std::int64_t>(v - v0)].data_ptr<float>();
+                const float pos = p[m_valItems[v]];
+                double below = 0;
+                std::int64_t negs = 0;
+                for (std::uint32_t j = 0; j < items; ++j) {
+                    if (isKnownPositive(u, j))
+                        continue;
+                    ++negs;
+                    below += p[j] < pos ? 1.0 : (p[j] == pos ? 0.5 : 0.0);
+                }
+                auc[v] = negs ? below / static_cast<double>(negs) : 0.0;
             }
-            auc[v] = negs ? below / static_cast<double>(negs) : 0.0;
         }
     }
     m_model->train();
