@@ -121,6 +121,11 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
             trainer.setRandomRate(rate);
         }
 
+        if (!resuming) {
+            // A new run never picks up files of an earlier database that had the same path.
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
         fs::create_directories(dir);
         ResumeState state;
         if (resuming) {
