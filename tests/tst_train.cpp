@@ -376,6 +376,12 @@ void TestTrain::sameConfigAndSeedGiveSameMetrics()
         else
             QCOMPARE(ma[k].value, mb[k].value);  // bit for bit
     }
+    // The gate's activity per segment is stored with the metrics.
+    const auto gateMean = std::find_if(ma.begin(), ma.end(), [](const SegmentMetric& m) {
+        return m.segment == "tail" && m.metric == "gate_mean";
+    });
+    QVERIFY(gateMean != ma.end());
+    QVERIFY(gateMean->value > 0.0 && gateMean->value < 1.0);
     // Per-interaction AUC values for paired tests are stored.
     QCOMPARE(store.interactionMetrics(a.runId, "auc").size(), std::size_t(12629));
     // Another seed gives other numbers.

@@ -189,6 +189,20 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
                 seg.push_back({segment, metric, value, outcome.evaluation.sizes[segment]});
         seg.push_back({"overall", "best_epoch", static_cast<double>(state.bestEpoch),
                        outcome.evaluation.sizes["overall"]});
+        // The gate's activity per segment in the epoch whose parameters were evaluated.
+        const int evaluatedEpoch = config.train.restoreBest ? state.bestEpoch : state.epoch;
+        for (const auto& m : store.epochMetrics(runId)) {
+            if (m.epoch != evaluatedEpoch)
+                continue;
+            for (const char* prefix : {"gate_mean.", "gate_active."}) {
+                const std::string p(prefix);
+                if (m.key.rfind(p, 0) == 0) {
+                    const auto segment = m.key.substr(p.size());
+                    seg.push_back({segment, p.substr(0, p.size() - 1), m.value,
+                                   outcome.evaluation.sizes[segment]});
+                }
+            }
+        }
         store.addSegmentMetrics(runId, seg);
         store.addInteractionMetrics(runId, outcome.evaluation.perInteraction);
         store.setRunStatus(runId, RunStatus::Completed);
