@@ -113,6 +113,7 @@ private Q_SLOTS:
     void sameConfigAndSeedGiveSameMetrics();
     void cancelStopsWithinASecond();
     void resumeAfterSigkillMatchesUninterrupted();
+    void cliRunsCommands();
 };
 
 void TestTrain::initTestCase()
@@ -466,6 +467,76 @@ void TestTrain::resumeAfterSigkillMatchesUninterrupted()
         for (const char* metric : {"auc", "gauc", "ndcg@10", "recall@20", "mrr"})
             QCOMPARE(resumed["metrics"][seg][metric].get<double>(),
                      full["metrics"][seg][metric].get<double>());
+}
+
+void TestTrain::cliRunsCommands()
+{
+    QTemporaryDir dir;
+    const QString cli = QStringLiteral(SLLMR_CLI);
+    const QString db = dir.filePath(QStringLiteral("experiments.db"));
+    const QString config = dir.filePath(QStringLiteral("tiny.json"));
+    {
+        RunConfig c = tinyConfig();
+        c.method.name = "selective";
+        c.train.epochs = 2;
+        std::ofstream(config.toStdString()) << toJson(c).dump(2);
+    }
+    struct Out
+    {
+        int code;
+        QByteArray out;
+        QByteArray err;
+    };
+    auto run = [&](const QStringList& args) {
+        QProcess p;
+        p.start(cli, QStringList{QStringLiteral("--db"), db} + args);
+        p.waitForFinished(120000);
+        return Out{p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+    };
+    for (int k = 0; k < 2; ++k) {
+        const Out r = run({QStringLiteral("run"), config, QStringLiteral("--json"),
+                           QStringLiteral("--set"), QStringLiteral("method.lambda=%1").arg(k + 1)});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const json j = json::parse(r.out.toStdString());
+        QCOMPARE(j["run_id"].get<int>(), k + 1);
+        QCOMPARE(j["status"].get<std::string>(), std::string("completed"));
+        QCOMPARE(j["metrics"]["overall"]["size"].get<int>(), 4);
+        QVERIFY(j["metrics"]["overall"].contains("ndcg@10"));
+    }
+    // list, show, compare, export
+    Out r = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")});
+    QCOMPARE(r.code, 0);
+    const json list = json::parse(r.out.toStdString());
+    QCOMPARE(list.size(), std::size_t(2));
+    QCOMPARE(list[0]["run_id"].get<int>(), 2);  // newest first
+    r = run({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"),
+             QStringLiteral("--json")});
+    QCOMPARE(r.code, 0);
+    const json show = json::parse(r.out.toStdString());
+    QCOMPARE(show["epochs"].size(), std::size_t(2));
+    QVERIFY(show["epochs"][0].contains("base_loss"));
+    QVERIFY(show["epochs"][0].contains("llm_loss"));
+    QCOMPARE(show["config"]["method"]["lambda"].get<double>(), 1.0);
+    r = run({QStringLiteral("runs"), QStringLiteral("compare"), QStringLiteral("1"),
+             QStringLiteral("2")});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("run 1") && r.out.contains("run 2") && r.out.contains("overall") &&
+            r.out.contains("cold") && r.out.contains("tail"));
+    r = run({QStringLiteral("runs"), QStringLiteral("export"), QStringLiteral("2"),
+             QStringLiteral("--format"), QStringLiteral("csv")});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.startsWith("run_id,kind,segment,epoch,metric,value,size\n"));
+    QVERIFY(r.out.contains("2,segment,overall,,auc,"));
+    QVERIFY(r.out.contains("2,epoch,,1,base_loss,"));
+    // Errors: unknown run (3), unknown config key (2), describe lists keys.
+    QCOMPARE(run({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("99")}).code, 3);
+    r = run(
+        {QStringLiteral("run"), config, QStringLiteral("--set"), QStringLiteral("method.lamda=1")});
+    QCOMPARE(r.code, 2);
+    QVERIFY(r.err.contains("method.lamda"));
+    r = run({QStringLiteral("config"), QStringLiteral("describe"), QStringLiteral("--json")});
+    QCOMPARE(r.code, 0);
+    QVERIFY(json::parse(r.out.toStdString()).size() > 80);
 }
 
 QTEST_GUILESS_MAIN(TestTrain)  // QProcess needs an application object
