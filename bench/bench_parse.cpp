@@ -14,11 +14,11 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,7 +112,8 @@ std::uint64_t idMapBytesApprox(std::uint64_t n)
 // ---------------------------------------------------------------------------------------------
 // Synthetic MovieLens ratings.csv
 
-struct SplitMix64 {
+struct SplitMix64
+{
     std::uint64_t s;
     std::uint64_t next()
     {
@@ -123,7 +124,8 @@ struct SplitMix64 {
     }
 };
 
-struct Xoshiro256 {
+struct Xoshiro256
+{
     std::uint64_t s[4];
     explicit Xoshiro256(std::uint64_t seed)
     {
@@ -156,7 +158,8 @@ struct Xoshiro256 {
     }
 };
 
-class BufferedWriter {
+class BufferedWriter
+{
 public:
     explicit BufferedWriter(const std::string& path) : m_buf(16u << 20)
     {
@@ -292,16 +295,16 @@ std::uint64_t generateRatings(const std::string& path, std::int64_t rows)
         mine.clear();
         while (mine.size() < c) {
             const double x = rng.uniform();
-            const auto r = static_cast<std::uint32_t>(
-                std::min<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), x) - cdf.begin(),
-                                      kItems - 1));
+            const auto r = static_cast<std::uint32_t>(std::min<std::size_t>(
+                std::lower_bound(cdf.begin(), cdf.end(), x) - cdf.begin(), kItems - 1));
             if (stamp[r] == u + 1)
                 continue;
             stamp[r] = u + 1;
             mine.push_back(movieId[r]);
         }
         std::sort(mine.begin(), mine.end());
-        const std::int64_t start = tMin + static_cast<std::int64_t>(rng.below(tMax - tMin - window));
+        const std::int64_t start =
+            tMin + static_cast<std::int64_t>(rng.below(tMax - tMin - window));
         const std::int64_t span = 1 + static_cast<std::int64_t>(rng.below(window));
         for (const std::uint32_t m : mine) {
             char* p = out.reserve(64);
@@ -368,7 +371,8 @@ sllmr::DatasetSpec specFor(const std::string& path)
 
 double processCpuSeconds()
 {
-    struct rusage ru {};
+    struct rusage ru
+    {};
     ::getrusage(RUSAGE_SELF, &ru);
     return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
@@ -413,8 +417,8 @@ int runOne(const std::string& path, const std::string& what)
         kv["train"] = std::to_string(ds.train.size());
         kv["validation"] = std::to_string(ds.validation.size());
         kv["test"] = std::to_string(ds.test.size());
-        kv["final_capacity"] = std::to_string(ds.train.capacity() + ds.validation.capacity() +
-                                              ds.test.capacity());
+        kv["final_capacity"] =
+            std::to_string(ds.train.capacity() + ds.validation.capacity() + ds.test.capacity());
         kv["text_bytes"] = std::to_string(ds.files.empty() ? 0 : ds.files[0].bytes);
         kv["users"] = std::to_string(ds.numUsers());
         kv["items"] = std::to_string(ds.numItems());
@@ -435,7 +439,8 @@ int runOne(const std::string& path, const std::string& what)
 // ---------------------------------------------------------------------------------------------
 // Parent side: spawn children and collect their results.
 
-struct Sample {
+struct Sample
+{
     std::map<std::string, std::string> kv;
     long ruMaxRssKb = 0;  // from wait4(): the child's peak RSS as the kernel saw it
     double num(const std::string& k) const
@@ -477,9 +482,9 @@ std::optional<Sample> spawnOne(const std::string& exe, const std::string& path,
     }
     ::close(fds[0]);
     int status = 0;
-    struct rusage ru {};
-    while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
-    }
+    struct rusage ru
+    {};
+    while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fmt::print(stderr, "bench_parse: child for {} ({}) failed (status {})\n", path, what,
                    status);
@@ -501,20 +506,21 @@ std::optional<Sample> spawnOne(const std::string& exe, const std::string& path,
 }
 
 // Best-of-`reps` time; peak memory is the largest seen over the repetitions.
-struct Result {
+struct Result
+{
     std::string label;
     std::string path;
     bool attempted = false;  // false: not requested (--no-load)
     bool ok = false;
     int reps = 0;
-    double seconds = 0;           // best
+    double seconds = 0;  // best
     double secondsMedian = 0;
-    double cpuSeconds = 0;        // best user+sys CPU time of the measured call
+    double cpuSeconds = 0;  // best user+sys CPU time of the measured call
     double rows = 0;
     double fileBytes = 0;
-    double baseKb = 0;            // RSS before the measured call
-    double hwmKb = 0;             // peak RSS (VmHWM) of the child
-    double ruMaxRssKb = 0;        // same, from wait4()
+    double baseKb = 0;      // RSS before the measured call
+    double hwmKb = 0;       // peak RSS (VmHWM) of the child
+    double ruMaxRssKb = 0;  // same, from wait4()
     double rowsCapacity = 0;
     double rssAfterKb = 0;
     double users = 0;
@@ -567,7 +573,8 @@ Result measure(const std::string& exe, const std::string& label, const std::stri
         r.validation = s->num("validation");
         r.test = s->num("test");
         r.finalCapacity = s->num("final_capacity");
-        fmt::print(stderr, "  {:<10} {:<5} rep {}/{}: {:.3f} s (cpu {:.3f} s), peak RSS {:.1f} MiB\n",
+        fmt::print(stderr,
+                   "  {:<10} {:<5} rep {}/{}: {:.3f} s (cpu {:.3f} s), peak RSS {:.1f} MiB\n",
                    label, what, i + 1, reps, times.back(), cpus.back(), s->num("hwm_kb") / 1024.0);
     }
     if (times.empty())
@@ -590,7 +597,8 @@ int runBreakdown(const std::string& path, int reps)
     using namespace sllmr;
     const double bytes = static_cast<double>(fileSize(path));
     const std::string fileStr = path;
-    struct Stage {
+    struct Stage
+    {
         const char* name;
         int level;
     };
@@ -689,9 +697,10 @@ int runBreakdown(const std::string& path, int reps)
         }
     }
     const double full = best.back();
-    fmt::print("Breakdown of readInteractions on {} ({:.1f} MB), best of {} interleaved passes "
-               "in one process:\n\n",
-               path, bytes / 1e6, reps);
+    fmt::print(
+        "Breakdown of readInteractions on {} ({:.1f} MB), best of {} interleaved passes "
+        "in one process:\n\n",
+        path, bytes / 1e6, reps);
     fmt::print("| stage (cumulative) | s | MB/s | added s | share of full |\n");
     fmt::print("|---|---:|---:|---:|---:|\n");
     double prev = 0;
@@ -701,19 +710,27 @@ int runBreakdown(const std::string& path, int reps)
                    bytes / 1e6 / best[si], added, 100.0 * added / full);
         prev = best[si];
     }
-    fmt::print("| readInteractions (full call; the rest is the reserve-from-header-line regrowth "
-               "and per-row bookkeeping) | {:.3f} | {:.0f} | {:+.3f} | 100% |\n",
-               full, bytes / 1e6 / full, full - prev);
+    fmt::print(
+        "| readInteractions (full call; the rest is the reserve-from-header-line regrowth "
+        "and per-row bookkeeping) | {:.3f} | {:.0f} | {:+.3f} | 100% |\n",
+        full, bytes / 1e6 / full, full - prev);
     return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
 
-std::string mb(double bytes) { return fmt::format("{:.1f}", bytes / 1e6); }
-std::string mib(double bytes) { return fmt::format("{:.1f}", bytes / 1048576.0); }
+std::string mb(double bytes)
+{
+    return fmt::format("{:.1f}", bytes / 1e6);
+}
+std::string mib(double bytes)
+{
+    return fmt::format("{:.1f}", bytes / 1048576.0);
+}
 
-struct FileRun {
+struct FileRun
+{
     std::string label;
     std::string path;
     bool synthetic = false;
@@ -730,12 +747,16 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
     add(machine);
     add("\n### readInteractions\n\n");
     add("Time: best wall-clock time over N fresh child processes (cpu s: best user+sys CPU time of "
-        "the same call, less sensitive to other load on the machine). MB = 10^6 bytes of file; peak = VmHWM of the "
+        "the same call, less sensitive to other load on the machine). MB = 10^6 bytes of file; "
+        "peak = VmHWM of the "
         "child minus its RSS before the call (baseline: the process with its shared libraries "
-        "loaded); arrays = rows.capacity() x 24 B + both IdMaps (~48 B/id); used = the same with rows.size(). Untouched capacity is not "
+        "loaded); arrays = rows.capacity() x 24 B + both IdMaps (~48 B/id); used = the same with "
+        "rows.size(). Untouched capacity is not "
         "resident, so peak/used is the stricter ratio.\n\n");
-    add("| file | rows | file MB | B/row | best s (N) | cpu s | M rows/s | MB/s | ns/row | peak RSS MiB "
-        "(abs) | peak delta MiB | rows capacity | arrays MiB | used MiB | peak B/row | peak/arrays | "
+    add("| file | rows | file MB | B/row | best s (N) | cpu s | M rows/s | MB/s | ns/row | peak "
+        "RSS MiB "
+        "(abs) | peak delta MiB | rows capacity | arrays MiB | used MiB | peak B/row | peak/arrays "
+        "| "
         "peak/used |\n");
     add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& fr : runs) {
@@ -748,20 +769,22 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
             "| {} | {} | {} | {:.1f} | {:.3f} ({}) | {:.3f} | {:.2f} | {:.0f} | {:.0f} | {} | {} | "
             "{} | {} | {} | {:.1f} | {:.2f} | {:.2f} |\n",
             fr.label, static_cast<std::int64_t>(r.rows), mb(r.fileBytes), r.fileBytes / r.rows,
-            r.seconds, r.reps, r.cpuSeconds, r.rowsPerSec() / 1e6, r.mbps(), r.nsPerRow(), mib(r.hwmKb * 1024.0),
-            mib(r.peakDeltaBytes()), static_cast<std::int64_t>(r.rowsCapacity),
-            mib(r.arrayBytes()), mib(r.usedBytes()), r.peakDeltaBytes() / r.rows,
-            r.peakDeltaBytes() / r.arrayBytes(), r.peakDeltaBytes() / r.usedBytes()));
+            r.seconds, r.reps, r.cpuSeconds, r.rowsPerSec() / 1e6, r.mbps(), r.nsPerRow(),
+            mib(r.hwmKb * 1024.0), mib(r.peakDeltaBytes()),
+            static_cast<std::int64_t>(r.rowsCapacity), mib(r.arrayBytes()), mib(r.usedBytes()),
+            r.peakDeltaBytes() / r.rows, r.peakDeltaBytes() / r.arrayBytes(),
+            r.peakDeltaBytes() / r.usedBytes()));
     }
-    const bool anyLoad = std::any_of(runs.begin(), runs.end(),
-                                     [](const FileRun& fr) { return fr.load.attempted; });
+    const bool anyLoad =
+        std::any_of(runs.begin(), runs.end(), [](const FileRun& fr) { return fr.load.attempted; });
     if (anyLoad)
         add("\n### loadDataset (split \"random\", default options: test 0.2, validation ratio 0.1, "
-        "duplicates first, no k-core)\n\n");
+            "duplicates first, no k-core)\n\n");
     if (anyLoad)
-        add("| file | rows | users | items | train/val/test | best s (N) | cpu s | M rows/s | MB/s | ns/row "
-        "| peak RSS MiB (abs) | peak delta MiB | dataset RSS delta MiB | peak B/row | peak / "
-        "readInteractions arrays |\n");
+        add("| file | rows | users | items | train/val/test | best s (N) | cpu s | M rows/s | MB/s "
+            "| ns/row "
+            "| peak RSS MiB (abs) | peak delta MiB | dataset RSS delta MiB | peak B/row | peak / "
+            "readInteractions arrays |\n");
     if (anyLoad)
         add("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& fr : runs) {
@@ -773,13 +796,14 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
             continue;
         }
         add(fmt::format(
-            "| {} | {} | {} | {} | {}/{}/{} | {:.3f} ({}) | {:.3f} | {:.2f} | {:.0f} | {:.0f} | {} | {} | "
+            "| {} | {} | {} | {} | {}/{}/{} | {:.3f} ({}) | {:.3f} | {:.2f} | {:.0f} | {:.0f} | {} "
+            "| {} | "
             "{} | {:.1f} | {:.2f} |\n",
             fr.label, static_cast<std::int64_t>(r.rows), static_cast<std::int64_t>(r.users),
             static_cast<std::int64_t>(r.items), static_cast<std::int64_t>(r.train),
             static_cast<std::int64_t>(r.validation), static_cast<std::int64_t>(r.test), r.seconds,
-            r.reps, r.cpuSeconds, r.rowsPerSec() / 1e6, r.mbps(), r.nsPerRow(), mib(r.hwmKb * 1024.0),
-            mib(r.peakDeltaBytes()), mib((r.rssAfterKb - r.baseKb) * 1024.0),
+            r.reps, r.cpuSeconds, r.rowsPerSec() / 1e6, r.mbps(), r.nsPerRow(),
+            mib(r.hwmKb * 1024.0), mib(r.peakDeltaBytes()), mib((r.rssAfterKb - r.baseKb) * 1024.0),
             r.peakDeltaBytes() / r.rows,
             fr.read.ok ? r.peakDeltaBytes() / fr.read.arrayBytes() : 0.0));
     }
@@ -817,9 +841,9 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
                 perRow += fmt::format("  - {}: readInteractions {:.0f} ns/row, {:.1f} B/row peak",
                                       fr->label, fr->read.nsPerRow(), m);
                 if (fr->load.ok)
-                    perRow += fmt::format("; loadDataset {:.0f} ns/row, {:.1f} B/row peak",
-                                          fr->load.nsPerRow(),
-                                          fr->load.peakDeltaBytes() / fr->load.rows);
+                    perRow +=
+                        fmt::format("; loadDataset {:.0f} ns/row, {:.1f} B/row peak",
+                                    fr->load.nsPerRow(), fr->load.peakDeltaBytes() / fr->load.rows);
                 perRow += "\n";
             }
             // Memory is a fixed part (id maps, line buffer) plus a per-row part: linear growth
@@ -836,15 +860,18 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
             }
             const bool timeLinear = tMax / tMin <= 1.5;
             const bool memLinear = sMin > 0 && sMax / sMin <= 1.5;
-            add(fmt::format("- time roughly linear in rows (readInteractions ns/row max/min <= 1.5 "
+            add(
+                fmt::format("- time roughly linear in rows (readInteractions ns/row max/min <= 1.5 "
                             "over the synthetic sizes): {:.2f} -> **{}**\n",
                             tMax / tMin, timeLinear ? "PASS" : "FAIL"));
-            add(fmt::format("- memory linear in rows (readInteractions marginal peak bytes per added "
-                            "row, max/min <= 1.5; average B/row {:.1f}..{:.1f} includes the fixed "
-                            "part): {:.2f} -> **{}**\n",
-                            mMin, mMax, sMin > 0 ? sMax / sMin : 0.0, memLinear ? "PASS" : "FAIL"));
+            add(fmt::format(
+                "- memory linear in rows (readInteractions marginal peak bytes per added "
+                "row, max/min <= 1.5; average B/row {:.1f}..{:.1f} includes the fixed "
+                "part): {:.2f} -> **{}**\n",
+                mMin, mMax, sMin > 0 ? sMax / sMin : 0.0, memLinear ? "PASS" : "FAIL"));
             if (lMax > 0)
-                add(fmt::format("- (info) loadDataset ns/row max/min: {:.2f} (includes an "
+                add(
+                    fmt::format("- (info) loadDataset ns/row max/min: {:.2f} (includes an "
                                 "O(n log n) sort)\n",
                                 lMax / lMin));
             add("- per-row cost by size:\n");
@@ -873,10 +900,11 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
         usedUnder = usedUnder && ratio < 2.0;
         udetail += fmt::format("{}{} {:.2f}", udetail.empty() ? "" : ", ", fr.label, ratio);
     }
-    add(fmt::format("- (stricter, info) readInteractions peak memory (delta) < 2x the used arrays "
-                    "(rows.size()), synthetic files: {} -> **{}** (not applied to the small real file, "
-                    "where fixed costs such as the 2 MiB line buffer dominate)\n",
-                    udetail, usedUnder ? "PASS" : "FAIL"));
+    add(fmt::format(
+        "- (stricter, info) readInteractions peak memory (delta) < 2x the used arrays "
+        "(rows.size()), synthetic files: {} -> **{}** (not applied to the small real file, "
+        "where fixed costs such as the 2 MiB line buffer dominate)\n",
+        udetail, usedUnder ? "PASS" : "FAIL"));
     bool loadUnder = true;
     std::string ldetail;
     for (const auto& fr : runs) {
@@ -887,7 +915,8 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
         ldetail += fmt::format("{}{} {:.2f}", ldetail.empty() ? "" : ", ", fr.label, ratio);
     }
     if (!ldetail.empty())
-        add(fmt::format("- loadDataset peak memory (delta) < 2x the arrays readInteractions "
+        add(
+            fmt::format("- loadDataset peak memory (delta) < 2x the arrays readInteractions "
                         "loads: {} -> **{}**\n",
                         ldetail, loadUnder ? "PASS" : "FAIL"));
     double worst = 0;
@@ -895,7 +924,8 @@ std::string buildReport(const std::vector<FileRun>& runs, const std::string& mac
         for (const Result* r : {&fr.read, &fr.load})
             if (r->ok)
                 worst = std::max(worst, std::abs(r->hwmKb - r->ruMaxRssKb));
-    add(fmt::format("\nCross-check: VmHWM read in the child and ru_maxrss from wait4() differ by "
+    add(
+        fmt::format("\nCross-check: VmHWM read in the child and ru_maxrss from wait4() differ by "
                     "at most {:.1f} MiB.\n",
                     worst / 1024.0));
     return md;

@@ -16,27 +16,30 @@
 
 namespace sllmr {
 
-struct ModelSpec {
-    std::string type = "mf";          // "mf", "deepfm", "dcnv2"
-    int dim = 64;                     // embedding dimension (paper: 64)
+struct ModelSpec
+{
+    std::string type = "mf";               // "mf", "deepfm", "dcnv2"
+    int dim = 64;                          // embedding dimension (paper: 64)
     std::vector<int> hidden = {256, 128};  // DNN layer sizes (DeepFM, DCNv2)
-    int crossLayers = 3;              // DCNv2 cross layers
-    double dropout = 0.1;             // DNN dropout; MF: dropout on the embeddings
-    bool itemFeatures = true;         // use the dataset's item-side categorical fields if any
-    bool sparseEmbeddings = true;     // sparse gradients: a step touches only the rows it uses
+    int crossLayers = 3;                   // DCNv2 cross layers
+    double dropout = 0.1;                  // DNN dropout; MF: dropout on the embeddings
+    bool itemFeatures = true;              // use the dataset's item-side categorical fields if any
+    bool sparseEmbeddings = true;          // sparse gradients: a step touches only the rows it uses
 };
 
 void to_json(nlohmann::json& j, const ModelSpec& spec);
 ModelSpec modelSpecFromJson(const nlohmann::json& j, const std::string& prefix = "model");
 
 // What a backbone may read about the dataset; owned by the caller, must outlive construction.
-struct BackboneContext {
+struct BackboneContext
+{
     std::int64_t numUsers = 0;
     std::int64_t numItems = 0;
     const ItemInfo* itemInfo = nullptr;  // may be null or without features
 };
 
-class BackboneImpl : public torch::nn::Module {
+class BackboneImpl : public torch::nn::Module
+{
 public:
     // users, items: int64 tensors of shape [B]. Returns logits of shape [B].
     virtual torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) = 0;
