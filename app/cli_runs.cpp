@@ -122,9 +122,12 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
            {"tags", r.tags},
            {"metrics", metricsJson(storedMetrics(store, r.id))}};
     if (!config.is_discarded()) {
+        const std::string method = config["method"].value("name", "?");
         j["summary"] =
-            fmt::format("{} / {} / gate {}", config["model"].value("type", "?"),
-                        config["method"].value("name", "?"), config["gate"].value("mode", "?"));
+            method == "selective"
+                ? fmt::format("{} / selective / gate {}", config["model"].value("type", "?"),
+                              config["gate"].value("mode", "?"))
+                : fmt::format("{} / {}", config["model"].value("type", "?"), method);
         j["config"] = config;
     }
     if (withEpochs) {
