@@ -29,6 +29,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -38,7 +39,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <array>
 #include <optional>
 #include <random>
 #include <string>
@@ -144,9 +144,14 @@ EpochRow timeEpochs(const RunConfig& base, const std::string& model, const std::
             pairs += static_cast<double>(r.pairs);
         }
     }
-    EpochRow row{model, method, gate, timed, median(secs),
+    EpochRow row{model,
+                 method,
+                 gate,
+                 timed,
+                 median(secs),
                  *std::min_element(secs.begin(), secs.end()),
-                 *std::max_element(secs.begin(), secs.end()), pairs / timed};
+                 *std::max_element(secs.begin(), secs.end()),
+                 pairs / timed};
     return row;
 }
 
@@ -163,8 +168,8 @@ struct EvalRow
     std::string protocol;
 };
 
-EvalRow timeEvaluation(const RunConfig& base, const std::string& model, int reps,
-                       const Dataset& ds, const Segmentation& seg, const ScoreSet& scores)
+EvalRow timeEvaluation(const RunConfig& base, const std::string& model, int reps, const Dataset& ds,
+                       const Segmentation& seg, const ScoreSet& scores)
 {
     RunConfig cfg = base;
     cfg.model.type = model;
@@ -213,7 +218,7 @@ EvalRow timeEvaluation(const RunConfig& base, const std::string& model, int reps
 
 struct StepBatch
 {
-    torch::Tensor users;    // [B * (1 + negatives)]
+    torch::Tensor users;  // [B * (1 + negatives)]
     torch::Tensor items;
     torch::Tensor targets;  // 1 for the first B rows, 0 after
 };
@@ -381,13 +386,14 @@ int main(int argc, char** argv)
         std::map<std::string, double> noneSeconds;
         auto epochTable = [&](const std::string& title,
                               const std::vector<std::array<std::string, 3>>& plans, int n) {
-            rep.line(fmt::format("### {} (median of {} timed epoch(s) after {} warm-up epoch(s); "
-                                 "{} batches of {} positives)",
-                                 title, n, warmup, (ds.train.size() + 127) / 128,
-                                 cfg.train.batchSize));
+            rep.line(
+                fmt::format("### {} (median of {} timed epoch(s) after {} warm-up epoch(s); "
+                            "{} batches of {} positives)",
+                            title, n, warmup, (ds.train.size() + 127) / 128, cfg.train.batchSize));
             rep.line();
-            rep.line("| model | method | gate | timed epochs | s/epoch (median) | min | max | LLM "
-                     "pairs / epoch | x none | target |");
+            rep.line(
+                "| model | method | gate | timed epochs | s/epoch (median) | min | max | LLM "
+                "pairs / epoch | x none | target |");
             rep.line("|---|---|---|---:|---:|---:|---:|---:|---:|---|");
             for (const auto& p : plans) {
                 const auto r = timeEpochs(cfg, p[0], p[1], p[2], warmup, n, ds, seg, scores);
@@ -397,10 +403,11 @@ int main(int argc, char** argv)
                 const double ratio = none > 0 ? r.median / none : 0.0;
                 const std::string target =
                     r.method == "selective" ? "<= 1.3: " + passFail(ratio <= 1.3) : "";
-                rep.line(fmt::format("| {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.0f} | "
-                                     "{:.2f} | {} |",
-                                     r.model, r.method, r.gate, r.timedEpochs, r.median, r.min,
-                                     r.max, r.pairsPerEpoch, ratio, target));
+                rep.line(
+                    fmt::format("| {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.0f} | "
+                                "{:.2f} | {} |",
+                                r.model, r.method, r.gate, r.timedEpochs, r.median, r.min, r.max,
+                                r.pairsPerEpoch, ratio, target));
             }
             rep.line();
         };
@@ -410,82 +417,85 @@ int main(int argc, char** argv)
         // 1a. MF epochs.
         if (want("epochs"))
             epochTable("1a. Seconds per epoch, MF",
-                       {{"mf", "none", "off"}, {"mf", "global", "off"},
+                       {{"mf", "none", "off"},
+                        {"mf", "global", "off"},
                         {"mf", "selective", "reliability"}},
                        timed);
 
         // 3. Catalogue size.
         if (want("catalogue")) {
-        const auto batches = makeStepBatches(ds, steps, cfg.train.batchSize, cfg.train.negatives,
-                                             mixSeed(cfg.seed, 0x77));
-        const std::int64_t items1 = ds.numItems();
-        const std::int64_t items10 = 10 * items1;
-        const ItemInfo info10 = paddedItemInfo(ds.itemInfo, items10);
-        rep.line(fmt::format(
-            "### 3. Step cost against catalogue size ({} steps of {} positives + {} negatives each, "
-            "median of {} pass(es) after {} warm-up steps; items drawn from the real {} only)",
-            steps, cfg.train.batchSize, cfg.train.batchSize * cfg.train.negatives, stepReps,
-            stepWarmup, items1));
-        rep.line();
-        rep.line(fmt::format("| model | embedding gradients | ms/step at {} items (1x) | ms/step "
-                             "at {} items (10x) | 10x / 1x | target |",
-                             items1, items10));
-        rep.line("|---|---|---:|---:|---:|---|");
-        for (const std::string model : {"mf", "deepfm"})
-            for (const bool sparse : {true, false}) {
-                ModelSpec spec = cfg.model;
-                spec.type = model;
-                spec.sparseEmbeddings = sparse;
-                BackboneContext c1{ds.numUsers(), items1, &ds.itemInfo};
-                BackboneContext c10{ds.numUsers(), items10, &info10};
-                fmt::print(stderr, "  steps {} {}\n", model, sparse ? "sparse" : "dense");
-                const double ms1 =
-                    msPerStep(spec, c1, batches, stepWarmup, stepReps, cfg.train.learningRate);
-                const double ms10 =
-                    msPerStep(spec, c10, batches, stepWarmup, stepReps, cfg.train.learningRate);
-                const double ratio = ms1 > 0 ? ms10 / ms1 : 0.0;
-                rep.line(fmt::format("| {} | {} | {:.2f} | {:.2f} | {:.2f} | {} |", model,
-                                     sparse ? "sparse (default)" : "dense", ms1, ms10, ratio,
-                                     sparse ? "flat (<= 1.2): " + passFail(ratio <= 1.2)
-                                            : std::string("(grows)")));
-            }
-        rep.line();
-
+            const auto batches = makeStepBatches(ds, steps, cfg.train.batchSize,
+                                                 cfg.train.negatives, mixSeed(cfg.seed, 0x77));
+            const std::int64_t items1 = ds.numItems();
+            const std::int64_t items10 = 10 * items1;
+            const ItemInfo info10 = paddedItemInfo(ds.itemInfo, items10);
+            rep.line(fmt::format(
+                "### 3. Step cost against catalogue size ({} steps of {} positives + {} negatives "
+                "each, "
+                "median of {} pass(es) after {} warm-up steps; items drawn from the real {} only)",
+                steps, cfg.train.batchSize, cfg.train.batchSize * cfg.train.negatives, stepReps,
+                stepWarmup, items1));
+            rep.line();
+            rep.line(
+                fmt::format("| model | embedding gradients | ms/step at {} items (1x) | ms/step "
+                            "at {} items (10x) | 10x / 1x | target |",
+                            items1, items10));
+            rep.line("|---|---|---:|---:|---:|---|");
+            for (const std::string model : {"mf", "deepfm"})
+                for (const bool sparse : {true, false}) {
+                    ModelSpec spec = cfg.model;
+                    spec.type = model;
+                    spec.sparseEmbeddings = sparse;
+                    BackboneContext c1{ds.numUsers(), items1, &ds.itemInfo};
+                    BackboneContext c10{ds.numUsers(), items10, &info10};
+                    fmt::print(stderr, "  steps {} {}\n", model, sparse ? "sparse" : "dense");
+                    const double ms1 =
+                        msPerStep(spec, c1, batches, stepWarmup, stepReps, cfg.train.learningRate);
+                    const double ms10 =
+                        msPerStep(spec, c10, batches, stepWarmup, stepReps, cfg.train.learningRate);
+                    const double ratio = ms1 > 0 ? ms10 / ms1 : 0.0;
+                    rep.line(fmt::format("| {} | {} | {:.2f} | {:.2f} | {:.2f} | {} |", model,
+                                         sparse ? "sparse (default)" : "dense", ms1, ms10, ratio,
+                                         sparse ? "flat (<= 1.2): " + passFail(ratio <= 1.2)
+                                                : std::string("(grows)")));
+                }
+            rep.line();
         }
 
         // 2. Evaluation.
         if (want("eval")) {
-        rep.line(fmt::format("### 2. Full-ranking evaluation (median of {} run(s); all {} users x "
-                             "{} items; scoreAll() in chunks of 128 users as evaluate() does)",
-                             evalReps, ds.numUsers(), ds.numItems()));
-        rep.line();
-        rep.line("| model | evaluate() s | scoreAll() all users s | target |");
-        rep.line("|---|---:|---:|---|");
-        std::string protocol;
-        for (const std::string model : {"mf", "deepfm", "dcnv2"}) {
-            fmt::print(stderr, "  evaluation {}\n", model);
-            const auto r = timeEvaluation(cfg, model, evalReps, ds, seg, scores);
-            protocol = r.protocol;
-            rep.line(fmt::format("| {} | {:.3f} | {:.3f} | {} |", r.model, r.evaluateSeconds,
-                                 r.scoreAllSeconds,
-                                 r.model == "mf" ? "< 2 s: " + passFail(r.evaluateSeconds < 2.0)
-                                                 : std::string()));
-        }
-        rep.line();
-        rep.line(fmt::format("evaluate() protocol: {}; metrics at K = 10, 20 (default EvalSpec).",
-                             protocol));
-        rep.line();
-
+            rep.line(
+                fmt::format("### 2. Full-ranking evaluation (median of {} run(s); all {} users x "
+                            "{} items; scoreAll() in chunks of 128 users as evaluate() does)",
+                            evalReps, ds.numUsers(), ds.numItems()));
+            rep.line();
+            rep.line("| model | evaluate() s | scoreAll() all users s | target |");
+            rep.line("|---|---:|---:|---|");
+            std::string protocol;
+            for (const std::string model : {"mf", "deepfm", "dcnv2"}) {
+                fmt::print(stderr, "  evaluation {}\n", model);
+                const auto r = timeEvaluation(cfg, model, evalReps, ds, seg, scores);
+                protocol = r.protocol;
+                rep.line(fmt::format("| {} | {:.3f} | {:.3f} | {} |", r.model, r.evaluateSeconds,
+                                     r.scoreAllSeconds,
+                                     r.model == "mf" ? "< 2 s: " + passFail(r.evaluateSeconds < 2.0)
+                                                     : std::string()));
+            }
+            rep.line();
+            rep.line(fmt::format(
+                "evaluate() protocol: {}; metrics at K = 10, 20 (default EvalSpec).", protocol));
+            rep.line();
         }
 
         // 1b. DeepFM and DCNv2 epochs (the slow part).
         if (want("epochs")) {
-        epochTable("1b. Seconds per epoch, DeepFM",
-                   {{"deepfm", "none", "off"}, {"deepfm", "global", "off"},
-                    {"deepfm", "selective", "reliability"}},
-                   deepTimed);
-        epochTable("1c. Seconds per epoch, DCNv2",
-                   {{"dcnv2", "none", "off"}, {"dcnv2", "selective", "reliability"}}, dcnTimed);
+            epochTable("1b. Seconds per epoch, DeepFM",
+                       {{"deepfm", "none", "off"},
+                        {"deepfm", "global", "off"},
+                        {"deepfm", "selective", "reliability"}},
+                       deepTimed);
+            epochTable("1c. Seconds per epoch, DCNv2",
+                       {{"dcnv2", "none", "off"}, {"dcnv2", "selective", "reliability"}}, dcnTimed);
         }
         return 0;
     } catch (const std::exception& e) {
