@@ -96,6 +96,7 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
             }
             // Per test item: AUC against the user's negatives and position in the ranked list.
             std::vector<double> auc(tests.size()), rank(tests.size());
+            std::vector<std::size_t> perItemIndex(tests.size());  // full mode: into ranking.perItem
             UserRanking ranking;
             if (!sampled) {
                 const float* s = all[static_cast<std::int64_t>(b)].data_ptr<float>();
@@ -108,8 +109,8 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
                                              return r.item < item;
                                          });
                     auc[t] = it->auc;
-                    rank[t] =
-                        static_cast<double>(it - ranking.perItem.begin());  // index into perItem
+                    perItemIndex[t] = static_cast<std::size_t>(it - ranking.perItem.begin());
+                    rank[t] = it->rank;
                 }
             } else {
                 // Sampled: per test item, `negatives` seeded negatives.
@@ -195,7 +196,7 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
                 if (!sampled) {
                     std::vector<std::size_t> subset;
                     for (auto t : in)
-                        subset.push_back(static_cast<std::size_t>(rank[t]));
+                        subset.push_back(perItemIndex[t]);
                     um = userMetrics(ranking.perItem, subset, options);
                 } else {
                     // Each test interaction is its own list of 1 + negatives items.
