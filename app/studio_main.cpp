@@ -16,7 +16,9 @@
 
 #include "common/error.h"
 #include "main_window.h"
+#include "results_page.h"
 #include "store/experiment_store.h"
+#include "workbench.h"
 
 namespace {
 
@@ -58,10 +60,33 @@ int main(int argc, char* argv[])
     const QCommandLineOption quitAfterOption(QStringLiteral("quit-after"),
                                              QStringLiteral("Quit after MS milliseconds."),
                                              QStringLiteral("MS"));
+    const QCommandLineOption pageOption(
+        QStringLiteral("page"),
+        QStringLiteral("Open on this page: data, scores, model, run, results or runs."),
+        QStringLiteral("PAGE"));
+    const QCommandLineOption showRunsOption(
+        QStringLiteral("show-runs"),
+        QStringLiteral("Compare these runs on the Results page (comma-separated ids)."),
+        QStringLiteral("IDS"));
+    const QCommandLineOption startOption(
+        QStringLiteral("start"), QStringLiteral("Start a run of the current configuration once "
+                                                "the data has loaded."));
+    const QCommandLineOption freshOption(
+        QStringLiteral("fresh"),
+        QStringLiteral("Start from the bundled demo instead of the last configuration."));
     parser.addOption(dbOption);
     parser.addOption(demoOption);
     parser.addOption(screenshotOption);
     parser.addOption(quitAfterOption);
+    parser.addOption(pageOption);
+    parser.addOption(showRunsOption);
+    parser.addOption(startOption);
+    const QCommandLineOption screenshotAfterOption(
+        QStringLiteral("screenshot-after"),
+        QStringLiteral("Take the --screenshot after MS milliseconds (default 400)."),
+        QStringLiteral("MS"), QString::number(kScreenshotDelayMs));
+    parser.addOption(freshOption);
+    parser.addOption(screenshotAfterOption);
     parser.process(app);
 
     const QString databasePath = QFileInfo(parser.value(dbOption)).absoluteFilePath();
@@ -86,30 +111,71 @@ int main(int argc, char* argv[])
         }
     }
 
-    sllmr::ui::MainWindow window(databasePath, demoDir);
-    window.show();
-
-    // Create or check the experiment store now, so a foreign or newer file is reported at once
-    // (and left untouched) rather than on the first run.
+    // Create or check the experiment store first, so a foreign or newer file is reported at
+    // once (and left untouched), and runs left `running` by a crash show as `interrupted`.
+    QString storeMessage;
+    QString storeError;
     try {
         sllmr::ExperimentStore store(databasePath.toStdString());
         const int interrupted = store.markStaleRunsInterrupted();
-        window.statusBar()->showMessage(
+        storeMessage =
             QStringLiteral("%1 runs in the store%2")
                 .arg(store.runs().size())
-                .arg(interrupted > 0 ? QStringLiteral(", %1 marked interrupted").arg(interrupted)
-                                     : QString()),
-            10000);
+                .arg(interrupted > 0
+                         ? QStringLiteral(", %1 marked interrupted (resume them on the Runs page)")
+                               .arg(interrupted)
+                         : QString());
     } catch (const sllmr::Error& e) {
+        storeError = QString::fromStdString(e.what());
+    }
+
+    sllmr::ui::MainWindow window(databasePath, demoDir, !parser.isSet(freshOption));
+    if (parser.isSet(pageOption)) {
+        const QStringList pages{QStringLiteral("data"),    QStringLiteral("scores"),
+                                QStringLiteral("model"),   QStringLiteral("run"),
+                                QStringLiteral("results"), QStringLiteral("runs")};
+        const int page = static_cast<int>(pages.indexOf(parser.value(pageOption).toLower()));
+        if (page < 0) {
+            fail(QStringLiteral("--page: one of %1").arg(pages.join(QStringLiteral(", "))));
+            return 2;
+        }
+        window.showPage(static_cast<sllmr::ui::MainWindow::Page>(page));
+    }
+    if (parser.isSet(showRunsOption)) {
+        QList<qint64> ids;
+        for (const QString& id : parser.value(showRunsOption).split(QLatin1Char(',')))
+            ids << id.trimmed().toLongLong();
+        window.resultsPage()->showRuns(ids);
+    }
+    window.show();
+    if (!storeError.isEmpty()) {
         QMessageBox::critical(&window, QStringLiteral("Experiment database"),
                               QStringLiteral("%1\n\nStart the Studio with --db PATH to use "
                                              "another file.")
-                                  .arg(QString::fromStdString(e.what())));
+                                  .arg(storeError));
+    } else {
+        window.statusBar()->showMessage(storeMessage, 10000);
+    }
+    if (parser.isSet(startOption)) {
+        // Start once the workbench has finished loading the configured data.
+        auto* workbench = window.workbench();
+        auto tryStart = [&window, workbench] {
+            if (!workbench->isBusy())
+                window.startRun();
+        };
+        QObject::connect(
+            workbench, &sllmr::ui::Workbench::busyChanged, &window,
+            [tryStart](bool busy, const QString&) {
+                if (!busy)
+                    tryStart();
+            },
+            Qt::SingleShotConnection);
     }
 
     if (parser.isSet(screenshotOption)) {
         const QString file = parser.value(screenshotOption);
-        QTimer::singleShot(kScreenshotDelayMs, &window, [&window, file] {
+        const int delay = parser.value(screenshotAfterOption).toInt();
+        QTimer::singleShot(delay > 0 ? delay : kScreenshotDelayMs, &window, [&window, file] {
             const bool saved = window.grab().save(file, "PNG");
             if (!saved) {
                 fail(QStringLiteral("--screenshot: cannot write %1").arg(file));

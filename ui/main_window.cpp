@@ -1,31 +1,46 @@
 #include "main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QByteArray>
 #include <QCloseEvent>
 #include <QCoreApplication>
 #include <QDir>
-#include <QFileDialog>
 #include <QFileInfo>
-#include <QFont>
+#include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QObject>
+#include <QPalette>
+#include <QProgressBar>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QStyleFactory>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <QtGlobal>
 
 #include <array>
 #include <utility>
 
-#include "plot.h"
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "data_page.h"
+#include "error_text.h"
+#include "model_page.h"
+#include "results_page.h"
+#include "run_controller.h"
+#include "run_page.h"
+#include "runs_model.h"
+#include "runs_page.h"
+#include "scores_page.h"
 #include "settings.h"
+#include "workbench.h"
 
 namespace sllmr::ui {
 
@@ -35,103 +50,50 @@ namespace {
 const SettingKey<QByteArray> kGeometry{"mainWindow/geometry", {}};
 const SettingKey<QByteArray> kWindowState{"mainWindow/state", {}};
 const SettingKey<int> kCurrentPage{"mainWindow/page", 0};
-const SettingKey<QString> kLastDatasetDir{"paths/lastDatasetDir", {}};
-const SettingKey<QString> kLastScoresDir{"paths/lastLlmScoresDir", {}};
+const SettingKey<QString> kLastConfig{"run/lastConfig", {}};
+const SettingKey<bool> kDarkTheme{"view/dark", false};
 
-constexpr int kDefaultWidth = 1200;
-constexpr int kDefaultHeight = 760;
-constexpr int kNavigationWidth = 180;
-constexpr int kStatusMessageMs = 5000;
+constexpr int kDefaultWidth = 1360;
+constexpr int kDefaultHeight = 860;
+constexpr int kNavigationWidth = 190;
+constexpr int kStatusMessageMs = 6000;
 
 struct PageSpec
 {
     MainWindow::Page page;
     const char* title;
-    const char* description;
+    const char* tip;
 };
 
-constexpr const char* kContext = "sllmr::ui::MainWindow";
-
 constexpr std::array kPageSpecs{
-    PageSpec{
-        MainWindow::Page::Data, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Data"),
-        QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
-                          "Load a ratings file (MovieLens CSV or a tab-separated split), map the "
-                          "user and item ids, filter and split it into train, validation and "
-                          "test. This page will show the users, items and density of the data "
-                          "and how concentrated the ratings are on popular items.")},
-    PageSpec{
-        MainWindow::Page::LlmScores, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "LLM scores"),
-        QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
-                          "Import an LLM's ranked recommendation lists (for example the ChatGPT "
-                          "outputs in the demo), match them to the dataset's ids and report "
-                          "what does not fit: missing users, duplicate (user, item) rows, "
-                          "items the user already rated in training, ranks beyond the list "
-                          "length.")},
+    PageSpec{MainWindow::Page::Data, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Data"),
+             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
+                               "The interactions, their split, and the cold-start and long-tail "
+                               "thresholds.")},
+    PageSpec{MainWindow::Page::LlmScores, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "LLM scores"),
+             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
+                               "The LLM's scores computed offline, how they matched the data, and "
+                               "how good the LLM is alone per segment.")},
     PageSpec{MainWindow::Page::ModelAndGate,
              QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Model and gate"),
              QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
-                               "Choose the recommender model and the gate that decides, per user "
-                               "and item, how much to trust the LLM's scores against the model's "
-                               "own: gate inputs and size, loss, optimiser, learning rate, epochs "
-                               "and seed.")},
+                               "The recommender, the LLM regularization and the gate that "
+                               "switches it on per user and item.")},
     PageSpec{MainWindow::Page::Run, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Run"),
              QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
-                               "Train on the CPU or a CUDA device with live loss curves and "
-                               "validation metrics per epoch. Run > Start begins a run, Run > "
-                               "Cancel (Esc) stops it.")},
-    PageSpec{MainWindow::Page::Results, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Results"),
-             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
-                               "Ranking metrics on the test split (Recall@K, NDCG@K, coverage), "
-                               "overall and per user segment, compared with the baselines and with "
-                               "the LLM's lists on their own.")},
+                               "Training with live losses, validation AUC and gate activation.")},
+    PageSpec{
+        MainWindow::Page::Results, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Results"),
+        QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Test metrics per segment, runs side by side.")},
     PageSpec{MainWindow::Page::Runs, QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Runs"),
              QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
-                               "Every run kept in the experiment store: its configuration, data "
-                               "fingerprint and metrics, to compare runs side by side and export "
-                               "them.")},
+                               "Every run in the experiment store: filter, annotate, resume, "
+                               "rerun, delete.")},
 };
 
 QString translate(const char* text)
 {
-    return QCoreApplication::translate(kContext, text);
-}
-
-QCustomPlot* createPopularityPlot(QWidget* parent)
-{
-    auto* plot = new QCustomPlot(parent);
-    plot->setObjectName(QStringLiteral("popularityPlot"));
-    plot->setMinimumHeight(240);
-
-    plot->plotLayout()->insertRow(0);
-    QFont titleFont = parent->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
-    plot->plotLayout()->addElement(
-        0, 0,
-        new QCPTextElement(
-            plot, QCoreApplication::translate(kContext, "Item popularity (log scale)"), titleFont));
-
-    plot->xAxis->setLabel(QCoreApplication::translate(kContext, "Items, most rated first"));
-    plot->yAxis->setLabel(QCoreApplication::translate(kContext, "Ratings per item"));
-    plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
-    plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
-    plot->yAxis->setNumberFormat(QStringLiteral("eb"));
-    plot->yAxis->setNumberPrecision(0);
-    plot->xAxis->setRange(0, 10000);
-    plot->yAxis->setRange(1, 1000);
-
-    QCPGraph* graph = plot->addGraph();
-    graph->setName(QCoreApplication::translate(kContext, "Ratings per item"));
-    graph->setLineStyle(QCPGraph::lsStepLeft);
-
-    auto* placeholder = new QCPItemText(plot);
-    placeholder->position->setType(QCPItemPosition::ptAxisRectRatio);
-    placeholder->position->setCoords(0.5, 0.5);
-    placeholder->setText(QCoreApplication::translate(kContext, "No dataset loaded"));
-    placeholder->setColor(Qt::gray);
-    placeholder->setObjectName(QStringLiteral("placeholder"));
-    return plot;
+    return QCoreApplication::translate("sllmr::ui::MainWindow", text);
 }
 
 }  // namespace
@@ -139,35 +101,104 @@ QCustomPlot* createPopularityPlot(QWidget* parent)
 QString findDemoDir()
 {
     const QString fromEnv = qEnvironmentVariable("SLLMR_DEMO_DIR");
-    if (!fromEnv.isEmpty() && QFileInfo(fromEnv).isDir()) {
+    if (!fromEnv.isEmpty() && QFileInfo(fromEnv).isDir())
         return QDir(fromEnv).absolutePath();
-    }
     if (QCoreApplication::instance() != nullptr) {
         const QString installed = QDir(QCoreApplication::applicationDirPath())
                                       .filePath(QStringLiteral("../share/sllmr/demo"));
-        if (QFileInfo(installed).isDir()) {
+        if (QFileInfo(installed).isDir())
             return QDir::cleanPath(installed);
-        }
     }
 #ifdef SLLMR_DEMO_DIR_DEV
     const QString sourceTree = QStringLiteral(SLLMR_DEMO_DIR_DEV);
-    if (QFileInfo(sourceTree).isDir()) {
+    if (QFileInfo(sourceTree).isDir())
         return QDir::cleanPath(sourceTree);
-    }
 #endif
     return {};
 }
 
-MainWindow::MainWindow(QString databasePath, QString demoDir, QWidget* parent)
+void applyTheme(bool dark)
+{
+    if (!dark) {
+        QApplication::setPalette(QApplication::style()->standardPalette());
+        return;
+    }
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QPalette p;
+    const QColor window(45, 45, 48), base(30, 30, 32), text(225, 225, 225);
+    p.setColor(QPalette::Window, window);
+    p.setColor(QPalette::WindowText, text);
+    p.setColor(QPalette::Base, base);
+    p.setColor(QPalette::AlternateBase, window);
+    p.setColor(QPalette::ToolTipBase, window);
+    p.setColor(QPalette::ToolTipText, text);
+    p.setColor(QPalette::Text, text);
+    p.setColor(QPalette::Button, window);
+    p.setColor(QPalette::ButtonText, text);
+    p.setColor(QPalette::Highlight, QColor(0, 114, 178));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::Link, QColor(86, 180, 233));
+    p.setColor(QPalette::Mid, QColor(90, 90, 95));
+    p.setColor(QPalette::Disabled, QPalette::Text, QColor(120, 120, 120));
+    p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(120, 120, 120));
+    p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(120, 120, 120));
+    QApplication::setPalette(p);
+}
+
+MainWindow::MainWindow(QString databasePath, QString demoDir, bool restoreLastConfig,
+                       QWidget* parent)
     : QMainWindow(parent), m_databasePath(std::move(databasePath)), m_demoDir(std::move(demoDir))
 {
     setObjectName(QStringLiteral("MainWindow"));
     setWindowTitle(tr("SLLMR Studio"));
+    if (!m_demoDir.isEmpty() && qEnvironmentVariableIsEmpty("SLLMR_DEMO_DIR"))
+        qputenv("SLLMR_DEMO_DIR", m_demoDir.toLocal8Bit());  // core resolves "demo:" paths by it
+
+    m_workbench = new Workbench(m_databasePath, this);
+    m_runs = new RunController(m_databasePath, this);
+    m_runsModel = new RunsModel(m_databasePath, this);
 
     createPages();
     createMenus();
     createStatusBar();
-    restoreSettings();
+
+    connect(m_workbench, &Workbench::failed, this, &MainWindow::showError);
+    connect(m_runs, &RunController::runningChanged, this, [this](bool running) {
+        m_startAction->setEnabled(!running);
+        m_pauseAction->setEnabled(running);
+        m_cancelAction->setEnabled(running);
+    });
+    connect(m_runs, &RunController::pausedChanged, this, [this](bool paused) {
+        m_pauseAction->setText(paused ? tr("Con&tinue") : tr("&Pause"));
+    });
+    connect(m_runs, &RunController::started, m_runsModel, &RunsModel::refresh);
+    connect(m_runs, &RunController::finished, this, [this](qint64 id, const QString& status) {
+        m_runsModel->refresh();
+        if (status == QLatin1String("completed")) {
+            QList<qint64> shown = m_resultsPage->shownRuns();
+            if (!shown.contains(id))
+                shown << id;
+            m_resultsPage->showRuns(shown);
+        }
+        statusBar()->showMessage(tr("Run %1 %2.").arg(id).arg(status), kStatusMessageMs);
+    });
+    connect(m_runs, &RunController::failed, this, [this](qint64 id, const QString& message) {
+        m_runsModel->refresh();
+        showError(tr("Run %1 failed").arg(id), message);
+    });
+    connect(m_runPage, &RunPage::startRequested, this, &MainWindow::startRun);
+    connect(m_runsPage, &RunsPage::runAgainRequested, this, &MainWindow::runAgain);
+    connect(m_runsPage, &RunsPage::resumeRequested, this, [this](qint64 id) {
+        if (m_runs->resume(id))
+            showPage(Page::Run);
+    });
+    connect(m_runsPage, &RunsPage::compareRequested, this, [this](const QList<qint64>& ids) {
+        m_resultsPage->showRuns(ids);
+        showPage(Page::Results);
+    });
+
+    restoreSettings(restoreLastConfig);
+    m_runsModel->refresh();
 }
 
 MainWindow::~MainWindow() = default;
@@ -190,49 +221,30 @@ void MainWindow::createPages()
 
     m_pages = new QStackedWidget(central);
     m_pages->setObjectName(QStringLiteral("pages"));
-
+    m_dataPage = new DataPage(m_workbench, m_pages);
+    m_scoresPage = new ScoresPage(m_workbench, m_pages);
+    m_modelPage = new ModelPage(m_workbench, m_pages);
+    m_runPage = new RunPage(m_runs, m_pages);
+    m_resultsPage = new ResultsPage(m_runsModel, m_databasePath, m_pages);
+    m_runsPage = new RunsPage(m_runsModel, m_pages);
     int step = 1;
     for (const PageSpec& spec : kPageSpecs) {
-        const QString title = translate(spec.title);
-        m_navigation->addItem(QStringLiteral("%1   %2").arg(step).arg(title));
-
-        auto* page = new QWidget(m_pages);
-        auto* pageLayout = new QVBoxLayout(page);
-        pageLayout->setContentsMargins(24, 18, 24, 18);
-        pageLayout->setSpacing(12);
-
-        auto* heading =
-            new QLabel(tr("Step %1 of %2: %3").arg(step).arg(kPageSpecs.size()).arg(title), page);
-        QFont headingFont = heading->font();
-        headingFont.setBold(true);
-        headingFont.setPointSizeF(headingFont.pointSizeF() * 1.4);
-        heading->setFont(headingFont);
-        pageLayout->addWidget(heading);
-
-        auto* description = new QLabel(translate(spec.description), page);
-        description->setTextFormat(Qt::PlainText);
-        description->setWordWrap(true);
-        pageLayout->addWidget(description);
-
-        if (spec.page == Page::Data) {
-            m_popularityPlot = createPopularityPlot(page);
-            pageLayout->addWidget(m_popularityPlot, 1);
-        } else {
-            pageLayout->addStretch(1);
-        }
-        m_pages->addWidget(page);
+        auto* item = new QListWidgetItem(
+            QStringLiteral("%1   %2").arg(step).arg(translate(spec.title)), m_navigation);
+        item->setToolTip(translate(spec.tip));
         ++step;
     }
+    for (QWidget* page : std::initializer_list<QWidget*>{m_dataPage, m_scoresPage, m_modelPage,
+                                                         m_runPage, m_resultsPage, m_runsPage})
+        m_pages->addWidget(page);
 
     auto* separator = new QFrame(central);
     separator->setFrameShape(QFrame::VLine);
     separator->setFrameShadow(QFrame::Sunken);
-
     layout->addWidget(m_navigation);
     layout->addWidget(separator);
     layout->addWidget(m_pages, 1);
     setCentralWidget(central);
-
     connect(m_navigation, &QListWidget::currentRowChanged, m_pages,
             &QStackedWidget::setCurrentIndex);
     m_navigation->setCurrentRow(0);
@@ -241,26 +253,55 @@ void MainWindow::createPages()
 void MainWindow::createMenus()
 {
     QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
-    QAction* openDatasetAction =
-        fileMenu->addAction(tr("Open &dataset..."), this, &MainWindow::openDataset);
-    openDatasetAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_O));
-    QAction* openScoresAction =
-        fileMenu->addAction(tr("Open &LLM scores..."), this, &MainWindow::openLlmScores);
-    openScoresAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    QAction* openDataset = fileMenu->addAction(tr("Open &dataset..."), this, [this] {
+        showPage(Page::Data);
+        m_dataPage->openDataset();
+    });
+    openDataset->setShortcut(QKeySequence::Open);
+    QAction* openScores = fileMenu->addAction(tr("Open &LLM scores..."), this, [this] {
+        showPage(Page::LlmScores);
+        m_scoresPage->openScores();
+    });
+    openScores->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    fileMenu->addAction(tr("Load the &demo"), this, &MainWindow::loadDemo);
     fileMenu->addSeparator();
-    QAction* quitAction = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
-    quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
-    quitAction->setMenuRole(QAction::QuitRole);
+    fileMenu->addAction(tr("Load run &config..."), m_modelPage, &ModelPage::loadConfigFile);
+    QAction* save =
+        fileMenu->addAction(tr("&Save run config..."), m_modelPage, &ModelPage::saveConfigFile);
+    save->setShortcut(QKeySequence::Save);
+    fileMenu->addAction(tr("Edit run config as &JSON..."), m_modelPage, &ModelPage::editAsJson);
+    fileMenu->addSeparator();
+    QAction* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    quit->setMenuRole(QAction::QuitRole);
 
     QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
-    m_startAction = runMenu->addAction(tr("&Start"), this, [this] {
-        showPage(Page::Run);
-        Q_EMIT startRequested();
-    });
+    m_startAction = runMenu->addAction(tr("&Start"), this, &MainWindow::startRun);
     m_startAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
-    m_cancelAction = runMenu->addAction(tr("&Cancel"), this, [this] { Q_EMIT cancelRequested(); });
+    m_pauseAction =
+        runMenu->addAction(tr("&Pause"), this, [this] { m_runs->setPaused(!m_runs->isPaused()); });
+    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+    m_pauseAction->setEnabled(false);
+    m_cancelAction = runMenu->addAction(tr("&Cancel"), m_runs, &RunController::cancel);
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_cancelAction->setEnabled(false);
+
+    QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
+    int step = 0;
+    for (const PageSpec& spec : kPageSpecs) {
+        QAction* a = viewMenu->addAction(translate(spec.title), this,
+                                         [this, page = spec.page] { showPage(page); });
+        a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + step)));
+        ++step;
+    }
+    viewMenu->addSeparator();
+    QAction* dark = viewMenu->addAction(tr("&Dark theme"));
+    dark->setCheckable(true);
+    dark->setChecked(kDarkTheme.get());
+    connect(dark, &QAction::toggled, this, [](bool on) {
+        kDarkTheme.set(on);
+        applyTheme(on);
+    });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     QAction* aboutAction = helpMenu->addAction(tr("&About SLLMR Studio"), this, &MainWindow::about);
@@ -272,29 +313,61 @@ void MainWindow::createStatusBar()
 {
     const QString store =
         m_databasePath.isEmpty() ? tr("(none)") : QDir::toNativeSeparators(m_databasePath);
-    const QString demo =
-        m_demoDir.isEmpty() ? tr("(not found)") : QDir::toNativeSeparators(m_demoDir);
-    m_storeLabel = new QLabel(tr("Store: %1  Demo: %2").arg(store, demo), this);
+    m_busyLabel = new QLabel(this);
+    m_busyBar = new QProgressBar(this);
+    m_busyBar->setRange(0, 1000);
+    m_busyBar->setMaximumWidth(180);
+    m_busyCancel = new QToolButton(this);
+    m_busyCancel->setText(tr("Cancel"));
+    m_busyCancel->setToolTip(tr("Stop loading; what was loaded before stays."));
+    for (QWidget* w : std::initializer_list<QWidget*>{m_busyLabel, m_busyBar, m_busyCancel}) {
+        statusBar()->addWidget(w);
+        w->hide();
+    }
+    connect(m_busyCancel, &QToolButton::clicked, m_workbench, &Workbench::cancelLoad);
+    connect(m_workbench, &Workbench::busyChanged, this, [this](bool busy, const QString& what) {
+        m_busyLabel->setText(what + QStringLiteral("..."));
+        m_busyBar->setValue(0);
+        for (QWidget* w : std::initializer_list<QWidget*>{m_busyLabel, m_busyBar, m_busyCancel})
+            w->setVisible(busy);
+    });
+    connect(m_workbench, &Workbench::loadProgress, this,
+            [this](double fraction, const QString& stage) {
+                m_busyBar->setValue(static_cast<int>(fraction * 1000.0));
+                m_busyBar->setFormat(stage);
+            });
+    m_storeLabel = new QLabel(tr("Store: %1").arg(store), this);
     m_storeLabel->setObjectName(QStringLiteral("storeLabel"));
     m_storeLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_storeLabel->setToolTip(tr("Experiment database: %1\nDemo data: %2").arg(store, demo));
+    m_storeLabel->setToolTip(tr("Experiment database: %1\nDemo data: %2")
+                                 .arg(store, m_demoDir.isEmpty() ? tr("(not found)") : m_demoDir));
     statusBar()->addPermanentWidget(m_storeLabel);
 }
 
-void MainWindow::restoreSettings()
+void MainWindow::restoreSettings(bool restoreLastConfig)
 {
     const QByteArray geometry = kGeometry.get();
-    if (geometry.isEmpty() || !restoreGeometry(geometry)) {
+    if (geometry.isEmpty() || !restoreGeometry(geometry))
         resize(kDefaultWidth, kDefaultHeight);
-    }
     const QByteArray state = kWindowState.get();
-    if (!state.isEmpty()) {
+    if (!state.isEmpty())
         restoreState(state);
-    }
     const int page = kCurrentPage.get();
-    if (page >= 0 && page < m_navigation->count()) {
+    if (page >= 0 && page < m_navigation->count())
         m_navigation->setCurrentRow(page);
+    if (kDarkTheme.get())
+        applyTheme(true);
+
+    const QString last = kLastConfig.get();
+    if (restoreLastConfig && !last.isEmpty()) {
+        try {
+            m_workbench->setConfig(runConfigFromJson(nlohmann::json::parse(last.toStdString())));
+            return;
+        } catch (const std::exception&) {
+            // A config from another version or a moved file: fall back to the demo.
+        }
     }
+    loadDemo();
 }
 
 void MainWindow::saveSettings() const
@@ -302,10 +375,70 @@ void MainWindow::saveSettings() const
     kGeometry.set(saveGeometry());
     kWindowState.set(saveState());
     kCurrentPage.set(m_navigation->currentRow());
+    kLastConfig.set(QString::fromStdString(toJson(m_workbench->config()).dump()));
+}
+
+void MainWindow::loadDemo()
+{
+    try {
+        m_workbench->setConfig(runConfigFromJson(toJson(defaultRunConfig()), {}));
+    } catch (const Error& e) {
+        showError(tr("Demo"), errorText(e));
+    }
+}
+
+bool MainWindow::startRun()
+{
+    if (m_runs->isRunning()) {
+        statusBar()->showMessage(tr("A run is already in progress."), kStatusMessageMs);
+        return false;
+    }
+    if (m_workbench->isBusy()) {
+        showError(tr("Start run"), tr("The data is still loading. Start the run when the status "
+                                      "bar shows it has finished."));
+        return false;
+    }
+    const RunConfig& config = m_workbench->config();
+    if (config.method.name != "none" && config.scores.path.empty()) {
+        showError(tr("Start run"), tr("Method '%1' needs LLM scores. Open a score file on the "
+                                      "LLM scores page, or choose method 'none'.")
+                                       .arg(QString::fromStdString(config.method.name)));
+        return false;
+    }
+    showPage(Page::Run);
+    return m_runs->start(config);
+}
+
+void MainWindow::runAgain(const RunConfig& config)
+{
+    m_workbench->setConfig(config);
+    showPage(Page::ModelAndGate);
+    statusBar()->showMessage(tr("Configuration loaded from the run: check it and press Ctrl+R."),
+                             kStatusMessageMs);
+}
+
+void MainWindow::showError(const QString& title, const QString& message)
+{
+    QMessageBox box(QMessageBox::Critical, title, message, QMessageBox::Ok, this);
+    box.setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box.exec();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (m_runs->isRunning()) {
+        const auto answer = QMessageBox::question(
+            this, tr("Quit"),
+            tr("Run %1 is in progress. Stop it and quit? It is kept as 'interrupted' and can be "
+               "resumed from its last finished epoch on the Runs page.")
+                .arg(m_runs->currentRunId()),
+            QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+        m_runs->interruptAndWait();
+    }
     saveSettings();
     QMainWindow::closeEvent(event);
 }
@@ -320,65 +453,13 @@ void MainWindow::showPage(Page page)
     m_navigation->setCurrentRow(static_cast<int>(page));
 }
 
-void MainWindow::setRunning(bool running)
-{
-    m_startAction->setEnabled(!running);
-    m_cancelAction->setEnabled(running);
-}
-
-QString MainWindow::browseStartDir(const QString& subdir) const
-{
-    if (m_demoDir.isEmpty()) {
-        return QDir::currentPath();
-    }
-    const QString candidate = QDir(m_demoDir).filePath(subdir);
-    return QFileInfo(candidate).isDir() ? candidate : m_demoDir;
-}
-
-void MainWindow::openDataset()
-{
-    QString startDir = kLastDatasetDir.get();
-    if (startDir.isEmpty() || !QFileInfo(startDir).isDir()) {
-        startDir = browseStartDir(QStringLiteral("ml-latest-small"));
-    }
-    const QString path =
-        QFileDialog::getOpenFileName(this, tr("Open dataset"), startDir,
-                                     tr("Ratings (*.csv *.tsv *.dat *.inter);;All files (*)"));
-    if (path.isEmpty()) {
-        return;
-    }
-    kLastDatasetDir.set(QFileInfo(path).absolutePath());
-    showPage(Page::Data);
-    statusBar()->showMessage(tr("Dataset: %1").arg(QDir::toNativeSeparators(path)),
-                             kStatusMessageMs);
-    Q_EMIT datasetChosen(path);
-}
-
-void MainWindow::openLlmScores()
-{
-    QString startDir = kLastScoresDir.get();
-    if (startDir.isEmpty() || !QFileInfo(startDir).isDir()) {
-        startDir = browseStartDir(QStringLiteral("llm-rankings-ml-latest-small/chatgpt"));
-    }
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open LLM scores"), startDir, tr("LLM rankings (*.tsv *.csv);;All files (*)"));
-    if (path.isEmpty()) {
-        return;
-    }
-    kLastScoresDir.set(QFileInfo(path).absolutePath());
-    showPage(Page::LlmScores);
-    statusBar()->showMessage(tr("LLM scores: %1").arg(QDir::toNativeSeparators(path)),
-                             kStatusMessageMs);
-    Q_EMIT llmScoresChosen(path);
-}
-
 void MainWindow::about()
 {
     QMessageBox::about(
         this, tr("About SLLMR Studio"),
         tr("<h3>SLLMR Studio %1</h3>"
            "<p>A workbench for training recommenders that learn when to trust an LLM's "
-           "rankings.</p>"
+           "rankings (Selective LLM-Guided Regularization).</p>"
            "<p>Experiment store: <code>%2</code><br/>Demo data: <code>%3</code></p>"
            "<p>Demo data: MovieLens ml-latest-small &copy; GroupLens, University of Minnesota "
            "(research use only, see its README.txt); ChatGPT rankings from Di Palma et al., "

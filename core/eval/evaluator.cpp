@@ -1,6 +1,7 @@
 #include "eval/evaluator.h"
 
 #include "common/error.h"
+#include "eval/llm_quality.h"
 #include "eval/metrics.h"
 #include "train/trainer.h"
 
@@ -17,16 +18,6 @@ struct SegmentSums
 {
     std::map<std::string, Mean> values;  // metric -> running mean
 };
-
-// Position counts of `x` among sorted values: how many are strictly below and how many equal.
-void countBelowEqual(const std::vector<float>& sorted, float x, std::int64_t& below,
-                     std::int64_t& equal)
-{
-    const auto lo = std::lower_bound(sorted.begin(), sorted.end(), x);
-    const auto hi = std::upper_bound(lo, sorted.end(), x);
-    below = lo - sorted.begin();
-    equal = hi - lo;
-}
 
 }  // namespace
 
@@ -152,27 +143,8 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
             }
             // LLM alone: r of the test item against r of the user's scored negatives.
             std::vector<double> llmAuc(tests.size(), std::nan(""));
-            if (scores) {
-                std::vector<float> negR;
-                std::map<std::uint32_t, float> scoredTest;
-                for (auto k = scores->offsets[u]; k < scores->offsets[u + 1]; ++k) {
-                    const auto j = scores->items[k];
-                    if (!known[j])
-                        negR.push_back(scores->values[k]);
-                    else if (isTest[j])
-                        scoredTest.emplace(j, scores->values[k]);
-                }
-                std::sort(negR.begin(), negR.end());
-                for (std::size_t t = 0; t < tests.size(); ++t) {
-                    const auto it = scoredTest.find(tests[t]);
-                    if (it == scoredTest.end() || negR.empty())
-                        continue;
-                    std::int64_t below = 0, equal = 0;
-                    countBelowEqual(negR, it->second, below, equal);
-                    llmAuc[t] = (static_cast<double>(below) + 0.5 * static_cast<double>(equal)) /
-                                static_cast<double>(negR.size());
-                }
-            }
+            if (scores)
+                llmAuc = llmAucForUser(*scores, u, tests, known, isTest);
 
             for (std::size_t t = 0; t < tests.size(); ++t) {
                 ev.perInteraction.push_back({u, tests[t], "auc", auc[t]});

@@ -1,0 +1,190 @@
+#include "chart.h"
+
+#include <QApplication>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QMessageBox>
+#include <QTextStream>
+
+#include <array>
+
+namespace sllmr::ui {
+
+namespace {
+
+constexpr int kReplotDelayMs = 40;
+
+QString csvField(const QString& text)
+{
+    if (text.contains(QLatin1Char(',')) || text.contains(QLatin1Char('"')) ||
+        text.contains(QLatin1Char('\n')))
+        return QLatin1Char('"') + QString(text).replace(QLatin1Char('"'), QStringLiteral("\"\"")) +
+               QLatin1Char('"');
+    return text;
+}
+
+void styleAxis(QCPAxis* axis, const QPalette& palette)
+{
+    const QColor text = palette.color(QPalette::WindowText);
+    QColor grid = palette.color(QPalette::Mid);
+    grid.setAlpha(110);
+    axis->setBasePen(QPen(text, 1));
+    axis->setTickPen(QPen(text, 1));
+    axis->setSubTickPen(QPen(text, 1));
+    axis->setTickLabelColor(text);
+    axis->setLabelColor(text);
+    axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+    axis->grid()->setZeroLinePen(Qt::NoPen);
+}
+
+}  // namespace
+
+QColor seriesColor(int index)
+{
+    // Okabe-Ito, readable for colour-blind viewers and on dark backgrounds.
+    static const std::array<QColor, 8> colors{
+        QColor(0, 114, 178),  QColor(230, 159, 0), QColor(0, 158, 115),  QColor(204, 121, 167),
+        QColor(86, 180, 233), QColor(213, 94, 0),  QColor(240, 228, 66), QColor(150, 150, 150)};
+    return colors[static_cast<std::size_t>(index) % colors.size()];
+}
+
+Chart::Chart(const QString& title, QWidget* parent) : QCustomPlot(parent)
+{
+    setMinimumHeight(200);
+    plotLayout()->insertRow(0);
+    QFont titleFont = font();
+    titleFont.setBold(true);
+    m_title = new QCPTextElement(this, title, titleFont);
+    plotLayout()->addElement(0, 0, m_title);
+
+    m_placeholder = new QCPItemText(this);
+    m_placeholder->position->setType(QCPItemPosition::ptAxisRectRatio);
+    m_placeholder->position->setCoords(0.5, 0.5);
+    m_placeholder->setColor(Qt::gray);
+    m_placeholder->setVisible(false);
+    m_placeholder->setClipToAxisRect(false);
+
+    m_replotTimer.setSingleShot(true);
+    m_replotTimer.setInterval(kReplotDelayMs);
+    connect(&m_replotTimer, &QTimer::timeout, this, [this] { replot(); });
+
+    setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(this, &QWidget::customContextMenuRequested, this, &Chart::showContextMenu);
+    setToolTip(tr("Right-click to export this chart as PNG or PDF, or its data as CSV."));
+    applyPalette();
+}
+
+void Chart::setTitle(const QString& title)
+{
+    m_title->setText(title);
+}
+
+QString Chart::title() const
+{
+    return m_title->text();
+}
+
+void Chart::requestReplot()
+{
+    m_replotTimer.start();
+}
+
+void Chart::setPlaceholder(const QString& text)
+{
+    m_placeholder->setText(text);
+    m_placeholder->setVisible(!text.isEmpty());
+}
+
+QString Chart::toCsv() const
+{
+    QString out;
+    QTextStream s(&out);
+    s << "series,x,y\n";
+    for (int p = 0; p < plottableCount(); ++p) {
+        QCPAbstractPlottable* plottable = const_cast<Chart*>(this)->plottable(p);
+        const QString name = csvField(plottable->name());
+        if (auto* graph = qobject_cast<QCPGraph*>(plottable)) {
+            for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
+                s << name << ',' << it->key << ',' << it->value << '\n';
+        } else if (auto* bars = qobject_cast<QCPBars*>(plottable)) {
+            auto* ticker = dynamic_cast<QCPAxisTickerText*>(bars->keyAxis()->ticker().data());
+            for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) {
+                QString key = QString::number(it->key);
+                if (ticker && ticker->ticks().contains(it->key))
+                    key = csvField(ticker->ticks().value(it->key));
+                s << name << ',' << key << ',' << it->value << '\n';
+            }
+        }
+    }
+    return out;
+}
+
+bool Chart::exportCsv(const QString& path) const
+{
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text))
+        return false;
+    return file.write(toCsv().toUtf8()) >= 0;
+}
+
+bool Chart::exportImage(const QString& path)
+{
+    replot();
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("pdf"))
+        return savePdf(path);
+    return savePng(path, 0, 0, 2.0);  // twice the on-screen resolution
+}
+
+void Chart::showContextMenu(const QPoint& pos)
+{
+    QMenu menu(this);
+    const QString base = title().isEmpty() ? QStringLiteral("chart") : title();
+    QString stem = base;
+    stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9]+")), QStringLiteral("-"));
+    menu.addAction(tr("Export image (PNG or PDF)..."), this, [this, stem] {
+        const QString path =
+            QFileDialog::getSaveFileName(this, tr("Export chart"), stem + QStringLiteral(".png"),
+                                         tr("PNG image (*.png);;PDF document (*.pdf)"));
+        if (!path.isEmpty() && !exportImage(path))
+            QMessageBox::warning(this, tr("Export chart"),
+                                 tr("Could not write %1. Check that the folder exists and is "
+                                    "writable.")
+                                     .arg(path));
+    });
+    menu.addAction(tr("Export data (CSV)..."), this, [this, stem] {
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Export chart data"), stem + QStringLiteral(".csv"), tr("CSV (*.csv)"));
+        if (!path.isEmpty() && !exportCsv(path))
+            QMessageBox::warning(this, tr("Export chart data"),
+                                 tr("Could not write %1. Check that the folder exists and is "
+                                    "writable.")
+                                     .arg(path));
+    });
+    menu.exec(mapToGlobal(pos));
+}
+
+void Chart::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
+    QCustomPlot::changeEvent(event);
+}
+
+void Chart::applyPalette()
+{
+    const QPalette pal = palette();
+    setBackground(pal.brush(QPalette::Base));
+    for (QCPAxis* axis : {xAxis, yAxis, xAxis2, yAxis2})
+        styleAxis(axis, pal);
+    if (m_title)
+        m_title->setTextColor(pal.color(QPalette::WindowText));
+    legend->setBrush(pal.brush(QPalette::Base));
+    legend->setTextColor(pal.color(QPalette::WindowText));
+    legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
+    requestReplot();
+}
+
+}  // namespace sllmr::ui

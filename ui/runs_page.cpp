@@ -1,0 +1,319 @@
+#include "runs_page.h"
+
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFontDatabase>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "error_text.h"
+#include "runs_model.h"
+
+namespace sllmr::ui {
+
+namespace {
+
+// Filters on free text over every column and on the status.
+class RunsFilter : public QSortFilterProxyModel
+{
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+
+    void setNeedle(const QString& needle)
+    {
+        m_needle = needle;
+        invalidateRowsFilter();
+    }
+
+    void setStatus(const QString& status)
+    {
+        m_status = status;
+        invalidateRowsFilter();
+    }
+
+protected:
+    bool filterAcceptsRow(int sourceRow, const QModelIndex& parent) const override
+    {
+        const auto* model = static_cast<const RunsModel*>(sourceModel());
+        const RunRow* r = model->row(sourceRow);
+        if (!r)
+            return false;
+        if (!m_status.isEmpty() && r->status != m_status)
+            return false;
+        const QString& needle = m_needle;
+        if (needle.isEmpty())
+            return true;
+        for (int c = 0; c < model->columnCount(); ++c)
+            if (model->index(sourceRow, c, parent)
+                    .data()
+                    .toString()
+                    .contains(needle, Qt::CaseInsensitive))
+                return true;
+        return false;
+    }
+
+private:
+    QString m_status;
+    QString m_needle;
+};
+
+}  // namespace
+
+RunsPage::RunsPage(RunsModel* model, QWidget* parent) : QWidget(parent), m_model(model)
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(18, 12, 18, 12);
+    auto* bar = new QHBoxLayout;
+    m_filter = new QLineEdit(this);
+    m_filter->setPlaceholderText(tr("Filter runs (name, backbone, method, gate, tags, notes...)"));
+    m_filter->setClearButtonEnabled(true);
+    bar->addWidget(m_filter, 1);
+    m_status = new QComboBox(this);
+    m_status->addItem(tr("any status"), QString());
+    for (const char* s : {"completed", "running", "cancelled", "interrupted", "failed", "pending"})
+        m_status->addItem(QString::fromLatin1(s), QString::fromLatin1(s));
+    bar->addWidget(m_status);
+    auto* refresh = new QPushButton(tr("Refresh"), this);
+    refresh->setShortcut(QKeySequence::Refresh);
+    bar->addWidget(refresh);
+    layout->addLayout(bar);
+
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    auto* filter = new RunsFilter(this);
+    m_proxy = filter;
+    m_proxy->setSourceModel(m_model);
+    m_proxy->setSortRole(Qt::EditRole);
+    m_view = new QTableView(split);
+    m_view->setObjectName(QStringLiteral("runsTable"));
+    m_view->setModel(m_proxy);
+    m_view->setSortingEnabled(true);
+    m_view->sortByColumn(RunsModel::Id, Qt::DescendingOrder);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->verticalHeader()->hide();
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->setAlternatingRowColors(true);
+
+    auto* side = new QWidget(split);
+    auto* sl = new QVBoxLayout(side);
+    m_details = new QLabel(tr("Select a run."), side);
+    m_details->setWordWrap(true);
+    m_details->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    sl->addWidget(m_details);
+    auto* notesBox = new QGroupBox(tr("Notes and tags"), side);
+    auto* nf = new QFormLayout(notesBox);
+    m_notes = new QPlainTextEdit(notesBox);
+    m_notes->setPlaceholderText(tr("What this run was for, what you saw..."));
+    m_tags = new QLineEdit(notesBox);
+    m_tags->setPlaceholderText(tr("comma-separated, e.g. ablation, demo"));
+    m_save = new QPushButton(tr("Save notes"), notesBox);
+    nf->addRow(tr("Notes"), m_notes);
+    nf->addRow(tr("Tags"), m_tags);
+    nf->addRow(QString(), m_save);
+    sl->addWidget(notesBox);
+    auto* actions = new QGridLayout;
+    m_again = new QPushButton(tr("Run again with this config"), side);
+    m_resume = new QPushButton(tr("Resume"), side);
+    m_resume->setToolTip(
+        tr("Continue an interrupted or cancelled run from its last finished "
+           "epoch; the result equals an uninterrupted run."));
+    m_compare = new QPushButton(tr("Compare in Results"), side);
+    m_compare->setToolTip(tr("Show the selected runs side by side on the Results page."));
+    m_json = new QPushButton(tr("Open config as JSON"), side);
+    m_delete = new QPushButton(tr("Delete..."), side);
+    m_delete->setShortcut(QKeySequence::Delete);
+    actions->addWidget(m_again, 0, 0);
+    actions->addWidget(m_resume, 0, 1);
+    actions->addWidget(m_compare, 1, 0);
+    actions->addWidget(m_json, 1, 1);
+    actions->addWidget(m_delete, 2, 1);
+    sl->addLayout(actions);
+    sl->addStretch(1);
+    split->addWidget(m_view);
+    split->addWidget(side);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    layout->addWidget(split, 1);
+
+    connect(m_filter, &QLineEdit::textChanged, this, &RunsPage::setFilterText);
+    connect(m_status, &QComboBox::currentIndexChanged, this,
+            [this, filter] { filter->setStatus(m_status->currentData().toString()); });
+    connect(refresh, &QPushButton::clicked, m_model, &RunsModel::refresh);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &RunsPage::selectionChanged);
+    connect(m_model, &RunsModel::refreshed, this, &RunsPage::selectionChanged);
+    connect(m_save, &QPushButton::clicked, this, &RunsPage::saveNotes);
+    connect(m_delete, &QPushButton::clicked, this, &RunsPage::deleteSelected);
+    connect(m_json, &QPushButton::clicked, this, &RunsPage::showConfigJson);
+    connect(m_again, &QPushButton::clicked, this, &RunsPage::runAgain);
+    connect(m_resume, &QPushButton::clicked, this, [this] {
+        const auto ids = selectedRuns();
+        if (ids.size() == 1)
+            Q_EMIT resumeRequested(ids.front());
+    });
+    connect(m_compare, &QPushButton::clicked, this,
+            [this] { Q_EMIT compareRequested(selectedRuns()); });
+    connect(m_view, &QTableView::doubleClicked, this,
+            [this] { Q_EMIT compareRequested(selectedRuns()); });
+    selectionChanged();
+}
+
+void RunsPage::setFilterText(const QString& text)
+{
+    if (m_filter->text() != text)
+        m_filter->setText(text);
+    static_cast<RunsFilter*>(m_proxy)->setNeedle(text);
+}
+
+QList<qint64> RunsPage::selectedRuns() const
+{
+    QList<qint64> ids;
+    for (const QModelIndex& index : m_view->selectionModel()->selectedRows())
+        if (const RunRow* r = m_model->row(m_proxy->mapToSource(index).row()))
+            ids << r->id;
+    return ids;
+}
+
+void RunsPage::selectRun(qint64 id)
+{
+    for (int r = 0; r < m_proxy->rowCount(); ++r) {
+        const QModelIndex index = m_proxy->index(r, 0);
+        if (const RunRow* row = m_model->row(m_proxy->mapToSource(index).row());
+            row && row->id == id) {
+            m_view->selectRow(r);
+            m_view->scrollTo(index);
+            return;
+        }
+    }
+}
+
+void RunsPage::selectionChanged()
+{
+    const auto ids = selectedRuns();
+    const RunRow* r = ids.size() == 1 ? m_model->runById(ids.front()) : nullptr;
+    m_save->setEnabled(r != nullptr);
+    m_notes->setEnabled(r != nullptr);
+    m_tags->setEnabled(r != nullptr);
+    m_again->setEnabled(r != nullptr);
+    m_json->setEnabled(r != nullptr);
+    m_resume->setEnabled(r && (r->status == QLatin1String("interrupted") ||
+                               r->status == QLatin1String("cancelled")));
+    m_compare->setEnabled(!ids.isEmpty());
+    m_delete->setEnabled(!ids.isEmpty());
+    if (!r) {
+        m_details->setText(ids.isEmpty() ? tr("Select a run.")
+                                         : tr("%1 runs selected.").arg(ids.size()));
+        m_notes->clear();
+        m_tags->clear();
+        return;
+    }
+    m_details->setText(
+        tr("<b>Run %1</b> %2<br/>%3 &middot; %4%5 &middot; seed %6<br/>started %7%8%9")
+            .arg(r->id)
+            .arg(r->name.toHtmlEscaped(), r->backbone, r->method,
+                 r->gate.isEmpty() ? QString() : QStringLiteral(" (%1 gate)").arg(r->gate))
+            .arg(r->seed)
+            .arg(r->created,
+                 r->finished.isEmpty() ? QString() : tr(", finished %1").arg(r->finished),
+                 r->error.isEmpty() ? QString()
+                                    : QStringLiteral("<br/><font color='#d55e00'>%1</font>")
+                                          .arg(r->error.toHtmlEscaped())));
+    m_notes->setPlainText(r->notes);
+    m_tags->setText(r->tags);
+}
+
+void RunsPage::saveNotes()
+{
+    const auto ids = selectedRuns();
+    if (ids.size() != 1)
+        return;
+    const qint64 id = ids.front();
+    m_model->setNotes(id, m_notes->toPlainText(), m_tags->text(), [this, id](const QString& e) {
+        if (!e.isEmpty())
+            QMessageBox::critical(this, tr("Save notes"), e);
+        selectRun(id);
+    });
+}
+
+void RunsPage::deleteSelected()
+{
+    const auto ids = selectedRuns();
+    if (ids.isEmpty())
+        return;
+    QStringList names;
+    for (qint64 id : ids)
+        names << QString::number(id);
+    const auto answer = QMessageBox::question(
+        this, tr("Delete runs"),
+        tr("Delete run(s) %1 with all their metrics and checkpoints? This cannot be undone.")
+            .arg(names.join(QStringLiteral(", "))),
+        QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+    if (answer != QMessageBox::Yes)
+        return;
+    for (qint64 id : ids)
+        m_model->deleteRun(id, [this](const QString& e) {
+            if (!e.isEmpty())
+                QMessageBox::critical(this, tr("Delete runs"), e);
+        });
+}
+
+void RunsPage::showConfigJson()
+{
+    const auto ids = selectedRuns();
+    const RunRow* r = ids.size() == 1 ? m_model->runById(ids.front()) : nullptr;
+    if (!r)
+        return;
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Run %1: configuration").arg(r->id));
+    auto* layout = new QVBoxLayout(&dialog);
+    auto* text = new QPlainTextEdit(&dialog);
+    text->setReadOnly(true);
+    text->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    QString pretty = r->configJson;
+    try {
+        pretty = QString::fromStdString(nlohmann::json::parse(r->configJson.toStdString()).dump(2));
+    } catch (const nlohmann::json::exception&) {}
+    text->setPlainText(pretty);
+    layout->addWidget(text);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    layout->addWidget(buttons);
+    dialog.resize(620, 700);
+    dialog.exec();
+}
+
+void RunsPage::runAgain()
+{
+    const auto ids = selectedRuns();
+    const RunRow* r = ids.size() == 1 ? m_model->runById(ids.front()) : nullptr;
+    if (!r)
+        return;
+    try {
+        RunConfig config = runConfigFromJson(nlohmann::json::parse(r->configJson.toStdString()));
+        Q_EMIT runAgainRequested(config);
+    } catch (const Error& e) {
+        QMessageBox::critical(this, tr("Run again"), errorText(e));
+    } catch (const nlohmann::json::exception& e) {
+        QMessageBox::critical(
+            this, tr("Run again"),
+            tr("The stored configuration is not valid JSON: %1").arg(QString::fromUtf8(e.what())));
+    }
+}
+
+}  // namespace sllmr::ui

@@ -1,0 +1,90 @@
+#pragma once
+
+// The Studio's working state over the core engine: the current run configuration and what it
+// loads (dataset, segmentation, LLM scores, the gate preview index and the LLM's quality per
+// segment). Loading and every recomputation run on a thread pool; results arrive through
+// signals on the GUI thread, so nothing here blocks the window. A newer request supersedes an
+// older one (its result is dropped), and a load in progress can be cancelled.
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "data/segments.h"
+#include "eval/llm_quality.h"
+#include "llm/scores.h"
+#include "train/gate_preview.h"
+#include "train/run_config.h"
+
+namespace sllmr::ui {
+
+/// Everything derived from the dataset, its segment thresholds and the score file.
+struct LoadedState
+{
+    std::shared_ptr<const Dataset> dataset;
+    std::shared_ptr<const Segmentation> segmentation;
+    std::shared_ptr<const ScoreSet> scores;
+    std::shared_ptr<const GatePreviewIndex> preview;  // null without scores
+    std::vector<LlmSegmentQuality> llmQuality;        // empty without scores
+};
+
+class Workbench : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Workbench(QString databasePath, QObject* parent = nullptr);
+    ~Workbench() override;
+
+    Workbench(const Workbench&) = delete;
+    Workbench& operator=(const Workbench&) = delete;
+    Workbench(Workbench&&) = delete;
+    Workbench& operator=(Workbench&&) = delete;
+
+    [[nodiscard]] const QString& databasePath() const { return m_databasePath; }
+
+    /// The configuration the next run uses (paths resolved).
+    [[nodiscard]] const RunConfig& config() const { return m_config; }
+    /// Replaces the configuration; reloads what its data or score settings changed.
+    void setConfig(const RunConfig& config);
+    /// Changes only model/method/gate/train/eval settings (no reload).
+    void updateTraining(const RunConfig& config);
+
+    /// Loads config().dataset (and then the scores when config().scores.path is set).
+    void loadDataset(const DatasetSpec& spec);
+    void loadScores(const ScoreFileSpec& spec);
+    /// New segment thresholds: segmentation, preview index and LLM quality are recomputed.
+    void setSegments(const SegmentSpec& spec);
+    void cancelLoad();
+
+    [[nodiscard]] bool isBusy() const;
+    [[nodiscard]] const LoadedState& state() const { return m_state; }
+
+Q_SIGNALS:
+    void busyChanged(bool busy, const QString& what);
+    void loadProgress(double fraction, const QString& stage);
+    void datasetLoaded();
+    void scoresLoaded();
+    void derivedChanged();  ///< segmentation, preview index or LLM quality changed
+    void configChanged();
+    void failed(const QString& title, const QString& message);
+
+private:
+    struct Job;
+    void start(std::shared_ptr<Job> job);
+    void finish(const std::shared_ptr<Job>& job);
+
+    QString m_databasePath;
+    RunConfig m_config;
+    LoadedState m_state;
+    std::shared_ptr<Job> m_current;
+    std::vector<std::pair<std::shared_ptr<Job>, QFuture<void>>> m_running;
+    std::uint64_t m_generation = 0;
+};
+
+}  // namespace sllmr::ui
