@@ -354,6 +354,7 @@ private Q_SLOTS:
     void answersAreRead();
     void misbehavingServerIsSurvived();
     void cancelKeepsTheCache();
+    void cancelAbortsARequestInFlight();
     void killedScoringResumesFromTheCache();
     void dryRunAndBatchImport();
     void scoreFileCommentsAndProvenance();
@@ -711,6 +712,32 @@ void TestLlm::cancelKeepsTheCache()
     QCOMPARE(rest.progress.cached, cached);
     QCOMPARE(rest.progress.sent, 40 - cached);
     QCOMPARE(rest.usersWritten, std::int64_t(40));
+}
+
+void TestLlm::cancelAbortsARequestInFlight()
+{
+    QTemporaryDir dir;
+    FakeLlm server([](const std::string& body, int) {
+        auto r = goodReply(body);
+        r.delayMs = 20000;
+        return r;
+    });
+    ScoringParams params = testParams(dir, server);
+    params.endpoint.timeoutSeconds = 60;
+    params.candidates.maxUsers = 2;
+    std::atomic<bool> cancel{false};
+    ScoringCallbacks cb;
+    cb.cancel = &cancel;
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        cancel = true;
+    });
+    QElapsedTimer t;
+    t.start();
+    QVERIFY_THROWS_EXCEPTION(Error, ScoringJob(params, demo()).run(cb));
+    canceller.join();
+    QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
+    QCOMPARE(server.requests(), 2);
 }
 
 void TestLlm::killedScoringResumesFromTheCache()

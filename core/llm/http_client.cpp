@@ -44,10 +44,17 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user)
     return size * n;
 }
 
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
+{
+    const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+    return cancel && cancel->load(std::memory_order_relaxed) ? 1 : 0;
+}
+
 }  // namespace
 
 HttpResponse httpPostJson(const std::string& url, const std::vector<std::string>& headers,
-                          const std::string& body, double timeoutSeconds)
+                          const std::string& body, double timeoutSeconds,
+                          const std::atomic<bool>* cancel)
 {
     globalInit();
     HttpResponse r;
@@ -75,12 +82,18 @@ HttpResponse httpPostJson(const std::string& url, const std::vector<std::string>
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::min(timeoutSeconds, 30.0) * 1000.0));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (cancel) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, onProgress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_USERAGENT, "sllmr/" SLLMR_VERSION);
     const CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
     if (rc != CURLE_OK) {
         r.transportError = curl_easy_strerror(rc);
         r.timedOut = rc == CURLE_OPERATION_TIMEDOUT;
+        r.cancelled = rc == CURLE_ABORTED_BY_CALLBACK;
     }
     curl_slist_free_all(list);
     curl_easy_cleanup(h);

@@ -344,8 +344,10 @@ ScoringResult ScoringJob::run(const ScoringCallbacks& cb)
                 limiter.wait(cb.cancel);
                 if (shouldStop())
                     break;
-                const HttpResponse r =
-                    httpPostJson(url, headers, req.body, m_params.endpoint.timeoutSeconds);
+                const HttpResponse r = httpPostJson(url, headers, req.body,
+                                                    m_params.endpoint.timeoutSeconds, cb.cancel);
+                if (r.cancelled)
+                    break;
                 {
                     std::lock_guard lock(progMutex);
                     ++prog.sent;
