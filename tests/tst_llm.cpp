@@ -704,7 +704,7 @@ void TestLlm::cancelKeepsTheCache()
     } catch (const Error& e) {
         QCOMPARE(e.kind(), ErrorKind::Cancelled);
     }
-    QVERIFY(t.elapsed() < 3000);
+    QVERIFY(t.elapsed() < 5000);
     QVERIFY(!QFile::exists(QString::fromStdString(params.outputPath)));
     const auto cached = LlmCache(dir.filePath(QStringLiteral("llm-cache.db")).toStdString()).size();
     QVERIFY(cached >= 3 && cached < 40);
@@ -736,7 +736,7 @@ void TestLlm::cancelAbortsARequestInFlight()
     t.start();
     QVERIFY_THROWS_EXCEPTION(Error, ScoringJob(params, demo()).run(cb));
     canceller.join();
-    QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
+    QVERIFY2(t.elapsed() < 5000, qPrintable(QString::number(t.elapsed())));
     QCOMPARE(server.requests(), 2);
 }
 
