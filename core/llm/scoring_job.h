@@ -7,7 +7,7 @@
 // honouring Retry-After; limits concurrency and requests per minute. The API key is read from an
 // environment variable at request time and is never written anywhere.
 //
-// The job owns nothing the caller passes (the dataset is borrowed for the call). Progress is
+// The job borrows the dataset (it must outlive the job) and owns nothing else. Progress is
 // reported through a plain callback (from worker threads, serialized); `cancel` is polled between
 // requests and during waits, and cancelling ends with Error(Cancelled) after the answers already
 // received are cached. Bad settings are Error(Usage); a rejected key (401/403) or an endpoint
