@@ -96,6 +96,36 @@ void checkCancel(const LoadControl& control)
 
 constexpr double kMaxRank = 2147483648.0;
 
+bool isComment(std::string_view line)
+{
+    const auto t = trimmed(line);
+    return !t.empty() && t.front() == '#';
+}
+
+// Next data line: skips blank lines and '#' comments. Comments before the first data line that
+// read '# key: value' are collected as provenance.
+bool nextData(LineReader& reader, std::string_view& line, ScoreReport& rep, bool collect)
+{
+    while (reader.nextNonBlank(line)) {
+        if (!isComment(line))
+            return true;
+        ++rep.commentLines;
+        if (!collect)
+            continue;
+        auto t = trimmed(line);
+        t.remove_prefix(1);
+        t = trimmed(t);
+        const auto colon = t.find(':');
+        if (colon == std::string_view::npos || colon == 0)
+            continue;
+        const std::string key(trimmed(t.substr(0, colon)));
+        if (key.find(' ') != std::string::npos)
+            continue;
+        rep.provenance[key] = std::string(trimmed(t.substr(colon + 1)));
+    }
+    return false;
+}
+
 struct Row
 {
     std::uint32_t user;
@@ -178,7 +208,7 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
     const std::string& path = spec.path;
     LineReader reader(path);
     std::string_view line;
-    if (!reader.nextNonBlank(line))
+    if (!nextData(reader, line, rep, true))
         throwBadInput(path, 0, "the score file is empty",
                       "expected one 'user, item, score|rating|rank' row per line");
 
@@ -325,9 +355,13 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         if ((rows.size() & 0x3FFF) == 0)
             checkCancel(control);
     };
+    {
+        const auto src = rep.provenance.find("source");
+        rep.simulated = src != rep.provenance.end() && src->second == "simulated";
+    }
     if (!header)
         handle(line);
-    while (reader.nextNonBlank(line))
+    while (nextData(reader, line, rep, false))
         handle(line);
     rep.matched = static_cast<std::int64_t>(rows.size());
     rep.distinctUnknownUsers = static_cast<std::int64_t>(unknownU.size());
@@ -443,7 +477,10 @@ Json scoreReportJson(const ScoreReport& r)
                 {"candidates_unknown", r.candidatesUnknown},
                 {"max_rank", r.maxRank},
                 {"content_hash", r.contentHash},
-                {"warnings", r.warnings}};
+                {"warnings", r.warnings},
+                {"comment_lines", r.commentLines},
+                {"provenance", r.provenance},
+                {"simulated", r.simulated}};
 }
 
 }  // namespace sllmr

@@ -3,12 +3,15 @@
 // normalized to r(u,i) in [0,1] and matched to a dataset. An optional candidate file adds the
 // items that were offered to the LLM but not returned, with a default score (0.5). Nothing is
 // dropped silently: every row ends up in exactly one of matched / duplicates / unknown users /
-// unknown items, and the report says so.
+// unknown items, and the report says so. Lines starting with '#' are comments; those before the
+// first data line of the form '# key: value' are the file's provenance (model, template, date, or
+// 'source: simulated' for a simulated LLM) and are reported as is.
 #include "data/dataset.h"
 
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,6 +66,10 @@ struct ScoreReport
     std::string kind;         // resolved kind
     std::string contentHash;  // file bytes plus how they were read (kind, columns, mapping)
     std::vector<std::string> warnings;  // e.g. first lines of unknown ids
+    std::int64_t commentLines = 0;      // lines starting with '#', skipped
+    // '# key: value' comment lines before the first data line (e.g. model, template_hash, source).
+    std::map<std::string, std::string> provenance;
+    bool simulated = false;  // provenance says 'source: simulated': not a real LLM's opinion
 };
 
 // Scores grouped by user (CSR): items and r of user u are [offsets[u], offsets[u+1]).
