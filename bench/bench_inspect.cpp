@@ -10,6 +10,7 @@
 #include "train/runner.h"
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -91,7 +92,8 @@ int main(int argc, char** argv)
         }
         ExperimentStore store(db);
         if (runId == 0) {
-            RunConfig c = defaultRunConfig();
+            // Through JSON, so that the template's demo: paths resolve.
+            RunConfig c = runConfigFromJson(toJson(defaultRunConfig()));
             c.model.type = model;
             c.train.epochs = epochs;
             c.train.threads = threads;

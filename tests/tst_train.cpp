@@ -734,9 +734,30 @@ void TestTrain::inspectorErrors()
     RunConfig c = inspectConfig();
     c.dataset.path = trainCopy;
     c.train.epochs = 1;
+    c.gate.hard = true;
     ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
     const auto outcome = executeRun(c, store);
     QCOMPARE(outcome.status, RunStatus::Completed);
+    {
+        // With the hard switch a pair's weight is 1[a > tau_a].
+        const RunInspector inspector(store, outcome.runId);
+        const auto d = inspector.user("1");
+        QCOMPARE(d.pairs.size(), std::size_t(6));
+        for (const auto& p : d.pairs) {
+            QCOMPARE(p.weight, p.a > c.gate.tauA ? 1.0 : 0.0);
+            QCOMPARE(p.active, p.weight > 0.5);
+        }
+        // Opening is cancellable.
+        std::atomic<bool> cancel{true};
+        InspectOptions options;
+        options.cancel = &cancel;
+        try {
+            RunInspector cancelled(store, outcome.runId, options);
+            QFAIL("expected cancellation");
+        } catch (const Error& e) {
+            QCOMPARE(e.kind(), ErrorKind::Cancelled);
+        }
+    }
     auto expect = [&](std::int64_t runId, ErrorKind kind, const char* words) {
         try {
             RunInspector inspector(store, runId);
