@@ -213,7 +213,10 @@ void printRun(const InspectedRun& r)
         r.modelEpoch, r.epochsRun, r.users, r.items, r.scoredEntries, r.usersWithScores,
         r.scoreKind.empty() ? "no" : r.scoreKind,
         r.inputsVerified ? "" : "; input files not verified (run predates the check)");
-    if (r.gateMode == "random")
+    if (!r.hasHinge)
+        fmt::print("  method '{}' has no gated LLM hinge: a below is the untrained gate's value\n",
+                   r.method);
+    else if (r.gateMode == "random")
         fmt::print("  random gate: a is the sampling rate {:.4f}\n", r.randomRate);
 }
 
