@@ -127,6 +127,7 @@ json runJson(const InspectedRun& r)
             {"tau_item", r.tauItem},
             {"epochs_run", r.epochsRun},
             {"model_epoch", r.modelEpoch},
+            {"evaluated_epoch", r.evaluatedEpoch},
             {"dataset", r.datasetName},
             {"scores", r.scoresName},
             {"score_kind", r.scoreKind},
@@ -213,6 +214,11 @@ void printRun(const InspectedRun& r)
         r.modelEpoch, r.epochsRun, r.users, r.items, r.scoredEntries, r.usersWithScores,
         r.scoreKind.empty() ? "no" : r.scoreKind,
         r.inputsVerified ? "" : "; input files not verified (run predates the check)");
+    if (r.evaluatedEpoch != r.modelEpoch)
+        fmt::print(
+            "  note: the stored evaluation used epoch {} (train.restore_best is off); the "
+            "model shown is best.pt, epoch {}\n",
+            r.evaluatedEpoch, r.modelEpoch);
     if (!r.hasHinge)
         fmt::print("  method '{}' has no gated LLM hinge: a below is the untrained gate's value\n",
                    r.method);
@@ -514,7 +520,7 @@ std::optional<int> InspectCommand::execute()
             printBins(m_allEpochs ? "Activation during training, every epoch (pair sides)"
                                   : fmt::format("Activation during training, epoch {} (pair "
                                                 "sides drawn in training)",
-                                                run.modelEpoch),
+                                                run.evaluatedEpoch),
                       training);
             printBins("Activation of the final model and gate over all LLM-scored entries", final);
         }

@@ -277,6 +277,7 @@ RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
     for (const auto& s : store.segmentMetrics(runId))
         if (s.segment == "overall" && s.metric == "best_epoch")
             info.modelEpoch = static_cast<int>(s.value);
+    info.evaluatedEpoch = cfg.train.restoreBest ? info.modelEpoch : info.epochsRun;
     info.datasetName = st.dataset.spec.name;
     info.scoresName = st.scores ? st.scores->spec.name : std::string();
     info.scoreKind = st.scores ? st.scores->report.kind : std::string();
@@ -345,7 +346,7 @@ const InspectedRun& RunInspector::run() const
 
 std::vector<GateBin> RunInspector::trainingBins(int epoch) const
 {
-    const int e = epoch > 0 ? epoch : m_state->info.modelEpoch;
+    const int e = epoch > 0 ? epoch : m_state->info.evaluatedEpoch;
     std::vector<GateBin> out;
     for (const auto& b : m_state->storedBins)
         if (b.epoch == e)

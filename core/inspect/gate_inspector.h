@@ -59,6 +59,9 @@ struct InspectedRun
     double tauItem = 0;            // Tail(i) = pop(i) < tauItem
     int epochsRun = 0;
     int modelEpoch = 0;  // the epoch whose parameters best.pt holds (the best epoch)
+    // The epoch the stored evaluation used: modelEpoch, or the last epoch when the config did not
+    // restore the best one (then drill-down AUCs can differ from the stored ones).
+    int evaluatedEpoch = 0;
     std::string datasetName;
     std::string scoresName;
     std::string scoreKind;  // rank, pointwise, rating: r is the normalized value
@@ -230,8 +233,8 @@ public:
     const InspectedRun& run() const;
 
     // (a) Binned activation by "history" and "popularity": as stored during training for
-    // `epoch` (0: the model's epoch; gate_bins), or for every epoch; and recomputed from the final
-    // model and gate over all LLM-scored entries (same bins).
+    // `epoch` (0: the evaluated epoch; gate_bins), or for every epoch; and recomputed from the
+    // final model and gate over all LLM-scored entries (same bins).
     std::vector<GateBin> trainingBins(int epoch = 0) const;
     std::vector<GateBin> trainingBinsAllEpochs() const;
     std::vector<GateBin> finalBins() const;
