@@ -2,6 +2,7 @@
 
 #include "cli_dataset.h"
 #include "cli_llm.h"
+#include "cli_inspect.h"
 #include "cli_runs.h"
 
 #include "common/error.h"
@@ -220,6 +221,7 @@ int run(int argc, char** argv)
 
     RunCommands runCommands(app, dbPath);
     LlmCommands llmCommands(app);
+    InspectCommand inspectCommand(app, dbPath);
 
     try {
         app.parse(argc, argv);
@@ -232,6 +234,8 @@ int run(int argc, char** argv)
         if (const auto code = runCommands.execute())
             return *code;
         if (const auto code = llmCommands.execute())
+            return *code;
+        if (const auto code = inspectCommand.execute())
             return *code;
         if (*dsInspect) {
             const DatasetSpec spec = dsOpts.finish(*dsInspect);

@@ -1,9 +1,10 @@
 // The training engine: config handling, the LLM hinge's effect on the backbone, every method and
 // gate mode, the paper gate's collapse and the reliability gate's stability on the shipped data,
-// determinism, cancellation, and resuming a run killed with SIGKILL.
+// determinism, cancellation, resuming a run killed with SIGKILL, and the gate inspector.
 #include "common/error.h"
 #include "data/loaders.h"
 #include "data/segments.h"
+#include "inspect/gate_inspector.h"
 #include "llm/scores.h"
 #include "store/experiment_store.h"
 #include "train/run_config.h"
@@ -14,7 +15,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sqlite3.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -114,6 +118,9 @@ private Q_SLOTS:
     void cancelStopsWithinASecond();
     void resumeAfterSigkillMatchesUninterrupted();
     void cliRunsCommands();
+    void inspectorMatchesStoreAndGate();
+    void inspectorErrors();
+    void cliInspect();
 };
 
 void TestTrain::initTestCase()
@@ -537,6 +544,310 @@ void TestTrain::cliRunsCommands()
     r = run({QStringLiteral("config"), QStringLiteral("describe"), QStringLiteral("--json")});
     QCOMPARE(r.code, 0);
     QVERIFY(json::parse(r.out.toStdString()).size() > 80);
+}
+
+// A tiny selective run with titles and a few LLM items per user, stored in `dir`.
+RunConfig inspectConfig()
+{
+    RunConfig c = tinyConfig();
+    c.dataset.itemsPath = fixture("tiny_items.csv");
+    c.scores.path = fixture("tiny_llm_inspect.tsv");
+    c.method.name = "selective";
+    c.gate.mode = "reliability";
+    c.train.epochs = 3;
+    return c;
+}
+
+void TestTrain::inspectorMatchesStoreAndGate()
+{
+    QTemporaryDir dir;
+    const auto dbPath = dir.filePath(QStringLiteral("experiments.db")).toStdString();
+    ExperimentStore store(dbPath);
+    const RunConfig c = inspectConfig();
+    const auto outcome = executeRun(c, store);
+    QCOMPARE(outcome.status, RunStatus::Completed);
+    const RunInspector inspector(store, outcome.runId);
+    const auto& run = inspector.run();
+    QVERIFY(run.inputsVerified);
+    QVERIFY(run.hasTitles);
+    QCOMPARE(run.modelEpoch, outcome.bestEpoch);
+    QCOMPARE(run.scoredEntries, std::int64_t(12));
+
+    // (a) Binned activation equals gate_bins read with plain SQL.
+    {
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open_v2(dbPath.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        QCOMPARE(sqlite3_prepare_v2(db,
+                                    "SELECT dimension, bin, count, mean_activation, active_share "
+                                    "FROM gate_bins WHERE run_id = ? AND epoch = ? "
+                                    "ORDER BY dimension, bin",
+                                    -1, &st, nullptr),
+                 SQLITE_OK);
+        sqlite3_bind_int64(st, 1, outcome.runId);
+        sqlite3_bind_int(st, 2, run.modelEpoch);
+        const auto bins = inspector.trainingBins();
+        std::size_t k = 0;
+        std::int64_t total = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            QVERIFY(k < bins.size());
+            QCOMPARE(bins[k].dimension,
+                     std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))));
+            QCOMPARE(bins[k].bin, sqlite3_column_int(st, 1));
+            QCOMPARE(bins[k].count, static_cast<std::int64_t>(sqlite3_column_int64(st, 2)));
+            QCOMPARE(bins[k].meanActivation, sqlite3_column_double(st, 3));
+            QCOMPARE(bins[k].activeShare, sqlite3_column_double(st, 4));
+            total += bins[k].count;
+            ++k;
+        }
+        QCOMPARE(k, bins.size());
+        QVERIFY(total > 0);
+        sqlite3_finalize(st);
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM gate_bins WHERE run_id = ?", -1, &st, nullptr);
+        sqlite3_bind_int64(st, 1, outcome.runId);
+        QCOMPARE(sqlite3_step(st), SQLITE_ROW);
+        QCOMPARE(static_cast<std::int64_t>(inspector.trainingBinsAllEpochs().size()),
+                 static_cast<std::int64_t>(sqlite3_column_int64(st, 0)));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+
+    // Independent reload of the run's data, model and gate.
+    const Loaded data = load(c);
+    Trainer reference(c, data.dataset, data.segmentation, &data.scores);
+    reference.loadCheckpoint(checkpointDir(store, outcome.runId) + "/best.pt");
+    const auto* cold = data.segmentation.find("cold");
+    const auto* tail = data.segmentation.find("tail");
+    QVERIFY(cold && tail);
+
+    // (b) The grid counts every scored entry once, split as the cold and tail segments say.
+    const auto grid = inspector.coldTailGrid();
+    std::int64_t sum = 0;
+    std::array<std::int64_t, 4> expected{};
+    for (std::uint32_t u = 0; u < data.dataset.numUsers(); ++u)
+        for (auto k = data.scores.offsets[u]; k < data.scores.offsets[u + 1]; ++k)
+            ++expected[(cold->members[u] ? 2 : 0) + (tail->members[data.scores.items[k]] ? 1 : 0)];
+    for (std::size_t cell = 0; cell < 4; ++cell) {
+        sum += grid[cell].stats.count;
+        QCOMPARE(grid[cell].stats.count, expected[cell]);
+        QCOMPARE(grid[cell].cold, cell >= 2);
+    }
+    QCOMPARE(sum, static_cast<std::int64_t>(data.scores.size()));
+    // (c) and (d)
+    const auto hist = inspector.histogram(20);
+    std::int64_t histTotal = 0;
+    for (auto n : hist.counts)
+        histTotal += n;
+    QCOMPARE(histTotal, sum);
+    const auto epochs = inspector.epochs();
+    QCOMPARE(epochs.size(), std::size_t(3));
+    QVERIFY(epochs.back().bySegment.count("overall"));
+    QVERIFY(epochs.back().parameters[3] != 0.0);  // the reliability gate learned a bias
+
+    // User 1: test rank and AUC equal the stored evaluation; pair gates equal the Gate module.
+    const auto d = inspector.user("1");
+    QCOMPARE(d.user.historyLength, std::uint32_t(3));
+    QCOMPARE(d.history.size(), std::size_t(3));
+    QCOMPARE(d.history.front().title, std::string("Toy Story (1995)"));
+    QCOMPARE(d.scored.size(), std::size_t(4));
+    QCOMPARE(d.scored.front().item.id, std::string("14"));
+    QCOMPARE(d.scored.front().llmRank, 1);
+    QCOMPARE(d.pairs.size(), std::size_t(6));  // 4 items, distinct r
+    QVERIFY(d.scored[1].trainPositive);        // item 10 is in user 1's history
+    const auto stored = store.interactionMetrics(outcome.runId, "auc");
+    QCOMPARE(d.tests.size(), std::size_t(1));
+    QCOMPARE(d.tests[0].item.id, std::string("13"));
+    bool matched = false;
+    for (const auto& m : stored)
+        if (m.user == d.user.index && m.item == d.tests[0].item.index) {
+            QCOMPARE(d.tests[0].auc, m.value);
+            matched = true;
+        }
+    QVERIFY(matched);
+    QVERIFY(d.tests[0].storedAuc && *d.tests[0].storedAuc == d.tests[0].auc);
+    QCOMPARE(d.tests[0].negatives, std::int64_t(6 - 3 - 1));
+    {
+        torch::NoGradGuard noGrad;
+        reference.model().eval();
+        int labels = 0;
+        for (const auto& p : d.pairs) {
+            const auto u = static_cast<std::int64_t>(d.user.index);
+            const auto s = reference.model().forward(
+                torch::tensor({u, u}), torch::tensor({static_cast<std::int64_t>(p.higher.index),
+                                                      static_cast<std::int64_t>(p.lower.index)}));
+            const auto q = uncertaintyFromProbability(torch::sigmoid(s), "entropy");
+            const float coldU = cold->members[d.user.index] ? 1.0f : 0.0f;
+            const auto z =
+                torch::stack({torch::full({2}, coldU),
+                              torch::tensor({tail->members[p.higher.index] ? 1.0f : 0.0f,
+                                             tail->members[p.lower.index] ? 1.0f : 0.0f}),
+                              q},
+                             1);
+            const auto a = reference.gate().forward(z);
+            QCOMPARE(static_cast<float>(p.aHigher), a[0].item<float>());
+            QCOMPARE(static_cast<float>(p.aLower), a[1].item<float>());
+            QCOMPARE(static_cast<float>(p.zHigher[2]), q[0].item<float>());
+            QVERIFY(std::abs(p.a - 0.5 * (p.aHigher + p.aLower)) < 1e-6);
+            QCOMPARE(p.weight, p.a);  // soft gate
+            const double hinge =
+                std::max(0.0, c.method.margin -
+                                  (static_cast<double>(s[0].item<float>()) - s[1].item<float>()));
+            QVERIFY(std::abs(p.hinge - hinge) < 1e-5);
+            QVERIFY(std::abs(p.contribution - c.method.lambda * p.a * p.hinge) < 1e-9);
+            QVERIFY(p.a > 0.0 && p.a < 1.0);
+            // Item 10 is a train positive of user 1, the others are not: labelled pairs.
+            const bool hasTen = p.higher.id == "10" || p.lower.id == "10";
+            QCOMPARE(p.reliabilityLabel.has_value(), hasTen);
+            if (hasTen) {
+                QCOMPARE(*p.reliabilityLabel, p.higher.id == "10");
+                ++labels;
+            }
+        }
+        QCOMPARE(labels, 3);
+    }
+
+    // Item drill-down: item 10 is in the lists of users 1, 3 and 4.
+    const auto it = inspector.item("10");
+    QCOMPARE(it.scoredBy.size(), std::size_t(3));
+    QCOMPARE(it.item.title, std::string("Toy Story (1995)"));
+    QCOMPARE(static_cast<std::size_t>(it.asHigher.pairs + it.asLower.pairs), it.pairs.size());
+    QCOMPARE(it.asHigher.pairs, std::int64_t(2 + 1 + 0));
+    QCOMPARE(it.asLower.pairs, std::int64_t(1 + 1 + 1));
+
+    // Search: by title substring, case-insensitive, and by id.
+    const auto hits = inspector.find("TOY");
+    QCOMPARE(hits.size(), std::size_t(2));
+    QCOMPARE(hits[0].id, std::string("10"));
+    QCOMPARE(hits[1].id, std::string("13"));
+    const auto byId = inspector.find("2");
+    QVERIFY(!byId.empty());
+    QCOMPARE(byId[0].kind, std::string("user"));
+    QVERIFY(inspector.find("no such title").empty());
+}
+
+void TestTrain::inspectorErrors()
+{
+    QTemporaryDir dir;
+    // The run trains on a copy of the data so that the test can change it afterwards.
+    const auto trainCopy = dir.filePath(QStringLiteral("train.tsv")).toStdString();
+    std::filesystem::copy_file(fixture("tiny_train.tsv"), trainCopy);
+    RunConfig c = inspectConfig();
+    c.dataset.path = trainCopy;
+    c.train.epochs = 1;
+    c.gate.hard = true;
+    ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    const auto outcome = executeRun(c, store);
+    QCOMPARE(outcome.status, RunStatus::Completed);
+    {
+        // With the hard switch a pair's weight is 1[a > tau_a].
+        const RunInspector inspector(store, outcome.runId);
+        const auto d = inspector.user("1");
+        QCOMPARE(d.pairs.size(), std::size_t(6));
+        for (const auto& p : d.pairs) {
+            QCOMPARE(p.weight, p.a > c.gate.tauA ? 1.0 : 0.0);
+            QCOMPARE(p.active, p.weight > 0.5);
+        }
+        // Opening is cancellable.
+        std::atomic<bool> cancel{true};
+        InspectOptions options;
+        options.cancel = &cancel;
+        try {
+            RunInspector cancelled(store, outcome.runId, options);
+            QFAIL("expected cancellation");
+        } catch (const Error& e) {
+            QCOMPARE(e.kind(), ErrorKind::Cancelled);
+        }
+    }
+    auto expect = [&](std::int64_t runId, ErrorKind kind, const char* words) {
+        try {
+            RunInspector inspector(store, runId);
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QCOMPARE(e.kind(), kind);
+            QVERIFY2(std::string(e.what()).find(words) != std::string::npos, e.what());
+        }
+    };
+    {
+        const RunInspector inspector(store, outcome.runId);
+        for (auto lookup : {0, 1}) {
+            try {
+                if (lookup == 0)
+                    inspector.user("999");
+                else
+                    inspector.item("abc");
+                QFAIL("expected an error");
+            } catch (const Error& e) {
+                QCOMPARE(e.kind(), ErrorKind::NotFound);
+                QVERIFY2(std::string(e.what()).find("--find") != std::string::npos, e.what());
+            }
+        }
+    }
+    expect(42, ErrorKind::NotFound, "does not exist");
+    // A run that is not completed.
+    RunRecord pending;
+    pending.name = "pending";
+    pending.configJson = toJson(c).dump();
+    const auto pendingId = store.createRun(pending);
+    expect(pendingId, ErrorKind::Usage, "only completed runs");
+    // The dataset file changed since the run.
+    std::ofstream(trainCopy, std::ios::app) << "4\t11\t4\t4\n";
+    expect(outcome.runId, ErrorKind::BadInput, "dataset changed");
+    // The checkpoint is gone.
+    std::filesystem::remove(checkpointDir(store, outcome.runId) + "/best.pt");
+    expect(outcome.runId, ErrorKind::NotFound, "run it again");
+}
+
+void TestTrain::cliInspect()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("experiments.db"));
+    std::int64_t runId = 0;
+    {
+        ExperimentStore store(db.toStdString());
+        RunConfig c = inspectConfig();
+        c.train.epochs = 2;
+        runId = executeRun(c, store).runId;
+    }
+    auto run = [&](const QStringList& args) {
+        QProcess p;
+        p.start(QStringLiteral(SLLMR_CLI),
+                QStringList{QStringLiteral("--db"), db, QStringLiteral("inspect"),
+                            QString::number(runId)} +
+                    args);
+        p.waitForFinished(120000);
+        return std::make_tuple(p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError());
+    };
+    auto [code, out, err] =
+        run({QStringLiteral("--find"), QStringLiteral("casino"), QStringLiteral("--json")});
+    QVERIFY2(code == 0, err.constData());
+    json hits = json::parse(out.toStdString());
+    QCOMPARE(hits.size(), std::size_t(1));
+    QCOMPARE(hits[0]["id"].get<std::string>(), std::string("12"));
+    QCOMPARE(hits[0]["title"].get<std::string>(), std::string("Casino (1995)"));
+    std::tie(code, out, err) =
+        run({QStringLiteral("--user"), QStringLiteral("2"), QStringLiteral("--json")});
+    QVERIFY2(code == 0, err.constData());
+    const json user = json::parse(out.toStdString());
+    QCOMPARE(user["scored"].size(), std::size_t(3));
+    QCOMPARE(user["pairs"].size(), std::size_t(3));
+    QCOMPARE(user["tests"][0]["auc"].get<double>(), user["tests"][0]["stored_auc"].get<double>());
+    std::tie(code, out, err) = run({QStringLiteral("--user"), QStringLiteral("2")});
+    QCOMPARE(code, 0);
+    QVERIFY(out.contains("Casino (1995)") && out.contains("Candidate LLM pairs"));
+    std::tie(code, out, err) = run({});
+    QCOMPARE(code, 0);
+    QVERIFY(out.contains("cold/tail") && out.contains("Distribution of a"));
+    std::tie(code, out, err) = run({QStringLiteral("--bins"), QStringLiteral("--json")});
+    QCOMPARE(code, 0);
+    QVERIFY(json::parse(out.toStdString())["training"].size() > 0);
+    std::tie(code, out, err) = run({QStringLiteral("--epochs")});
+    QCOMPARE(code, 0);
+    QVERIFY(out.contains("w_cold") && out.contains("sigmoid(b)"));
+    std::tie(code, out, err) = run({QStringLiteral("--item"), QStringLiteral("999")});
+    QCOMPARE(code, 3);
+    QVERIFY(err.contains("item '999'"));
+    std::tie(code, out, err) = run({QStringLiteral("--grid"), QStringLiteral("--bins")});
+    QCOMPARE(code, 2);  // one view at a time
 }
 
 QTEST_GUILESS_MAIN(TestTrain)  // QProcess needs an application object

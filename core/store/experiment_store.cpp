@@ -804,6 +804,17 @@ void ExperimentStore::setRunNotes(std::int64_t id, const std::string& notes,
     });
 }
 
+void ExperimentStore::setRunInputs(std::int64_t id, std::optional<std::int64_t> datasetId,
+                                   std::optional<std::int64_t> scoreSetId)
+{
+    inTransaction(m_db, "link the run to its data", [&] {
+        Statement update(m_db, "UPDATE runs SET dataset_id = ?, score_set_id = ? WHERE id = ?");
+        update.bindAll(datasetId, scoreSetId, id).run();
+        if (sqlite3_changes(m_db) == 0)
+            throwRunNotFound(id, m_path);
+    });
+}
+
 void ExperimentStore::deleteRun(std::int64_t id)
 {
     inTransaction(m_db, "delete the run", [&] {

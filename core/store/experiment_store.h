@@ -135,6 +135,10 @@ public:
     std::vector<RunRecord> runs() const;  // newest first
     void setRunStatus(std::int64_t id, RunStatus status, const std::string& error = {});
     void setRunNotes(std::int64_t id, const std::string& notes, const std::string& tags);
+    // Links a run to the dataset and score set records it was trained on (their content hashes
+    // let a later reader check that the files did not change).
+    void setRunInputs(std::int64_t id, std::optional<std::int64_t> datasetId,
+                      std::optional<std::int64_t> scoreSetId);
     void deleteRun(std::int64_t id);  // with all its metrics
     // Marks every run still `running` as `interrupted` (a crashed or killed process); returns
     // count.

@@ -24,6 +24,24 @@ std::array<double, 4> GateImpl::parameterValues() const
             bias.detach().to(torch::kDouble).item<double>()};
 }
 
+torch::Tensor thresholdActivation(const GateSpec& spec, const torch::Tensor& mask,
+                                  const torch::Tensor& z)
+{
+    std::vector<torch::Tensor> conds;
+    if (mask[0].item<float>() > 0)
+        conds.push_back(z.select(1, 0) > 0.5);
+    if (mask[1].item<float>() > 0)
+        conds.push_back(z.select(1, 1) > 0.5);
+    if (mask[2].item<float>() > 0)
+        conds.push_back(z.select(1, 2) > spec.tauQ);
+    if (conds.empty())
+        return torch::zeros({z.size(0)});
+    auto acc = conds.front();
+    for (std::size_t c = 1; c < conds.size(); ++c)
+        acc = spec.rule == "all" ? acc.logical_and(conds[c]) : acc.logical_or(conds[c]);
+    return acc.to(torch::kFloat);
+}
+
 torch::Tensor uncertaintyFromProbability(const torch::Tensor& p, const std::string& variant)
 {
     torch::NoGradGuard noGrad;

@@ -32,6 +32,11 @@ private:
 };
 TORCH_MODULE(Gate);
 
+// Threshold mode (SPEC 4): a = 1 where the enabled conditions hold (Cold, Tail, q > tau_q;
+// combined by the spec's rule "any" or "all"), else 0. z: [N, 3]; mask: inputMask(); returns [N].
+torch::Tensor thresholdActivation(const GateSpec& spec, const torch::Tensor& mask,
+                                  const torch::Tensor& z);
+
 // Backbone uncertainty q(u,i) in [0,1] from probabilities p (no gradient):
 // "margin" (a) 2(1-max(p,1-p)); "entropy" (b) binary entropy in bits.
 torch::Tensor uncertaintyFromProbability(const torch::Tensor& p, const std::string& variant);

@@ -81,6 +81,32 @@ std::vector<EpochMetric> epochMetrics(const EpochResult& r)
     return m;
 }
 
+// Records the dataset and score set a run was trained on and links the run to them, so that a
+// later reader can check that the files did not change since.
+void linkInputs(ExperimentStore& store, std::int64_t runId, const Dataset& dataset,
+                const Segmentation& segmentation, const ScoreSet* scores)
+{
+    DatasetRecord ds;
+    ds.name = dataset.spec.name;
+    ds.source = dataset.spec.path;
+    ds.contentHash = dataset.contentHash;
+    ds.specJson = json(dataset.spec).dump();
+    ds.statsJson = datasetSummary(dataset, segmentation).dump();
+    const auto datasetId = store.addDataset(ds);
+    std::optional<std::int64_t> scoreSetId;
+    if (scores) {
+        ScoreSetRecord sc;
+        sc.datasetId = datasetId;
+        sc.name = scores->spec.name;
+        sc.source = scores->spec.path;
+        sc.contentHash = scores->report.contentHash;
+        sc.specJson = json(scores->spec).dump();
+        sc.reportJson = scoreReportJson(scores->report).dump();
+        scoreSetId = store.addScoreSet(sc);
+    }
+    store.setRunInputs(runId, datasetId, scoreSetId);
+}
+
 RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& store,
                  const RunCallbacks& cb, bool resuming)
 {
@@ -106,6 +132,7 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         if (!config.scores.path.empty() && config.method.name != "none")
             scores = loadScores(config.scores, dataset, load);
 
+        linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
         Trainer trainer(config, dataset, segmentation, scores ? &*scores : nullptr);
         if (config.gate.mode == "random" && config.gate.referenceRun > 0) {
             const auto ref = store.epochMetrics(config.gate.referenceRun);

@@ -366,23 +366,7 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
             if (mode == "off") {
                 aSide = torch::ones({2 * np});
             } else if (mode == "threshold") {
-                const auto mask = m_gate->inputMask();
-                std::vector<torch::Tensor> conds;
-                if (mask[0].item<float>() > 0)
-                    conds.push_back(z.select(1, 0) > 0.5);
-                if (mask[1].item<float>() > 0)
-                    conds.push_back(z.select(1, 1) > 0.5);
-                if (mask[2].item<float>() > 0)
-                    conds.push_back(z.select(1, 2) > cfg.gate.tauQ);
-                if (conds.empty()) {
-                    aSide = torch::zeros({2 * np});
-                } else {
-                    auto acc = conds.front();
-                    for (std::size_t c = 1; c < conds.size(); ++c)
-                        acc = cfg.gate.rule == "all" ? acc.logical_and(conds[c])
-                                                     : acc.logical_or(conds[c]);
-                    aSide = acc.to(torch::kFloat);
-                }
+                aSide = thresholdActivation(cfg.gate, m_gate->inputMask(), z);
             } else if (mode == "random") {
                 aSide = (torch::rand({2 * np}) < m_randomRate).to(torch::kFloat);
             } else {
@@ -587,6 +571,61 @@ std::map<std::string, double> Trainer::validationAuc()
             out[seg.name] = sum / static_cast<double>(n);
     }
     return out;
+}
+
+Trainer::GateView Trainer::gateView(const std::vector<std::uint32_t>& users,
+                                    const std::vector<std::uint32_t>& items)
+{
+    torch::NoGradGuard noGrad;
+    const auto& gate = m_config.gate;
+    GateView view;
+    const auto n = static_cast<std::int64_t>(users.size());
+    const auto usersT = indexTensor(users);
+    const auto itemsT = indexTensor(items);
+    m_model->eval();
+    view.logits = m_model->forward(usersT, itemsT);
+    torch::Tensor q;
+    if (gate.uncertainty == "dropout" && m_model->hasDropout()) {
+        // Seeded dropout passes, so that the same run always shows the same q.
+        torch::manual_seed(mixSeed(m_config.seed, 0x66));
+        m_model->train();
+        std::vector<torch::Tensor> passes;
+        for (int t = 0; t < gate.dropoutPasses; ++t)
+            passes.push_back(torch::sigmoid(m_model->forward(usersT, itemsT)));
+        m_model->eval();
+        q = (torch::stack(passes).var(0, /*unbiased=*/false) * 4.0).clamp(0.0, 1.0);
+    } else {
+        q = uncertaintyFromProbability(torch::sigmoid(view.logits),
+                                       gate.uncertainty == "margin" ? "margin" : "entropy");
+    }
+    std::vector<float> coldV(users.size()), tailV(items.size());
+    for (std::size_t k = 0; k < users.size(); ++k) {
+        coldV[k] = m_cold[users[k]];
+        tailV[k] = m_tail[items[k]];
+    }
+    view.z = torch::stack({floatTensor(coldV), floatTensor(tailV), q}, 1);
+    if (gate.mode == "off")
+        view.a = torch::ones({n});
+    else if (gate.mode == "threshold")
+        view.a = thresholdActivation(gate, m_gate->inputMask(), view.z);
+    else if (gate.mode == "random")
+        view.a = torch::full({n}, m_randomRate);
+    else
+        view.a = m_gate->forward(view.z);
+    view.a = view.a.to(torch::kFloat).contiguous();
+    view.logits = view.logits.contiguous();
+    view.z = view.z.contiguous();
+    return view;
+}
+
+std::optional<bool> Trainer::reliabilityLabel(std::uint32_t user, std::uint32_t higher,
+                                              std::uint32_t lower) const
+{
+    const bool pi = inCsr(m_supervisionOffsets, m_supervisionItems, user, higher);
+    const bool pj = inCsr(m_supervisionOffsets, m_supervisionItems, user, lower);
+    if (pi == pj)
+        return std::nullopt;
+    return pi;
 }
 
 std::vector<torch::Tensor> Trainer::snapshot() const

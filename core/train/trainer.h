@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,6 +85,28 @@ public:
     GateImpl& gate() { return *m_gate; }
     double randomRate() const { return m_randomRate; }
     void setRandomRate(double rate) { m_randomRate = rate; }
+
+    // The gate as the inspector shows it, for (user, item) rows of the current model and gate,
+    // without gradient and with the backbone in evaluation mode (q from seeded dropout passes for
+    // the "dropout" uncertainty): backbone logits [N], z = [Cold(u), Tail(i), q(u,i)] [N, 3] and
+    // a(u,i) [N] as the mode defines it: "off" 1, "threshold" the rule's 0/1, "random" the
+    // sampling rate (its expected value), "paper"/"reliability" sigmoid(w.z + b) before any hard
+    // switch. Leaves the backbone in evaluation mode (trainEpoch sets training mode again).
+    struct GateView
+    {
+        torch::Tensor logits;
+        torch::Tensor z;
+        torch::Tensor a;
+    };
+    GateView gateView(const std::vector<std::uint32_t>& users,
+                      const std::vector<std::uint32_t>& items);
+    // Reliability label of the LLM pair `higher` > `lower` for `user` (SPEC 4): true when only
+    // `higher` is a positive of the supervision set, false when only `lower` is, none otherwise.
+    std::optional<bool> reliabilityLabel(std::uint32_t user, std::uint32_t higher,
+                                         std::uint32_t lower) const;
+    // Cold(u) and Tail(i) as the gate sees them (the gate's thresholds or the segments').
+    const std::vector<float>& coldInputs() const { return m_cold; }
+    const std::vector<float>& tailInputs() const { return m_tail; }
 
     // Validation AUC on the validation slice (sampled negatives per the config), by segment.
     std::map<std::string, double> validationAuc();

@@ -1,0 +1,34 @@
+#pragma once
+// `sllmr inspect RUN ...`: the gate inspector on the command line. Readable tables by default,
+// --json for scripts. Commands throw sllmr::Error; the caller maps it to an exit code.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sllmr::cli {
+
+class InspectCommand
+{
+public:
+    InspectCommand(CLI::App& app, const std::string& dbPath);
+    // Executes `inspect` when it was parsed; nullopt otherwise.
+    std::optional<int> execute();
+
+private:
+    const std::string& m_dbPath;
+    CLI::App* m_inspect = nullptr;
+    std::int64_t m_runId = 0;
+    std::string m_user;
+    std::string m_item;
+    std::string m_find;
+    bool m_grid = false;
+    bool m_bins = false;
+    bool m_allEpochs = false;
+    bool m_epochs = false;
+    bool m_json = false;
+    int m_limit = 20;
+};
+
+}  // namespace sllmr::cli

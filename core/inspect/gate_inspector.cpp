@@ -1,0 +1,616 @@
+#include "inspect/gate_inspector.h"
+
+#include "common/error.h"
+#include "data/loaders.h"
+#include "data/segments.h"
+#include "eval/metrics.h"
+#include "llm/scores.h"
+#include "train/runner.h"
+#include "train/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <span>
+
+namespace sllmr {
+namespace fs = std::filesystem;
+
+const std::array<GateParameterInfo, 4>& gateParameterInfo()
+{
+    static const std::array<GateParameterInfo, 4> info{{
+        {"w_cold",
+         "how much more (positive) or less (negative) the gate trusts the LLM for users "
+         "with a short history (Cold = 1)"},
+        {"w_tail", "how much more or less the gate trusts the LLM for long-tail items (Tail = 1)"},
+        {"w_q",
+         "how the backbone's own uncertainty q in [0,1] moves the gate: positive opens it "
+         "where the backbone is unsure"},
+        {"b",
+         "the gate's baseline: sigmoid(b) is the activation for a warm user, a head item and "
+         "a certain backbone; a falling b is the gate closing everywhere"},
+    }};
+    return info;
+}
+
+struct RunInspector::State
+{
+    InspectedRun info;
+    RunConfig config;
+    Dataset dataset;
+    Segmentation segmentation;
+    std::optional<ScoreSet> scores;
+    std::unique_ptr<Trainer> trainer;
+    std::vector<GateBin> storedBins;
+    std::vector<EpochMetric> epochMetrics;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, double> storedAuc;
+
+    // Per LLM-scored entry k (CSR order of the score set).
+    std::vector<std::uint32_t> entryUser;
+    std::vector<float> logit, q, a;
+    std::vector<int> llmRank;
+    std::vector<std::uint32_t> trainOffsets;  // sorted train items per user
+    std::vector<std::uint32_t> trainSorted;
+    std::vector<std::vector<std::uint32_t>> testItems;  // per user
+    std::vector<std::vector<std::uint32_t>> seenItems;  // train + validation per user
+
+    bool activeOf(double value) const { return value > info.tauA; }
+    double pairWeight(double aPair) const
+    {
+        const bool learned = config.gate.mode == "paper" || config.gate.mode == "reliability";
+        if (config.gate.hard && learned)
+            return aPair > info.tauA ? 1.0 : 0.0;
+        return aPair;
+    }
+    bool isTrain(std::uint32_t u, std::uint32_t i) const
+    {
+        return std::binary_search(trainSorted.begin() + trainOffsets[u],
+                                  trainSorted.begin() + trainOffsets[u + 1], i);
+    }
+    bool isTest(std::uint32_t u, std::uint32_t i) const
+    {
+        const auto& t = testItems[u];
+        return std::find(t.begin(), t.end(), i) != t.end();
+    }
+    UserRef userRef(std::uint32_t u) const
+    {
+        return {u, dataset.users.label(u), dataset.historyLength[u],
+                trainer->coldInputs()[u] > 0.5f};
+    }
+    ItemRef itemRef(std::uint32_t i) const
+    {
+        ItemRef r{
+            i, dataset.items.label(i), {}, dataset.popularity[i], trainer->tailInputs()[i] > 0.5f};
+        if (dataset.itemInfo.hasTitles() && i < dataset.itemInfo.titles.size())
+            r.title = dataset.itemInfo.titles[i];
+        return r;
+    }
+    ScoredEntry entry(std::size_t k) const
+    {
+        ScoredEntry e;
+        const auto u = entryUser[k];
+        const auto i = scores->items[k];
+        e.user = userRef(u);
+        e.item = itemRef(i);
+        e.llmRank = llmRank[k];
+        e.r = scores->values[k];
+        e.logit = logit[k];
+        e.p = 1.0 / (1.0 + std::exp(-e.logit));
+        e.z = {trainer->coldInputs()[u], trainer->tailInputs()[i], q[k]};
+        e.a = a[k];
+        e.active = activeOf(e.a);
+        e.trainPositive = isTrain(u, i);
+        e.testPositive = isTest(u, i);
+        return e;
+    }
+    // Entry indices hi, lo (r[hi] > r[lo]) of the same user.
+    GatePair pair(std::size_t hi, std::size_t lo) const
+    {
+        GatePair p;
+        const auto u = entryUser[hi];
+        const auto eh = entry(hi);
+        const auto el = entry(lo);
+        p.user = eh.user;
+        p.higher = eh.item;
+        p.lower = el.item;
+        p.rHigher = eh.r;
+        p.rLower = el.r;
+        p.zHigher = eh.z;
+        p.zLower = el.z;
+        p.aHigher = eh.a;
+        p.aLower = el.a;
+        // As in training: float mean of the two sides.
+        p.a = static_cast<float>((a[hi] + a[lo]) * 0.5f);
+        p.weight = pairWeight(p.a);
+        p.active = activeOf(p.weight);
+        p.hinge = std::max(0.0, config.method.margin - (static_cast<double>(logit[hi]) -
+                                                        static_cast<double>(logit[lo])));
+        p.contribution = config.method.lambda * p.weight * p.hinge;
+        p.reliabilityLabel = trainer->reliabilityLabel(u, scores->items[hi], scores->items[lo]);
+        return p;
+    }
+    void checkCancel(const InspectOptions& options) const
+    {
+        if (options.cancel && options.cancel->load(std::memory_order_relaxed))
+            throw Error(ErrorKind::Cancelled, "opening the run inspector was cancelled");
+    }
+};
+
+namespace {
+
+void addToSummary(PairSummary& s, const GatePair& p)
+{
+    ++s.pairs;
+    s.active += p.active;
+    if (p.reliabilityLabel) {
+        ++s.labeled;
+        s.labeledTrue += *p.reliabilityLabel;
+    }
+    s.meanA += p.a;
+    s.meanWeight += p.weight;
+}
+
+void finishSummary(PairSummary& s)
+{
+    if (s.pairs > 0) {
+        s.meanA /= static_cast<double>(s.pairs);
+        s.meanWeight /= static_cast<double>(s.pairs);
+    }
+}
+
+std::string lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+}  // namespace
+
+RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
+                           const InspectOptions& options)
+    : m_state(std::make_unique<State>())
+{
+    const auto start = std::chrono::steady_clock::now();
+    auto& st = *m_state;
+    auto stage = [&](const char* s) {
+        st.checkCancel(options);
+        if (options.onStage)
+            options.onStage(s);
+    };
+    const auto rec = store.run(runId);
+    if (!rec)
+        throw Error(ErrorKind::NotFound, "run " + std::to_string(runId) + " does not exist", {}, 0,
+                    "'sllmr runs list' shows the runs");
+    if (rec->status != RunStatus::Completed)
+        throw Error(ErrorKind::Usage,
+                    "run " + std::to_string(runId) + " is " + toString(rec->status) +
+                        "; only completed runs can be inspected",
+                    {}, 0,
+                    "let it finish, or continue it with 'sllmr run --resume " +
+                        std::to_string(runId) + "'");
+    const fs::path checkpoint = fs::path(checkpointDir(store, runId)) / "best.pt";
+    std::error_code ec;
+    if (!fs::is_regular_file(checkpoint, ec))
+        throw Error(ErrorKind::NotFound,
+                    "the model of run " + std::to_string(runId) + " is gone (no best.pt)",
+                    checkpoint.string(), 0,
+                    "run it again: 'sllmr runs show " + std::to_string(runId) +
+                        " --json' prints its config");
+    st.config = runConfigFromJson(nlohmann::json::parse(rec->configJson));
+    const auto& cfg = st.config;
+
+    stage("loading data");
+    LoadControl load;
+    load.cancel = options.cancel;
+    st.dataset = loadDataset(cfg.dataset, load);
+    bool verified = false;
+    if (rec->datasetId) {
+        if (const auto ds = store.dataset(*rec->datasetId)) {
+            if (ds->contentHash != st.dataset.contentHash)
+                throw Error(ErrorKind::BadInput,
+                            "the dataset changed since run " + std::to_string(runId) +
+                                " was trained (content hash differs)",
+                            cfg.dataset.path, 0,
+                            "restore the files the run was trained on, or run it again");
+            verified = true;
+        }
+    }
+    st.segmentation = computeSegments(st.dataset, cfg.dataset.segments);
+    if (!cfg.scores.path.empty()) {
+        st.scores = loadScores(cfg.scores, st.dataset, load);
+        if (rec->scoreSetId) {
+            if (const auto sc = store.scoreSet(*rec->scoreSetId)) {
+                if (sc->contentHash != st.scores->report.contentHash)
+                    throw Error(ErrorKind::BadInput,
+                                "the LLM score file changed since run " + std::to_string(runId) +
+                                    " was trained (content hash differs)",
+                                cfg.scores.path, 0,
+                                "restore the score file the run was trained on, or run it again");
+            } else {
+                verified = false;
+            }
+        }
+    }
+
+    stage("loading the model");
+    st.trainer = std::make_unique<Trainer>(cfg, st.dataset, st.segmentation,
+                                           st.scores ? &*st.scores : nullptr);
+    st.trainer->loadCheckpoint(checkpoint.string());
+    if (cfg.gate.mode == "random" && cfg.gate.referenceRun > 0) {
+        for (const auto& m : store.epochMetrics(cfg.gate.referenceRun))
+            if (m.key == "gate_mean.overall")
+                st.trainer->setRandomRate(m.value);
+    }
+
+    stage("reading the run's records");
+    st.storedBins = store.gateBins(runId);
+    st.epochMetrics = store.epochMetrics(runId);
+    for (const auto& m : store.interactionMetrics(runId, "auc"))
+        st.storedAuc[{static_cast<std::uint32_t>(m.user), static_cast<std::uint32_t>(m.item)}] =
+            m.value;
+
+    auto& info = st.info;
+    info.runId = runId;
+    info.name = rec->name;
+    info.model = cfg.model.type;
+    info.method = cfg.method.name;
+    info.gateMode = cfg.gate.mode;
+    info.hasHinge = cfg.method.name == "global" || cfg.method.name == "selective";
+    info.hard = cfg.gate.hard;
+    info.tauA = cfg.gate.tauA;
+    info.lambda = cfg.method.lambda;
+    info.margin = cfg.method.margin;
+    info.randomRate = st.trainer->randomRate();
+    info.uncertainty = cfg.gate.uncertainty;
+    info.inputs = {cfg.gate.useCold, cfg.gate.useTail, cfg.gate.useUncertainty};
+    info.tauUser = cfg.gate.tauUser.value_or(st.segmentation.tauUser);
+    info.tauItem = cfg.gate.tauItem.value_or(st.segmentation.tauItem);
+    for (const auto& m : st.epochMetrics)
+        info.epochsRun = std::max(info.epochsRun, m.epoch);
+    info.modelEpoch = info.epochsRun;
+    for (const auto& s : store.segmentMetrics(runId))
+        if (s.segment == "overall" && s.metric == "best_epoch")
+            info.modelEpoch = static_cast<int>(s.value);
+    info.evaluatedEpoch = cfg.train.restoreBest ? info.modelEpoch : info.epochsRun;
+    info.datasetName = st.dataset.spec.name;
+    info.scoresName = st.scores ? st.scores->spec.name : std::string();
+    info.scoreKind = st.scores ? st.scores->report.kind : std::string();
+    info.users = st.dataset.numUsers();
+    info.items = st.dataset.numItems();
+    info.hasTitles = st.dataset.itemInfo.hasTitles();
+    info.inputsVerified = verified;
+
+    // Per-user lookups.
+    const auto users = st.dataset.numUsers();
+    st.trainOffsets = st.dataset.trainOffsets();
+    st.trainSorted.resize(st.dataset.train.size());
+    for (std::size_t k = 0; k < st.dataset.train.size(); ++k)
+        st.trainSorted[k] = st.dataset.train[k].item;
+    for (std::uint32_t u = 0; u < users; ++u)
+        std::sort(st.trainSorted.begin() + st.trainOffsets[u],
+                  st.trainSorted.begin() + st.trainOffsets[u + 1]);
+    st.testItems.assign(users, {});
+    st.seenItems.assign(users, {});
+    for (const auto& r : st.dataset.test)
+        st.testItems[r.user].push_back(r.item);
+    for (const auto* part : {&st.dataset.train, &st.dataset.validation})
+        for (const auto& r : *part)
+            st.seenItems[r.user].push_back(r.item);
+
+    // The gate over every LLM-scored entry, in one forward pass.
+    stage("computing the gate");
+    if (st.scores) {
+        const auto& sc = *st.scores;
+        const auto n = sc.size();
+        st.entryUser.resize(n);
+        st.llmRank.resize(n);
+        for (std::uint32_t u = 0; u < users; ++u) {
+            const auto b = sc.offsets[u], e = sc.offsets[u + 1];
+            if (e > b)
+                ++info.usersWithScores;
+            for (auto k = b; k < e; ++k) {
+                st.entryUser[k] = u;
+                int above = 0;
+                for (auto l = b; l < e; ++l)
+                    above += sc.values[l] > sc.values[k];
+                st.llmRank[k] = above + 1;
+            }
+        }
+        info.scoredEntries = static_cast<std::int64_t>(n);
+        const auto view = st.trainer->gateView(st.entryUser, sc.items);
+        const auto* lp = view.logits.data_ptr<float>();
+        const auto* zp = view.z.data_ptr<float>();
+        const auto* ap = view.a.data_ptr<float>();
+        st.logit.assign(lp, lp + n);
+        st.a.assign(ap, ap + n);
+        st.q.resize(n);
+        for (std::size_t k = 0; k < n; ++k)
+            st.q[k] = zp[3 * k + 2];
+    }
+    info.openSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+RunInspector::~RunInspector() = default;
+
+const InspectedRun& RunInspector::run() const
+{
+    return m_state->info;
+}
+
+std::vector<GateBin> RunInspector::trainingBins(int epoch) const
+{
+    const int e = epoch > 0 ? epoch : m_state->info.evaluatedEpoch;
+    std::vector<GateBin> out;
+    for (const auto& b : m_state->storedBins)
+        if (b.epoch == e)
+            out.push_back(b);
+    return out;
+}
+
+std::vector<GateBin> RunInspector::trainingBinsAllEpochs() const
+{
+    return m_state->storedBins;
+}
+
+std::vector<GateBin> RunInspector::finalBins() const
+{
+    const auto& st = *m_state;
+    std::vector<GateBin> out;
+    if (!st.scores)
+        return out;
+    for (const char* prefix : {"hist_", "pop_"}) {
+        const bool hist = prefix[0] == 'h';
+        int k = 0;
+        for (const auto& s : st.segmentation.segments) {
+            if (s.name.rfind(prefix, 0) != 0)
+                continue;
+            GateBin bin;
+            bin.epoch = st.info.modelEpoch;
+            bin.dimension = hist ? "history" : "popularity";
+            bin.bin = k++;
+            bin.lo = s.lo;
+            bin.hi = std::isinf(s.hi) ? -1.0 : s.hi;
+            double sum = 0, active = 0;
+            for (std::size_t e = 0; e < st.a.size(); ++e) {
+                if (!s.contains(st.entryUser[e], st.scores->items[e]))
+                    continue;
+                ++bin.count;
+                sum += st.a[e];
+                active += st.activeOf(st.a[e]);
+            }
+            if (bin.count > 0) {
+                bin.meanActivation = sum / static_cast<double>(bin.count);
+                bin.activeShare = active / static_cast<double>(bin.count);
+            }
+            out.push_back(bin);
+        }
+    }
+    return out;
+}
+
+std::array<GateCell, 4> RunInspector::coldTailGrid() const
+{
+    const auto& st = *m_state;
+    std::array<GateCell, 4> grid{};
+    std::array<std::set<std::uint32_t>, 4> users, items;
+    std::array<double, 4> sum{}, active{};
+    for (int c = 0; c < 4; ++c) {
+        grid[c].cold = c >= 2;
+        grid[c].tail = c % 2 == 1;
+    }
+    for (std::size_t e = 0; e < st.a.size(); ++e) {
+        const auto u = st.entryUser[e];
+        const auto i = st.scores->items[e];
+        const int c = (st.trainer->coldInputs()[u] > 0.5f ? 2 : 0) +
+                      (st.trainer->tailInputs()[i] > 0.5f ? 1 : 0);
+        ++grid[c].stats.count;
+        sum[c] += st.a[e];
+        active[c] += st.activeOf(st.a[e]);
+        users[c].insert(u);
+        items[c].insert(i);
+    }
+    for (int c = 0; c < 4; ++c) {
+        auto& g = grid[c];
+        if (g.stats.count > 0) {
+            g.stats.meanActivation = sum[c] / static_cast<double>(g.stats.count);
+            g.stats.activeShare = active[c] / static_cast<double>(g.stats.count);
+        }
+        g.users = static_cast<std::int64_t>(users[c].size());
+        g.items = static_cast<std::int64_t>(items[c].size());
+    }
+    return grid;
+}
+
+ActivationHistogram RunInspector::histogram(int bins) const
+{
+    if (bins < 1)
+        throw Error(ErrorKind::Usage, "a histogram needs at least one bin");
+    const auto& st = *m_state;
+    ActivationHistogram h;
+    h.counts.assign(static_cast<std::size_t>(bins), 0);
+    double sum = 0;
+    for (const float v : st.a) {
+        auto b = static_cast<int>(std::floor(static_cast<double>(v) * bins));
+        b = std::clamp(b, 0, bins - 1);
+        ++h.counts[static_cast<std::size_t>(b)];
+        sum += v;
+    }
+    h.mean = st.a.empty() ? 0.0 : sum / static_cast<double>(st.a.size());
+    return h;
+}
+
+std::vector<EpochGate> RunInspector::epochs() const
+{
+    std::map<int, EpochGate> byEpoch;
+    for (const auto& m : m_state->epochMetrics) {
+        auto& e = byEpoch[m.epoch];
+        e.epoch = m.epoch;
+        static const std::array<const char*, 4> keys{"gate_w_cold", "gate_w_tail", "gate_w_q",
+                                                     "gate_b"};
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            if (m.key == keys[k])
+                e.parameters[k] = m.value;
+        if (m.key.rfind("gate_mean.", 0) == 0)
+            e.bySegment[m.key.substr(10)].meanActivation = m.value;
+        else if (m.key.rfind("gate_active.", 0) == 0)
+            e.bySegment[m.key.substr(12)].activeShare = m.value;
+        else if (m.key == "val_auc.overall")
+            e.validationAuc = m.value;
+        else if (m.key == "pairs")
+            e.pairs = static_cast<std::int64_t>(m.value);
+        else if (m.key == "labeled_pairs")
+            e.labeledPairs = static_cast<std::int64_t>(m.value);
+    }
+    std::vector<EpochGate> out;
+    for (auto& [epoch, e] : byEpoch)
+        out.push_back(std::move(e));
+    return out;
+}
+
+UserDrillDown RunInspector::user(const std::string& id) const
+{
+    const auto& st = *m_state;
+    const auto found = st.dataset.users.findText(id);
+    if (!found)
+        throw Error(ErrorKind::NotFound, "user '" + id + "' is not in the run's dataset", {}, 0,
+                    "use the original user id of the data file; --find searches ids and titles");
+    const auto u = *found;
+    UserDrillDown out;
+    out.user = st.userRef(u);
+    for (auto k = st.trainOffsets[u]; k < st.trainOffsets[u + 1]; ++k)
+        out.history.push_back(st.itemRef(st.dataset.train[k].item));
+
+    if (st.scores) {
+        const auto b = st.scores->offsets[u], e = st.scores->offsets[u + 1];
+        std::vector<std::uint32_t> order;
+        for (auto k = b; k < e; ++k)
+            order.push_back(k);
+        std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+            return st.llmRank[x] < st.llmRank[y];
+        });
+        for (const auto k : order)
+            out.scored.push_back(st.entry(k));
+        if (st.info.hasHinge) {
+            for (std::size_t x = 0; x < order.size(); ++x)
+                for (std::size_t y = 0; y < order.size(); ++y) {
+                    const auto hi = order[x], lo = order[y];
+                    if (st.scores->values[hi] > st.scores->values[lo]) {
+                        out.pairs.push_back(st.pair(hi, lo));
+                        addToSummary(out.pairSummary, out.pairs.back());
+                    }
+                }
+            finishSummary(out.pairSummary);
+        }
+    }
+
+    out.meanTestAuc = std::numeric_limits<double>::quiet_NaN();
+    if (!st.testItems[u].empty()) {
+        torch::NoGradGuard noGrad;
+        st.trainer->model().eval();
+        const auto row = st.trainer->model()
+                             .scoreAll(torch::tensor({static_cast<std::int64_t>(u)}, torch::kLong))
+                             .contiguous();
+        RankingOptions options;
+        options.ks = st.config.eval.ks;
+        const auto ranking =
+            rankUser(std::span<const float>(row.data_ptr<float>(), st.dataset.numItems()),
+                     st.testItems[u], st.seenItems[u], options);
+        double sum = 0;
+        for (const auto& r : ranking.perItem) {
+            TestRanking t;
+            t.item = st.itemRef(r.item);
+            t.rank = r.rank;
+            t.auc = r.auc;
+            t.negatives = static_cast<std::int64_t>(r.negatives);
+            if (const auto it = st.storedAuc.find({u, r.item}); it != st.storedAuc.end())
+                t.storedAuc = it->second;
+            sum += r.auc;
+            out.tests.push_back(std::move(t));
+        }
+        if (!out.tests.empty())
+            out.meanTestAuc = sum / static_cast<double>(out.tests.size());
+    }
+    return out;
+}
+
+ItemDrillDown RunInspector::item(const std::string& id) const
+{
+    const auto& st = *m_state;
+    const auto found = st.dataset.items.findText(id);
+    if (!found)
+        throw Error(ErrorKind::NotFound, "item '" + id + "' is not in the run's dataset", {}, 0,
+                    "use the original item id of the data file; --find searches ids and titles");
+    const auto i = *found;
+    ItemDrillDown out;
+    out.item = st.itemRef(i);
+    for (const auto& r : st.dataset.test)
+        out.testUsers += r.item == i;
+    if (!st.scores)
+        return out;
+    const auto& sc = *st.scores;
+    for (std::uint32_t u = 0; u < st.dataset.numUsers(); ++u) {
+        const auto b = sc.offsets[u], e = sc.offsets[u + 1];
+        for (auto k = b; k < e; ++k) {
+            if (sc.items[k] != i)
+                continue;
+            out.scoredBy.push_back(st.entry(k));
+            if (!st.info.hasHinge)
+                continue;
+            for (auto l = b; l < e; ++l) {
+                if (sc.values[k] > sc.values[l]) {
+                    out.pairs.push_back(st.pair(k, l));
+                    addToSummary(out.asHigher, out.pairs.back());
+                } else if (sc.values[l] > sc.values[k]) {
+                    out.pairs.push_back(st.pair(l, k));
+                    addToSummary(out.asLower, out.pairs.back());
+                }
+            }
+        }
+    }
+    finishSummary(out.asHigher);
+    finishSummary(out.asLower);
+    return out;
+}
+
+std::vector<SearchHit> RunInspector::find(const std::string& text, std::size_t limit) const
+{
+    const auto& st = *m_state;
+    std::vector<SearchHit> out;
+    if (text.empty() || limit == 0)
+        return out;
+    auto itemHit = [&](std::uint32_t i) {
+        const auto r = st.itemRef(i);
+        return SearchHit{"item", r.id, r.title,
+                         "popularity " + std::to_string(r.popularity) + (r.tail ? ", tail" : "")};
+    };
+    if (const auto u = st.dataset.users.findText(text)) {
+        const auto r = st.userRef(*u);
+        out.push_back({"user",
+                       r.id,
+                       {},
+                       "history " + std::to_string(r.historyLength) + (r.cold ? ", cold" : "")});
+    }
+    std::optional<std::uint32_t> exactItem = st.dataset.items.findText(text);
+    if (exactItem && out.size() < limit)
+        out.push_back(itemHit(*exactItem));
+    if (st.dataset.itemInfo.hasTitles()) {
+        const auto needle = lower(text);
+        const auto& titles = st.dataset.itemInfo.titles;
+        for (std::uint32_t i = 0; i < titles.size() && out.size() < limit; ++i) {
+            if (exactItem && *exactItem == i)
+                continue;
+            if (lower(titles[i]).find(needle) != std::string::npos)
+                out.push_back(itemHit(i));
+        }
+    }
+    return out;
+}
+
+}  // namespace sllmr
