@@ -1,6 +1,7 @@
 #include "cli_commands.h"
 
 #include "cli_runs.h"
+#include "cli_sweep.h"
 
 #include "common/error.h"
 #include "common/torch_runtime.h"
@@ -324,6 +325,7 @@ int run(int argc, char** argv)
                         "Record the dataset and the score set in the experiment database");
 
     RunCommands runCommands(app, dbPath);
+    SweepCommands sweepCommands(app, dbPath);
 
     try {
         app.parse(argc, argv);
@@ -334,6 +336,8 @@ int run(int argc, char** argv)
 
     try {
         if (const auto code = runCommands.execute())
+            return *code;
+        if (const auto code = sweepCommands.execute())
             return *code;
         if (*dsInspect) {
             const DatasetSpec spec = dsOpts.finish(*dsInspect);
