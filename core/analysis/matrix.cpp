@@ -36,13 +36,14 @@ std::string signedFixed(double v, int digits = 4)
     return std::isfinite(v) ? fmt::format("{:+.{}f}", v, digits) : std::string("-");
 }
 
+// "=0.0123" or "<1e-4", to follow "p".
 std::string pText(double p)
 {
     if (!std::isfinite(p))
-        return "-";
+        return "=-";
     if (p < 1e-4)
         return "<1e-4";
-    return fmt::format("{:.4f}", p);
+    return fmt::format("={:.4f}", p);
 }
 
 std::string csvField(const std::string& s)
@@ -390,7 +391,7 @@ std::string matrixText(const ResultsMatrix& m)
                     cell += "^";
             }
             if (const auto* t = m.test(m.rows[r], seg)) {
-                cell += " " + signedFixed(t->ci.mean) + " p=" + pText(t->tHolm) +
+                cell += " " + signedFixed(t->ci.mean) + " p" + pText(t->tHolm) +
                         (t->significant ? "*" : "");
             }
             out << fmt::format("  {:<36}", cell.empty() ? std::string("-") : cell);
@@ -422,7 +423,7 @@ std::string matrixText(const ResultsMatrix& m)
             const char* verdict = !t.significant  ? "not significant"
                                   : t.ci.mean > 0 ? "significantly better"
                                                   : "significantly worse";
-            out << fmt::format("    {:<{}} {} [{}, {}]  n={}  p_t={} p_W={} (Holm)  {}\n", t.row,
+            out << fmt::format("    {:<{}} {} [{}, {}]  n={}  p_t{} p_W{} (Holm)  {}\n", t.row,
                                width, signedFixed(t.ci.mean), signedFixed(t.ci.lo),
                                signedFixed(t.ci.hi), t.pairs, pText(t.tHolm), pText(t.wilcoxonHolm),
                                verdict);
