@@ -297,6 +297,27 @@ void TestAnalysis::gridExpansionCountsLabelsAndDuplicates()
     QCOMPARE(plain.items.size(), std::size_t{1});
     QCOMPARE(plain.items[0].seed, std::uint64_t{5});
     QCOMPARE(plain.reference, std::string("base"));
+
+    // A base config file, relative to the grid's folder; its own relative paths resolve against
+    // its folder.
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkpath(QStringLiteral("configs")));
+    json base = toJson(defaultRunConfig());
+    base["train"]["epochs"] = 3;
+    base["scores"]["path"] = "scores.tsv";
+    std::ofstream(dir.filePath(QStringLiteral("configs/run.json")).toStdString()) << base.dump();
+    const auto gridPath = dir.filePath(QStringLiteral("grid.json")).toStdString();
+    std::ofstream(gridPath) << R"({"base": "configs/run.json", "seeds": [4]})";
+    const auto fromFile = expandGrid(loadGrid(gridPath));
+    QCOMPARE(fromFile.items.size(), std::size_t{1});
+    QCOMPARE(fromFile.items[0].config["train"]["epochs"].get<int>(), 3);
+    QCOMPARE(fromFile.items[0].config["seed"].get<int>(), 4);
+    QCOMPARE(QString::fromStdString(fromFile.items[0].config["scores"]["path"].get<std::string>()),
+             QDir::cleanPath(dir.filePath(QStringLiteral("configs/scores.tsv"))));
+    std::ofstream(gridPath) << R"({"base": "configs/missing.json"})";
+    const auto missing = errorFrom([&] { loadGrid(gridPath); });
+    QVERIFY(missing && missing->kind() == ErrorKind::NotFound);
+    QVERIFY2(std::string(missing->what()).find("grid.json") != std::string::npos, missing->what());
 }
 
 void TestAnalysis::gridReferenceRunResolves()
