@@ -118,7 +118,6 @@ Grid gridFromJson(const json& j, const std::string& file, const std::string& bas
         } else if (j["base"].is_object()) {
             json merged = toJson(defaultRunConfig());
             merged.merge_patch(j["base"]);
-            g.base = merged;
             std::optional<std::string> at;
             std::string hash;
             g.base = checkedConfig(merged, baseDir, at, hash);
