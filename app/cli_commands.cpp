@@ -4,6 +4,7 @@
 #include "cli_llm.h"
 #include "cli_inspect.h"
 #include "cli_runs.h"
+#include "cli_sweep.h"
 
 #include "common/error.h"
 #include "common/torch_runtime.h"
@@ -222,6 +223,7 @@ int run(int argc, char** argv)
     RunCommands runCommands(app, dbPath);
     LlmCommands llmCommands(app);
     InspectCommand inspectCommand(app, dbPath);
+    SweepCommands sweepCommands(app, dbPath);
 
     try {
         app.parse(argc, argv);
@@ -236,6 +238,8 @@ int run(int argc, char** argv)
         if (const auto code = llmCommands.execute())
             return *code;
         if (const auto code = inspectCommand.execute())
+            return *code;
+        if (const auto code = sweepCommands.execute())
             return *code;
         if (*dsInspect) {
             const DatasetSpec spec = dsOpts.finish(*dsInspect);

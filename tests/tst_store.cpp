@@ -27,6 +27,7 @@
 using sllmr::ErrorKind;
 using sllmr::ExperimentStore;
 using sllmr::RunStatus;
+using sllmr::SweepItemRecord;
 
 namespace {
 
@@ -220,6 +221,8 @@ private Q_SLOTS:
     void schemaForeignKeyActions();
     void marksStaleRunsInterrupted();
     void upgradesVersion1();
+    void upgradesVersion2KeepsRunsAndAddsSweeps();
+    void sweepQueueRoundTrip();
     void refusesFilesItDoesNotOwn_data();
     void refusesFilesItDoesNotOwn();
     void failedWritesLeaveDataIntact();
@@ -236,19 +239,19 @@ void TestStore::createsFreshDatabase()
     ExperimentStore store(path.toStdString());
     QCOMPARE(qs(store.path()), path);
     QCOMPARE(store.schemaVersion(), sllmr::kSchemaVersion);
-    QCOMPARE(store.schemaVersion(), 2);
+    QCOMPARE(store.schemaVersion(), 3);
 
     RawDb raw(path);
-    QCOMPARE(raw.integer("PRAGMA user_version"), 2);
+    QCOMPARE(raw.integer("PRAGMA user_version"), 3);
     QCOMPARE(raw.integer("PRAGMA application_id"), std::int64_t{sllmr::kApplicationId});
     QCOMPARE(raw.integer("PRAGMA application_id"), std::int64_t{0x534C4C4D});
     QCOMPARE(raw.value("PRAGMA journal_mode"), QStringLiteral("wal"));
     QCOMPARE(raw.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
              (QStringList{"datasets", "epoch_metrics", "gate_bins", "interaction_metrics", "runs",
-                          "score_sets", "segment_metrics"}));
+                          "score_sets", "segment_metrics", "sweep_items", "sweeps"}));
     QCOMPARE(raw.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                       "ORDER BY name"),
-             (QStringList{"runs_by_config_hash", "runs_by_status"}));
+             (QStringList{"runs_by_config_hash", "runs_by_status", "sweep_items_by_run"}));
     QVERIFY(raw.rows("SELECT name FROM pragma_table_info('runs')").contains("notes"));
     QVERIFY(raw.rows("SELECT name FROM pragma_table_info('runs')").contains("tags"));
     QVERIFY(store.datasets().empty());
@@ -264,7 +267,7 @@ void TestStore::opensEmptyFile()
 
     {
         ExperimentStore store(path.toStdString());
-        QCOMPARE(store.schemaVersion(), 2);
+        QCOMPARE(store.schemaVersion(), 3);
         QVERIFY(store.addDataset(makeDataset("h")) > 0);
     }
     RawDb raw(path);
@@ -745,7 +748,7 @@ void TestStore::upgradesVersion1()
 
     {
         ExperimentStore store(path.toStdString());
-        QCOMPARE(store.schemaVersion(), 2);
+        QCOMPARE(store.schemaVersion(), 3);
         const auto run = store.run(7);
         QVERIFY(run);
         QCOMPARE(qs(run->name), QStringLiteral("old run"));
@@ -769,7 +772,7 @@ void TestStore::upgradesVersion1()
     }
     RawDb upgraded(path);
     RawDb fresh(freshPath);
-    QCOMPARE(upgraded.integer("PRAGMA user_version"), 2);
+    QCOMPARE(upgraded.integer("PRAGMA user_version"), 3);
     QCOMPARE(upgraded.integer("PRAGMA application_id"), std::int64_t{sllmr::kApplicationId});
     QCOMPARE(upgraded.value("PRAGMA journal_mode"), QStringLiteral("wal"));
     QCOMPARE(schemaShape(upgraded), schemaShape(fresh));
@@ -778,13 +781,96 @@ void TestStore::upgradesVersion1()
              QStringLiteral("kept after upgrade|v1"));
 }
 
+void TestStore::upgradesVersion2KeepsRunsAndAddsSweeps()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("v2.db"));
+    {
+        RawDb raw(path);
+        QCOMPARE(raw.exec(sllmr::schemaSqlForTests(2)), QString());
+        QCOMPARE(raw.exec("INSERT INTO runs (id, name, config_json, config_hash, status, seed, "
+                          "software_version, created_at, notes, tags) VALUES (3, 'v2 run', '{}', "
+                          "'c3', 'completed', 1, '0.1', '2026-01-01T00:00:00.000Z', 'n', 't');"
+                          "INSERT INTO segment_metrics VALUES (3, 'tail', 'auc', 0.71, 12);"),
+                 QString());
+        QCOMPARE(raw.integer("PRAGMA user_version"), 2);
+        QVERIFY(raw.rows("SELECT name FROM sqlite_master WHERE name = 'sweeps'").isEmpty());
+    }
+    {
+        ExperimentStore store(path.toStdString());
+        QCOMPARE(store.schemaVersion(), 3);
+        QCOMPARE(qs(store.run(3)->notes), QStringLiteral("n"));
+        QCOMPARE(store.segmentMetrics(3).at(0).value, 0.71);
+        QVERIFY(store.sweeps().empty());
+        SweepItemRecord item;
+        item.rowLabel = "none";
+        item.seed = 1;
+        item.configJson = "{}";
+        item.configHash = "c3";
+        item.runId = 3;
+        item.status = RunStatus::Completed;
+        const auto id = store.createSweep({0, "old runs", "{}", {}, RunStatus::Completed}, {item});
+        QCOMPARE(store.sweepItems(id).at(0).runId.value_or(0), std::int64_t{3});
+    }
+    const QString freshPath = dir.filePath(QStringLiteral("fresh.db"));
+    {
+        ExperimentStore fresh(freshPath.toStdString());
+    }
+    RawDb upgraded(path);
+    RawDb fresh(freshPath);
+    QCOMPARE(schemaShape(upgraded), schemaShape(fresh));
+    QCOMPARE(upgraded.integer("PRAGMA user_version"), 3);
+}
+
+void TestStore::sweepQueueRoundTrip()
+{
+    QTemporaryDir dir;
+    ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    const std::int64_t runId = store.createRun(makeRun(std::nullopt, "first"));
+    std::vector<SweepItemRecord> items(3);
+    for (int k = 0; k < 3; ++k) {
+        items[k].position = k;
+        items[k].rowLabel = k == 2 ? "b" : "a";
+        items[k].seed = k + 1;
+        items[k].configJson = "{\"seed\":" + std::to_string(k + 1) + "}";
+        items[k].configHash = "h" + std::to_string(k);
+    }
+    items[1].duplicateOf = 0;
+    const auto id =
+        store.createSweep({0, "grid", "{\"name\":\"grid\"}", {}, RunStatus::Pending}, items);
+    QVERIFY(id > 0);
+    QCOMPARE(store.sweeps().size(), std::size_t{1});
+    QCOMPARE(qs(store.sweep(id)->name), QStringLiteral("grid"));
+    QVERIFY(!store.sweep(id)->createdAt.empty());
+    auto stored = store.sweepItems(id);
+    QCOMPARE(stored.size(), std::size_t{3});
+    QCOMPARE(qs(stored[2].rowLabel), QStringLiteral("b"));
+    QCOMPARE(stored[1].duplicateOf.value_or(-1), 0);
+    QVERIFY(!stored[0].duplicateOf);
+    QVERIFY(!stored[0].runId);
+    QVERIFY(stored[0].status == RunStatus::Pending);
+
+    store.setSweepItem(id, 0, runId, RunStatus::Running);
+    store.setSweepStatus(id, RunStatus::Running);
+    stored = store.sweepItems(id);
+    QCOMPARE(stored[0].runId.value_or(0), runId);
+    QVERIFY(stored[0].status == RunStatus::Running);
+    QVERIFY(store.sweep(id)->status == RunStatus::Running);
+    QVERIFY(errorFrom([&] { store.setSweepItem(id, 9, std::nullopt, RunStatus::Failed); }));
+    QVERIFY(errorFrom([&] { store.setSweepStatus(id + 1, RunStatus::Failed); }));
+
+    // Deleting a run keeps the queue item and forgets the run id.
+    store.deleteRun(runId);
+    QVERIFY(!store.sweepItems(id)[0].runId);
+}
+
 void TestStore::refusesFilesItDoesNotOwn_data()
 {
     QTest::addColumn<QString>("kind");
     QTest::addColumn<QString>("expected");
     QTest::newRow("newer schema") << "newer"
                                   << "written by a newer SLLMR Studio (schema 5, this build reads "
-                                     "up to 2)";
+                                     "up to 3)";
     QTest::newRow("foreign table") << "foreign"
                                    << "another program";
     QTest::newRow("foreign WAL database") << "foreign-wal"
@@ -909,7 +995,7 @@ void TestStore::secondStoreSeesWrites()
     writer.addEpochMetrics(runId, {{1, "loss", 0.3}});
 
     ExperimentStore reader(path);
-    QCOMPARE(reader.schemaVersion(), 2);
+    QCOMPARE(reader.schemaVersion(), 3);
     QCOMPARE(reader.datasets().size(), std::size_t{1});
     QCOMPARE(reader.datasetByHash("shared")->id, datasetId);
     const auto run = reader.run(runId);

@@ -30,7 +30,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "ablation_page.h"
 #include "data_page.h"
+#include "inspector_page.h"
+#include "scoring_dialog.h"
+#include "teaching_demo.h"
 #include "error_text.h"
 #include "model_page.h"
 #include "results_page.h"
@@ -89,6 +93,16 @@ constexpr std::array kPageSpecs{
              QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
                                "Every run in the experiment store: filter, annotate, resume, "
                                "rerun, delete.")},
+    PageSpec{MainWindow::Page::Inspector,
+             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Gate inspector"),
+             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
+                               "What the gate did in a run: by history, popularity, Cold x Tail, "
+                               "per epoch, and for one user or item.")},
+    PageSpec{MainWindow::Page::Ablation,
+             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow", "Ablation studio"),
+             QT_TRANSLATE_NOOP("sllmr::ui::MainWindow",
+                               "Grids of variants and seeds run as a queue; the results matrix "
+                               "with paired significance tests.")},
 };
 
 QString translate(const char* text)
@@ -192,6 +206,18 @@ MainWindow::MainWindow(QString databasePath, QString demoDir, bool restoreLastCo
         if (m_runs->resume(id))
             showPage(Page::Run);
     });
+    connect(m_runsPage, &RunsPage::inspectRequested, this, [this](qint64 id) {
+        m_inspectorPage->openRun(id);
+        showPage(Page::Inspector);
+    });
+    connect(m_ablationPage, &AblationPage::inspectRequested, this, [this](qint64 id) {
+        m_inspectorPage->openRun(id);
+        showPage(Page::Inspector);
+    });
+    connect(m_ablationPage, &AblationPage::failed, this,
+            [this](const QString& message) { showError(tr("Ablation studio"), message); });
+    connect(m_inspectorPage, &InspectorPage::failed, this,
+            [this](const QString& message) { showError(tr("Gate inspector"), message); });
     connect(m_runsPage, &RunsPage::compareRequested, this, [this](const QList<qint64>& ids) {
         m_resultsPage->showRuns(ids);
         showPage(Page::Results);
@@ -202,6 +228,20 @@ MainWindow::MainWindow(QString databasePath, QString demoDir, bool restoreLastCo
 }
 
 MainWindow::~MainWindow() = default;
+
+ScoringDialog* MainWindow::scoringDialog()
+{
+    if (!m_scoringDialog)
+        m_scoringDialog = new ScoringDialog(m_workbench, this);
+    return m_scoringDialog;
+}
+
+TeachingDemo* MainWindow::teachingDemo()
+{
+    if (!m_teachingDemo)
+        m_teachingDemo = new TeachingDemo(this);
+    return m_teachingDemo;
+}
 
 void MainWindow::createPages()
 {
@@ -227,6 +267,8 @@ void MainWindow::createPages()
     m_runPage = new RunPage(m_runs, m_pages);
     m_resultsPage = new ResultsPage(m_runsModel, m_databasePath, m_pages);
     m_runsPage = new RunsPage(m_runsModel, m_pages);
+    m_inspectorPage = new InspectorPage(m_runsModel, m_databasePath, m_pages);
+    m_ablationPage = new AblationPage(m_workbench, m_runsModel, m_databasePath, m_pages);
     int step = 1;
     for (const PageSpec& spec : kPageSpecs) {
         auto* item = new QListWidgetItem(
@@ -235,7 +277,8 @@ void MainWindow::createPages()
         ++step;
     }
     for (QWidget* page : std::initializer_list<QWidget*>{m_dataPage, m_scoresPage, m_modelPage,
-                                                         m_runPage, m_resultsPage, m_runsPage})
+                                                         m_runPage, m_resultsPage, m_runsPage,
+                                                         m_inspectorPage, m_ablationPage})
         m_pages->addWidget(page);
 
     auto* separator = new QFrame(central);
@@ -301,6 +344,14 @@ void MainWindow::createMenus()
     connect(dark, &QAction::toggled, this, [](bool on) {
         kDarkTheme.set(on);
         applyTheme(on);
+    });
+
+    QMenu* toolsMenu = menuBar()->addMenu(tr("&Tools"));
+    toolsMenu->addAction(tr("&Score the users with an LLM..."), this,
+                         [this] { scoringDialog()->show(); });
+    toolsMenu->addAction(tr("&Guided demo..."), this, [this] {
+        teachingDemo()->show();
+        teachingDemo()->raise();
     });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));

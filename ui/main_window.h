@@ -23,7 +23,11 @@ struct RunConfig;
 
 namespace sllmr::ui {
 
+class AblationPage;
 class DataPage;
+class InspectorPage;
+class ScoringDialog;
+class TeachingDemo;
 class ModelPage;
 class ResultsPage;
 class RunController;
@@ -47,7 +51,7 @@ class MainWindow : public QMainWindow
 
 public:
     /// The workflow pages, in navigation order.
-    enum class Page { Data, LlmScores, ModelAndGate, Run, Results, Runs };
+    enum class Page { Data, LlmScores, ModelAndGate, Run, Results, Runs, Inspector, Ablation };
 
     /// `restoreLastConfig`: start from the configuration saved at the last quit (else the demo).
     MainWindow(QString databasePath, QString demoDir, bool restoreLastConfig = true,
@@ -74,6 +78,11 @@ public:
     [[nodiscard]] RunPage* runPage() const { return m_runPage; }
     [[nodiscard]] ResultsPage* resultsPage() const { return m_resultsPage; }
     [[nodiscard]] RunsPage* runsPage() const { return m_runsPage; }
+    [[nodiscard]] InspectorPage* inspectorPage() const { return m_inspectorPage; }
+    [[nodiscard]] AblationPage* ablationPage() const { return m_ablationPage; }
+    /// The LLM scoring dialog and the guided demo (created on first use).
+    ScoringDialog* scoringDialog();
+    TeachingDemo* teachingDemo();
 
     /// Starts a run of the current configuration (what Run > Start does).
     bool startRun();
@@ -107,6 +116,10 @@ private:
     RunPage* m_runPage = nullptr;
     ResultsPage* m_resultsPage = nullptr;
     RunsPage* m_runsPage = nullptr;
+    InspectorPage* m_inspectorPage = nullptr;
+    AblationPage* m_ablationPage = nullptr;
+    ScoringDialog* m_scoringDialog = nullptr;
+    TeachingDemo* m_teachingDemo = nullptr;
 
     QLabel* m_storeLabel = nullptr;
     QLabel* m_busyLabel = nullptr;

@@ -142,6 +142,9 @@ RunsPage::RunsPage(RunsModel* model, QWidget* parent) : QWidget(parent), m_model
     actions->addWidget(m_resume, 0, 1);
     actions->addWidget(m_compare, 1, 0);
     actions->addWidget(m_json, 1, 1);
+    m_inspect = new QPushButton(tr("Inspect the gate"), side);
+    m_inspect->setToolTip(tr("Open the run in the gate inspector."));
+    actions->addWidget(m_inspect, 2, 0);
     actions->addWidget(m_delete, 2, 1);
     sl->addLayout(actions);
     sl->addStretch(1);
@@ -166,6 +169,11 @@ RunsPage::RunsPage(RunsModel* model, QWidget* parent) : QWidget(parent), m_model
         const auto ids = selectedRuns();
         if (ids.size() == 1)
             Q_EMIT resumeRequested(ids.front());
+    });
+    connect(m_inspect, &QPushButton::clicked, this, [this] {
+        const auto ids = selectedRuns();
+        if (ids.size() == 1)
+            Q_EMIT inspectRequested(ids.front());
     });
     connect(m_compare, &QPushButton::clicked, this,
             [this] { Q_EMIT compareRequested(selectedRuns()); });
@@ -212,6 +220,7 @@ void RunsPage::selectionChanged()
     m_tags->setEnabled(r != nullptr);
     m_again->setEnabled(r != nullptr);
     m_json->setEnabled(r != nullptr);
+    m_inspect->setEnabled(r && r->status == QLatin1String("completed"));
     m_resume->setEnabled(r && (r->status == QLatin1String("interrupted") ||
                                r->status == QLatin1String("cancelled")));
     m_compare->setEnabled(!ids.isEmpty());

@@ -39,6 +39,7 @@ Q_SIGNALS:
     void runAgainRequested(const sllmr::RunConfig& config);
     void resumeRequested(qint64 runId);
     void compareRequested(const QList<qint64>& runIds);
+    void inspectRequested(qint64 runId);
 
 private:
     void selectionChanged();
@@ -61,6 +62,7 @@ private:
     QPushButton* m_compare = nullptr;
     QPushButton* m_delete = nullptr;
     QPushButton* m_json = nullptr;
+    QPushButton* m_inspect = nullptr;
 };
 
 }  // namespace sllmr::ui

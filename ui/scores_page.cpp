@@ -137,10 +137,22 @@ void ScoresPage::showReport()
     const ScoreReport& r = scores->report;
     m_title->setText(
         QString::fromStdString(scores->spec.name.empty() ? scores->spec.path : scores->spec.name));
-    m_summary->setText(tr("%1 scores read as <b>%2</b> from <small>%3</small>")
-                           .arg(count(static_cast<std::int64_t>(scores->size())),
-                                QString::fromStdString(r.kind),
-                                QString::fromStdString(scores->spec.path).toHtmlEscaped()));
+    QString provenance;
+    for (const auto& [key, value] : r.provenance)
+        provenance += QStringLiteral("<br/><small>%1: %2</small>")
+                          .arg(QString::fromStdString(key).toHtmlEscaped(),
+                               QString::fromStdString(value).toHtmlEscaped());
+    m_summary->setText(
+        (r.simulated ? tr("<font color='#d55e00'><b>SIMULATED LLM</b>: these scores were "
+                          "generated from a declared reliability profile, not by a language "
+                          "model.</font><br/>")
+                     : QString()) +
+        tr("%1 scores read as <b>%2</b> from <small>%3</small>")
+            .arg(count(static_cast<std::int64_t>(scores->size())), QString::fromStdString(r.kind),
+                 QString::fromStdString(scores->spec.path).toHtmlEscaped()) +
+        provenance);
+    if (r.simulated)
+        m_title->setText(m_title->text() + tr("  (simulated)"));
     const std::vector<std::pair<QString, std::int64_t>> rows{
         {tr("rows in the file"), r.rows},
         {tr("matched (the scores)"), r.matched},

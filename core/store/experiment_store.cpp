@@ -102,12 +102,37 @@ CREATE TABLE gate_bins (
 // kUpgrades[i] takes a database from version i + 1 to version i + 2. A new database is built the
 // same way (version 1, then every step), so a fresh and an upgraded database cannot drift apart.
 // Version 2: free-text notes and comma-separated tags on runs; indexes for the run list filters.
-constexpr std::array<const char*, 1> kUpgrades = {
+// Version 3: sweeps (an expanded grid of runs) and their queue of items.
+constexpr std::array<const char*, 2> kUpgrades = {
     R"sql(
 ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_by_status ON runs(status);
 CREATE INDEX runs_by_config_hash ON runs(config_hash);
+)sql",
+    R"sql(
+CREATE TABLE sweeps (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    grid_json  TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN
+                   ('pending', 'running', 'completed', 'failed', 'cancelled', 'interrupted'))
+);
+CREATE TABLE sweep_items (
+    sweep_id     INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    row_label    TEXT NOT NULL,
+    seed         INTEGER NOT NULL,
+    config_json  TEXT NOT NULL,
+    config_hash  TEXT NOT NULL,
+    duplicate_of INTEGER,
+    run_id       INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    status       TEXT NOT NULL CHECK (status IN
+                     ('pending', 'running', 'completed', 'failed', 'cancelled', 'interrupted')),
+    PRIMARY KEY (sweep_id, position)
+) WITHOUT ROWID;
+CREATE INDEX sweep_items_by_run ON sweep_items(run_id);
 )sql",
 };
 
@@ -536,6 +561,32 @@ constexpr std::string_view kRunColumns =
     "id, dataset_id, score_set_id, name, config_json, config_hash, status, seed, "
     "software_version, created_at, started_at, finished_at, error, notes, tags";
 
+constexpr std::string_view kSweepColumns = "id, name, grid_json, created_at, status";
+
+SweepRecord readSweep(const Statement& s)
+{
+    return SweepRecord{s.int64(0), s.text(1), s.text(2), s.text(3), runStatusFromString(s.text(4))};
+}
+
+constexpr std::string_view kSweepItemColumns =
+    "sweep_id, position, row_label, seed, config_json, config_hash, duplicate_of, run_id, status";
+
+SweepItemRecord readSweepItem(const Statement& s)
+{
+    SweepItemRecord item;
+    item.sweepId = s.int64(0);
+    item.position = static_cast<int>(s.int64(1));
+    item.rowLabel = s.text(2);
+    item.seed = s.int64(3);
+    item.configJson = s.text(4);
+    item.configHash = s.text(5);
+    if (const auto d = s.optionalInt64(6))
+        item.duplicateOf = static_cast<int>(*d);
+    item.runId = s.optionalInt64(7);
+    item.status = runStatusFromString(s.text(8));
+    return item;
+}
+
 RunRecord readRun(const Statement& s)
 {
     RunRecord run;
@@ -833,6 +884,79 @@ int ExperimentStore::markStaleRunsInterrupted()
                          "WHERE status = 'running'");
         update.bindAll(nowUtc()).run();
         return sqlite3_changes(m_db);
+    });
+}
+
+// --- sweeps --------------------------------------------------------------------------------------
+
+std::int64_t ExperimentStore::createSweep(const SweepRecord& sweep,
+                                          const std::vector<SweepItemRecord>& items)
+{
+    return inTransaction(m_db, "create the sweep", [&] {
+        Statement insert(m_db,
+                         "INSERT INTO sweeps (name, grid_json, created_at, status) "
+                         "VALUES (?, ?, ?, ?)");
+        insert
+            .bindAll(sweep.name, sweep.gridJson, nowUtc(), std::string_view(toString(sweep.status)))
+            .run();
+        const auto id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+        Statement item(
+            m_db,
+            "INSERT INTO sweep_items (sweep_id, position, row_label, seed, config_json, "
+            "config_hash, duplicate_of, run_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        for (const auto& i : items) {
+            item.reset();
+            item.bindAll(id, i.position, i.rowLabel, i.seed, i.configJson, i.configHash,
+                         i.duplicateOf ? std::optional<std::int64_t>(*i.duplicateOf) : std::nullopt,
+                         i.runId, std::string_view(toString(i.status)))
+                .run();
+        }
+        return id;
+    });
+}
+
+std::optional<SweepRecord> ExperimentStore::sweep(std::int64_t id) const
+{
+    Statement statement(m_db, selectSql(kSweepColumns, "FROM sweeps WHERE id = ?"));
+    return first<SweepRecord>(statement.bindAll(id), readSweep);
+}
+
+std::vector<SweepRecord> ExperimentStore::sweeps() const
+{
+    Statement statement(m_db, selectSql(kSweepColumns, "FROM sweeps ORDER BY id DESC"));
+    return collect<SweepRecord>(statement, readSweep);
+}
+
+std::vector<SweepItemRecord> ExperimentStore::sweepItems(std::int64_t sweepId) const
+{
+    Statement statement(m_db, selectSql(kSweepItemColumns,
+                                        "FROM sweep_items WHERE sweep_id = ? ORDER BY position"));
+    return collect<SweepItemRecord>(statement.bindAll(sweepId), readSweepItem);
+}
+
+void ExperimentStore::setSweepStatus(std::int64_t id, RunStatus status)
+{
+    inTransaction(m_db, "update the sweep status", [&] {
+        Statement update(m_db, "UPDATE sweeps SET status = ? WHERE id = ?");
+        update.bindAll(std::string_view(toString(status)), id).run();
+        if (sqlite3_changes(m_db) == 0)
+            throw Error(ErrorKind::NotFound, fmt::format("sweep {} does not exist", id), m_path, 0,
+                        "'sllmr sweeps list' shows the sweeps");
+    });
+}
+
+void ExperimentStore::setSweepItem(std::int64_t sweepId, int position,
+                                   std::optional<std::int64_t> runId, RunStatus status)
+{
+    inTransaction(m_db, "update the sweep item", [&] {
+        Statement update(m_db,
+                         "UPDATE sweep_items SET run_id = ?, status = ? "
+                         "WHERE sweep_id = ? AND position = ?");
+        update.bindAll(runId, std::string_view(toString(status)), sweepId, position).run();
+        if (sqlite3_changes(m_db) == 0)
+            throw Error(ErrorKind::NotFound,
+                        fmt::format("sweep {} has no item {}", sweepId, position), m_path, 0,
+                        "'sllmr sweeps list' shows the sweeps");
     });
 }
 

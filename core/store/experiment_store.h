@@ -17,7 +17,7 @@ struct sqlite3;
 namespace sllmr {
 
 // Version of the schema this build writes. Older schemas are upgraded step by step on open.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 // PRAGMA application_id of our databases ("SLLM" in ASCII).
 inline constexpr std::int32_t kApplicationId = 0x534C4C4D;
 
@@ -106,6 +106,31 @@ struct GateBin
     double activeShare = 0.0;
 };
 
+// A sweep: an expanded grid of runs (analysis/grid.h) and its queue. The status uses the run
+// statuses: pending, running, completed, failed (some item failed), cancelled, interrupted.
+struct SweepRecord
+{
+    std::int64_t id = 0;
+    std::string name;
+    std::string gridJson;  // the grid as read, with the grid file's path under "file"
+    std::string createdAt;
+    RunStatus status = RunStatus::Pending;
+};
+
+// One queued run of a sweep, in queue order (position 0, 1, ...).
+struct SweepItemRecord
+{
+    std::int64_t sweepId = 0;
+    int position = 0;
+    std::string rowLabel;  // variant label and axis values, e.g. "selective | model.type=mf"
+    std::int64_t seed = 0;
+    std::string configJson;  // may hold "@LABEL" in gate.reference_run until it runs
+    std::string configHash;
+    std::optional<int> duplicateOf;     // position of the identical item that runs instead
+    std::optional<std::int64_t> runId;  // set as soon as the run is created
+    RunStatus status = RunStatus::Pending;
+};
+
 class ExperimentStore
 {
 public:
@@ -143,6 +168,15 @@ public:
     // Marks every run still `running` as `interrupted` (a crashed or killed process); returns
     // count.
     int markStaleRunsInterrupted();
+
+    // A sweep and all its items in one transaction; returns the sweep id.
+    std::int64_t createSweep(const SweepRecord& sweep, const std::vector<SweepItemRecord>& items);
+    std::optional<SweepRecord> sweep(std::int64_t id) const;
+    std::vector<SweepRecord> sweeps() const;                              // newest first
+    std::vector<SweepItemRecord> sweepItems(std::int64_t sweepId) const;  // by position
+    void setSweepStatus(std::int64_t id, RunStatus status);               // throws NotFound
+    void setSweepItem(std::int64_t sweepId, int position, std::optional<std::int64_t> runId,
+                      RunStatus status);
 
     // Each call is one transaction; existing rows with the same key are replaced.
     void addEpochMetrics(std::int64_t runId, const std::vector<EpochMetric>& metrics);
