@@ -14,7 +14,9 @@
 
 #include <cstdio>
 
+#include "ablation_page.h"
 #include "common/error.h"
+#include "inspector_page.h"
 #include "main_window.h"
 #include "results_page.h"
 #include "store/experiment_store.h"
@@ -62,7 +64,8 @@ int main(int argc, char* argv[])
                                              QStringLiteral("MS"));
     const QCommandLineOption pageOption(
         QStringLiteral("page"),
-        QStringLiteral("Open on this page: data, scores, model, run, results or runs."),
+        QStringLiteral(
+            "Open on this page: data, scores, model, run, results, runs, inspector or ablation."),
         QStringLiteral("PAGE"));
     const QCommandLineOption showRunsOption(
         QStringLiteral("show-runs"),
@@ -85,8 +88,22 @@ int main(int argc, char* argv[])
         QStringLiteral("screenshot-after"),
         QStringLiteral("Take the --screenshot after MS milliseconds (default 400)."),
         QStringLiteral("MS"), QString::number(kScreenshotDelayMs));
+    const QCommandLineOption inspectOption(
+        QStringLiteral("inspect"), QStringLiteral("Open the gate inspector on this completed run."),
+        QStringLiteral("RUN"));
+    const QCommandLineOption matrixOption(
+        QStringLiteral("matrix"),
+        QStringLiteral("Show the results matrix of this sweep in the ablation studio."),
+        QStringLiteral("SWEEP"));
+    const QCommandLineOption userOption(
+        QStringLiteral("inspect-user"),
+        QStringLiteral("With --inspect: drill down to this user (original id)."),
+        QStringLiteral("ID"));
     parser.addOption(freshOption);
     parser.addOption(screenshotAfterOption);
+    parser.addOption(inspectOption);
+    parser.addOption(matrixOption);
+    parser.addOption(userOption);
     parser.process(app);
 
     const QString databasePath = QFileInfo(parser.value(dbOption)).absoluteFilePath();
@@ -131,9 +148,10 @@ int main(int argc, char* argv[])
 
     sllmr::ui::MainWindow window(databasePath, demoDir, !parser.isSet(freshOption));
     if (parser.isSet(pageOption)) {
-        const QStringList pages{QStringLiteral("data"),    QStringLiteral("scores"),
-                                QStringLiteral("model"),   QStringLiteral("run"),
-                                QStringLiteral("results"), QStringLiteral("runs")};
+        const QStringList pages{QStringLiteral("data"),      QStringLiteral("scores"),
+                                QStringLiteral("model"),     QStringLiteral("run"),
+                                QStringLiteral("results"),   QStringLiteral("runs"),
+                                QStringLiteral("inspector"), QStringLiteral("ablation")};
         const int page = static_cast<int>(pages.indexOf(parser.value(pageOption).toLower()));
         if (page < 0) {
             fail(QStringLiteral("--page: one of %1").arg(pages.join(QStringLiteral(", "))));
@@ -146,6 +164,23 @@ int main(int argc, char* argv[])
         for (const QString& id : parser.value(showRunsOption).split(QLatin1Char(',')))
             ids << id.trimmed().toLongLong();
         window.resultsPage()->showRuns(ids);
+    }
+    if (parser.isSet(inspectOption)) {
+        auto* inspector = window.inspectorPage();
+        if (parser.isSet(userOption)) {
+            const QString user = parser.value(userOption);
+            QObject::connect(
+                inspector, &sllmr::ui::InspectorPage::opened, inspector,
+                [inspector, user] { inspector->showUser(user); }, Qt::SingleShotConnection);
+        }
+        inspector->openRun(parser.value(inspectOption).toLongLong());
+        if (!parser.isSet(pageOption))
+            window.showPage(sllmr::ui::MainWindow::Page::Inspector);
+    }
+    if (parser.isSet(matrixOption)) {
+        window.ablationPage()->buildMatrix(parser.value(matrixOption).toLongLong());
+        if (!parser.isSet(pageOption))
+            window.showPage(sllmr::ui::MainWindow::Page::Ablation);
     }
     window.show();
     if (!storeError.isEmpty()) {

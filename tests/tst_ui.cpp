@@ -3,8 +3,10 @@
 // 2-epoch run reports each epoch and lands in experiments.db and the runs table, cancel stops
 // within a second, pause holds training, quitting marks a run interrupted and it resumes, and
 // the GUI thread never stalls for 100 ms while training runs.
+#include "ablation_page.h"
 #include "chart.h"
 #include "data_page.h"
+#include "inspector_page.h"
 #include "main_window.h"
 #include "model_page.h"
 #include "results_page.h"
@@ -13,7 +15,9 @@
 #include "runs_model.h"
 #include "runs_page.h"
 #include "scores_page.h"
+#include "scoring_dialog.h"
 #include "store/experiment_store.h"
+#include "teaching_demo.h"
 #include "workbench.h"
 
 #include <QElapsedTimer>
@@ -101,6 +105,10 @@ private Q_SLOTS:
     void guiThreadNeverStalls();
     void chartsExportImageAndData();
     void badScoreFileShowsAnErrorAndKeepsState();
+    void inspectorMatchesTheDatabase();
+    void ablationSweepReachesTheMatrix();
+    void guidedDemoQuotesTheLoadedData();
+    void scoringDryRunWritesThePrompts();
 
 private:
     void waitLoaded();
@@ -146,7 +154,7 @@ void TestUi::demoLoadsThroughTheWorkbench()
     // The pages show it.
     auto* nav = m_window->findChild<QListWidget*>(QStringLiteral("navigation"));
     QVERIFY(nav);
-    QCOMPARE(nav->count(), 6);
+    QCOMPARE(nav->count(), 8);
     QVERIFY(m_window->scoresPage()->segmentTable()->rowCount() >= 5);
     QVERIFY(m_window->dataPage()->popularityChart()->graph(0)->dataCount() > 1000);
 }
@@ -397,6 +405,165 @@ void TestUi::badScoreFileShowsAnErrorAndKeepsState()
         message.contains(QStringLiteral("bad.tsv")) && message.contains(QStringLiteral("line 2")),
         qPrintable(message));
     QCOMPARE(wb->state().scores, before);  // what was loaded stays
+}
+
+void TestUi::inspectorMatchesTheDatabase()
+{
+    Db db(m_window->databasePath());
+    const auto completed =
+        db.query("SELECT id FROM runs WHERE status = 'completed' ORDER BY id LIMIT 1");
+    QVERIFY(!completed.isEmpty());
+    const qint64 id = completed.front().front().toLongLong();
+    auto* page = m_window->inspectorPage();
+    QSignalSpy opened(page, &ui::InspectorPage::opened);
+    QSignalSpy failed(page, &ui::InspectorPage::failed);
+    page->openRun(id);
+    QVERIFY2(opened.wait(kLoadTimeoutMs),
+             failed.isEmpty() ? "timeout" : qPrintable(failed.front().front().toString()));
+    QCOMPARE(page->openedRun(), id);
+    // The "during training" bars are the stored gate bins of the evaluated (best) epoch.
+    const auto best =
+        db.query(QStringLiteral("SELECT value FROM segment_metrics WHERE run_id = %1 AND segment = "
+                                "'overall' AND metric = 'best_epoch'")
+                     .arg(id)
+                     .toUtf8()
+                     .constData());
+    QVERIFY(!best.isEmpty());
+    const auto bins = db.query(QStringLiteral("SELECT bin, mean_activation FROM gate_bins WHERE "
+                                              "run_id = %1 AND epoch = %2 AND dimension = "
+                                              "'history' ORDER BY bin")
+                                   .arg(id)
+                                   .arg(best.front().front().toDouble())
+                                   .toUtf8()
+                                   .constData());
+    QVERIFY(!bins.isEmpty());
+    auto* bars = qobject_cast<QCPBars*>(page->historyChart()->plottable(0));
+    QVERIFY(bars);
+    QCOMPARE(bars->dataCount(), bins.size());
+    for (int k = 0; k < bins.size(); ++k) {
+        QCOMPARE(bars->data()->at(k)->key, bins[k][0].toDouble() + 1);
+        QVERIFY(std::abs(bars->data()->at(k)->value - bins[k][1].toDouble()) < 1e-9);
+    }
+    // The Cold x Tail grid covers every LLM-scored entry once.
+    std::int64_t entries = 0;
+    for (int r = 0; r < 2; ++r)
+        for (int c = 0; c < 2; ++c) {
+            const QString text = page->gridTable()->item(r, c)->text();
+            entries += text.section(QLatin1Char('\n'), 2, 2)
+                           .section(QLatin1Char(' '), 0, 0)
+                           .remove(QLatin1Char(','))
+                           .toLongLong();
+        }
+    QCOMPARE(entries, static_cast<std::int64_t>(m_window->workbench()->state().scores->size()));
+    // Search by title, then drill down to a user.
+    QSignalSpy shown(page, &ui::InspectorPage::detailShown);
+    page->search(QStringLiteral("toy story"));
+    QTRY_VERIFY_WITH_TIMEOUT(page->hitsList()->count() > 0, kLoadTimeoutMs);
+    page->showUser(QStringLiteral("1"));
+    QVERIFY(shown.wait(kLoadTimeoutMs));
+    QCOMPARE(shown.back().at(0).toString(), QStringLiteral("user"));
+    QVERIFY(page->scoredTable()->rowCount() > 0);
+    QVERIFY(page->testsTable()->rowCount() > 0);
+    // Each test item's AUC equals the stored per-interaction AUC.
+    for (int r = 0; r < page->testsTable()->rowCount(); ++r)
+        QCOMPARE(page->testsTable()->item(r, 3)->text(), page->testsTable()->item(r, 4)->text());
+}
+
+void TestUi::ablationSweepReachesTheMatrix()
+{
+    const QString fixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/");
+    QFile f(fixtures + QStringLiteral("small-grid.json"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QString grid = QString::fromUtf8(f.readAll());
+    for (const char* name : {"train.tsv", "test.tsv", "llm.tsv"})
+        grid.replace(QStringLiteral("\"%1\"").arg(QLatin1String(name)),
+                     QStringLiteral("\"%1%2\"").arg(fixtures, QLatin1String(name)));
+    auto* page = m_window->ablationPage();
+    page->setGridText(grid);
+    QString message;
+    QCOMPARE(page->expand(&message), 4);  // 2 variants x 2 seeds
+    QSignalSpy finished(page, &ui::AblationPage::sweepFinished);
+    QSignalSpy matrix(page, &ui::AblationPage::matrixReady);
+    QSignalSpy failed(page, &ui::AblationPage::failed);
+    QVERIFY(page->runGrid());
+    QVERIFY(page->isRunning());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kRunTimeoutMs);
+    QVERIFY2(failed.isEmpty(),
+             qPrintable(failed.isEmpty() ? QString() : failed.front().front().toString()));
+    QCOMPARE(finished.front().at(1).toString(), QStringLiteral("completed"));
+    QTRY_VERIFY_WITH_TIMEOUT(!matrix.isEmpty(), kLoadTimeoutMs);
+    const ResultsMatrix* m = page->matrix();
+    QVERIFY(m);
+    QCOMPARE(m->rows.size(), std::size_t{2});
+    QCOMPARE(page->matrixTable()->rowCount(), 2);
+    QCOMPARE(page->queueTable()->rowCount(), 4);
+    // The matrix cell is the mean over the seeds of the stored test AUC.
+    const int col = [&] {
+        for (std::size_t c = 0; c < m->columns.size(); ++c)
+            if (m->columns[c].segment == "overall" && m->columns[c].metric == "auc")
+                return static_cast<int>(c);
+        return -1;
+    }();
+    QVERIFY(col >= 0);
+    Db db(m_window->databasePath());
+    for (std::size_t r = 0; r < m->rows.size(); ++r) {
+        double sum = 0;
+        for (auto id : m->runIds[r])
+            sum += db.query(QStringLiteral("SELECT value FROM segment_metrics WHERE run_id = %1 "
+                                           "AND segment = 'overall' AND metric = 'auc'")
+                                .arg(id)
+                                .toUtf8()
+                                .constData())
+                       .front()
+                       .front()
+                       .toDouble();
+        QCOMPARE(m->runIds[r].size(), std::size_t{2});
+        QVERIFY(std::abs(m->cells[r][static_cast<std::size_t>(col)].mean - sum / 2) < 1e-12);
+    }
+    QVERIFY(m->test("reliability", "overall"));
+    // Exports.
+    for (const char* suffix : {"csv", "json", "tex"}) {
+        const QString path = m_dir.filePath(QStringLiteral("matrix.%1").arg(QLatin1String(suffix)));
+        QVERIFY(page->exportMatrix(path));
+        QVERIFY(QFileInfo(path).size() > 100);
+    }
+}
+
+void TestUi::guidedDemoQuotesTheLoadedData()
+{
+    ui::TeachingDemo demo(m_window.get());
+    QCOMPARE(demo.step(), 0);
+    QVERIFY(
+        demo.text().contains(QString::number(m_window->workbench()->state().dataset->numUsers())));
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Data);
+    demo.goTo(1);
+    double overall = 0;
+    for (const auto& q : m_window->workbench()->state().llmQuality)
+        if (q.segment == "overall")
+            overall = q.auc;
+    QVERIFY(demo.text().contains(QString::number(overall, 'f', 3)));
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::LlmScores);
+    demo.goTo(ui::TeachingDemo::stepCount() - 1);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Inspector);
+}
+
+void TestUi::scoringDryRunWritesThePrompts()
+{
+    ui::ScoringDialog dialog(m_window->workbench());
+    ScoringParams p = dialog.params();
+    p.candidates.maxUsers = 5;
+    p.outputPath = m_dir.filePath(QStringLiteral("scores.tsv")).toStdString();
+    p.batchOutputPath = p.outputPath + ".batch.jsonl";
+    p.endpoint.baseUrl = "http://127.0.0.1:9/v1";  // never contacted in a dry run
+    dialog.setParams(p);
+    QSignalSpy finished(&dialog, &ui::ScoringDialog::finished);
+    QVERIFY(dialog.start());
+    QVERIFY(finished.wait(kLoadTimeoutMs));
+    QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
+    QFile batch(QString::fromStdString(p.batchOutputPath));
+    QVERIFY(batch.open(QIODevice::ReadOnly));
+    QCOMPARE(batch.readAll().count('\n'), 5);
+    QCOMPARE(dialog.lastResult().batchRequests, std::int64_t{5});
 }
 
 QTEST_MAIN(TestUi)

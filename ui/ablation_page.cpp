@@ -79,8 +79,8 @@ QString pText(double p)
 QList<double> parseNumbers(const QString& text)
 {
     QList<double> out;
-    for (const QString& part : text.split(QRegularExpression(QStringLiteral("[,;\\s]+")),
-                                          Qt::SkipEmptyParts)) {
+    for (const QString& part :
+         text.split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts)) {
         bool ok = false;
         const double v = part.toDouble(&ok);
         if (ok)
@@ -99,8 +99,7 @@ QString gridsDir()
 
 AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databasePath,
                            QWidget* parent)
-    : QWidget(parent), m_workbench(workbench), m_runs(runs),
-      m_databasePath(std::move(databasePath))
+    : QWidget(parent), m_workbench(workbench), m_runs(runs), m_databasePath(std::move(databasePath))
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(18, 12, 18, 12);
@@ -131,8 +130,9 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
         item->setCheckState(Qt::Unchecked);
     }
     m_backbones->setMaximumHeight(110);
-    m_backbones->setToolTip(tr("Backbones to cross with the variants (none ticked: the current "
-                               "one)."));
+    m_backbones->setToolTip(
+        tr("Backbones to cross with the variants (none ticked: the current "
+           "one)."));
     fl->addRow(tr("Backbones"), m_backbones);
     auto* inputs = new QWidget(form);
     auto* ih = new QHBoxLayout(inputs);
@@ -161,8 +161,7 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     formButtons->addWidget(m_preset, 1);
     fl->addRow(formButtons);
 
-    auto* editorBox = new QGroupBox(tr("Grid file (runs as is with 'sllmr sweep GRID.json')"),
-                                    top);
+    auto* editorBox = new QGroupBox(tr("Grid file (runs as is with 'sllmr sweep GRID.json')"), top);
     auto* el = new QVBoxLayout(editorBox);
     m_editor = new QPlainTextEdit(editorBox);
     m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
@@ -193,8 +192,9 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     m_sweepPicker->setMinimumWidth(300);
     qb->addWidget(m_sweepPicker, 1);
     m_resume = new QPushButton(tr("Resume"), middle);
-    m_resume->setToolTip(tr("Continue the sweep: completed runs are kept, interrupted ones "
-                            "resume from their checkpoints."));
+    m_resume->setToolTip(
+        tr("Continue the sweep: completed runs are kept, interrupted ones "
+           "resume from their checkpoints."));
     m_cancelOne = new QPushButton(tr("Cancel current run"), middle);
     m_cancelEvery = new QPushButton(tr("Cancel all"), middle);
     auto* matrixButton = new QPushButton(tr("Matrix"), middle);
@@ -251,9 +251,8 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     });
     connect(check, &QPushButton::clicked, this, [this] { expand(); });
     connect(save, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save grid"),
-                                                          QStringLiteral("grid.json"),
-                                                          tr("JSON (*.json)"));
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Save grid"), QStringLiteral("grid.json"), tr("JSON (*.json)"));
         if (path.isEmpty())
             return;
         QFile f(path);
@@ -272,9 +271,8 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
         if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
             buildMatrix(id);
     });
-    connect(m_sweepPicker, &QComboBox::currentIndexChanged, this, [this] {
-        refreshQueue(m_sweepPicker->currentData().toLongLong());
-    });
+    connect(m_sweepPicker, &QComboBox::currentIndexChanged, this,
+            [this] { refreshQueue(m_sweepPicker->currentData().toLongLong()); });
     connect(m_reference, &QComboBox::activated, this, [this] {
         if (m_matrix && m_sweepId > 0)
             buildMatrix(m_sweepId, m_reference->currentText());
@@ -282,9 +280,9 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     connect(exportButton, &QPushButton::clicked, this, [this] {
         if (!m_matrix)
             return;
-        const QString path = QFileDialog::getSaveFileName(
-            this, tr("Export matrix"), QStringLiteral("matrix.tex"),
-            tr("LaTeX table (*.tex);;CSV (*.csv);;JSON (*.json)"));
+        const QString path =
+            QFileDialog::getSaveFileName(this, tr("Export matrix"), QStringLiteral("matrix.tex"),
+                                         tr("LaTeX table (*.tex);;CSV (*.csv);;JSON (*.json)"));
         if (!path.isEmpty() && !exportMatrix(path))
             QMessageBox::critical(this, tr("Export matrix"), tr("Could not write %1.").arg(path));
     });
@@ -338,9 +336,9 @@ void AblationPage::buildGridFromForm()
         if (std::string(v.label) == "random") {
             bool haveReliability = false;
             for (int j = 0; j < m_variants->count(); ++j)
-                haveReliability |= QLatin1String(kVariants[j].label) ==
-                                       QLatin1String("reliability") &&
-                                   m_variants->item(j)->checkState() == Qt::Checked;
+                haveReliability |=
+                    QLatin1String(kVariants[j].label) == QLatin1String("reliability") &&
+                    m_variants->item(j)->checkState() == Qt::Checked;
             if (haveReliability)
                 set["gate.reference_run"] = "@reliability";
         }
@@ -497,7 +495,8 @@ void AblationPage::launch(qint64 sweepId)
                     page.m_progress->setValue(position + 1);
                     page.refreshQueue(page.m_sweepId);
                     if (!why.isEmpty())
-                        page.m_status->setText(tr("Item %1 %2: %3").arg(position + 1).arg(text, why));
+                        page.m_status->setText(
+                            tr("Item %1 %2: %3").arg(position + 1).arg(text, why));
                     Q_EMIT page.itemFinished(position, text);
                 });
             };
@@ -540,8 +539,7 @@ void AblationPage::launch(qint64 sweepId)
     try {
         ExperimentStore store(m_databasePath.toStdString());
         Q_EMIT sweepStarted(sweepId, static_cast<int>(store.sweepItems(sweepId).size()));
-    } catch (const Error&) {
-    }
+    } catch (const Error&) {}
 }
 
 void AblationPage::teardown()
@@ -581,14 +579,13 @@ void AblationPage::refreshSweeps()
     try {
         ExperimentStore store(m_databasePath.toStdString());
         for (const SweepRecord& s : store.sweeps())
-            m_sweepPicker->addItem(QStringLiteral("%1 \u00b7 %2 \u00b7 %3 \u00b7 %4")
-                                       .arg(s.id)
-                                       .arg(QString::fromStdString(s.name),
-                                            QString::fromLatin1(toString(s.status)),
-                                            QString::fromStdString(s.createdAt)),
-                                   static_cast<qint64>(s.id));
-    } catch (const Error&) {
-    }
+            m_sweepPicker->addItem(
+                QStringLiteral("%1 \u00b7 %2 \u00b7 %3 \u00b7 %4")
+                    .arg(s.id)
+                    .arg(QString::fromStdString(s.name), QString::fromLatin1(toString(s.status)),
+                         QString::fromStdString(s.createdAt)),
+                static_cast<qint64>(s.id));
+    } catch (const Error&) {}
     const int index = m_sweepPicker->findData(keep);
     m_sweepPicker->setCurrentIndex(index >= 0 ? index : 0);
     refreshQueue(m_sweepPicker->currentData().toLongLong());
@@ -606,13 +603,13 @@ void AblationPage::refreshQueue(qint64 sweepId)
                                     QString::number(item.seed),
                                     QString::fromLatin1(toString(item.status)),
                                     item.runId ? QString::number(*item.runId) : QString(),
-                                    item.duplicateOf ? tr("same as item %1").arg(*item.duplicateOf + 1)
-                                                     : QString()};
+                                    item.duplicateOf
+                                        ? tr("same as item %1").arg(*item.duplicateOf + 1)
+                                        : QString()};
         }
-    } catch (const Error&) {
-    }
-    fillTable(m_queue, {tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")},
-              rows, {0, 2, 4});
+    } catch (const Error&) {}
+    fillTable(m_queue, {tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")}, rows,
+              {0, 2, 4});
 }
 
 void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)
@@ -647,7 +644,7 @@ void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)
             const auto groups = sweepGroups(store, sweepId, &sweepReference, &title);
             MatrixSettings settings;
             settings.reference = ref.empty() ? sweepReference : ref;
-            auto m = std::make_shared<ResultsMatrix>(buildMatrix(store, groups, settings));
+            auto m = std::make_shared<ResultsMatrix>(sllmr::buildMatrix(store, groups, settings));
             if (m->title.empty())
                 m->title = title;
             return m;
@@ -674,8 +671,9 @@ void AblationPage::showMatrix()
     std::string lastSegment;
     for (std::size_t c = 0; c < m.columns.size(); ++c) {
         if (!lastSegment.empty() && m.columns[c].segment != lastSegment) {
-            headers << tr("%1 vs %2").arg(QString::fromStdString(lastSegment),
-                                          QString::fromStdString(m.reference));
+            headers << tr("%1 vs %2")
+                           .arg(QString::fromStdString(lastSegment),
+                                QString::fromStdString(m.reference));
             layout.emplace_back(-1, lastSegment);
         }
         lastSegment = m.columns[c].segment;
@@ -684,8 +682,9 @@ void AblationPage::showMatrix()
         layout.emplace_back(static_cast<int>(c), m.columns[c].segment);
     }
     if (!lastSegment.empty()) {
-        headers << tr("%1 vs %2").arg(QString::fromStdString(lastSegment),
-                                      QString::fromStdString(m.reference));
+        headers << tr("%1 vs %2")
+                       .arg(QString::fromStdString(lastSegment),
+                            QString::fromStdString(m.reference));
         layout.emplace_back(-1, lastSegment);
     }
     m_matrixTable->clear();
@@ -699,8 +698,7 @@ void AblationPage::showMatrix()
         auto* label = readOnlyCell(QString::fromStdString(m.rows[r]) +
                                    (isReference ? tr("  (reference)") : QString()));
         m_matrixTable->setItem(row, 0, label);
-        m_matrixTable->setItem(row, 1,
-                               readOnlyCell(QString::number(m.runIds[r].size()), true));
+        m_matrixTable->setItem(row, 1, readOnlyCell(QString::number(m.runIds[r].size()), true));
         int col = 2;
         for (const auto& [c, segment] : layout) {
             if (c >= 0) {
@@ -729,10 +727,9 @@ void AblationPage::showMatrix()
                     item = readOnlyCell(t ? QString::fromStdString(t->note) : tr("no test"));
                 } else {
                     const QString mark = t->significant ? tr("significant") : tr("n.s.");
-                    item = readOnlyCell(
-                        QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm) %5")
-                            .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi), pText(t->tHolm),
-                                 mark));
+                    item = readOnlyCell(QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm) %5")
+                                            .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi),
+                                                 pText(t->tHolm), mark));
                     item->setToolTip(
                         tr("%1 paired test interactions. Paired t: t = %2, p = %3, Holm p = %4. "
                            "Wilcoxon signed-rank: W = %5, p = %6, Holm p = %7. Bootstrap %8% CI "

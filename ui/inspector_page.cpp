@@ -44,16 +44,15 @@ QString yesNo(bool v)
 
 QString itemText(const ItemRef& item)
 {
-    return item.title.empty()
-               ? QString::fromStdString(item.id)
-               : QStringLiteral("%1  %2").arg(QString::fromStdString(item.id),
-                                              QString::fromStdString(item.title));
+    return item.title.empty() ? QString::fromStdString(item.id)
+                              : QStringLiteral("%1  %2").arg(QString::fromStdString(item.id),
+                                                             QString::fromStdString(item.title));
 }
 
 // Bars of binned activation with the bin range and count as tick labels; a second series for
 // the other source when given.
-void plotBins(Chart* chart, const std::vector<GateBin>& training,
-              const std::vector<GateBin>& final, const std::string& dimension, int epoch)
+void plotBins(Chart* chart, const std::vector<GateBin>& training, const std::vector<GateBin>& final,
+              const std::string& dimension, int epoch)
 {
     chart->clearPlottables();
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
@@ -76,10 +75,9 @@ void plotBins(Chart* chart, const std::vector<GateBin>& training,
     add(final, QObject::tr("final model, all LLM entries"), 1);
     for (const GateBin& b : final)
         if (b.dimension == dimension)
-            ticker->addTick(b.bin + 1, QStringLiteral("[%1, %2)\nn=%3")
-                                           .arg(b.lo)
-                                           .arg(b.hi)
-                                           .arg(countText(b.count)));
+            ticker->addTick(
+                b.bin + 1,
+                QStringLiteral("[%1, %2)\nn=%3").arg(b.lo).arg(b.hi).arg(countText(b.count)));
     chart->xAxis->setTicker(ticker);
     chart->xAxis->rescale();
     chart->xAxis->setRange(chart->xAxis->range().lower - 0.6, chart->xAxis->range().upper + 0.6);
@@ -152,8 +150,8 @@ public:
                 o->epochs = m_inspector->epochs();
                 QMetaObject::invokeMethod(target.data(), [target, o] {
                     if (target)
-                        target->showOverview(o->run, o->training, o->final, o->grid,
-                                             o->histogram, o->epochs);
+                        target->showOverview(o->run, o->training, o->final, o->grid, o->histogram,
+                                             o->epochs);
                 });
             } catch (const Error& e) {
                 fail(target, errorText(e));
@@ -186,8 +184,9 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     m_runPicker->setMinimumWidth(420);
     bar->addWidget(m_runPicker, 1);
     m_open = new QPushButton(tr("Inspect"), this);
-    m_open->setToolTip(tr("Reload the run's model and gate and compute what the gate does on "
-                          "every LLM-scored (user, item)."));
+    m_open->setToolTip(
+        tr("Reload the run's model and gate and compute what the gate does on "
+           "every LLM-scored (user, item)."));
     bar->addWidget(m_open);
     layout->addLayout(bar);
     m_summary = new QLabel(tr("Pick a completed run and press Inspect."), this);
@@ -201,8 +200,9 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     auto* grid = new QGridLayout(overview);
     m_historyChart = new Chart(tr("Gate activation by user history length"), overview);
     m_historyChart->yAxis->setLabel(tr("mean a(u,i)"));
-    m_historyChart->setToolTip(tr("Mean gate activation per history-length bucket (n = LLM "
-                                  "entries in the bucket). Right-click to export."));
+    m_historyChart->setToolTip(
+        tr("Mean gate activation per history-length bucket (n = LLM "
+           "entries in the bucket). Right-click to export."));
     m_popularityChart = new Chart(tr("Gate activation by item popularity"), overview);
     m_popularityChart->yAxis->setLabel(tr("mean a(u,i)"));
     m_histogramChart = new Chart(tr("Distribution of a over all LLM entries"), overview);
@@ -214,14 +214,16 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     m_grid->setVerticalHeaderLabels({tr("warm users"), tr("cold users")});
     m_grid->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_grid->verticalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-    m_grid->setToolTip(tr("Cold(u) x Tail(i): mean activation, share of active entries "
-                          "(a > tau_a) and counts, over every LLM-scored entry."));
+    m_grid->setToolTip(
+        tr("Cold(u) x Tail(i): mean activation, share of active entries "
+           "(a > tau_a) and counts, over every LLM-scored entry."));
     m_epochChart = new Chart(tr("Gate mean activation per epoch"), overview);
     m_epochChart->xAxis->setLabel(tr("epoch"));
     m_epochChart->yAxis->setLabel(tr("mean a"));
-    m_epochChart->setToolTip(tr("The paper gate falls towards 0 over the epochs (closing is "
-                                "the only way it can lower its loss); the reliability gate "
-                                "stays where the LLM agrees with observed data."));
+    m_epochChart->setToolTip(
+        tr("The paper gate falls towards 0 over the epochs (closing is "
+           "the only way it can lower its loss); the reliability gate "
+           "stays where the LLM agrees with observed data."));
     m_parameterChart = new Chart(tr("Gate parameters per epoch"), overview);
     m_parameterChart->xAxis->setLabel(tr("epoch"));
     QStringList meanings;
@@ -229,8 +231,8 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
         meanings << QStringLiteral("%1: %2").arg(QString::fromStdString(info.name),
                                                  QString::fromStdString(info.meaning));
     m_parameterChart->setToolTip(meanings.join(QLatin1Char('\n')));
-    for (Chart* c : {m_historyChart, m_popularityChart, m_histogramChart, m_epochChart,
-                     m_parameterChart})
+    for (Chart* c :
+         {m_historyChart, m_popularityChart, m_histogramChart, m_epochChart, m_parameterChart})
         c->setPlaceholder(tr("No run inspected"));
     m_epochChart->legend->setVisible(true);
     m_parameterChart->legend->setVisible(true);
@@ -321,14 +323,14 @@ void InspectorPage::rebuildRunList()
     for (const RunRow& r : m_runs->rows()) {
         if (r.status != QLatin1String("completed"))
             continue;
-        m_runPicker->addItem(QStringLiteral("%1 \u00b7 %2 %3%4 \u00b7 seed %5 \u00b7 %6")
-                                 .arg(r.id)
-                                 .arg(r.backbone, r.method,
-                                      r.gate.isEmpty() ? QString()
-                                                       : QStringLiteral(" (%1)").arg(r.gate))
-                                 .arg(r.seed)
-                                 .arg(r.name),
-                             r.id);
+        m_runPicker->addItem(
+            QStringLiteral("%1 \u00b7 %2 %3%4 \u00b7 seed %5 \u00b7 %6")
+                .arg(r.id)
+                .arg(r.backbone, r.method,
+                     r.gate.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(r.gate))
+                .arg(r.seed)
+                .arg(r.name),
+            r.id);
     }
     const int index = m_runPicker->findData(current);
     if (index >= 0)
@@ -477,8 +479,9 @@ void InspectorPage::search(const QString& text)
                 item->setData(Qt::UserRole + 1, QString::fromStdString(h.id));
             }
             if (hits.empty())
-                m_detail->setText(tr("Nothing matches. Search by the original user or item id, "
-                                     "or by part of a title."));
+                m_detail->setText(
+                    tr("Nothing matches. Search by the original user or item id, "
+                       "or by part of a title."));
         });
 }
 
@@ -519,45 +522,63 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
                  countText(s.labeled), countText(s.labeledTrue), num(d.meanTestAuc, 4)));
     QList<QStringList> rows;
     for (const ScoredEntry& e : d.scored)
-        rows << QStringList{QString::number(e.llmRank), itemText(e.item),
-                            QString::number(e.item.popularity), num(e.r), num(e.logit),
-                            num(e.p), num(e.z[1], 0), num(e.z[2]), num(e.a),
-                            yesNo(e.active), yesNo(e.trainPositive), yesNo(e.testPositive)};
+        rows << QStringList{QString::number(e.llmRank),
+                            itemText(e.item),
+                            QString::number(e.item.popularity),
+                            num(e.r),
+                            num(e.logit),
+                            num(e.p),
+                            num(e.z[1], 0),
+                            num(e.z[2]),
+                            num(e.a),
+                            yesNo(e.active),
+                            yesNo(e.trainPositive),
+                            yesNo(e.testPositive)};
     fillTable(m_scored,
-              {tr("LLM rank"), tr("Item"), tr("pop(i)"), tr("r (LLM)"), tr("s (model)"),
-               tr("p"), tr("Tail"), tr("q"), tr("a"), tr("active"), tr("train +"),
-               tr("test +")},
+              {tr("LLM rank"), tr("Item"), tr("pop(i)"), tr("r (LLM)"), tr("s (model)"), tr("p"),
+               tr("Tail"), tr("q"), tr("a"), tr("active"), tr("train +"), tr("test +")},
               rows, {0, 2, 3, 4, 5, 6, 7, 8});
     rows.clear();
     for (const GatePair& p : d.pairs) {
         if (rows.size() >= kMaxPairRows)
             break;
-        rows << QStringList{itemText(p.higher), itemText(p.lower), num(p.rHigher),
-                            num(p.rLower), num(p.aHigher), num(p.aLower), num(p.a),
-                            num(p.weight), yesNo(p.active), num(p.hinge), num(p.contribution, 4),
-                            p.reliabilityLabel ? (*p.reliabilityLabel ? tr("LLM right")
-                                                                      : tr("LLM wrong"))
-                                               : QString()};
+        rows << QStringList{itemText(p.higher),
+                            itemText(p.lower),
+                            num(p.rHigher),
+                            num(p.rLower),
+                            num(p.aHigher),
+                            num(p.aLower),
+                            num(p.a),
+                            num(p.weight),
+                            yesNo(p.active),
+                            num(p.hinge),
+                            num(p.contribution, 4),
+                            p.reliabilityLabel
+                                ? (*p.reliabilityLabel ? tr("LLM right") : tr("LLM wrong"))
+                                : QString()};
     }
-    fillTable(m_pairs,
-              {tr("LLM prefers"), tr("over"), tr("r"), tr("r"), tr("a"), tr("a"),
-               tr("pair a"), tr("weight"), tr("active"), tr("hinge"), tr("lambda*w*hinge"),
-               tr("reliability label")},
-              rows, {2, 3, 4, 5, 6, 7, 9, 10});
+    fillTable(
+        m_pairs,
+        {tr("LLM prefers"), tr("over"), tr("r"), tr("r"), tr("a"), tr("a"), tr("pair a"),
+         tr("weight"), tr("active"), tr("hinge"), tr("lambda*w*hinge"), tr("reliability label")},
+        rows, {2, 3, 4, 5, 6, 7, 9, 10});
     rows.clear();
     for (const TestRanking& t : d.tests)
-        rows << QStringList{itemText(t.item), QString::number(t.item.popularity),
-                            num(t.rank, 1), num(t.auc, 4),
+        rows << QStringList{itemText(t.item),
+                            QString::number(t.item.popularity),
+                            num(t.rank, 1),
+                            num(t.auc, 4),
                             t.storedAuc ? num(*t.storedAuc, 4) : QString(),
                             countText(t.negatives)};
-    fillTable(m_tests,
-              {tr("Test item"), tr("pop(i)"), tr("rank"), tr("AUC"), tr("stored AUC"),
-               tr("negatives")},
-              rows, {1, 2, 3, 4, 5});
+    fillTable(
+        m_tests,
+        {tr("Test item"), tr("pop(i)"), tr("rank"), tr("AUC"), tr("stored AUC"), tr("negatives")},
+        rows, {1, 2, 3, 4, 5});
     m_history->clear();
     for (const ItemRef& h : d.history)
         m_history->addItem(itemText(h));
     m_detailTabs->setTabText(3, tr("Training history (%1)").arg(d.history.size()));
+    m_tabs->setCurrentIndex(1);
     Q_EMIT detailShown(QStringLiteral("user"), QString::fromStdString(d.user.id));
 }
 
@@ -573,39 +594,50 @@ void InspectorPage::showItemDetail(const ItemDrillDown& d)
             .arg(d.item.tail ? tr("tail") : tr("head"))
             .arg(d.testUsers)
             .arg(d.scoredBy.size())
-            .arg(countText(d.asHigher.pairs), countText(d.asHigher.active),
-                 num(d.asHigher.meanA), countText(d.asLower.pairs),
-                 countText(d.asLower.active), num(d.asLower.meanA)));
+            .arg(countText(d.asHigher.pairs), countText(d.asHigher.active), num(d.asHigher.meanA),
+                 countText(d.asLower.pairs), countText(d.asLower.active), num(d.asLower.meanA)));
     QList<QStringList> rows;
     for (const ScoredEntry& e : d.scoredBy)
         rows << QStringList{QString::fromStdString(e.user.id),
-                            QString::number(e.user.historyLength), num(e.z[0], 0),
-                            QString::number(e.llmRank), num(e.r), num(e.logit), num(e.p),
-                            num(e.z[2]), num(e.a), yesNo(e.active), yesNo(e.trainPositive),
+                            QString::number(e.user.historyLength),
+                            num(e.z[0], 0),
+                            QString::number(e.llmRank),
+                            num(e.r),
+                            num(e.logit),
+                            num(e.p),
+                            num(e.z[2]),
+                            num(e.a),
+                            yesNo(e.active),
+                            yesNo(e.trainPositive),
                             yesNo(e.testPositive)};
     fillTable(m_scored,
-              {tr("User"), tr("|H(u)|"), tr("Cold"), tr("LLM rank"), tr("r (LLM)"),
-               tr("s (model)"), tr("p"), tr("q"), tr("a"), tr("active"), tr("train +"),
-               tr("test +")},
+              {tr("User"), tr("|H(u)|"), tr("Cold"), tr("LLM rank"), tr("r (LLM)"), tr("s (model)"),
+               tr("p"), tr("q"), tr("a"), tr("active"), tr("train +"), tr("test +")},
               rows, {1, 2, 3, 4, 5, 6, 7, 8});
     rows.clear();
     for (const GatePair& p : d.pairs) {
         if (rows.size() >= kMaxPairRows)
             break;
-        rows << QStringList{QString::fromStdString(p.user.id), itemText(p.higher),
-                            itemText(p.lower), num(p.a), num(p.weight), yesNo(p.active),
-                            num(p.hinge), num(p.contribution, 4),
-                            p.reliabilityLabel ? (*p.reliabilityLabel ? tr("LLM right")
-                                                                      : tr("LLM wrong"))
-                                               : QString()};
+        rows << QStringList{QString::fromStdString(p.user.id),
+                            itemText(p.higher),
+                            itemText(p.lower),
+                            num(p.a),
+                            num(p.weight),
+                            yesNo(p.active),
+                            num(p.hinge),
+                            num(p.contribution, 4),
+                            p.reliabilityLabel
+                                ? (*p.reliabilityLabel ? tr("LLM right") : tr("LLM wrong"))
+                                : QString()};
     }
     fillTable(m_pairs,
-              {tr("User"), tr("LLM prefers"), tr("over"), tr("pair a"), tr("weight"),
-               tr("active"), tr("hinge"), tr("lambda*w*hinge"), tr("reliability label")},
+              {tr("User"), tr("LLM prefers"), tr("over"), tr("pair a"), tr("weight"), tr("active"),
+               tr("hinge"), tr("lambda*w*hinge"), tr("reliability label")},
               rows, {3, 4, 6, 7});
     fillTable(m_tests, {tr("Test rankings are shown per user")}, {});
     m_history->clear();
     m_detailTabs->setTabText(3, tr("Training history"));
+    m_tabs->setCurrentIndex(1);
     Q_EMIT detailShown(QStringLiteral("item"), QString::fromStdString(d.item.id));
 }
 

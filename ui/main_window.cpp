@@ -29,13 +29,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.h"
 #include "ablation_page.h"
+#include "common/error.h"
 #include "data_page.h"
-#include "inspector_page.h"
-#include "scoring_dialog.h"
-#include "teaching_demo.h"
 #include "error_text.h"
+#include "inspector_page.h"
 #include "model_page.h"
 #include "results_page.h"
 #include "run_controller.h"
@@ -43,7 +41,9 @@
 #include "runs_model.h"
 #include "runs_page.h"
 #include "scores_page.h"
+#include "scoring_dialog.h"
 #include "settings.h"
+#include "teaching_demo.h"
 #include "workbench.h"
 
 namespace sllmr::ui {
@@ -470,9 +470,12 @@ void MainWindow::runAgain(const RunConfig& config)
 
 void MainWindow::showError(const QString& title, const QString& message)
 {
-    QMessageBox box(QMessageBox::Critical, title, message, QMessageBox::Ok, this);
-    box.setTextInteractionFlags(Qt::TextSelectableByMouse);
-    box.exec();
+    // Window-modal but not blocking: errors from background work never stall the event loop.
+    auto* box = new QMessageBox(QMessageBox::Critical, title, message, QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("errorDialog"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->open();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -73,12 +73,14 @@ ScoringDialog::ScoringDialog(Workbench* workbench, QWidget* parent)
     auto* endpoint = new QGroupBox(tr("Endpoint (OpenAI-compatible chat completions)"), this);
     auto* ef = new QFormLayout(endpoint);
     m_baseUrl = new QLineEdit(kBaseUrl.get(), endpoint);
-    m_baseUrl->setToolTip(tr("llama.cpp server: http://127.0.0.1:8080/v1 \u00b7 Ollama: "
-                             "http://127.0.0.1:11434/v1 \u00b7 hosted: the provider's /v1 URL."));
+    m_baseUrl->setToolTip(
+        tr("llama.cpp server: http://127.0.0.1:8080/v1 \u00b7 Ollama: "
+           "http://127.0.0.1:11434/v1 \u00b7 hosted: the provider's /v1 URL."));
     m_model = new QLineEdit(kModel.get(), endpoint);
     m_keyEnv = new QLineEdit(kKeyEnv.get(), endpoint);
-    m_keyEnv->setToolTip(tr("The environment variable that holds the API key (set it before "
-                            "starting the Studio). The key itself is never stored."));
+    m_keyEnv->setToolTip(
+        tr("The environment variable that holds the API key (set it before "
+           "starting the Studio). The key itself is never stored."));
     m_temperature = real(endpoint, 0, 2, defaults.endpoint.temperature, 2,
                          tr("Sampling temperature; 0 gives the most repeatable answers."));
     m_maxTokens = integer(endpoint, 16, 32768, defaults.endpoint.maxTokens,
@@ -120,8 +122,9 @@ ScoringDialog::ScoringDialog(Workbench* workbench, QWidget* parent)
     m_costOut =
         real(job, 0, 1000, 0, 4, tr("Cost per 1,000 completion tokens (for the estimate)."));
     m_template = new QLineEdit(QString::fromStdString(PromptTemplate::defaultPath()), job);
-    m_template->setToolTip(tr("Prompt template with {{history}}, {{candidates}}, "
-                              "{{output_format}} ... placeholders; edit a copy to change it."));
+    m_template->setToolTip(
+        tr("Prompt template with {{history}}, {{candidates}}, "
+           "{{output_format}} ... placeholders; edit a copy to change it."));
     m_output = new QLineEdit(QDir::current().filePath(QStringLiteral("llm-scores.tsv")), job);
     auto* browse = new QPushButton(tr("Browse..."), job);
     auto* outRow = new QWidget(job);
@@ -161,8 +164,7 @@ ScoringDialog::ScoringDialog(Workbench* workbench, QWidget* parent)
     layout->addWidget(buttons);
 
     connect(browse, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Score file"),
-                                                          m_output->text(),
+        const QString path = QFileDialog::getSaveFileName(this, tr("Score file"), m_output->text(),
                                                           tr("Score files (*.tsv)"));
         if (!path.isEmpty())
             m_output->setText(path);
@@ -256,12 +258,12 @@ bool ScoringDialog::start()
     m_run->setEnabled(false);
     m_stop->setEnabled(true);
     m_load->setEnabled(false);
-    m_log->appendPlainText(p.batchOutputPath.empty()
-                               ? tr("Scoring with %1 at %2...")
-                                     .arg(QString::fromStdString(p.endpoint.model),
-                                          QString::fromStdString(p.endpoint.baseUrl))
-                               : tr("Writing the prompts to %1...")
-                                     .arg(QString::fromStdString(p.batchOutputPath)));
+    m_log->appendPlainText(
+        p.batchOutputPath.empty()
+            ? tr("Scoring with %1 at %2...")
+                  .arg(QString::fromStdString(p.endpoint.model),
+                       QString::fromStdString(p.endpoint.baseUrl))
+            : tr("Writing the prompts to %1...").arg(QString::fromStdString(p.batchOutputPath)));
     QPointer<ScoringDialog> self(this);
     auto cancel = m_cancel;
     // The dataset is shared with the job so it outlives it even if another one is loaded.
@@ -281,8 +283,9 @@ bool ScoringDialog::start()
             result = job.run(callbacks);
         } catch (const Error& e) {
             error = e.kind() == ErrorKind::Cancelled
-                        ? QObject::tr("Cancelled; the answers received so far are cached and a "
-                                      "new run resumes from them.")
+                        ? QObject::tr(
+                              "Cancelled; the answers received so far are cached and a "
+                              "new run resumes from them.")
                         : errorText(e);
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());

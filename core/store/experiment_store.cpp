@@ -681,8 +681,8 @@ void ExperimentStore::checkAndUpgrade()
         throw Error(ErrorKind::Store, "a folder, not a database file", m_path, 0,
                     "choose a file name inside the folder");
     }
-    if (std::filesystem::exists(status))
-        classify(inspectReadOnly(m_path), m_path);
+    const bool current = std::filesystem::exists(status) &&
+                         classify(inspectReadOnly(m_path), m_path) == Layout::Current;
 
     // 2. Open read-write (creating the file when absent) and configure the connection.
     Connection db = openConnection(m_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, m_path);
@@ -690,27 +690,30 @@ void ExperimentStore::checkAndUpgrade()
         throw Error(ErrorKind::Store, "the database file is read-only", m_path, 0,
                     "check the permissions of the file, or copy it to a writable location");
     }
-    sqlite3_busy_timeout(db.get(), 5000);
+    // Writers wait for each other (the Studio's worker threads and a CLI may share the file);
+    // every write transaction is short, so a long wait means something is stuck.
+    sqlite3_busy_timeout(db.get(), 30000);
     exec(db.get(), "PRAGMA foreign_keys = ON");
     exec(db.get(), "PRAGMA journal_mode = WAL");
 
     // 3. Create or upgrade under the write lock. The file is classified again: another process
-    //    may have created or upgraded it since step 1.
-    inTransaction(db.get(), "prepare the database", [&] {
-        const Inspection found = inspect(db.get());
-        switch (classify(found, m_path)) {
-            case Layout::Empty:
-                exec(db.get(), schemaSql(kSchemaVersion).c_str());
-                break;
-            case Layout::Older:
-                for (int version = found.userVersion; version < kSchemaVersion; ++version)
-                    exec(db.get(), kUpgrades[static_cast<std::size_t>(version - 1)]);
-                exec(db.get(), versionPragmas(kSchemaVersion).c_str());
-                break;
-            case Layout::Current:
-                break;
-        }
-    });
+    //    may have created or upgraded it since step 1. A file already current needs no lock.
+    if (!current)
+        inTransaction(db.get(), "prepare the database", [&] {
+            const Inspection found = inspect(db.get());
+            switch (classify(found, m_path)) {
+                case Layout::Empty:
+                    exec(db.get(), schemaSql(kSchemaVersion).c_str());
+                    break;
+                case Layout::Older:
+                    for (int version = found.userVersion; version < kSchemaVersion; ++version)
+                        exec(db.get(), kUpgrades[static_cast<std::size_t>(version - 1)]);
+                    exec(db.get(), versionPragmas(kSchemaVersion).c_str());
+                    break;
+                case Layout::Current:
+                    break;
+            }
+        });
     m_db = db.release();
 }
 

@@ -257,6 +257,7 @@ RunConfig defaultRunConfig()
     c.dataset.name = "ml-latest-small (shipped split)";
     c.dataset.path = base + "split/train.tsv";
     c.dataset.testPath = base + "split/test.tsv";
+    c.dataset.itemsPath = "demo:ml-latest-small/movies.csv";  // titles for the inspector
     c.dataset.itemFeaturesPath = base + "split/genre_map.tsv";
     c.dataset.itemFeatureNamesPath = base + "split/genre_features.tsv";
     c.dataset.split.method = "given";
