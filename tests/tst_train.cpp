@@ -228,7 +228,7 @@ void TestTrain::everyMethodAndGateModeTrains_data()
     QTest::addColumn<QString>("model");
     QTest::addColumn<QString>("uncertainty");
     QTest::addColumn<bool>("hard");
-    for (const char* model : {"mf", "deepfm", "dcnv2"}) {
+    for (const char* model : {"mf", "deepfm", "dcnv2", "xdeepfm", "autoint", "dcnv1", "din"}) {
         const QString m = QLatin1String(model);
         QTest::addRow("%s none", model) << "none"
                                         << "off" << m << "entropy" << false;
