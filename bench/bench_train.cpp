@@ -87,7 +87,8 @@ void usage()
         "  --quick          smoke run: fewer epochs and steps (numbers not meaningful)\n"
         "  --warmup N       warm-up epochs per method (default 1)\n"
         "  --epochs N       timed epochs for MF (default 3)\n"
-        "  --deep-epochs N  timed epochs for DeepFM (default 3) and DCNv2 (default 1)\n"
+        "  --deep-epochs N  timed epochs for DeepFM (default 3) and the other CTR backbones\n"
+        "                   (default 1)\n"
         "  --steps N        steps per catalogue-size pass (default 200)\n"
         "  --only SECTION   run one section: epochs, catalogue or eval\n"
         "  --markdown FILE  also write the report to FILE (rewritten after every result)");
@@ -178,7 +179,7 @@ EvalRow timeEvaluation(const RunConfig& base, const std::string& model, int reps
     // depend on the values.
     torch::manual_seed(mixSeed(cfg.seed, 0x11));
     BackboneContext ctx{static_cast<std::int64_t>(ds.numUsers()),
-                        static_cast<std::int64_t>(ds.numItems()), &ds.itemInfo};
+                        static_cast<std::int64_t>(ds.numItems()), &ds.itemInfo, &ds.train};
     auto model_ = makeBackbone(cfg.model, ctx);
     auto& net = *model_;
 
@@ -472,7 +473,7 @@ int main(int argc, char** argv)
             rep.line("| model | evaluate() s | scoreAll() all users s | target |");
             rep.line("|---|---:|---:|---|");
             std::string protocol;
-            for (const std::string model : {"mf", "deepfm", "dcnv2"}) {
+            for (const std::string& model : backboneTypes()) {
                 fmt::print(stderr, "  evaluation {}\n", model);
                 const auto r = timeEvaluation(cfg, model, evalReps, ds, seg, scores);
                 protocol = r.protocol;
@@ -496,6 +497,16 @@ int main(int argc, char** argv)
                        deepTimed);
             epochTable("1c. Seconds per epoch, DCNv2",
                        {{"dcnv2", "none", "off"}, {"dcnv2", "selective", "reliability"}}, dcnTimed);
+            epochTable("1d. Seconds per epoch, DCNv1, xDeepFM, DIN, AutoInt",
+                       {{"dcnv1", "none", "off"},
+                        {"dcnv1", "selective", "reliability"},
+                        {"xdeepfm", "none", "off"},
+                        {"xdeepfm", "selective", "reliability"},
+                        {"din", "none", "off"},
+                        {"din", "selective", "reliability"},
+                        {"autoint", "none", "off"},
+                        {"autoint", "selective", "reliability"}},
+                       dcnTimed);
         }
         return 0;
     } catch (const std::exception& e) {

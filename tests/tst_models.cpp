@@ -1,9 +1,11 @@
-// Backbones (SPEC 5): MF, DeepFM and DCNv2 behind the one BackboneImpl interface. Shapes, the
+// Backbones (SPEC 5): MF, DeepFM, DCNv2, xDeepFM, AutoInt, DCNv1 and DIN behind the one
+// BackboneImpl interface. Shapes, the
 // precomputed scoreAll() against forward() on the cross product (the key check of the split first
 // layers), deterministic construction for a seed, sparse versus dense gradients, dropout in train
 // and eval mode, learning a tiny two-group pattern (AUC counted here), and strict ModelSpec JSON.
 #include "common/error.h"
 #include "model/backbone.h"
+#include "model/din.h"
 #include "model/layers.h"
 
 #include <QtTest>
@@ -63,13 +65,32 @@ ItemInfo genreItemInfo(std::int64_t items)
     return info;
 }
 
-std::shared_ptr<BackboneImpl> build(const ModelSpec& spec, std::int64_t users, std::int64_t items,
-                                    const ItemInfo* info)
+// Training interactions for DIN's histories: user u has 2 + u % 7 items, (3u + 5k) % items at
+// time k (some users have more than a short history length, some fewer).
+std::vector<Interaction> syntheticHistory(std::int64_t users, std::int64_t items)
 {
+    std::vector<Interaction> rows;
+    for (std::int64_t u = 0; u < users; ++u)
+        for (std::int64_t k = 0; k < 2 + u % 7; ++k) {
+            Interaction r;
+            r.user = static_cast<std::uint32_t>(u);
+            r.item = static_cast<std::uint32_t>((3 * u + 5 * k) % items);
+            r.time = k;
+            rows.push_back(r);
+        }
+    return rows;
+}
+
+std::shared_ptr<BackboneImpl> build(const ModelSpec& spec, std::int64_t users, std::int64_t items,
+                                    const ItemInfo* info,
+                                    const std::vector<Interaction>* train = nullptr)
+{
+    const auto history = syntheticHistory(users, items);
     BackboneContext ctx;
     ctx.numUsers = users;
     ctx.numItems = items;
     ctx.itemInfo = info;
+    ctx.train = train ? train : &history;
     return makeBackbone(spec, ctx);
 }
 
@@ -98,7 +119,7 @@ void backboneColumns()
     QTest::addColumn<QString>("type");
     QTest::addColumn<bool>("features");
     QTest::addColumn<int>("hiddenLayers");  // 0: no hidden layer, else {32, 16}
-    QTest::addColumn<int>("crossLayers");
+    QTest::addColumn<int>("crossLayers");   // also: xDeepFM 0 = no CIN, AutoInt attention layers
 }
 
 void backboneRows()
@@ -112,6 +133,20 @@ void backboneRows()
     QTest::newRow("dcnv2 no cross") << "dcnv2" << true << 2 << 0;
     QTest::newRow("dcnv2 no dnn") << "dcnv2" << true << 0 << 3;
     QTest::newRow("dcnv2 linear") << "dcnv2" << true << 0 << 0;
+    QTest::newRow("xdeepfm") << "xdeepfm" << false << 2 << 2;
+    QTest::newRow("xdeepfm+features") << "xdeepfm" << true << 2 << 2;
+    QTest::newRow("xdeepfm no dnn") << "xdeepfm" << true << 0 << 2;
+    QTest::newRow("xdeepfm no cin") << "xdeepfm" << true << 2 << 0;
+    QTest::newRow("autoint") << "autoint" << false << 2 << 3;
+    QTest::newRow("autoint+features") << "autoint" << true << 2 << 2;
+    QTest::newRow("autoint no dnn") << "autoint" << true << 0 << 1;
+    QTest::newRow("dcnv1") << "dcnv1" << false << 2 << 3;
+    QTest::newRow("dcnv1+features") << "dcnv1" << true << 2 << 3;
+    QTest::newRow("dcnv1 no cross") << "dcnv1" << true << 2 << 0;
+    QTest::newRow("dcnv1 no dnn") << "dcnv1" << true << 0 << 2;
+    QTest::newRow("din") << "din" << false << 2 << 2;
+    QTest::newRow("din+features") << "din" << true << 2 << 2;
+    QTest::newRow("din no dnn") << "din" << true << 0 << 2;
 }
 
 ModelSpec specFromRow(const QString& type, bool features, int hiddenLayers, int crossLayers)
@@ -121,6 +156,12 @@ ModelSpec specFromRow(const QString& type, bool features, int hiddenLayers, int 
     s.dim = 8;
     s.hidden = hiddenLayers == 0 ? std::vector<int>{} : std::vector<int>{32, 16};
     s.crossLayers = crossLayers;
+    s.cinLayers = crossLayers == 0 ? std::vector<int>{} : std::vector<int>{6, 5};
+    s.attentionLayers = std::max(crossLayers, 1);
+    s.attentionHeads = 2;
+    s.attentionDim = 4;
+    s.historyLength = 4;
+    s.dinAttention = {8, 4};
     s.dropout = 0.2;
     s.itemFeatures = features;
     return s;
@@ -182,6 +223,7 @@ private Q_SLOTS:
     void dropoutOnlyInTrainMode();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
+    void dinHistories();
 
     void scoreAllTiming();
 };
@@ -199,6 +241,12 @@ void TestModels::specJsonRoundTrip()
     s.dim = 32;
     s.hidden = {64, 16, 8};
     s.crossLayers = 5;
+    s.cinLayers = {16, 8};
+    s.attentionLayers = 2;
+    s.attentionHeads = 4;
+    s.attentionDim = 16;
+    s.historyLength = 20;
+    s.dinAttention = {36};
     s.dropout = 0.25;
     s.itemFeatures = false;
     s.sparseEmbeddings = false;
@@ -208,6 +256,12 @@ void TestModels::specJsonRoundTrip()
     QCOMPARE(back.dim, s.dim);
     QCOMPARE(back.hidden, s.hidden);
     QCOMPARE(back.crossLayers, s.crossLayers);
+    QCOMPARE(back.cinLayers, s.cinLayers);
+    QCOMPARE(back.attentionLayers, s.attentionLayers);
+    QCOMPARE(back.attentionHeads, s.attentionHeads);
+    QCOMPARE(back.attentionDim, s.attentionDim);
+    QCOMPARE(back.historyLength, s.historyLength);
+    QCOMPARE(back.dinAttention, s.dinAttention);
     QCOMPARE(back.dropout, s.dropout);
     QCOMPARE(back.itemFeatures, s.itemFeatures);
     QCOMPARE(back.sparseEmbeddings, s.sparseEmbeddings);
@@ -227,7 +281,7 @@ void TestModels::specJsonRejects_data()
         QTest::newRow(name) << QString::fromUtf8(json) << QString::fromUtf8(key);
     };
     row("unknown key", R"({"dims": 8})", "model.dims");
-    row("type", R"({"type": "xdeepfm"})", "model.type");
+    row("type", R"({"type": "lightgcn"})", "model.type");
     row("dim 0", R"({"dim": 0})", "model.dim");
     row("dim 2048", R"({"dim": 2048})", "model.dim");
     row("dim 64.5", R"({"dim": 64.5})", "model.dim");
@@ -237,6 +291,16 @@ void TestModels::specJsonRejects_data()
     row("hidden type", R"({"hidden": 64})", "model.hidden");
     row("cross 11", R"({"cross_layers": 11})", "model.cross_layers");
     row("cross -1", R"({"cross_layers": -1})", "model.cross_layers");
+    row("cin 0", R"({"cin_layers": [32, 0]})", "model.cin_layers");
+    row("cin 32.5", R"({"cin_layers": [32.5]})", "model.cin_layers");
+    row("attention layers 0", R"({"attention_layers": 0})", "model.attention_layers");
+    row("attention layers 11", R"({"attention_layers": 11})", "model.attention_layers");
+    row("heads 0", R"({"attention_heads": 0})", "model.attention_heads");
+    row("attention dim 600", R"({"attention_dim": 600})", "model.attention_dim");
+    row("history 0", R"({"history_length": 0})", "model.history_length");
+    row("history 201", R"({"history_length": 201})", "model.history_length");
+    row("din attention empty", R"({"din_attention": []})", "model.din_attention");
+    row("din attention 0", R"({"din_attention": [80, 0]})", "model.din_attention");
     row("dropout", R"({"dropout": 0.95})", "model.dropout");
     row("features type", R"({"item_features": "yes"})", "model.item_features");
     row("sparse type", R"({"sparse_embeddings": 1})", "model.sparse_embeddings");
@@ -260,7 +324,7 @@ void TestModels::specJsonRejects()
 void TestModels::unknownTypeAndBadFeatures()
 {
     ModelSpec spec;
-    spec.type = "din";
+    spec.type = "lightgcn";
     QVERIFY_THROWS_EXCEPTION(Error, build(spec, 3, 4, nullptr));
 
     // A CSR that does not match the item count is a bug upstream, reported, not read past.
@@ -359,6 +423,10 @@ void TestModels::scoreAllAcrossBlocks_data()
     QTest::newRow("mf") << "mf";
     QTest::newRow("deepfm") << "deepfm";
     QTest::newRow("dcnv2") << "dcnv2";
+    QTest::newRow("xdeepfm") << "xdeepfm";
+    QTest::newRow("autoint") << "autoint";
+    QTest::newRow("dcnv1") << "dcnv1";
+    QTest::newRow("din") << "din";
 }
 
 // Wide enough layers and enough rows that scoreAll() splits the cross product into several
@@ -461,7 +529,7 @@ void TestModels::learnsTwoGroups_data()
 {
     QTest::addColumn<QString>("type");
     QTest::addColumn<bool>("features");
-    for (const char* t : {"mf", "deepfm", "dcnv2"})
+    for (const char* t : {"mf", "deepfm", "dcnv2", "xdeepfm", "autoint", "dcnv1", "din"})
         for (bool f : {false, true}) {
             if (std::string(t) == "mf" && f)
                 continue;  // MF has no feature field
@@ -489,19 +557,25 @@ void TestModels::learnsTwoGroups()
     spec.dim = 16;
     spec.hidden = {32, 16};
     spec.crossLayers = 2;
+    spec.cinLayers = {16, 16};
+    spec.attentionDim = 8;
     spec.dropout = 0.1;
     spec.itemFeatures = features;
-    torch::manual_seed(6);
-    auto model = build(spec, numUsers, numItems, &info);
 
     auto groupFirst = [](std::int64_t u) -> std::int64_t { return u < 20 ? 0 : 15; };
     std::vector<std::int64_t> trainUsers, trainItems, heldUsers, heldItems;
+    std::vector<Interaction> history;  // the training positives, for DIN
     for (std::int64_t u = 0; u < numUsers; ++u)
         for (std::int64_t k = 0; k < 14; ++k) {  // k = 14 is the cold item
             const bool held = (k - u % 5 + 15) % 5 == 0;
             (held ? heldUsers : trainUsers).push_back(u);
             (held ? heldItems : trainItems).push_back(groupFirst(u) + k);
+            if (!held)
+                history.push_back({k, static_cast<std::uint32_t>(u),
+                                   static_cast<std::uint32_t>(groupFirst(u) + k), 1.0f, 0});
         }
+    torch::manual_seed(6);
+    auto model = build(spec, numUsers, numItems, &info, &history);
     const auto positives = static_cast<std::int64_t>(trainUsers.size());
     const int negativesPerPositive = 4;
 
@@ -567,6 +641,68 @@ void TestModels::learnsTwoGroups()
     QVERIFY2(auc > 0.8, qPrintable(QStringLiteral("held-out AUC %1").arg(auc)));
     if (features)
         QVERIFY2(coldAuc > 0.8, qPrintable(QStringLiteral("cold-item AUC %1").arg(coldAuc)));
+}
+
+// DIN reads each user's most recent training items (time order) at construction, needs them, and
+// masks a history entry equal to the target.
+void TestModels::dinHistories()
+{
+    ModelSpec spec;
+    spec.type = "din";
+    spec.dim = 8;
+    spec.historyLength = 3;
+    spec.dinAttention = {8};
+    spec.hidden = {16};
+    spec.dropout = 0.0;
+    std::vector<Interaction> train;
+    auto add = [&](std::uint32_t user, std::uint32_t item, std::int64_t time) {
+        train.push_back({time, user, item, 1.0f, 0});
+    };
+    // Sorted by (user, time) as the dataset keeps them; user 1 has no training rows.
+    for (std::uint32_t k = 0; k < 5; ++k)
+        add(0, 10 + k, 100 + k);
+    add(2, 4, 7);
+    add(2, 6, 9);
+    torch::manual_seed(10);
+    BackboneContext ctx{3, 20, nullptr, &train};
+    auto model = std::dynamic_pointer_cast<DINImpl>(makeBackbone(spec, ctx));
+    QVERIFY(model);
+    QCOMPARE(model->history(0), (std::vector<std::int64_t>{12, 13, 14}));
+    QVERIFY(model->history(1).empty());
+    QCOMPARE(model->history(2), (std::vector<std::int64_t>{4, 6}));
+
+    // Make the attention output large and positive so that every history entry counts.
+    {
+        torch::NoGradGuard noGrad;
+        for (auto& p : model->parameters())
+            p.add_(torch::randn_like(p) * 0.5);
+    }
+    model->eval();
+    torch::NoGradGuard noGrad;
+    // User 2's history is {4, 6}: for the target 6 the model must score like one whose user 2
+    // has the history {4} alone (same weights), and for the target 9 differently.
+    std::vector<Interaction> only4 = {{7, 2, 4, 1.0f, 0}};
+    torch::manual_seed(10);
+    BackboneContext ctx4{3, 20, nullptr, &only4};
+    auto model4 = std::dynamic_pointer_cast<DINImpl>(makeBackbone(spec, ctx4));
+    model4->eval();
+    {
+        const auto from = model->parameters();
+        auto to = model4->parameters();
+        QCOMPARE(from.size(), to.size());
+        for (std::size_t k = 0; k < from.size(); ++k)
+            to[k].copy_(from[k]);
+    }
+    const auto a = model->forward(longTensor({2, 2}), longTensor({6, 9}));
+    const auto b = model4->forward(longTensor({2, 2}), longTensor({6, 9}));
+    QVERIFY(torch::allclose(a[0], b[0], 1e-5, 1e-6));   // 6 masked out of its own history
+    QVERIFY(!torch::allclose(a[1], b[1], 1e-5, 1e-6));  // 9: both 4 and 6 attend
+
+    BackboneContext noTrain{3, 20, nullptr, nullptr};
+    QVERIFY_THROWS_EXCEPTION(Error, makeBackbone(spec, noTrain));
+    std::vector<Interaction> bad = {{0, 0, 25, 1.0f, 0}};  // item outside the 20 items
+    BackboneContext badCtx{3, 20, nullptr, &bad};
+    QVERIFY_THROWS_EXCEPTION(Error, makeBackbone(spec, badCtx));
 }
 
 // Not a check: one scoreAll() over the shipped ml-latest-small split's shape (603 users x 1862

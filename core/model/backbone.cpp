@@ -1,10 +1,14 @@
 #include "model/backbone.h"
 
 #include "common/json_util.h"
+#include "model/autoint.h"
+#include "model/dcnv1.h"
 #include "model/dcnv2.h"
 #include "model/deepfm.h"
+#include "model/din.h"
 #include "model/layers.h"
 #include "model/mf.h"
+#include "model/xdeepfm.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +42,12 @@ void to_json(nlohmann::json& j, const ModelSpec& spec)
                        {"dim", spec.dim},
                        {"hidden", spec.hidden},
                        {"cross_layers", spec.crossLayers},
+                       {"cin_layers", spec.cinLayers},
+                       {"attention_layers", spec.attentionLayers},
+                       {"attention_heads", spec.attentionHeads},
+                       {"attention_dim", spec.attentionDim},
+                       {"history_length", spec.historyLength},
+                       {"din_attention", spec.dinAttention},
                        {"dropout", spec.dropout},
                        {"item_features", spec.itemFeatures},
                        {"sparse_embeddings", spec.sparseEmbeddings}};
@@ -46,24 +56,41 @@ void to_json(nlohmann::json& j, const ModelSpec& spec)
 ModelSpec modelSpecFromJson(const nlohmann::json& j, const std::string& prefix)
 {
     using namespace json_util;
-    requireKeys(
-        j,
-        {"type", "dim", "hidden", "cross_layers", "dropout", "item_features", "sparse_embeddings"},
-        prefix);
-    for (const char* key : {"dim", "hidden", "cross_layers"})
+    requireKeys(j,
+                {"type", "dim", "hidden", "cross_layers", "cin_layers", "attention_layers",
+                 "attention_heads", "attention_dim", "history_length", "din_attention", "dropout",
+                 "item_features", "sparse_embeddings"},
+                prefix);
+    for (const char* key : {"dim", "hidden", "cross_layers", "cin_layers", "attention_layers",
+                            "attention_heads", "attention_dim", "history_length", "din_attention"})
         requireIntegers(j, key, prefix);
     ModelSpec s;
-    readChoice(j, "type", s.type, {"mf", "deepfm", "dcnv2"}, prefix);  // = backboneTypes()
+    readChoice(j, "type", s.type, {"mf", "deepfm", "dcnv2", "xdeepfm", "autoint", "dcnv1", "din"},
+               prefix);  // = backboneTypes()
     readRange(j, "dim", s.dim, 1, 1024, prefix);
-    read(j, "hidden", s.hidden, prefix);
-    for (std::size_t k = 0; k < s.hidden.size(); ++k)
-        if (s.hidden[k] < 1 || s.hidden[k] > 4096)
-            throw Error(ErrorKind::Usage,
-                        "setting '" + keyPath(prefix, "hidden") + "' has the layer size " +
-                            std::to_string(s.hidden[k]) + " at position " + std::to_string(k) +
-                            ", which is out of range",
-                        {}, 0, "allowed: 1 .. 4096 each (an empty list means no hidden layer)");
+    auto readSizes = [&](const char* key, std::vector<int>& sizes, bool allowEmpty) {
+        read(j, key, sizes, prefix);
+        if (sizes.empty() && !allowEmpty)
+            throw Error(ErrorKind::Usage, "setting '" + keyPath(prefix, key) + "' is empty", {}, 0,
+                        "give at least one layer size (1 .. 4096)");
+        for (std::size_t k = 0; k < sizes.size(); ++k)
+            if (sizes[k] < 1 || sizes[k] > 4096)
+                throw Error(ErrorKind::Usage,
+                            "setting '" + keyPath(prefix, key) + "' has the layer size " +
+                                std::to_string(sizes[k]) + " at position " + std::to_string(k) +
+                                ", which is out of range",
+                            {}, 0,
+                            std::string("allowed: 1 .. 4096 each") +
+                                (allowEmpty ? " (an empty list means no layer)" : ""));
+    };
+    readSizes("hidden", s.hidden, true);
     readRange(j, "cross_layers", s.crossLayers, 0, 10, prefix);
+    readSizes("cin_layers", s.cinLayers, true);
+    readRange(j, "attention_layers", s.attentionLayers, 1, 10, prefix);
+    readRange(j, "attention_heads", s.attentionHeads, 1, 16, prefix);
+    readRange(j, "attention_dim", s.attentionDim, 1, 512, prefix);
+    readRange(j, "history_length", s.historyLength, 1, 200, prefix);
+    readSizes("din_attention", s.dinAttention, false);
     readRange(j, "dropout", s.dropout, 0.0, 0.9, prefix);
     read(j, "item_features", s.itemFeatures, prefix);
     read(j, "sparse_embeddings", s.sparseEmbeddings, prefix);
@@ -124,6 +151,14 @@ std::shared_ptr<BackboneImpl> makeBackbone(const ModelSpec& spec, const Backbone
         return std::make_shared<DeepFMImpl>(spec, context);
     if (spec.type == "dcnv2")
         return std::make_shared<DCNv2Impl>(spec, context);
+    if (spec.type == "xdeepfm")
+        return std::make_shared<XDeepFMImpl>(spec, context);
+    if (spec.type == "autoint")
+        return std::make_shared<AutoIntImpl>(spec, context);
+    if (spec.type == "dcnv1")
+        return std::make_shared<DCNv1Impl>(spec, context);
+    if (spec.type == "din")
+        return std::make_shared<DINImpl>(spec, context);
     std::string list;
     for (const auto& t : backboneTypes())
         list += (list.empty() ? "" : ", ") + t;
@@ -133,7 +168,7 @@ std::shared_ptr<BackboneImpl> makeBackbone(const ModelSpec& spec, const Backbone
 
 std::vector<std::string> backboneTypes()
 {
-    return {"mf", "deepfm", "dcnv2"};
+    return {"mf", "deepfm", "dcnv2", "xdeepfm", "autoint", "dcnv1", "din"};
 }
 
 }  // namespace sllmr

@@ -18,13 +18,20 @@ namespace sllmr {
 
 struct ModelSpec
 {
-    std::string type = "mf";               // "mf", "deepfm", "dcnv2"
-    int dim = 64;                          // embedding dimension (paper: 64)
-    std::vector<int> hidden = {256, 128};  // DNN layer sizes (DeepFM, DCNv2)
-    int crossLayers = 3;                   // DCNv2 cross layers
-    double dropout = 0.1;                  // DNN dropout; MF: dropout on the embeddings
-    bool itemFeatures = true;              // use the dataset's item-side categorical fields if any
-    bool sparseEmbeddings = true;          // sparse gradients: a step touches only the rows it uses
+    // "mf", "deepfm", "dcnv2", "xdeepfm", "autoint", "dcnv1", "din"
+    std::string type = "mf";
+    int dim = 64;                              // embedding dimension (paper: 64)
+    std::vector<int> hidden = {256, 128};      // DNN layer sizes (all CTR backbones)
+    int crossLayers = 3;                       // DCNv2 and DCNv1 cross layers
+    std::vector<int> cinLayers = {32, 32};     // xDeepFM CIN feature maps per layer
+    int attentionLayers = 3;                   // AutoInt interacting layers
+    int attentionHeads = 2;                    // AutoInt heads per layer
+    int attentionDim = 32;                     // AutoInt attention size per head
+    int historyLength = 10;                    // DIN: most recent training items per user
+    std::vector<int> dinAttention = {80, 40};  // DIN local activation unit (PReLU) sizes
+    double dropout = 0.1;                      // DNN dropout; MF: dropout on the embeddings
+    bool itemFeatures = true;      // use the dataset's item-side categorical fields if any
+    bool sparseEmbeddings = true;  // sparse gradients: a step touches only the rows it uses
 };
 
 void to_json(nlohmann::json& j, const ModelSpec& spec);
@@ -36,6 +43,9 @@ struct BackboneContext
     std::int64_t numUsers = 0;
     std::int64_t numItems = 0;
     const ItemInfo* itemInfo = nullptr;  // may be null or without features
+    // The training interactions sorted by (user, time, order), for the user histories of DIN;
+    // may be null for the other backbones (DIN then throws Error(Usage)).
+    const std::vector<Interaction>* train = nullptr;
 };
 
 class BackboneImpl : public torch::nn::Module

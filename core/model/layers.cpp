@@ -31,13 +31,20 @@ torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool spa
     return e;
 }
 
-torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out)
+torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out, bool bias)
 {
-    torch::nn::Linear l(torch::nn::LinearOptions(in, out));
+    torch::nn::Linear l(torch::nn::LinearOptions(in, out).bias(bias));
     torch::NoGradGuard noGrad;
     torch::nn::init::xavier_uniform_(l->weight);
-    torch::nn::init::zeros_(l->bias);
+    if (bias)
+        torch::nn::init::zeros_(l->bias);
     return l;
+}
+
+torch::Tensor applyLinear(torch::nn::Linear& layer, const torch::Tensor& x)
+{
+    return torch::GradMode::is_enabled() ? layer(x)
+                                         : inferenceLinear(x, layer->weight, layer->bias);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,6 +165,72 @@ torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
         h = inference ? inferenceLinear(h, m_layers[k]->weight, m_layers[k]->bias) : m_layers[k](h);
     }
     return h.squeeze(-1);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+FieldEmbeddingsImpl::FieldEmbeddingsImpl(const ModelSpec& spec, const BackboneContext& context,
+                                         bool withFirstOrder)
+    : m_dim(spec.dim)
+{
+    const bool sparse = spec.sparseEmbeddings;
+    m_user = register_module("user", makeEmbedding(context.numUsers, spec.dim, sparse, 0.01));
+    m_item = register_module("item", makeEmbedding(context.numItems, spec.dim, sparse, 0.01));
+    if (withFirstOrder) {
+        m_userWeight =
+            register_module("user_weight", makeEmbedding(context.numUsers, 1, sparse, 0.0));
+        m_itemWeight =
+            register_module("item_weight", makeEmbedding(context.numItems, 1, sparse, 0.0));
+    }
+    if (ItemFeatureFieldImpl::available(spec, context))
+        m_features = register_module("features",
+                                     ItemFeatureField(context, spec.dim, sparse, withFirstOrder));
+}
+
+torch::Tensor FieldEmbeddingsImpl::users(const torch::Tensor& users)
+{
+    return m_user(users);
+}
+
+torch::Tensor FieldEmbeddingsImpl::items(const torch::Tensor& items)
+{
+    if (m_features.is_empty())
+        return m_item(items);
+    return torch::cat({m_item(items), m_features->embed(m_features->bags(items))}, 1);
+}
+
+torch::Tensor FieldEmbeddingsImpl::allItems()
+{
+    if (m_features.is_empty())
+        return m_item->weight;
+    return torch::cat({m_item->weight, m_features->embed(m_features->allBags())}, 1);
+}
+
+torch::Tensor FieldEmbeddingsImpl::stacked(const torch::Tensor& users, const torch::Tensor& items)
+{
+    const auto b = users.size(0);
+    return torch::cat({m_user(users), this->items(items)}, 1).view({b, numFields(), m_dim});
+}
+
+torch::Tensor FieldEmbeddingsImpl::userWeight(const torch::Tensor& users)
+{
+    return m_userWeight(users).squeeze(1);
+}
+
+torch::Tensor FieldEmbeddingsImpl::itemWeight(const torch::Tensor& items)
+{
+    auto w = m_itemWeight(items).squeeze(1);
+    if (!m_features.is_empty())
+        w = w + m_features->bias(m_features->bags(items));
+    return w;
+}
+
+torch::Tensor FieldEmbeddingsImpl::allItemWeights()
+{
+    auto w = m_itemWeight->weight.squeeze(1);
+    if (!m_features.is_empty())
+        w = w + m_features->bias(m_features->allBags());
+    return w;
 }
 
 }  // namespace sllmr::model_detail

@@ -1,12 +1,14 @@
 #pragma once
-// Building blocks shared by the CTR backbones (DeepFM, DCNv2); not part of the public backbone
-// interface.
+// Building blocks shared by the CTR backbones (DeepFM, DCNv2, xDeepFM, AutoInt, DCNv1, DIN); not
+// part of the public backbone interface.
 // - ItemFeatureField: the item-side categorical field. The dataset's CSR of feature ids per item
 //   is copied into int64 buffers at construction, so a forward needs only item indices; the
 //   multi-hot bag of an item is averaged (EmbeddingBag, mean mode); an item without features gets
 //   a zero vector.
 // - Mlp: hidden Linear + ReLU + Dropout layers and a final Linear to one logit; it can be entered
 //   after its first affine map, which lets scoreAll() precompute that map per user and per item.
+// - FieldEmbeddings: the fields [user id, item id, item features] of the newer CTR backbones,
+//   with optional first-order weights.
 // - forEachBlock: the cross-product chunking used by every scoreAll().
 #include "model/backbone.h"
 
@@ -58,7 +60,10 @@ torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weigh
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std);
 
 // Linear layer with Xavier-uniform weight and zero bias (global generator).
-torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out);
+torch::nn::Linear makeLinear(std::int64_t in, std::int64_t out, bool bias = true);
+
+// layer(x), through inferenceLinear() when grad mode is off.
+torch::Tensor applyLinear(torch::nn::Linear& layer, const torch::Tensor& x);
 
 class ItemFeatureFieldImpl : public torch::nn::Module
 {
@@ -117,5 +122,38 @@ private:
     std::int64_t m_maxWidth = 1;
 };
 TORCH_MODULE(Mlp);
+
+// The fields [user id, item id, item features (when available)], each a spec.dim vector, for
+// backbones that see them as a field list. withFirstOrder adds the first-order weights w_u, w_i
+// and w_f (zero-initialised). Tables are sparse when spec.sparseEmbeddings.
+class FieldEmbeddingsImpl : public torch::nn::Module
+{
+public:
+    FieldEmbeddingsImpl(const ModelSpec& spec, const BackboneContext& context, bool withFirstOrder);
+
+    std::int64_t dim() const { return m_dim; }
+    std::int64_t numFields() const { return m_features.is_empty() ? 2 : 3; }
+    std::int64_t itemWidth() const { return (numFields() - 1) * m_dim; }
+
+    torch::Tensor users(const torch::Tensor& users);  // [B, d]
+    torch::Tensor items(const torch::Tensor& items);  // [B, itemWidth]: e_i then e_f
+    torch::Tensor allItems();                         // [N, itemWidth], in item order
+    // [B, numFields, d]
+    torch::Tensor stacked(const torch::Tensor& users, const torch::Tensor& items);
+
+    // First order (requires withFirstOrder): w_u [B] and w_i + w_f [B] / [N].
+    torch::Tensor userWeight(const torch::Tensor& users);
+    torch::Tensor itemWeight(const torch::Tensor& items);
+    torch::Tensor allItemWeights();
+
+private:
+    std::int64_t m_dim = 0;
+    torch::nn::Embedding m_user{nullptr};
+    torch::nn::Embedding m_item{nullptr};
+    torch::nn::Embedding m_userWeight{nullptr};
+    torch::nn::Embedding m_itemWeight{nullptr};
+    ItemFeatureField m_features{nullptr};  // null when the field is absent
+};
+TORCH_MODULE(FieldEmbeddings);
 
 }  // namespace sllmr::model_detail

@@ -78,6 +78,7 @@ Trainer::Trainer(const RunConfig& config, const Dataset& dataset, const Segmenta
     ctx.numUsers = users;
     ctx.numItems = items;
     ctx.itemInfo = &dataset.itemInfo;
+    ctx.train = &dataset.train;
     m_model = makeBackbone(config.model, ctx);
     m_gate = Gate(config.gate);
 

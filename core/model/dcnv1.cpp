@@ -1,0 +1,89 @@
+#include "model/dcnv1.h"
+
+#include <cmath>
+
+namespace sllmr {
+
+using namespace model_detail;
+
+DCNv1Impl::DCNv1Impl(const ModelSpec& spec, const BackboneContext& context)
+{
+    m_numItems = context.numItems;
+    m_fields = register_module("fields", FieldEmbeddings(spec, context, /*withFirstOrder=*/false));
+    const std::int64_t width = m_fields->numFields() * m_fields->dim();
+    const double bound = std::sqrt(6.0 / static_cast<double>(width + 1));  // Xavier, [width, 1]
+    {
+        torch::NoGradGuard noGrad;
+        m_crossWeight = torch::empty({spec.crossLayers, width}).uniform_(-bound, bound);
+        m_crossBias = torch::zeros({spec.crossLayers, width});
+    }
+    if (spec.crossLayers > 0) {  // an empty parameter would never receive a gradient
+        m_crossWeight = register_parameter("cross_weight", m_crossWeight);
+        m_crossBias = register_parameter("cross_bias", m_crossBias);
+    }
+    m_out = register_module("combine", makeLinear(width, 1, /*bias=*/false));
+    m_dnn = register_module("dnn", Mlp(width, spec.hidden, spec.dropout));
+}
+
+torch::Tensor DCNv1Impl::forward(const torch::Tensor& users, const torch::Tensor& items)
+{
+    const auto x0 = torch::cat({m_fields->users(users), m_fields->items(items)}, 1);
+    auto x = x0;
+    for (std::int64_t l = 0; l < m_crossWeight.size(0); ++l)
+        x = x0 * torch::mv(x, m_crossWeight[l]).unsqueeze(1) + m_crossBias[l] + x;
+    return torch::mv(x, m_out->weight.squeeze(0)) + m_dnn(x0);
+}
+
+torch::Tensor DCNv1Impl::scoreAll(const torch::Tensor& users)
+{
+    torch::NoGradGuard noGrad;
+    const auto u = users.to(torch::kLong).reshape({-1});
+    const auto numUsers = u.size(0);
+    const auto d = m_fields->dim();
+    const auto eu = m_fields->users(u);       // [U, d]
+    const auto items = m_fields->allItems();  // [N, width - d]
+    const auto itemWidth = items.size(1);
+    const auto layers = m_crossWeight.size(0);
+
+    // Scalar tables: column l < L is x0 . w_l, column L is x0 . c.
+    const auto w = torch::cat({m_crossWeight, m_out->weight}, 0);  // [L + 1, width]
+    const auto userDots = torch::mm(eu, w.narrow(1, 0, d).t());    // [U, L + 1]
+    const auto itemDots = torch::mm(items, w.narrow(1, d, itemWidth).t());
+    // beta_l . w_l and beta_L . c.
+    std::vector<double> betaDotW(static_cast<std::size_t>(layers));
+    auto beta = torch::zeros({w.size(1)});
+    for (std::int64_t l = 0; l < layers; ++l) {
+        betaDotW[static_cast<std::size_t>(l)] = beta.dot(m_crossWeight[l]).item<double>();
+        beta = beta + m_crossBias[l];
+    }
+    const double betaDotC = beta.dot(m_out->weight.squeeze(0)).item<double>();
+
+    auto out = torch::empty({numUsers, m_numItems}, eu.options());
+    auto& first = m_dnn->first();
+    const auto w1 = first->weight;  // [H1, width]
+    const auto userPart = inferenceLinear(eu, w1.narrow(1, 0, d), first->bias);
+    const auto itemPart = inferenceLinear(items, w1.narrow(1, d, itemWidth));
+    const auto h1 = w1.size(0);
+    forEachBlock(
+        numUsers, m_numItems,
+        [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
+            const auto ud = userDots.narrow(0, ub, uc);
+            const auto id = itemDots.narrow(0, ib, ic);
+            auto dots = [&](std::int64_t l) {
+                return ud.select(1, l).unsqueeze(1) + id.select(1, l).unsqueeze(0);  // [uc, ic]
+            };
+            auto alpha = torch::ones({uc, ic}, eu.options());
+            for (std::int64_t l = 0; l < layers; ++l)
+                alpha = alpha * (dots(l) + 1.0) + betaDotW[static_cast<std::size_t>(l)];
+            const auto crossLogit = alpha * dots(layers) + betaDotC;
+            const auto pre =
+                (userPart.narrow(0, ub, uc).unsqueeze(1) + itemPart.narrow(0, ib, ic).unsqueeze(0))
+                    .view({uc * ic, h1});
+            out.narrow(0, ub, uc).narrow(1, ib, ic).copy_(crossLogit +
+                                                          m_dnn->forwardFrom(pre).view({uc, ic}));
+        },
+        rowsForWidth(m_dnn->maxWidth()));
+    return out;
+}
+
+}  // namespace sllmr
