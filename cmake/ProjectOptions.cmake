@@ -7,9 +7,11 @@ endif()
 
 find_program(SLLMR_CCACHE ccache)
 if(SLLMR_CCACHE)
-  # PCH-friendly ccache settings; without them every precompiled header is a cache miss.
+  # PCH-friendly ccache settings; without them every precompiled header is a cache miss. The
+  # base dir makes paths inside the checkout relative, so two clones share cache entries.
   set(CMAKE_CXX_COMPILER_LAUNCHER
       ${CMAKE_COMMAND} -E env CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}
       ${SLLMR_CCACHE})
 endif()
 
