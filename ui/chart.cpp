@@ -91,6 +91,19 @@ void Chart::requestReplot()
     m_replotTimer.start();
 }
 
+void Chart::showLegendBelow()
+{
+    legend->setVisible(true);
+    if (legend->layout() != plotLayout()) {
+        axisRect()->insetLayout()->take(legend);
+        plotLayout()->addElement(plotLayout()->rowCount(), 0, legend);
+        legend->setFillOrder(QCPLegend::foColumnsFirst);
+        legend->setWrap(4);
+        plotLayout()->setRowStretchFactor(plotLayout()->rowCount() - 1, 0.001);
+        legend->setMargins(QMargins(4, 2, 4, 2));
+    }
+}
+
 void Chart::setPlaceholder(const QString& text)
 {
     m_placeholder->setText(text);

@@ -30,6 +30,9 @@ public:
     /// PNG or PDF by the file's suffix.
     bool exportImage(const QString& path);
 
+    /// Shows the legend in a row under the plot, entries side by side, so it never covers data.
+    void showLegendBelow();
+
     /// A centered grey message over the plot area ("No dataset loaded"); empty text hides it.
     void setPlaceholder(const QString& text);
 

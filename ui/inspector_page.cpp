@@ -75,14 +75,15 @@ void plotBins(Chart* chart, const std::vector<GateBin>& training, const std::vec
     add(final, QObject::tr("final model, all LLM entries"), 1);
     for (const GateBin& b : final)
         if (b.dimension == dimension)
-            ticker->addTick(
-                b.bin + 1,
-                QStringLiteral("[%1, %2)\nn=%3").arg(b.lo).arg(b.hi).arg(countText(b.count)));
+            ticker->addTick(b.bin + 1,
+                            (b.hi < 0 ? QStringLiteral("\u2265%1").arg(b.lo)
+                                      : QStringLiteral("%1\u2013%2").arg(b.lo).arg(b.hi - 1)) +
+                                QStringLiteral("\nn=%1").arg(countText(b.count)));
     chart->xAxis->setTicker(ticker);
     chart->xAxis->rescale();
     chart->xAxis->setRange(chart->xAxis->range().lower - 0.6, chart->xAxis->range().upper + 0.6);
     chart->yAxis->setRange(0, 1.02);
-    chart->legend->setVisible(true);
+    chart->showLegendBelow();
     chart->setPlaceholder({});
     chart->requestReplot();
 }
@@ -234,14 +235,17 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     for (Chart* c :
          {m_historyChart, m_popularityChart, m_histogramChart, m_epochChart, m_parameterChart})
         c->setPlaceholder(tr("No run inspected"));
-    m_epochChart->legend->setVisible(true);
-    m_parameterChart->legend->setVisible(true);
+    m_epochChart->showLegendBelow();
+    m_parameterChart->showLegendBelow();
     grid->addWidget(m_historyChart, 0, 0);
     grid->addWidget(m_popularityChart, 0, 1);
     grid->addWidget(m_grid, 0, 2);
     grid->addWidget(m_epochChart, 1, 0);
     grid->addWidget(m_parameterChart, 1, 1);
     grid->addWidget(m_histogramChart, 1, 2);
+    grid->setColumnStretch(0, 3);
+    grid->setColumnStretch(1, 3);
+    grid->setColumnStretch(2, 2);
     m_tabs->addTab(overview, tr("Overview"));
 
     // Drill-down

@@ -78,7 +78,7 @@ ResultsPage::ResultsPage(RunsModel* model, QString databasePath, QWidget* parent
     auto* vsplit = new QSplitter(Qt::Vertical, right);
     m_chart = new Chart(tr("Test metric per segment"), vsplit);
     m_chart->setObjectName(QStringLiteral("resultsChart"));
-    m_chart->legend->setVisible(true);
+    m_chart->showLegendBelow();
     m_chart->setPlaceholder(tr("Tick one or more completed runs"));
     m_table = new QTableWidget(vsplit);
     m_table->setObjectName(QStringLiteral("resultsTable"));

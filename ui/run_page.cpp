@@ -93,7 +93,7 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
            "gate falls towards 0 (it only ever lowers the loss by closing); the "
            "'reliability' gate settles where the LLM agrees with the data."));
     for (Chart* c : {m_loss, m_auc, m_gate})
-        c->legend->setVisible(true);
+        c->showLegendBelow();
     grid->addWidget(m_loss, 0, 0);
     grid->addWidget(m_auc, 0, 1);
     grid->addWidget(m_gate, 1, 0, 1, 2);

@@ -222,6 +222,10 @@ struct CloseDb
 };
 using Connection = std::unique_ptr<sqlite3, CloseDb>;
 
+// Writers wait for each other (the Studio's worker threads and a CLI may share the file); every
+// write transaction is short, so a wait this long means something is stuck.
+constexpr int kBusyTimeoutMs = 30000;
+
 Connection openConnection(const std::string& name, int flags, const std::string& path)
 {
     sqlite3* raw = nullptr;
@@ -235,6 +239,9 @@ Connection openConnection(const std::string& name, int flags, const std::string&
                     "check that the folder exists and is writable, or choose another location");
     }
     sqlite3_extended_result_codes(db.get(), 1);
+    // Every connection waits for the others, the read-only inspection too: in WAL mode a reader
+    // can meet a lock briefly while another connection checkpoints on close.
+    sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
     return db;
 }
 
@@ -690,9 +697,6 @@ void ExperimentStore::checkAndUpgrade()
         throw Error(ErrorKind::Store, "the database file is read-only", m_path, 0,
                     "check the permissions of the file, or copy it to a writable location");
     }
-    // Writers wait for each other (the Studio's worker threads and a CLI may share the file);
-    // every write transaction is short, so a long wait means something is stuck.
-    sqlite3_busy_timeout(db.get(), 30000);
     exec(db.get(), "PRAGMA foreign_keys = ON");
     exec(db.get(), "PRAGMA journal_mode = WAL");
 
