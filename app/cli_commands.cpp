@@ -1,8 +1,8 @@
 #include "cli_commands.h"
 
 #include "cli_dataset.h"
-#include "cli_llm.h"
 #include "cli_inspect.h"
+#include "cli_llm.h"
 #include "cli_runs.h"
 #include "cli_sweep.h"
 
