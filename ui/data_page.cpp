@@ -29,6 +29,7 @@
 #include "data/loaders.h"
 #include "import_dialogs.h"
 #include "settings.h"
+#include "table_util.h"
 #include "workbench.h"
 
 namespace sllmr::ui {
@@ -40,20 +41,6 @@ const SettingKey<QString> kLastDatasetDir{"paths/lastDatasetDir", {}};
 constexpr int kMaxRecent = 8;
 constexpr int kApplyDelayMs = 150;
 constexpr int kGrabPixels = 7;
-
-QTableWidgetItem* cell(const QString& text, bool number = false)
-{
-    auto* item = new QTableWidgetItem(text);
-    item->setFlags(item->flags() & ~Qt::ItemIsEditable);
-    if (number)
-        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    return item;
-}
-
-QString count(std::int64_t n)
-{
-    return QLocale().toString(static_cast<qlonglong>(n));
-}
 
 // Share of `counts` strictly below `tau`, and the test interactions they carry.
 std::pair<std::int64_t, std::int64_t> below(const std::vector<std::uint32_t>& counts,
@@ -401,10 +388,10 @@ void DataPage::updateLive()
     const auto [tailItems, tailTests] = below(ds->popularity, itemTests, tauI);
     m_coldLive->setText(tr("|H(u)| < %1: %2 users, %3 test interactions")
                             .arg(tauU)
-                            .arg(count(coldUsers), count(coldTests)));
+                            .arg(countText(coldUsers), countText(coldTests)));
     m_tailLive->setText(tr("pop(i) < %1: %2 items, %3 test interactions")
                             .arg(tauI)
-                            .arg(count(tailItems), count(tailTests)));
+                            .arg(countText(tailItems), countText(tailTests)));
     if (auto* line = m_popularity->findChild<QCPItemStraightLine*>(QStringLiteral("threshold"))) {
         line->point1->setCoords(0, std::max(tauI, 0.5));
         line->point2->setCoords(1, std::max(tauI, 0.5));
@@ -440,11 +427,11 @@ void DataPage::showDataset()
         tr("<b>%1</b> users &middot; <b>%2</b> items &middot; <b>%3</b> interactions (train %4, "
            "validation %5, test %6) &middot; density %7% &middot; median history %8 &middot; "
            "%9 &middot; split: %10<br/><small>%11</small>")
-            .arg(count(ds->numUsers()), count(ds->numItems()),
-                 count(static_cast<std::int64_t>(ds->numInteractions())),
-                 count(static_cast<std::int64_t>(ds->train.size())),
-                 count(static_cast<std::int64_t>(ds->validation.size())),
-                 count(static_cast<std::int64_t>(ds->test.size())))
+            .arg(countText(ds->numUsers()), countText(ds->numItems()),
+                 countText(static_cast<std::int64_t>(ds->numInteractions())),
+                 countText(static_cast<std::int64_t>(ds->train.size())),
+                 countText(static_cast<std::int64_t>(ds->validation.size())),
+                 countText(static_cast<std::int64_t>(ds->test.size())))
             .arg(density * 100.0, 0, 'f', 3)
             .arg(median)
             .arg(ds->hasRatings ? tr("ratings") : tr("implicit"),
@@ -500,11 +487,11 @@ void DataPage::showSegments()
     for (const auto& s : seg->segments) {
         const int r = m_segments->rowCount();
         m_segments->insertRow(r);
-        m_segments->setItem(r, 0, cell(QString::fromStdString(s.name)));
-        m_segments->setItem(r, 1, cell(count(s.memberCount), true));
-        m_segments->setItem(r, 2, cell(count(s.testInteractions), true));
-        m_segments->setItem(r, 3, cell(count(s.validationInteractions), true));
-        m_segments->setItem(r, 4, cell(QString::fromStdString(s.description)));
+        m_segments->setItem(r, 0, readOnlyCell(QString::fromStdString(s.name)));
+        m_segments->setItem(r, 1, readOnlyCell(countText(s.memberCount), true));
+        m_segments->setItem(r, 2, readOnlyCell(countText(s.testInteractions), true));
+        m_segments->setItem(r, 3, readOnlyCell(countText(s.validationInteractions), true));
+        m_segments->setItem(r, 4, readOnlyCell(QString::fromStdString(s.description)));
     }
     m_segments->resizeColumnsToContents();
     updateLive();

@@ -37,6 +37,13 @@ QString num(double v, int decimals = 3)
     return std::isnan(v) ? QStringLiteral("n/a") : QString::number(v, 'f', decimals);
 }
 
+QString reliabilityText(const std::optional<bool>& label)
+{
+    if (!label)
+        return {};
+    return *label ? QObject::tr("LLM right") : QObject::tr("LLM wrong");
+}
+
 QString yesNo(bool v)
 {
     return v ? QStringLiteral("yes") : QString();
@@ -546,20 +553,11 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
     for (const GatePair& p : d.pairs) {
         if (rows.size() >= kMaxPairRows)
             break;
-        rows << QStringList{itemText(p.higher),
-                            itemText(p.lower),
-                            num(p.rHigher),
-                            num(p.rLower),
-                            num(p.aHigher),
-                            num(p.aLower),
-                            num(p.a),
-                            num(p.weight),
-                            yesNo(p.active),
-                            num(p.hinge),
-                            num(p.contribution, 4),
-                            p.reliabilityLabel
-                                ? (*p.reliabilityLabel ? tr("LLM right") : tr("LLM wrong"))
-                                : QString()};
+        rows << QStringList{
+            itemText(p.higher), itemText(p.lower),      num(p.rHigher),
+            num(p.rLower),      num(p.aHigher),         num(p.aLower),
+            num(p.a),           num(p.weight),          yesNo(p.active),
+            num(p.hinge),       num(p.contribution, 4), reliabilityText(p.reliabilityLabel)};
     }
     fillTable(
         m_pairs,
@@ -630,9 +628,7 @@ void InspectorPage::showItemDetail(const ItemDrillDown& d)
                             yesNo(p.active),
                             num(p.hinge),
                             num(p.contribution, 4),
-                            p.reliabilityLabel
-                                ? (*p.reliabilityLabel ? tr("LLM right") : tr("LLM wrong"))
-                                : QString()};
+                            reliabilityText(p.reliabilityLabel)};
     }
     fillTable(m_pairs,
               {tr("User"), tr("LLM prefers"), tr("over"), tr("pair a"), tr("weight"), tr("active"),

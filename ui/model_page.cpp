@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "error_text.h"
 #include "settings.h"
+#include "table_util.h"
 #include "workbench.h"
 
 namespace sllmr::ui {
@@ -64,15 +65,6 @@ void select(QComboBox* box, const std::string& value)
 {
     const int index = box->findText(QString::fromStdString(value));
     box->setCurrentIndex(index >= 0 ? index : 0);
-}
-
-QTableWidgetItem* cell(const QString& text, bool number = false)
-{
-    auto* item = new QTableWidgetItem(text);
-    item->setFlags(item->flags() & ~Qt::ItemIsEditable);
-    if (number)
-        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    return item;
 }
 
 QString range(double lo, double hi)
@@ -494,33 +486,35 @@ void ModelPage::refreshPreview()
     for (const auto& row : state.preview->preview(spec)) {
         const int r = m_preview->rowCount();
         m_preview->insertRow(r);
-        m_preview->setItem(r, 0, cell(QString::fromStdString(row.segment)));
-        m_preview->setItem(r, 1,
-                           cell(QStringLiteral("%1 / %2").arg(row.coldUsers).arg(row.users), true));
-        m_preview->setItem(r, 2,
-                           cell(QStringLiteral("%1 / %2").arg(row.tailItems).arg(row.items), true));
+        m_preview->setItem(r, 0, readOnlyCell(QString::fromStdString(row.segment)));
+        m_preview->setItem(
+            r, 1, readOnlyCell(QStringLiteral("%1 / %2").arg(row.coldUsers).arg(row.users), true));
+        m_preview->setItem(
+            r, 2, readOnlyCell(QStringLiteral("%1 / %2").arg(row.tailItems).arg(row.items), true));
         m_preview->setItem(r, 3,
-                           cell(QStringLiteral("%1 / %2")
-                                    .arg(range(row.activeEntriesLo, row.activeEntriesHi))
-                                    .arg(row.entries),
-                                true));
+                           readOnlyCell(QStringLiteral("%1 / %2")
+                                            .arg(range(row.activeEntriesLo, row.activeEntriesHi))
+                                            .arg(row.entries),
+                                        true));
         m_preview->setItem(
             r, 4,
-            cell(row.pairs > 0 ? QStringLiteral("%1 / %2")
-                                     .arg(range(row.activePairsLo, row.activePairsHi))
-                                     .arg(QLocale().toString(static_cast<qlonglong>(row.pairs)))
-                               : QStringLiteral("-"),
-                 true));
+            readOnlyCell(row.pairs > 0
+                             ? QStringLiteral("%1 / %2")
+                                   .arg(range(row.activePairsLo, row.activePairsHi))
+                                   .arg(QLocale().toString(static_cast<qlonglong>(row.pairs)))
+                             : QStringLiteral("-"),
+                         true));
         m_preview->setItem(
             r, 5,
-            cell(row.pairs > 0
-                     ? (std::abs(row.activePairsHi - row.activePairsLo) < 0.5
-                            ? share(row.activePairsLo, static_cast<double>(row.pairs))
-                            : QStringLiteral("%1 \u2013 %2")
-                                  .arg(share(row.activePairsLo, static_cast<double>(row.pairs)),
-                                       share(row.activePairsHi, static_cast<double>(row.pairs))))
-                     : QStringLiteral("-"),
-                 true));
+            readOnlyCell(
+                row.pairs > 0
+                    ? (std::abs(row.activePairsHi - row.activePairsLo) < 0.5
+                           ? share(row.activePairsLo, static_cast<double>(row.pairs))
+                           : QStringLiteral("%1 \u2013 %2")
+                                 .arg(share(row.activePairsLo, static_cast<double>(row.pairs)),
+                                      share(row.activePairsHi, static_cast<double>(row.pairs))))
+                    : QStringLiteral("-"),
+                true));
     }
     m_preview->resizeColumnsToContents();
     QString note = tr("Cold(u) = |H(u)| < %1, Tail(i) = pop(i) < %2, rule: %3 of the enabled "

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "runs_model.h"
 #include "store/experiment_store.h"
+#include "table_util.h"
 
 namespace sllmr::ui {
 
@@ -36,15 +37,6 @@ int segmentOrder(const std::string& s)
 bool isBucket(const std::string& s)
 {
     return s.rfind("hist_", 0) == 0 || s.rfind("pop_", 0) == 0;
-}
-
-QTableWidgetItem* cell(const QString& text, bool number = false)
-{
-    auto* item = new QTableWidgetItem(text);
-    item->setFlags(item->flags() & ~Qt::ItemIsEditable);
-    if (number)
-        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    return item;
 }
 
 }  // namespace
@@ -253,16 +245,16 @@ void ResultsPage::refresh()
         for (const auto& segment : segs) {
             const int r = m_table->rowCount();
             m_table->insertRow(r);
-            m_table->setItem(r, 0, cell(QString::fromStdString(segment)));
-            m_table->setItem(r, 1, cell(QString::fromStdString(metricName)));
-            m_table->setItem(r, 2, cell(QString::number(sizes[segment]), true));
+            m_table->setItem(r, 0, readOnlyCell(QString::fromStdString(segment)));
+            m_table->setItem(r, 1, readOnlyCell(QString::fromStdString(metricName)));
+            m_table->setItem(r, 2, readOnlyCell(QString::number(sizes[segment]), true));
             for (int k = 0; k < m_checked.size(); ++k) {
                 const auto& byRun = bySegment.at(segment);
                 const auto it = byRun.find(m_checked[k]);
                 m_table->setItem(
                     r, 3 + k,
-                    cell(it == byRun.end() ? QString() : QString::number(it->second, 'f', 4),
-                         true));
+                    readOnlyCell(
+                        it == byRun.end() ? QString() : QString::number(it->second, 'f', 4), true));
             }
         }
     }

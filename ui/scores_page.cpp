@@ -15,6 +15,7 @@
 #include "chart.h"
 #include "import_dialogs.h"
 #include "settings.h"
+#include "table_util.h"
 #include "workbench.h"
 
 namespace sllmr::ui {
@@ -22,20 +23,6 @@ namespace sllmr::ui {
 namespace {
 
 const SettingKey<QString> kLastScoresDir{"paths/lastLlmScoresDir", {}};
-
-QTableWidgetItem* cell(const QString& text, bool number = false)
-{
-    auto* item = new QTableWidgetItem(text);
-    item->setFlags(item->flags() & ~Qt::ItemIsEditable);
-    if (number)
-        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    return item;
-}
-
-QString count(std::int64_t n)
-{
-    return QLocale().toString(static_cast<qlonglong>(n));
-}
 
 }  // namespace
 
@@ -142,15 +129,16 @@ void ScoresPage::showReport()
         provenance += QStringLiteral("<br/><small>%1: %2</small>")
                           .arg(QString::fromStdString(key).toHtmlEscaped(),
                                QString::fromStdString(value).toHtmlEscaped());
-    m_summary->setText(
-        (r.simulated ? tr("<font color='#d55e00'><b>SIMULATED LLM</b>: these scores were "
-                          "generated from a declared reliability profile, not by a language "
-                          "model.</font><br/>")
-                     : QString()) +
-        tr("%1 scores read as <b>%2</b> from <small>%3</small>")
-            .arg(count(static_cast<std::int64_t>(scores->size())), QString::fromStdString(r.kind),
-                 QString::fromStdString(scores->spec.path).toHtmlEscaped()) +
-        provenance);
+    m_summary->setText((r.simulated
+                            ? tr("<font color='#d55e00'><b>SIMULATED LLM</b>: these scores were "
+                                 "generated from a declared reliability profile, not by a language "
+                                 "model.</font><br/>")
+                            : QString()) +
+                       tr("%1 scores read as <b>%2</b> from <small>%3</small>")
+                           .arg(countText(static_cast<std::int64_t>(scores->size())),
+                                QString::fromStdString(r.kind),
+                                QString::fromStdString(scores->spec.path).toHtmlEscaped()) +
+                       provenance);
     if (r.simulated)
         m_title->setText(m_title->text() + tr("  (simulated)"));
     const std::vector<std::pair<QString, std::int64_t>> rows{
@@ -171,14 +159,14 @@ void ScoresPage::showReport()
     for (const auto& [label, value] : rows) {
         const int row = m_report->rowCount();
         m_report->insertRow(row);
-        m_report->setItem(row, 0, cell(label));
-        m_report->setItem(row, 1, cell(count(value), true));
+        m_report->setItem(row, 0, readOnlyCell(label));
+        m_report->setItem(row, 1, readOnlyCell(countText(value), true));
     }
     for (const auto& w : r.warnings) {
         const int row = m_report->rowCount();
         m_report->insertRow(row);
-        m_report->setItem(row, 0, cell(tr("warning")));
-        m_report->setItem(row, 1, cell(QString::fromStdString(w)));
+        m_report->setItem(row, 0, readOnlyCell(tr("warning")));
+        m_report->setItem(row, 1, readOnlyCell(QString::fromStdString(w)));
     }
     m_report->resizeColumnsToContents();
 }
@@ -202,19 +190,21 @@ void ScoresPage::showQuality()
         const auto& q = quality[k];
         const int row = m_segments->rowCount();
         m_segments->insertRow(row);
-        m_segments->setItem(row, 0, cell(QString::fromStdString(q.segment)));
-        m_segments->setItem(row, 1, cell(count(q.testInteractions), true));
+        m_segments->setItem(row, 0, readOnlyCell(QString::fromStdString(q.segment)));
+        m_segments->setItem(row, 1, readOnlyCell(countText(q.testInteractions), true));
         const double coverage = q.testInteractions ? 100.0 * static_cast<double>(q.scoredTests) /
                                                          static_cast<double>(q.testInteractions)
                                                    : 0.0;
         m_segments->setItem(
             row, 2,
-            cell(QStringLiteral("%1 (%2%)").arg(count(q.scoredTests)).arg(coverage, 0, 'f', 1),
-                 true));
+            readOnlyCell(
+                QStringLiteral("%1 (%2%)").arg(countText(q.scoredTests)).arg(coverage, 0, 'f', 1),
+                true));
         m_segments->setItem(
-            row, 3, cell(std::isnan(q.auc) ? tr("n/a") : QString::number(q.auc, 'f', 4), true));
-        m_segments->setItem(row, 4, cell(count(q.entries), true));
-        m_segments->setItem(row, 5, cell(count(q.usersCovered), true));
+            row, 3,
+            readOnlyCell(std::isnan(q.auc) ? tr("n/a") : QString::number(q.auc, 'f', 4), true));
+        m_segments->setItem(row, 4, readOnlyCell(countText(q.entries), true));
+        m_segments->setItem(row, 5, readOnlyCell(countText(q.usersCovered), true));
         const double key = static_cast<double>(k + 1);
         ticker->addTick(key, QString::fromStdString(q.segment));
         if (!std::isnan(q.auc))
