@@ -108,21 +108,36 @@ bool RunController::launch(const RunConfig& config, qint64 resumeRunId)
     worker->moveToThread(m_thread);
 
     connect(m_thread, &QThread::started, worker, &RunWorker::run);
-    connect(worker, &RunWorker::started, this, [this](qint64 id) {
+    // Signals still queued from a worker torn down by cancelAndWait() must not reach the next
+    // run; a new worker can even reuse the old one's address, so runs are told apart by number.
+    const quint64 generation = ++m_generation;
+    auto current = [this, generation] { return m_generation == generation && m_thread; };
+    connect(worker, &RunWorker::started, this, [this, current](qint64 id) {
+        if (!current())
+            return;
         m_runId = id;
         Q_EMIT started(id);
     });
-    connect(worker, &RunWorker::stageChanged, this, &RunController::stageChanged);
-    connect(worker, &RunWorker::batchProgress, this, &RunController::batchProgress);
-    connect(worker, &RunWorker::epochFinished, this, &RunController::epochFinished);
-    connect(worker, &RunWorker::finished, this, [this, worker](qint64 id, const QString& status) {
-        if (m_worker != worker)
+    connect(worker, &RunWorker::stageChanged, this, [this, current](const QString& stage) {
+        if (current())
+            Q_EMIT stageChanged(stage);
+    });
+    connect(worker, &RunWorker::batchProgress, this, [this, current](const BatchUpdate& u) {
+        if (current())
+            Q_EMIT batchProgress(u);
+    });
+    connect(worker, &RunWorker::epochFinished, this, [this, current](const EpochUpdate& u) {
+        if (current())
+            Q_EMIT epochFinished(u);
+    });
+    connect(worker, &RunWorker::finished, this, [this, current](qint64 id, const QString& status) {
+        if (!current())
             return;  // already torn down by cancelAndWait()
         tearDown();
         Q_EMIT finished(id, status);
     });
-    connect(worker, &RunWorker::failed, this, [this, worker](qint64 id, const QString& message) {
-        if (m_worker != worker)
+    connect(worker, &RunWorker::failed, this, [this, current](qint64 id, const QString& message) {
+        if (!current())
             return;
         tearDown();
         Q_EMIT failed(id, message);

@@ -133,6 +133,7 @@ private:
     QString m_databasePath;
     QThread* m_thread = nullptr;
     RunWorker* m_worker = nullptr;
+    quint64 m_generation = 0;  // of the current worker; see launch()
     std::shared_ptr<RunControlBlock> m_control;
     qint64 m_runId = 0;
 };
