@@ -11,28 +11,23 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "test_paths.h"
+
 namespace {
 
 const QString kCli = QStringLiteral(SLLMR_CLI);
-const QString kShared = QStringLiteral(SLLMR_SHARED_DATA);
-const QString kLlm = kShared + QStringLiteral("/llm-rankings-ml-latest-small");
 const QString kScoreFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores");
 const QString kCliFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/cli");
 
+// A file of the LLM rankings data set: the bundled demo has ChatGPT's, ../shared the others.
 QString llm(const QString& rel)
 {
-    return kLlm + QLatin1Char('/') + rel;
+    return testdata::dataFile(QStringLiteral("llm-rankings-ml-latest-small/") + rel);
 }
 
 QString scoreFixture(const char* name)
 {
     return kScoreFixtures + QLatin1Char('/') + QLatin1String(name);
-}
-
-bool haveShared()
-{
-    return QFileInfo::exists(kShared + QStringLiteral("/ml-latest-small/ratings.csv")) &&
-           QFileInfo::exists(llm(QStringLiteral("split/train.tsv")));
 }
 
 struct Result
@@ -247,10 +242,8 @@ void TestCli::badInputErrors()
 
 void TestCli::datasetInspectMovieLens()
 {
-    if (!haveShared())
-        QSKIP("the public data folder (../shared/data) is not present");
     RUN_OK(r, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"),
-                           kShared + QStringLiteral("/ml-latest-small/ratings.csv"),
+                           testdata::dataFile(QStringLiteral("ml-latest-small/ratings.csv")),
                            QStringLiteral("--json")}));
     const QJsonObject& j = r.json;
     QVERIFY2(!j.isEmpty(), r.out.left(500).constData());
@@ -329,8 +322,6 @@ void TestCli::datasetInspectMovieLens()
 
 void TestCli::datasetInspectShippedSplit()
 {
-    if (!haveShared())
-        QSKIP("the public data folder (../shared/data) is not present");
     const QStringList base =
         QStringList{QStringLiteral("dataset"), QStringLiteral("inspect")} + shippedSplitArgs();
     RUN_OK(r, base + QStringList{QStringLiteral("--json")});
@@ -385,9 +376,8 @@ void TestCli::scoresInspect_data()
 
 void TestCli::scoresInspect()
 {
-    if (!haveShared())
-        QSKIP("the public data folder (../shared/data) is not present");
     QFETCH(QString, file);
+    SLLMR_REQUIRE_DATA(QStringLiteral("llm-rankings-ml-latest-small/") + file);
     QFETCH(qint64, rows);
     QFETCH(qint64, duplicates);
     RUN_OK(r, (QStringList{QStringLiteral("scores"), QStringLiteral("inspect"), llm(file),

@@ -4,6 +4,7 @@
 #include "data/loaders.h"
 #include "data/segments.h"
 #include "io/line_reader.h"
+#include "test_paths.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -17,23 +18,16 @@ using namespace sllmr;
 
 namespace {
 
-const QString kShared = QStringLiteral(SLLMR_SHARED_DATA);
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data");
 
 std::string shared(const char* rel)
 {
-    return (kShared + QLatin1Char('/') + QLatin1String(rel)).toStdString();
+    return testdata::dataPath(QLatin1String(rel));
 }
 
 std::string fixture(const QString& name)
 {
     return (kFixtures + QLatin1Char('/') + name).toStdString();
-}
-
-void requireShared()
-{
-    if (!QFileInfo::exists(kShared + QStringLiteral("/ml-latest-small/ratings.csv")))
-        QSKIP("the public data folder (../shared/data) is not present");
 }
 
 DatasetSpec randomSplit(const std::string& path)
@@ -127,7 +121,6 @@ private Q_SLOTS:
 
 void TestData::movieLensLatest()
 {
-    requireShared();
     const Dataset ds = loadDataset(randomSplit(shared("ml-latest-small/ratings.csv")));
     QCOMPARE(ds.numUsers(), 610u);
     QCOMPARE(ds.numItems(), 9724u);
@@ -153,7 +146,6 @@ void TestData::movieLensLatest()
 
 void TestData::movieLensTitlesAndGenres()
 {
-    requireShared();
     DatasetSpec s = randomSplit(shared("ml-latest-small/ratings.csv"));
     s.itemsPath = shared("ml-latest-small/movies.csv");
     const Dataset ds = loadDataset(s);
@@ -178,7 +170,6 @@ void TestData::movieLensTitlesAndGenres()
 
 void TestData::shippedSplit()
 {
-    requireShared();
     const Dataset ds = loadDataset(::shippedSplit());
     // The split the LLM prompts were built from; validation is carved from train (last by time).
     QCOMPARE(ds.numUsers(), 603u);
@@ -201,7 +192,6 @@ void TestData::shippedSplit()
 
 void TestData::shippedGenreFeatures()
 {
-    requireShared();
     DatasetSpec s = ::shippedSplit();
     s.itemFeaturesPath = shared("llm-rankings-ml-latest-small/split/genre_map.tsv");
     s.itemFeatureNamesPath = shared("llm-rankings-ml-latest-small/split/genre_features.tsv");
@@ -218,7 +208,7 @@ void TestData::shippedGenreFeatures()
 
 void TestData::recboleSequences()
 {
-    requireShared();
+    SLLMR_REQUIRE_DATA(QStringLiteral("amazon-games/Games-6k.test.inter"));
     DatasetSpec s;
     s.path = shared("amazon-games/Games-6k.test.inter");
     s.itemsPath = shared("amazon-games/Games.item");
@@ -434,7 +424,6 @@ void TestData::leaveOneOutByTime()
 
 void TestData::temporalAndRandomRatio()
 {
-    requireShared();
     DatasetSpec s = randomSplit(shared("ml-latest-small/ratings.csv"));
     s.split.method = "temporal";
     s.split.testRatio = 0.25;
@@ -459,7 +448,6 @@ void TestData::temporalAndRandomRatio()
 
 void TestData::seededSplitsAreDeterministic()
 {
-    requireShared();
     DatasetSpec s = randomSplit(shared("ml-latest-small/ratings.csv"));
     s.seed = 7;
     const Dataset a = loadDataset(s);
@@ -475,7 +463,6 @@ void TestData::seededSplitsAreDeterministic()
 
 void TestData::segmentsAbsoluteAndQuantile()
 {
-    requireShared();
     DatasetSpec s = ::shippedSplit();
     s.split.validation = "none";
     const Dataset ds = loadDataset(s);
@@ -512,7 +499,6 @@ void TestData::segmentsAbsoluteAndQuantile()
 
 void TestData::segmentBucketsPartition()
 {
-    requireShared();
     const Dataset ds = loadDataset(::shippedSplit());
     const Segmentation seg = computeSegments(ds, SegmentSpec{});
     for (const char* prefix : {"hist_", "pop_"}) {
@@ -539,7 +525,6 @@ void TestData::segmentBucketsPartition()
 
 void TestData::summaryJson()
 {
-    requireShared();
     const Dataset ds = loadDataset(::shippedSplit());
     const auto j = datasetSummary(ds, computeSegments(ds, SegmentSpec{}));
     QCOMPARE(j["users"].get<int>(), 603);
@@ -675,7 +660,6 @@ void TestData::utf8Validation()
 
 void TestData::cancellation()
 {
-    requireShared();
     std::atomic<bool> cancel{true};
     LoadControl control;
     control.cancel = &cancel;

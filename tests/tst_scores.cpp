@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "data/loaders.h"
 #include "llm/scores.h"
+#include "test_paths.h"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -26,23 +27,23 @@ Q_DECLARE_METATYPE(sllmr::ErrorKind)
 
 namespace {
 
-const QString kShared = QStringLiteral(SLLMR_SHARED_DATA);
-const QString kLlm = kShared + QStringLiteral("/llm-rankings-ml-latest-small");
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores");
+
+// A file of the LLM rankings data set: the bundled demo has the split and ChatGPT's files,
+// ../shared the PaLM-2 and text-davinci-003 ones.
+QString llmRel(const QString& rel)
+{
+    return QStringLiteral("llm-rankings-ml-latest-small/") + rel;
+}
 
 std::string llm(const QString& rel)
 {
-    return (kLlm + QLatin1Char('/') + rel).toStdString();
+    return testdata::dataPath(llmRel(rel));
 }
 
 std::string fixture(const QString& name)
 {
     return (kFixtures + QLatin1Char('/') + name).toStdString();
-}
-
-bool haveShared()
-{
-    return QFileInfo::exists(kLlm + QStringLiteral("/split/train.tsv"));
 }
 
 // Split "given" without a carved validation set, so that "training positives" are exactly the
@@ -221,14 +222,13 @@ void TestScores::initTestCase()
     QCOMPARE(m_tiny->numItems(), 5u);
     QCOMPARE(m_tiny->train.size(), std::size_t(6));
     QCOMPARE(m_tiny->test.size(), std::size_t(3));
-    if (haveShared()) {
-        m_shipped = loadGiven(llm(QStringLiteral("split/train.tsv")),
-                              llm(QStringLiteral("split/test.tsv")));
-        QCOMPARE(m_shipped->numUsers(), 603u);
-        QCOMPARE(m_shipped->numItems(), 1862u);
-        QCOMPARE(m_shipped->train.size(), std::size_t(51576));
-        QCOMPARE(m_shipped->test.size(), std::size_t(12629));
-    }
+    // The shipped split is bundled with the demo.
+    m_shipped = loadGiven(llm(QStringLiteral("split/train.tsv")),
+                          llm(QStringLiteral("split/test.tsv")));
+    QCOMPARE(m_shipped->numUsers(), 603u);
+    QCOMPARE(m_shipped->numItems(), 1862u);
+    QCOMPARE(m_shipped->train.size(), std::size_t(51576));
+    QCOMPARE(m_shipped->test.size(), std::size_t(12629));
 }
 
 // The table of /work/shared/data/README.md.
@@ -263,9 +263,8 @@ void TestScores::shippedFiles_data()
 
 void TestScores::shippedFiles()
 {
-    if (!m_shipped)
-        QSKIP("the public data folder (../shared/data) is not present");
     QFETCH(QString, file);
+    SLLMR_REQUIRE_DATA(llmRel(file));
     QFETCH(qint64, rows);
     QFETCH(qint64, users);
     QFETCH(qint64, duplicates);
@@ -306,8 +305,6 @@ void TestScores::shippedFiles()
 // ChatGPT EXP_3 re-ranked the UserKNN top-50: candidates it did not return get the default.
 void TestScores::shippedCandidates()
 {
-    if (!m_shipped)
-        QSKIP("the public data folder (../shared/data) is not present");
     const auto llmPath = llm(QStringLiteral("chatgpt/output_exp_3_rec_movie_rerank_userknn.tsv"));
     const auto candPath = llm(QStringLiteral("candidates_baseline/userknn_top50_candidates.tsv"));
     const ScoreSet plain = loadScores(scoreSpec(llmPath), *m_shipped);
@@ -732,8 +729,7 @@ void TestScores::bomCrlfAndGzip()
 
 void TestScores::shippedGzip()
 {
-    if (!m_shipped)
-        QSKIP("the public data folder (../shared/data) is not present");
+    SLLMR_REQUIRE_DATA(llmRel(QStringLiteral("palm2/output_EXP_2.tsv")));
     const auto path = llm(QStringLiteral("palm2/output_EXP_2.tsv"));
     const QByteArray plain = readAll(path);
     QVERIFY(plain.size() > 100000);
