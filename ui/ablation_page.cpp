@@ -34,7 +34,7 @@
 #include "common/error.h"
 #include "error_text.h"
 #include "main_window.h"
-#include "model/backbone.h"
+#include "model/model_spec.h"
 #include "runs_model.h"
 #include "table_util.h"
 #include "workbench.h"

@@ -4,6 +4,7 @@
 // sizes. A seeded share of users and sampled negatives are offered, and the protocol is part of
 // every report.
 #include "data/segments.h"
+#include "eval/evaluation.h"
 #include "llm/scores.h"
 #include "model/backbone.h"
 #include "store/experiment_store.h"
@@ -18,22 +19,10 @@
 
 namespace sllmr {
 
-struct Evaluation
-{
-    std::string protocol;  // e.g. "full ranking, all test users"
-    // metrics[segment][metric]; sizes[segment] = test interactions evaluated in the segment.
-    std::map<std::string, std::map<std::string, double>> metrics;
-    std::map<std::string, std::int64_t> sizes;
-    std::vector<InteractionMetric> perInteraction;  // AUC of every evaluated test interaction
-    std::int64_t unseenItems = 0;  // evaluated test interactions whose item has no training row
-};
-
 // Evaluates `model` (put in eval mode) on the dataset's test interactions.
 Evaluation evaluate(BackboneImpl& model, const Dataset& dataset, const Segmentation& segmentation,
                     const ScoreSet* scores, const EvalSpec& spec, std::uint64_t seed,
                     const std::atomic<bool>* cancel = nullptr);
 
-// {"overall": {"auc": .., "size": ..}, ...} as `sllmr run --json` prints it.
-nlohmann::json evaluationJson(const Evaluation& evaluation);
 
 }  // namespace sllmr

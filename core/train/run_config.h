@@ -6,7 +6,7 @@
 // file's folder; "demo:REL" names a file of the bundled demo from any folder.
 #include "data/dataset_spec.h"
 #include "llm/scores.h"
-#include "model/backbone.h"
+#include "model/model_spec.h"
 
 #include <nlohmann/json.hpp>
 

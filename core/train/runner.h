@@ -7,10 +7,10 @@
 // A run killed at any point can be resumed from its last finished epoch and reaches the same
 // final metrics as an uninterrupted run. Cancelling stops between batches and marks the run
 // `cancelled`, keeping what it had (it can be resumed as well).
-#include "eval/evaluator.h"
+#include "eval/evaluation.h"
 #include "store/experiment_store.h"
+#include "train/progress.h"
 #include "train/run_config.h"
-#include "train/trainer.h"
 
 #include <atomic>
 #include <functional>
