@@ -3,6 +3,8 @@
 #include "common/error.h"
 #include "common/torch_runtime.h"
 #include "data/loaders.h"
+#include "eval/evaluator.h"
+#include "train/trainer.h"
 
 #include <filesystem>
 #include <fstream>
