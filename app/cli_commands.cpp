@@ -59,6 +59,13 @@ void printDataset(const json& j)
             "  {} test interactions have an item with no training interaction (ID-only "
             "models cannot score them)\n",
             fmtCount(pre["test_items_unseen_in_train"]));
+    for (const auto& f : j["files"]) {
+        if (f["encoding"] != "utf-8" && f["encoding"] != "")
+            fmt::print("  {}: read as {}\n", f["path"].get<std::string>(),
+                       f["encoding"].get<std::string>());
+        for (const auto& note : f["notes"])
+            fmt::print("  note: {}: {}\n", f["path"].get<std::string>(), note.get<std::string>());
+    }
     fmt::print("  thresholds: cold = |H(u)| < {}, tail = pop(i) < {}\n",
                j["thresholds"]["tau_u"].get<double>(), j["thresholds"]["tau_i"].get<double>());
     fmt::print("\n  {:<9} {:>8} {:>8} {:>10}  {}\n", "segment", "users", "items", "test",
@@ -89,6 +96,9 @@ void printScores(const json& r, const std::string& path)
                fmtCount(r["distinct_unknown_items"]));
     fmt::print("  out of range    {:>10}   (clamped into the scale)\n",
                fmtCount(r["out_of_range"]));
+    fmt::print("  missing values  {:>10}   ({})\n", fmtCount(r["missing_values"]),
+               r["missing_policy"] == "default" ? "empty value: scored with the candidate default"
+                                                : "empty value: row skipped");
     fmt::print("  in train        {:>10}   rows naming a positive of the training history\n",
                fmtCount(r["in_train"]));
     fmt::print("  in test         {:>10}   rows naming a test positive\n", fmtCount(r["in_test"]));
@@ -190,6 +200,17 @@ int run(int argc, char** argv)
         ->check(CLI::IsMember({"auto", "rank", "pointwise", "rating"}))
         ->capture_default_str();
     scInspect->add_option("--score-delimiter", scSpec.delimiter, "Delimiter (default: detect)");
+    std::string scEncoding;
+    scInspect
+        ->add_option("--score-encoding", scEncoding,
+                     "Text encoding of the score and candidate files (default: --encoding)")
+        ->check(CLI::IsMember({"utf-8", "latin1", "cp1252"}));
+    scInspect
+        ->add_option("--missing", scSpec.missing,
+                     "Rows with an empty value: skip (counted), default (--candidate-default), "
+                     "error")
+        ->check(CLI::IsMember({"skip", "default", "error"}))
+        ->capture_default_str();
     scInspect->add_option("--score-header", scSpec.header, "Header line")
         ->check(CLI::IsMember({"auto", "yes", "no"}));
     scInspect->add_option("--score-user-col", scSpec.userColumn, "User column: name or index");
@@ -258,6 +279,7 @@ int run(int argc, char** argv)
         }
         if (*scInspect) {
             const DatasetSpec spec = scData.finish(*scInspect);
+            scSpec.encoding = scEncoding.empty() ? spec.encoding : scEncoding;
             const Dataset ds = loadDataset(spec, progressOnTerminal(scJson));
             const ScoreSet set = loadScores(scSpec, ds);
             json out = scoreReportJson(set.report);

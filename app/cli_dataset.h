@@ -57,14 +57,20 @@ struct DatasetOptions
         cmd.add_option("--validation", spec.validationPath,
                        "Validation file of a pre-split dataset");
         cmd.add_option("--items", spec.itemsPath,
-                       "Item titles/genres: movies.csv or a RecBole .item");
+                       "Item titles/genres: movies.csv, MovieLens u.item or movies.dat, or a "
+                       "RecBole .item");
         cmd.add_option("--item-features", spec.itemFeaturesPath,
                        "Categorical item features: item<TAB>feature ids (e.g. genre_map.tsv)");
         cmd.add_option("--item-feature-names", spec.itemFeatureNamesPath,
                        "Feature names: id<TAB>name (e.g. genre_features.tsv)");
-        cmd.add_option("--format", spec.format, "Loader")
+        cmd.add_option("--format", spec.format,
+                       "Loader; 'sequences': one line per user, 'user item item ...' in time order")
             ->check(CLI::IsMember({"auto", "movielens-csv", "movielens-dat", "movielens-udata",
-                                   "delimited", "recbole"}))
+                                   "delimited", "recbole", "sequences"}))
+            ->capture_default_str();
+        cmd.add_option("--encoding", spec.encoding,
+                       "Text encoding of the dataset files (read as UTF-8)")
+            ->check(CLI::IsMember({"utf-8", "latin1", "cp1252"}))
             ->capture_default_str();
         cmd.add_option("--delimiter", spec.delimiter,
                        "Field delimiter: ',', 'tab', ';', '::' (default: detect)");

@@ -18,6 +18,18 @@ namespace {
 const QString kCli = QStringLiteral(SLLMR_CLI);
 const QString kScoreFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores");
 const QString kCliFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/cli");
+const QString kRepro = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/repro");
+const QString kDataFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data");
+
+QString repro(const char* name)
+{
+    return kRepro + QLatin1Char('/') + QLatin1String(name);
+}
+
+QString dataFixture(const char* name)
+{
+    return kDataFixtures + QLatin1Char('/') + QLatin1String(name);
+}
 
 // A file of the LLM rankings data set: the bundled demo has ChatGPT's, ../shared the others.
 QString llm(const QString& rel)
@@ -124,6 +136,14 @@ private Q_SLOTS:
     void saveDataset();
     void saveScoreSets();
     void foreignDatabase();
+
+    void readerRegressions_data();
+    void readerRegressions();
+    void tokenScoresJson();
+    void movieLensItemFiles();
+    void sequencesDataset();
+    void sequencesPaperDataset();
+    void scoresMissingAndQuoting();
 
 private:
     QTemporaryDir m_tmp;
@@ -514,6 +534,163 @@ void TestCli::foreignDatabase()
     // Nothing else was created next to it (no -wal / -shm / journal).
     QVERIFY(!QFileInfo::exists(db + QStringLiteral("-wal")));
     QVERIFY(!QFileInfo::exists(db + QStringLiteral("-journal")));
+}
+
+// The reproducers of 2026-11-30 through the real binary: exit 3 and file:line on stderr.
+void TestCli::readerRegressions_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("where");  // expected in stderr
+    QTest::addColumn<QString>("problem");
+    const QString inspect = QStringLiteral("inspect");
+    const QString dataset = QStringLiteral("dataset");
+    const QString db = m_tmp.filePath(QStringLiteral("regressions.db"));
+    QTest::newRow("items: one-column header")
+        << QStringList{dataset, inspect, repro("train_ok.csv"), QStringLiteral("--items"),
+                       repro("movies_onecol.csv")}
+        << "movies_onecol.csv:1:"
+        << "1 column";
+    QTest::newRow("items: blank first line")
+        << QStringList{dataset, inspect, repro("train_ok.csv"), QStringLiteral("--items"),
+                       repro("items_blank_first_line.csv")}
+        << "items_blank_first_line.csv:2:"
+        << "1 column";
+    QTest::newRow("items: one-column header in a run config")
+        << QStringList{QStringLiteral("--db"), db, QStringLiteral("run"),
+                       repro("run-items-onecol.json")}
+        << "movies_onecol.csv:1:"
+        << "1 column";
+    QTest::newRow("excerpt cut in a character")
+        << QStringList{dataset, inspect, repro("utf8_cut2.csv"), QStringLiteral("--json")}
+        << "utf8_cut2.csv:3:"
+        << "user id";
+    QTest::newRow("rows after the gzip stream")
+        << QStringList{dataset, inspect, repro("gz_trailing.csv.gz")} << "gz_trailing.csv.gz:44:"
+        << "not gzip data";
+    QTest::newRow("rating 1e300") << QStringList{dataset, inspect, repro("rating_1e300.csv")}
+                                  << "rating_1e300.csv:44:"
+                                  << "out of range";
+    QTest::newRow("CR-only line ends")
+        << QStringList{dataset, inspect, repro("cr_only.csv")} << "cr_only.csv:1:"
+        << "CR-only";
+    QTest::newRow("Latin-1 u.item without --encoding")
+        << QStringList{dataset, inspect, dataFixture("ml-100k/u.data"), QStringLiteral("--items"),
+                       dataFixture("ml-100k/u.item")}
+        << "u.item:4:"
+        << "--encoding";
+    QTest::newRow("empty score with --missing error")
+        << QStringList{QStringLiteral("scores"),
+                       inspect,
+                       scoreFixture("pandas_quoted.csv"),
+                       QStringLiteral("--kind"),
+                       QStringLiteral("rating"),
+                       QStringLiteral("--missing"),
+                       QStringLiteral("error")} +
+               tinyData()
+        << "pandas_quoted.csv:5:"
+        << "empty";
+}
+
+void TestCli::readerRegressions()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, where);
+    QFETCH(QString, problem);
+    const Result r = runCli(args);
+    QVERIFY2(r.code == 3, describe(args, r).constData());
+    const QString err = QString::fromUtf8(r.err);
+    QVERIFY2(err.contains(where), describe(args, r).constData());
+    QVERIFY2(err.contains(problem, Qt::CaseInsensitive), describe(args, r).constData());
+    QVERIFY2(!err.contains(QChar::ReplacementCharacter), describe(args, r).constData());
+}
+
+// An unknown token id longer than an excerpt: the JSON report is written (exit 0).
+void TestCli::tokenScoresJson()
+{
+    RUN_OK(r, (QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                           repro("s_token_utf8.tsv"), QStringLiteral("--data"),
+                           dataFixture("small.inter"), QStringLiteral("--split"),
+                           QStringLiteral("leave-one-out"), QStringLiteral("--kind"),
+                           QStringLiteral("pointwise"), QStringLiteral("--json")}));
+    QCOMPARE(num(r.json, "unknown_users"), 1);
+    QCOMPARE(num(r.json, "matched"), 1);
+    const auto warnings = r.json.value(QStringLiteral("warnings")).toArray();
+    QCOMPARE(warnings.size(), 1);
+    QVERIFY(!warnings[0].toString().contains(QChar::ReplacementCharacter));
+}
+
+void TestCli::movieLensItemFiles()
+{
+    const std::pair<const char*, const char*> releases[] = {
+        {"ml-100k/u.data", "ml-100k/u.item"}, {"ml-1m/ratings.dat", "ml-1m/movies.dat"}};
+    for (const auto& [ratings, items] : releases) {
+        RUN_OK(r, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"),
+                               dataFixture(ratings), QStringLiteral("--items"), dataFixture(items),
+                               QStringLiteral("--encoding"), QStringLiteral("latin1"),
+                               QStringLiteral("--json")}));
+        QCOMPARE(num(r.json, "users"), 3);
+        QCOMPARE(num(r.json, "interactions"), 17);
+        QVERIFY(r.json.value(QStringLiteral("has_titles")).toBool());
+        QVERIFY(num(r.json, "item_features") >= 10);  // the genres of the seven rated movies
+        const auto files = r.json.value(QStringLiteral("files")).toArray();
+        QCOMPARE(files.last().toObject().value(QStringLiteral("encoding")).toString(),
+                 QStringLiteral("latin1"));
+    }
+}
+
+void TestCli::sequencesDataset()
+{
+    const QString path =
+        QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences/Beauty_head.txt");
+    RUN_OK(r, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), path,
+                           QStringLiteral("--format"), QStringLiteral("sequences"),
+                           QStringLiteral("--split"), QStringLiteral("leave-one-out"),
+                           QStringLiteral("--json")}));
+    QCOMPARE(num(r.json, "users"), 6);
+    QCOMPARE(num(r.json, "items"), 49);
+    QCOMPARE(num(r.json, "interactions"), 54);
+    QCOMPARE(num(r.json.value(QStringLiteral("test")).toObject(), "interactions"), 6);
+    // Without the loader: exit 3, the line, and the option to use.
+    const QStringList bad{QStringLiteral("dataset"), QStringLiteral("inspect"), path};
+    const Result b = runCli(bad);
+    QVERIFY2(b.code == 3, describe(bad, b).constData());
+    QVERIFY2(b.err.contains("Beauty_head.txt:2:") && b.err.contains("--format sequences"),
+             describe(bad, b).constData());
+}
+
+// The command of the issue, on the paper's Amazon Sports and Outdoors.
+void TestCli::sequencesPaperDataset()
+{
+    const QString path = kShared + QStringLiteral("/amazon-2014-5core/Sports_and_Outdoors.txt");
+    if (!QFileInfo::exists(path))
+        QSKIP("the public data folder (../shared/data/amazon-2014-5core) is not present");
+    RUN_OK(r, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), path,
+                           QStringLiteral("--format"), QStringLiteral("sequences"),
+                           QStringLiteral("--split"), QStringLiteral("leave-one-out")}));
+    const QString text = QString::fromUtf8(r.out);
+    QVERIFY2(text.contains(QStringLiteral("users       35,598")), r.out.constData());
+    QVERIFY2(text.contains(QStringLiteral("items     18,357")), r.out.constData());
+    QVERIFY2(text.contains(QStringLiteral("interactions      296,337")), r.out.constData());
+}
+
+void TestCli::scoresMissingAndQuoting()
+{
+    const QStringList base = QStringList{QStringLiteral("scores"), QStringLiteral("inspect"),
+                                         scoreFixture("pandas_quoted.csv"),
+                                         QStringLiteral("--kind"), QStringLiteral("rating")} +
+                             tinyData();
+    RUN_OK(skip, base + QStringList{QStringLiteral("--json")});
+    QCOMPARE(num(skip.json, "rows"), 4);
+    QCOMPARE(num(skip.json, "matched"), 2);
+    QCOMPARE(num(skip.json, "missing_values"), 1);
+    QCOMPARE(num(skip.json, "unknown_items"), 1);
+    RUN_OK(def, base + QStringList{QStringLiteral("--missing"), QStringLiteral("default"),
+                                   QStringLiteral("--json")});
+    QCOMPARE(num(def.json, "matched"), 3);
+    QCOMPARE(def.json.value(QStringLiteral("missing_policy")).toString(),
+             QStringLiteral("default"));
+    RUN_OK(text, base);
+    QVERIFY2(text.out.contains("missing values"), text.out.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "data/loaders.h"
 #include "data/segments.h"
+#include "io/fields.h"
 #include "io/line_reader.h"
 #include "test_paths.h"
 
@@ -19,6 +20,8 @@ using namespace sllmr;
 namespace {
 
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data");
+const QString kRepro = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/repro");
+const QString kSequences = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences");
 
 std::string shared(const char* rel)
 {
@@ -117,6 +120,20 @@ private Q_SLOTS:
     void hugeLineIsRejectedWithoutReadingIt();
     void utf8Validation();
     void cancellation();
+
+    void movieLens100kAnd1mItems_data();
+    void movieLens100kAnd1mItems();
+    void textEncodings();
+    void sequencesFormat();
+    void amazonPaperDatasets_data();
+    void amazonPaperDatasets();
+    void quotingAndVariants();
+    void headerDetection();
+    void readerRegressions_data();
+    void readerRegressions();
+    void fuzzInputsDoNotCrash_data();
+    void fuzzInputsDoNotCrash();
+    void excerptsCutOnCharacters();
 };
 
 void TestData::movieLensLatest()
@@ -675,6 +692,358 @@ void TestData::cancellation()
     control.progress = [&](double f, const std::string&) { last = f; };
     loadDataset(randomSplit(shared("ml-latest-small/ratings.csv")), control);
     QCOMPARE(last, 1.0);
+}
+
+// MovieLens 100K (u.data + u.item, '|'-separated with 19 genre flags) and 1M (ratings.dat +
+// movies.dat, '::'-separated): Latin-1 item files whose titles and genres are read as UTF-8.
+void TestData::movieLens100kAnd1mItems_data()
+{
+    QTest::addColumn<QString>("ratings");
+    QTest::addColumn<QString>("items");
+    QTest::addColumn<QString>("format");
+    QTest::newRow("100K u.item") << "ml-100k/u.data"
+                                 << "ml-100k/u.item"
+                                 << "movielens-uitem";
+    QTest::newRow("1M movies.dat") << "ml-1m/ratings.dat"
+                                   << "ml-1m/movies.dat"
+                                   << "movielens-movies-dat";
+}
+
+void TestData::movieLens100kAnd1mItems()
+{
+    QFETCH(QString, ratings);
+    QFETCH(QString, items);
+    QFETCH(QString, format);
+    DatasetSpec s = randomSplit(fixture(ratings));
+    s.itemsPath = fixture(items);
+    s.encoding = "latin1";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.numUsers(), 3u);
+    QCOMPARE(ds.numItems(), 7u);
+    QCOMPARE(ds.numInteractions(), std::size_t(17));
+    QCOMPARE(ds.files.back().format, format.toStdString());
+    QCOMPARE(ds.files.back().encoding, std::string("latin1"));
+    QCOMPARE(ds.files.back().rows, 8);  // 1251 (8 1/2) is in the item file, not in the ratings
+    auto title = [&](std::uint64_t id) { return ds.itemInfo.titles[*ds.items.find(id)]; };
+    QCOMPARE(title(73), std::string("Mis\xC3\xA9rables, Les (1995)"));
+    QCOMPARE(title(1190), std::string("Tie Me Up! Tie Me Down! (\xC2\xA1\xC3\x81tame!) (1990)"));
+    QCOMPARE(title(11), std::string("American President, The (1995)"));
+    // Genres become categorical item features: Toy Story has five, one of them "Children's".
+    QVERIFY(ds.itemInfo.hasFeatures());
+    const auto toy = *ds.items.find(std::uint64_t(1));
+    std::set<std::string> toyGenres;
+    for (auto k = ds.itemInfo.featureOffsets[toy]; k < ds.itemInfo.featureOffsets[toy + 1]; ++k)
+        toyGenres.insert(ds.itemInfo.featureNames[ds.itemInfo.features[k]]);
+    QCOMPARE(toyGenres,
+             (std::set<std::string>{"Adventure", "Animation", "Children's", "Comedy", "Fantasy"}));
+    // Without the encoding the first accented title is an error naming file, line and the option.
+    s.encoding = "utf-8";
+    try {
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.kind(), ErrorKind::BadInput);
+        QCOMPARE(e.line(), std::int64_t(4));  // 29: "City of Lost Children ... (Cit\xE9 ..."
+        QVERIFY2(std::string(e.what()).find(fixture(items) + ":4:") != std::string::npos, e.what());
+        QVERIFY2(e.hint().find("--encoding") != std::string::npos, e.what());
+        QVERIFY2(e.hint().find("latin1") != std::string::npos, e.what());
+    }
+}
+
+// Windows-1252 (a curly apostrophe, 0x92) and the same text in UTF-8 give one content hash.
+void TestData::textEncodings()
+{
+    DatasetSpec s = randomSplit(fixture(QStringLiteral("cp1252_ratings.csv")));
+    s.itemsPath = fixture(QStringLiteral("cp1252_movies.csv"));
+    s.encoding = "cp1252";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::uint64_t(7209))],
+             std::string("M. Hulot\xE2\x80\x99s Holiday (Mr. Hulot's Holiday) (Vacances de "
+                         "Monsieur Hulot, Les) (1953)"));
+    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::uint64_t(73))],
+             std::string("Mis\xC3\xA9rables, Les (1995)"));
+    QCOMPARE(ds.files.back().encoding, std::string("cp1252"));
+    // The same text converted to UTF-8 is the same dataset.
+    QTemporaryDir dir;
+    const auto utf8 = dir.filePath(QStringLiteral("movies_utf8.csv")).toStdString();
+    {
+        QFile in(QString::fromStdString(s.itemsPath));
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        const QByteArray bytes = in.readAll();
+        QString text;
+        for (const char c : bytes)
+            text += static_cast<unsigned char>(c) == 0x92 ? QChar(0x2019)
+                                                          : QChar(static_cast<unsigned char>(c));
+        std::ofstream(utf8, std::ios::binary) << text.toStdString();
+    }
+    DatasetSpec u = s;
+    u.itemsPath = utf8;
+    u.encoding = "utf-8";
+    QCOMPARE(loadDataset(u).contentHash, ds.contentHash);
+    // Through the JSON spec.
+    nlohmann::json j = s;
+    j["encoding"] = "latin-9";
+    QVERIFY_THROWS_EXCEPTION(Error, datasetSpecFromJson(j));
+    j["encoding"] = "cp1252";
+    QCOMPARE(datasetSpecFromJson(j).encoding, std::string("cp1252"));
+}
+
+// One line per user, 'user item item ...' in time order (SASRec / S3-Rec / ICLRec).
+void TestData::sequencesFormat()
+{
+    DatasetSpec s;
+    s.path = (kSequences + QStringLiteral("/Beauty_head.txt")).toStdString();
+    s.format = "sequences";
+    s.split.method = "leave-one-out";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.files[0].format, std::string("sequences"));
+    QCOMPARE(ds.numUsers(), 6u);
+    QCOMPARE(ds.numItems(), 49u);
+    QCOMPARE(ds.numInteractions(), std::size_t(54));
+    QCOMPARE(ds.test.size(), std::size_t(6));
+    QCOMPARE(ds.validation.size(), std::size_t(6));
+    QVERIFY(!ds.hasTimestamps);
+    QVERIFY(!ds.hasRatings);
+    // Line 1 is "1 1 2 3 4 5": test item 5, validation item 4, train 1 2 3 in that order.
+    const auto u1 = *ds.users.find(std::uint64_t(1));
+    for (const auto& r : ds.test)
+        if (r.user == u1)
+            QCOMPARE(ds.items.label(r.item), std::string("5"));
+    for (const auto& r : ds.validation)
+        if (r.user == u1)
+            QCOMPARE(ds.items.label(r.item), std::string("4"));
+    std::vector<std::string> train;
+    for (const auto& r : ds.train)
+        if (r.user == u1)
+            train.push_back(ds.items.label(r.item));
+    QCOMPARE(train, (std::vector<std::string>{"1", "2", "3"}));
+    // Auto-detection reads it as space-delimited and says which loader to choose.
+    s.format = "auto";
+    try {
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.line(), std::int64_t(2));
+        QVERIFY2(e.hint().find("--format sequences") != std::string::npos, e.what());
+    }
+    // A user without items is an error naming the line.
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("seq.txt")).toStdString();
+    std::ofstream(path) << "1 10 11\n2\n";
+    s.path = path;
+    s.format = "sequences";
+    try {
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.line(), std::int64_t(2));
+        QVERIFY2(std::string(e.what()).find("no items") != std::string::npos, e.what());
+    }
+}
+
+void TestData::amazonPaperDatasets_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<uint>("users");
+    QTest::addColumn<uint>("items");
+    QTest::addColumn<qint64>("interactions");
+    // The counts of /work/shared/data/README.md.
+    QTest::newRow("Beauty") << "Beauty.txt" << 22363u << 12101u << qint64(198502);
+    QTest::newRow("Sports") << "Sports_and_Outdoors.txt" << 35598u << 18357u << qint64(296337);
+    QTest::newRow("Toys") << "Toys_and_Games.txt" << 19412u << 11924u << qint64(167597);
+}
+
+void TestData::amazonPaperDatasets()
+{
+    QFETCH(QString, file);
+    QFETCH(uint, users);
+    QFETCH(uint, items);
+    QFETCH(qint64, interactions);
+    const QString path = kShared + QStringLiteral("/amazon-2014-5core/") + file;
+    if (!QFileInfo::exists(path))
+        QSKIP("the public data folder (../shared/data/amazon-2014-5core) is not present");
+    DatasetSpec s;
+    s.path = path.toStdString();
+    s.format = "sequences";
+    s.split.method = "leave-one-out";
+    const Dataset ds = loadDataset(s);
+    QCOMPARE(ds.numUsers(), users);
+    QCOMPARE(ds.numItems(), items);
+    QCOMPARE(std::int64_t(ds.numInteractions()), interactions);
+    QCOMPARE(ds.report.duplicates, 0);
+    // Leave-one-out by position: every user (5+ items) has one test and one validation item.
+    QCOMPARE(ds.test.size(), std::size_t(users));
+    QCOMPARE(ds.validation.size(), std::size_t(users));
+}
+
+// RFC 4180 quoting, a BOM before a quoted header, CRLF and trailing delimiters.
+void TestData::quotingAndVariants()
+{
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("quoted.csv")).toStdString();
+    std::ofstream(path, std::ios::binary)
+        << "\xEF\xBB\xBF\"user\",\"item\",\"rating\",\"timestamp\",\r\n"
+        << "\"u,1\",\"i \"\"one\"\"\",4.0,100,\r\n"
+        << "\"u,1\",i2,3.5,200,\r\n"
+        << "u2,i2,5,300,\r\n";
+    DatasetSpec s = randomSplit(path);
+    s.split.testRatio = 0.0;
+    s.split.validation = "none";
+    const Dataset ds = loadDataset(s);
+    QVERIFY(ds.files[0].header);
+    QCOMPARE(ds.users.kind(), IdMap::Kind::Token);
+    QCOMPARE(ds.numUsers(), 2u);
+    QCOMPARE(ds.numInteractions(), std::size_t(3));
+    QVERIFY(ds.users.find(std::string_view("u,1")));
+    QVERIFY(ds.items.find(std::string_view("i \"one\"")));
+    QVERIFY(ds.hasRatings && ds.hasTimestamps);
+    // An unterminated quote names its line.
+    std::ofstream(path, std::ios::binary) << "user,item\n1,10\n\"2,11\n";
+    try {
+        loadDataset(randomSplit(path));
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QCOMPARE(e.line(), std::int64_t(3));
+        QVERIFY2(std::string(e.what()).find("unterminated quote") != std::string::npos, e.what());
+    }
+}
+
+// A first row of text ids is data when it looks like the rows below; a header is explained.
+void TestData::headerDetection()
+{
+    const std::string tokens = (kRepro + QStringLiteral("/tokens.csv")).toStdString();
+    std::int64_t lines = 0;
+    {
+        std::ifstream in(tokens);
+        std::string l;
+        while (std::getline(in, l))
+            lines += !l.empty();
+    }
+    DatasetSpec s = randomSplit(tokens);
+    s.split.testRatio = 0.0;
+    s.split.validation = "none";
+    const Dataset ds = loadDataset(s);
+    QVERIFY(!ds.files[0].header);
+    QCOMPARE(ds.files[0].rows, lines);
+    QVERIFY(ds.users.find(std::string_view("u1")));
+    QCOMPARE(ds.files[0].notes.size(), std::size_t(1));
+    QVERIFY2(ds.files[0].notes[0].find("read as data") != std::string::npos,
+             ds.files[0].notes[0].c_str());
+    // Saying so makes it a header (one row fewer), without a note.
+    s.header = "yes";
+    const Dataset h = loadDataset(s);
+    QCOMPARE(h.files[0].rows, lines - 1);
+    // A header of names the loader does not know, over numeric rows: explained in the report.
+    DatasetSpec named = randomSplit(fixture(QStringLiteral("semicolon_named.csv")));
+    named.split.validation = "none";
+    const Dataset n = loadDataset(named);
+    QVERIFY(n.files[0].header);
+    QCOMPARE(n.files[0].rows, 3);
+    QCOMPARE(n.files[0].notes.size(), std::size_t(1));
+    QVERIFY2(n.files[0].notes[0].find("column 1 holds text there and numbers below") !=
+                 std::string::npos,
+             n.files[0].notes[0].c_str());
+}
+
+// The reproducers of 2026-11-30: each is an Error naming file and line, in valid UTF-8.
+void TestData::readerRegressions_data()
+{
+    QTest::addColumn<QString>("data");
+    QTest::addColumn<QString>("items");
+    QTest::addColumn<int>("line");
+    QTest::addColumn<QString>("problem");
+    QTest::newRow("items: one-column header") << "train_ok.csv"
+                                              << "movies_onecol.csv" << 1 << "1 column";
+    QTest::newRow("items: blank first line") << "train_ok.csv"
+                                             << "items_blank_first_line.csv" << 2 << "1 column";
+    QTest::newRow("excerpt cut in a character") << "utf8_cut2.csv"
+                                                << "" << 3 << "user id";
+    QTest::newRow("rows after the gzip stream") << "gz_trailing.csv.gz"
+                                                << "" << 44 << "not gzip data";
+    QTest::newRow("rating 1e300") << "rating_1e300.csv"
+                                  << "" << 44 << "out of range";
+    QTest::newRow("CR-only line ends") << "cr_only.csv"
+                                       << "" << 1 << "CR-only";
+}
+
+void TestData::readerRegressions()
+{
+    QFETCH(QString, data);
+    QFETCH(QString, items);
+    QFETCH(int, line);
+    QFETCH(QString, problem);
+    DatasetSpec s = randomSplit((kRepro + QLatin1Char('/') + data).toStdString());
+    if (!items.isEmpty())
+        s.itemsPath = (kRepro + QLatin1Char('/') + items).toStdString();
+    const QString file = items.isEmpty() ? data : items;
+    try {
+        loadDataset(s);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        QCOMPARE(e.kind(), ErrorKind::BadInput);
+        QCOMPARE(e.line(), std::int64_t(line));
+        QVERIFY2(what.find((file + QLatin1Char(':') + QString::number(line) + QLatin1Char(':'))
+                               .toStdString()) != std::string::npos,
+                 what.c_str());
+        QVERIFY2(QString::fromStdString(what).contains(problem, Qt::CaseInsensitive), what.c_str());
+        QVERIFY2(!e.hint().empty(), what.c_str());
+        QCOMPARE(findInvalidUtf8(what), std::string_view::npos);
+    }
+}
+
+// Minimised fuzzer inputs (items, RecBole, score readers), whole and without their first byte,
+// read as every kind of item file and as a RecBole .inter: an Error or a dataset, never a crash.
+void TestData::fuzzInputsDoNotCrash_data()
+{
+    QTest::addColumn<QString>("input");
+    for (const char* name :
+         {"items-blank-first-line.min.bin", "items-one-column-header.bin",
+          "recbole-crash-a08f1523.bin", "recbole-item-blank-first-line.min.bin",
+          "scores-utf8-cut-json.bin", "scores-utf8-cut-json.fuzzer-found.min.bin"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestData::fuzzInputsDoNotCrash()
+{
+    QFETCH(QString, input);
+    QFile f(kRepro + QLatin1Char('/') + input);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray whole = f.readAll();
+    QTemporaryDir dir;
+    int errors = 0;
+    int loads = 0;
+    for (const QByteArray& bytes : {whole, whole.mid(1)}) {
+        for (const char* name : {"movies.csv", "games.item", "u.item", "movies.dat", "x.inter"}) {
+            const auto path = dir.filePath(QLatin1String(name)).toStdString();
+            std::ofstream(path, std::ios::binary).write(bytes.constData(), bytes.size());
+            DatasetSpec s = randomSplit(fixture(QStringLiteral("small.inter")));
+            if (QLatin1String(name) == QLatin1String("x.inter"))
+                s.path = path;
+            else
+                s.itemsPath = path;
+            try {
+                loadDataset(s);
+                ++loads;
+            } catch (const Error& e) {
+                ++errors;
+                QCOMPARE(findInvalidUtf8(e.what()), std::string_view::npos);
+            }
+        }
+    }
+    QCOMPARE(errors + loads, 10);
+}
+
+void TestData::excerptsCutOnCharacters()
+{
+    const std::string e = std::string(39, 'x') + "\xC3\xA9" + "tail";
+    QCOMPARE(excerpt(e), std::string(39, 'x') + "...");
+    QCOMPARE(excerpt(std::string(38, 'x') + "\xC3\xA9" + "tail"),
+             std::string(38, 'x') + "\xC3\xA9...");
+    QCOMPARE(excerpt("Am\xE9lie"), std::string("Am\\xE9lie"));  // not UTF-8: escaped
+    QCOMPARE(excerpt("a\tb"), std::string("a\\x09b"));
+    QCOMPARE(excerpt("\xF0\x9F\x8E\xAC"), std::string("\xF0\x9F\x8E\xAC"));
+    QCOMPARE(excerpt("ab\xF0\x9F\x8E\xAC", 5), std::string("ab..."));
 }
 
 QTEST_APPLESS_MAIN(TestData)

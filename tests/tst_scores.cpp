@@ -4,6 +4,7 @@
 // (UTF-8 BOM + CRLF, gzip).
 #include "common/error.h"
 #include "data/loaders.h"
+#include "io/line_reader.h"
 #include "llm/scores.h"
 #include "test_paths.h"
 
@@ -12,6 +13,8 @@
 #include <QtTest>
 
 #include <zlib.h>
+
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <functional>
@@ -115,9 +118,11 @@ void checkCsr(const ScoreSet& set, const Dataset& ds)
     QCOMPARE(users, set.report.usersCovered);
 }
 
+// Every row is matched, a duplicate, unknown, or (policy "skip") a skipped empty value.
 void checkAccounted(const ScoreReport& r)
 {
-    QCOMPARE(r.rows, r.matched + r.duplicates + r.unknownUsers + r.unknownItems);
+    const std::int64_t skipped = r.missingPolicy == "default" ? 0 : r.missingValues;
+    QCOMPARE(r.rows, r.matched + r.duplicates + r.unknownUsers + r.unknownItems + skipped);
 }
 
 QByteArray readAll(const std::string& path)
@@ -206,6 +211,12 @@ private Q_SLOTS:
 
     void bomCrlfAndGzip();
     void shippedGzip();
+
+    void quotedPandasFile();
+    void missingValues_data();
+    void missingValues();
+    void latin1ScoreFile();
+    void tokenIdsCutOnCharacters();
 
 private:
     std::optional<Dataset> m_shipped;
@@ -740,6 +751,127 @@ void TestScores::shippedGzip()
     const ScoreSet ref = loadScores(scoreSpec(path), *m_shipped);
     compareSets(ref, loadScores(scoreSpec(gzPath.toStdString()), *m_shipped));
     compareSets(ref, loadScores(scoreSpec(crlfPath.toStdString()), *m_shipped));
+}
+
+// What pandas writes: an unnamed index column, a quoted title holding the delimiter, "" escapes.
+void TestScores::quotedPandasFile()
+{
+    ScoreFileSpec spec = scoreSpec(fixture(QStringLiteral("pandas_quoted.csv")), "rating");
+    const ScoreSet set = loadScores(spec, *m_tiny);
+    const auto& r = set.report;
+    QCOMPARE(r.rows, 4);
+    QCOMPARE(r.unknownItems, 1);  // item 2 ("Lion King, The (1994)") is not in the dataset
+    QCOMPARE(r.matched, 2);
+    QCOMPARE(r.missingValues, 1);  // the last row's rating is empty: skipped
+    checkAccounted(r);
+    const auto got = byIds(set, *m_tiny);
+    QCOMPARE(got.at({"1", "20"}), 1.0f);   // rating 5 on 1..5
+    QCOMPARE(got.at({"2", "30"}), 0.25f);  // rating 2
+}
+
+void TestScores::missingValues_data()
+{
+    QTest::addColumn<QString>("policy");
+    QTest::addColumn<qint64>("matched");
+    QTest::newRow("skip") << "skip" << qint64(3);
+    QTest::newRow("default") << "default" << qint64(4);
+    QTest::newRow("error") << "error" << qint64(-1);
+}
+
+// An LLM that did not answer leaves the value cell empty.
+void TestScores::missingValues()
+{
+    QFETCH(QString, policy);
+    QFETCH(qint64, matched);
+    const QString path = m_tmp.filePath(QStringLiteral("missing.csv"));
+    QVERIFY(writeFile(path, "user,item,score\n1,10,0.9\n1,20,\n2,30, \n2,40,0.4\n3,99,\n"));
+    ScoreFileSpec spec = scoreSpec(path.toStdString());
+    spec.missing = policy.toStdString();
+    spec.candidateDefault = 0.25;
+    if (matched < 0) {
+        const auto err = errorOf([&] { loadScores(spec, *m_tiny); });
+        QVERIFY(err);
+        QCOMPARE(err->kind(), ErrorKind::BadInput);
+        QCOMPARE(err->line(), std::int64_t(3));
+        QVERIFY2(err->hint().find("--missing") != std::string::npos, err->what());
+        return;
+    }
+    const ScoreSet set = loadScores(spec, *m_tiny);
+    const auto& r = set.report;
+    QCOMPARE(r.rows, 5);
+    QCOMPARE(r.missingValues, 3);
+    QCOMPARE(r.matched, matched);
+    QCOMPARE(r.missingPolicy, policy.toStdString());
+    checkAccounted(r);
+    checkCsr(set, *m_tiny);
+    const auto got = byIds(set, *m_tiny);
+    QCOMPARE(got.at({"1", "10"}), 0.9f);
+    if (policy == QLatin1String("default")) {
+        QCOMPARE(got.at({"1", "20"}), 0.25f);
+        QCOMPARE(r.unknownItems, 1);  // 3,99: an unknown item, whatever its value
+    } else {
+        QVERIFY(!got.count({"1", "20"}));
+    }
+    const auto json = scoreReportJson(r);
+    QCOMPARE(json.at("missing_values").get<std::int64_t>(), 3);
+    // The policy is part of the score set's identity only when a value is missing.
+    ScoreFileSpec other = spec;
+    other.missing = policy == QLatin1String("skip") ? "default" : "skip";
+    QVERIFY(loadScores(other, *m_tiny).report.contentHash != r.contentHash);
+    ScoreFileSpec full = scoreSpec(fixture(QStringLiteral("pointwise.csv")));
+    const auto h = loadScores(full, *m_tiny).report.contentHash;
+    full.missing = "error";
+    QCOMPARE(loadScores(full, *m_tiny).report.contentHash, h);
+}
+
+void TestScores::latin1ScoreFile()
+{
+    const QByteArray utf8(
+        "userId\ttitle\tmovieId\trank\n1\tAm\xC3\xA9lie (2001)\t20\t1\n"
+        "1\tHeat (1995)\t10\t2\n");
+    const QByteArray latin1(
+        "userId\ttitle\tmovieId\trank\n1\tAm\xE9lie (2001)\t20\t1\n"
+        "1\tHeat (1995)\t10\t2\n");
+    const QString u = m_tmp.filePath(QStringLiteral("titles_utf8.tsv"));
+    const QString l = m_tmp.filePath(QStringLiteral("titles_latin1.tsv"));
+    QVERIFY(writeFile(u, utf8));
+    QVERIFY(writeFile(l, latin1));
+    ScoreFileSpec spec = scoreSpec(l.toStdString());
+    const auto err = errorOf([&] { loadScores(spec, *m_tiny); });
+    QVERIFY(err);
+    QCOMPARE(err->line(), std::int64_t(2));
+    QVERIFY2(err->hint().find("--score-encoding") != std::string::npos, err->what());
+    spec.encoding = "latin1";
+    const ScoreSet a = loadScores(spec, *m_tiny);
+    const ScoreSet b = loadScores(scoreSpec(u.toStdString()), *m_tiny);
+    QCOMPARE(a.report.matched, 2);
+    compareSets(a, b);
+    QCOMPARE(a.report.contentHash, b.report.contentHash);  // the same text
+}
+
+// Unknown token ids longer than an excerpt: the warning is cut on a character, and the JSON of
+// the report can be written.
+void TestScores::tokenIdsCutOnCharacters()
+{
+    DatasetSpec s;
+    s.path = (QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data/small.inter")).toStdString();
+    s.split.method = "leave-one-out";
+    s.split.validation = "none";
+    const Dataset tokens = loadDataset(s);
+    for (const char* name : {"s_token_utf8.tsv", "scores-utf8-cut-json.bin"}) {
+        ScoreFileSpec spec = scoreSpec(
+            (QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/repro/") + QLatin1String(name))
+                .toStdString(),
+            "pointwise");
+        const ScoreSet set = loadScores(spec, tokens);
+        QCOMPARE(set.report.unknownUsers, 1);
+        QCOMPARE(set.report.warnings.size(), std::size_t(1));
+        QVERIFY2(set.report.warnings[0].find("...") != std::string::npos,
+                 set.report.warnings[0].c_str());
+        for (const auto& w : set.report.warnings)
+            QCOMPARE(findInvalidUtf8(w), std::string_view::npos);
+        QVERIFY(!scoreReportJson(set.report).dump().empty());
+    }
 }
 
 QTEST_APPLESS_MAIN(TestScores)

@@ -5,7 +5,9 @@
 // the GUI thread never stalls for 100 ms while training runs.
 #include "ablation_page.h"
 #include "chart.h"
+#include "data/loaders.h"
 #include "data_page.h"
+#include "import_dialogs.h"
 #include "inspector_page.h"
 #include "main_window.h"
 #include "model_page.h"
@@ -20,6 +22,7 @@
 #include "teaching_demo.h"
 #include "workbench.h"
 
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QListWidget>
@@ -109,6 +112,7 @@ private Q_SLOTS:
     void ablationSweepReachesTheMatrix();
     void guidedDemoQuotesTheLoadedData();
     void scoringDryRunWritesThePrompts();
+    void importDialogsOfferFormatsAndEncodings();
 
 private:
     void waitLoaded();
@@ -565,6 +569,51 @@ void TestUi::scoringDryRunWritesThePrompts()
     QVERIFY(batch.open(QIODevice::ReadOnly));
     QCOMPARE(batch.readAll().count('\n'), 5);
     QCOMPARE(dialog.lastResult().batchRequests, std::int64_t{5});
+}
+
+// The open dialogs offer every loader, the text encodings and what an empty score cell means,
+// and what they return loads: MovieLens 100K with its Latin-1 u.item.
+void TestUi::importDialogsOfferFormatsAndEncodings()
+{
+    const QString data = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data/ml-100k/");
+    DatasetSpec base;
+    base.path = (data + QStringLiteral("u.data")).toStdString();
+    base.itemsPath = (data + QStringLiteral("u.item")).toStdString();
+    base.split.method = "random";
+    base.encoding = "latin1";
+    ui::DatasetImportDialog dialog(base);
+    QStringList loaders;
+    QComboBox* encoding = nullptr;
+    for (auto* box : dialog.findChildren<QComboBox*>()) {
+        if (box->findText(QStringLiteral("sequences")) >= 0)
+            for (int i = 0; i < box->count(); ++i)
+                loaders << box->itemText(i);
+        if (box->findText(QStringLiteral("cp1252")) >= 0)
+            encoding = box;
+    }
+    QVERIFY(loaders.contains(QStringLiteral("movielens-udata")));
+    QVERIFY(encoding);
+    QCOMPARE(encoding->currentText(), QStringLiteral("latin1"));
+    const DatasetSpec spec = dialog.spec();
+    QCOMPARE(spec.encoding, std::string("latin1"));
+    const Dataset ds = loadDataset(spec);
+    QCOMPARE(ds.itemInfo.titles[*ds.items.find(std::uint64_t(73))],
+             std::string("Mis\xC3\xA9rables, Les (1995)"));
+    encoding->setCurrentText(QStringLiteral("cp1252"));
+    QCOMPARE(dialog.spec().encoding, std::string("cp1252"));
+
+    ScoreFileSpec scores;
+    scores.path = (QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores/pandas_quoted.csv"))
+                      .toStdString();
+    scores.missing = "default";
+    scores.encoding = "cp1252";
+    ui::ScoresImportDialog scoresDialog(scores);
+    QCOMPARE(scoresDialog.spec().missing, std::string("default"));
+    QCOMPARE(scoresDialog.spec().encoding, std::string("cp1252"));
+    for (auto* box : scoresDialog.findChildren<QComboBox*>())
+        if (box->findData(QStringLiteral("error")) >= 0)
+            box->setCurrentIndex(box->findData(QStringLiteral("error")));
+    QCOMPARE(scoresDialog.spec().missing, std::string("error"));
 }
 
 QTEST_MAIN(TestUi)

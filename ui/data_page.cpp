@@ -1,6 +1,7 @@
 #include "data_page.h"
 
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -261,13 +262,22 @@ void DataPage::openDataset(const QString& given)
     spec.name = QFileInfo(path).fileName().toStdString();
     spec.segments = m_workbench->config().dataset.segments;
     spec.split.method = "leave-one-out";
-    // MovieLens ratings.csv next to movies.csv: titles and genres come along.
-    const QString movies = QFileInfo(path).dir().filePath(QStringLiteral("movies.csv"));
-    if (QFileInfo::exists(movies))
+    // MovieLens ratings next to their item file: titles and genres come along. The 100K and 1M
+    // releases (u.data + u.item, ratings.dat + movies.dat) are Latin-1 text.
+    const QString name = QFileInfo(path).fileName().toLower();
+    const QDir dir = QFileInfo(path).dir();
+    const QString movies = name == QLatin1String("u.data") ? dir.filePath(QStringLiteral("u.item"))
+                           : name.startsWith(QLatin1String("ratings.dat"))
+                               ? dir.filePath(QStringLiteral("movies.dat"))
+                               : dir.filePath(QStringLiteral("movies.csv"));
+    if (QFileInfo::exists(movies)) {
         spec.itemsPath = movies.toStdString();
+        if (!movies.endsWith(QLatin1String(".csv")))
+            spec.encoding = "latin1";
+    }
     std::string format;
     try {
-        const auto lines = previewLines(spec.path, 1);
+        const auto lines = previewLines(spec.path, 1, spec.encoding);
         format = detectFormat(spec.path, lines.empty() ? std::string() : lines.front());
     } catch (const Error&) {
         format = "delimited";  // the dialog shows why it cannot be read

@@ -16,6 +16,8 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "data/loaders.h"
 
@@ -75,7 +77,19 @@ QPlainTextEdit* previewBox(QWidget* parent)
     return preview;
 }
 
-void fillPreview(QPlainTextEdit* preview, const QString& path)
+// Text encodings as stored in the specs.
+QComboBox* encodingBox(QWidget* parent, const std::string& current)
+{
+    auto* box = choices(
+        parent, {QStringLiteral("utf-8"), QStringLiteral("latin1"), QStringLiteral("cp1252")},
+        QString::fromStdString(current));
+    box->setToolTip(QObject::tr(
+        "The files' text encoding. MovieLens 100K (u.item) and 1M (movies.dat) are latin1; "
+        "text is converted to UTF-8 when read."));
+    return box;
+}
+
+void fillPreview(QPlainTextEdit* preview, const QString& path, const QString& encoding)
 {
     if (path.isEmpty()) {
         preview->setPlainText(QObject::tr("(no file)"));
@@ -83,7 +97,8 @@ void fillPreview(QPlainTextEdit* preview, const QString& path)
     }
     try {
         QString text;
-        for (const auto& line : previewLines(path.toStdString(), kPreviewLines)) {
+        for (const auto& line :
+             previewLines(path.toStdString(), kPreviewLines, encoding.toStdString())) {
             QString shown = QString::fromStdString(line);
             shown.replace(QLatin1Char('\t'), QStringLiteral(" \u2192 "));  // make tabs visible
             text += shown + QLatin1Char('\n');
@@ -106,17 +121,23 @@ DatasetImportDialog::DatasetImportDialog(const DatasetSpec& spec, QWidget* paren
     m_testPath = new QLineEdit(QString::fromStdString(spec.testPath), this);
     m_testPath->setPlaceholderText(tr("optional: a test file makes the split 'given'"));
     m_itemsPath = new QLineEdit(QString::fromStdString(spec.itemsPath), this);
-    m_itemsPath->setPlaceholderText(tr("optional: movies.csv or a .item file (titles, genres)"));
+    m_itemsPath->setPlaceholderText(
+        tr("optional: movies.csv, u.item, movies.dat or a .item file (titles, genres)"));
     form->addRow(tr("Interactions / train file"), pathRow(this, m_path, tr("Interactions")));
     form->addRow(tr("Test file"), pathRow(this, m_testPath, tr("Test file")));
     form->addRow(tr("Item titles"), pathRow(this, m_itemsPath, tr("Item file")));
     m_format = choices(
         this,
         {QStringLiteral("auto"), QStringLiteral("movielens-csv"), QStringLiteral("movielens-dat"),
-         QStringLiteral("movielens-udata"), QStringLiteral("delimited"), QStringLiteral("recbole")},
+         QStringLiteral("movielens-udata"), QStringLiteral("delimited"), QStringLiteral("recbole"),
+         QStringLiteral("sequences")},
         QString::fromStdString(spec.format));
-    m_format->setToolTip(tr("The loader. 'auto' decides from the file name and first line."));
+    m_format->setToolTip(
+        tr("The loader. 'auto' decides from the file name and first line; 'sequences' reads one "
+           "line per user, 'user item item ...' in time order (SASRec, S3-Rec, ICLRec data)."));
     form->addRow(tr("Loader"), m_format);
+    m_encoding = encodingBox(this, spec.encoding);
+    form->addRow(tr("Text encoding"), m_encoding);
     m_detected = new QLabel(this);
     form->addRow(QString(), m_detected);
     m_delimiter = delimiterBox(this, spec.delimiter);
@@ -186,6 +207,7 @@ DatasetImportDialog::DatasetImportDialog(const DatasetSpec& spec, QWidget* paren
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     layout->addWidget(buttons);
     connect(m_path, &QLineEdit::textChanged, this, &DatasetImportDialog::refreshPreview);
+    connect(m_encoding, &QComboBox::currentTextChanged, this, &DatasetImportDialog::refreshPreview);
     auto syncSplit = [this] {
         const bool given = m_split->currentText() == QLatin1String("given");
         m_testRatio->setEnabled(m_split->currentText() == QLatin1String("temporal") ||
@@ -201,9 +223,10 @@ DatasetImportDialog::DatasetImportDialog(const DatasetSpec& spec, QWidget* paren
 void DatasetImportDialog::refreshPreview()
 {
     const QString path = m_path->text();
-    fillPreview(m_preview, path);
+    fillPreview(m_preview, path, m_encoding->currentText());
     try {
-        const auto lines = previewLines(path.toStdString(), 1);
+        const auto lines =
+            previewLines(path.toStdString(), 1, m_encoding->currentText().toStdString());
         const std::string detected =
             detectFormat(path.toStdString(), lines.empty() ? std::string() : lines.front());
         m_detected->setText(tr("Detected loader: %1").arg(QString::fromStdString(detected)));
@@ -226,6 +249,7 @@ DatasetSpec DatasetImportDialog::spec() const
         s.name = QFileInfo(m_path->text()).fileName().toStdString();
     }
     s.format = m_format->currentText().toStdString();
+    s.encoding = m_encoding->currentText().toStdString();
     s.delimiter = m_delimiter->currentData().toString().toStdString();
     s.header = m_header->currentText().toStdString();
     s.userColumn = m_user->text().toStdString();
@@ -260,6 +284,8 @@ ScoresImportDialog::ScoresImportDialog(const ScoreFileSpec& spec, QWidget* paren
         tr("rank: ranked lists (rank 1 best); pointwise: scores in [0,1]; "
            "rating: a known scale mapped linearly to [0,1]."));
     form->addRow(tr("Kind"), m_kind);
+    m_encoding = encodingBox(this, spec.encoding);
+    form->addRow(tr("Text encoding"), m_encoding);
     m_delimiter = delimiterBox(this, spec.delimiter);
     form->addRow(tr("Delimiter"), m_delimiter);
     m_header = choices(this, {QStringLiteral("auto"), QStringLiteral("yes"), QStringLiteral("no")},
@@ -306,6 +332,14 @@ ScoresImportDialog::ScoresImportDialog(const ScoreFileSpec& spec, QWidget* paren
     m_candidateDefault->setToolTip(
         tr("Score of a candidate the LLM did not return (the paper uses 0.5)."));
     form->addRow(tr("Unanswered candidates score"), m_candidateDefault);
+    m_missing = new QComboBox(this);
+    m_missing->addItem(tr("skip the row (counted in the report)"), QStringLiteral("skip"));
+    m_missing->addItem(tr("score it like an unanswered candidate"), QStringLiteral("default"));
+    m_missing->addItem(tr("stop with an error"), QStringLiteral("error"));
+    m_missing->setCurrentIndex(
+        std::max(0, m_missing->findData(QString::fromStdString(spec.missing))));
+    m_missing->setToolTip(tr("What a row with an empty score cell (no LLM answer) means."));
+    form->addRow(tr("Empty score cells"), m_missing);
     layout->addLayout(form);
     layout->addWidget(new QLabel(tr("First lines of the file (tabs shown as \u2192):"), this));
     m_preview = previewBox(this);
@@ -316,13 +350,14 @@ ScoresImportDialog::ScoresImportDialog(const ScoreFileSpec& spec, QWidget* paren
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     layout->addWidget(buttons);
     connect(m_path, &QLineEdit::textChanged, this, &ScoresImportDialog::refreshPreview);
+    connect(m_encoding, &QComboBox::currentTextChanged, this, &ScoresImportDialog::refreshPreview);
     refreshPreview();
     resize(680, 660);
 }
 
 void ScoresImportDialog::refreshPreview()
 {
-    fillPreview(m_preview, m_path->text());
+    fillPreview(m_preview, m_path->text(), m_encoding->currentText());
 }
 
 ScoreFileSpec ScoresImportDialog::spec() const
@@ -343,6 +378,8 @@ ScoreFileSpec ScoresImportDialog::spec() const
     s.ratingMax = m_ratingMax->value();
     s.candidatesPath = m_candidates->text().toStdString();
     s.candidateDefault = m_candidateDefault->value();
+    s.encoding = m_encoding->currentText().toStdString();
+    s.missing = m_missing->currentData().toString().toStdString();
     return s;
 }
 

@@ -35,6 +35,7 @@ private:
     QLineEdit* m_testPath = nullptr;
     QLineEdit* m_itemsPath = nullptr;
     QComboBox* m_format = nullptr;
+    QComboBox* m_encoding = nullptr;
     QComboBox* m_delimiter = nullptr;
     QComboBox* m_header = nullptr;
     QLineEdit* m_user = nullptr;
@@ -66,6 +67,8 @@ private:
     QLineEdit* m_path = nullptr;
     QLineEdit* m_name = nullptr;
     QComboBox* m_kind = nullptr;
+    QComboBox* m_encoding = nullptr;
+    QComboBox* m_missing = nullptr;
     QComboBox* m_delimiter = nullptr;
     QComboBox* m_header = nullptr;
     QLineEdit* m_user = nullptr;

@@ -148,6 +148,9 @@ void ScoresPage::showReport()
         {tr("unknown users"), r.unknownUsers},
         {tr("unknown items"), r.unknownItems},
         {tr("values out of range (clamped)"), r.outOfRange},
+        {r.missingPolicy == "default" ? tr("empty values (scored with the default)")
+                                      : tr("empty values (rows skipped)"),
+         r.missingValues},
         {tr("rows that are training positives"), r.inTrain},
         {tr("rows that are test positives"), r.inTest},
         {tr("users covered"), r.usersCovered},

@@ -44,6 +44,8 @@ struct FileReport
     std::string delimiter;
     bool header = false;
     bool compressed = false;
+    std::string encoding;            // the text encoding it was decoded from
+    std::vector<std::string> notes;  // decisions the reader took, e.g. why line 1 is a header
     std::int64_t lines = 0;
     std::int64_t rows = 0;  // data rows read
     std::int64_t blankLines = 0;

@@ -55,6 +55,7 @@ void to_json(Json& j, const DatasetSpec& s)
         {"item_features_path", s.itemFeaturesPath},
         {"item_feature_names_path", s.itemFeatureNamesPath},
         {"format", s.format},
+        {"encoding", s.encoding},
         {"delimiter", s.delimiter},
         {"header", s.header},
         {"columns",
@@ -82,11 +83,12 @@ DatasetSpec datasetSpecFromJson(const Json& j, const std::string& prefix)
 {
     using namespace json_util;
     DatasetSpec s;
-    requireKeys(j,
-                {"name", "path", "test_path", "validation_path", "items_path", "item_features_path",
-                 "item_feature_names_path", "format", "delimiter", "header", "columns", "id_type",
-                 "implicit_threshold", "duplicates", "kcore", "split", "segments", "seed"},
-                prefix);
+    requireKeys(
+        j,
+        {"name", "path", "test_path", "validation_path", "items_path", "item_features_path",
+         "item_feature_names_path", "format", "encoding", "delimiter", "header", "columns",
+         "id_type", "implicit_threshold", "duplicates", "kcore", "split", "segments", "seed"},
+        prefix);
     read(j, "name", s.name, prefix);
     read(j, "path", s.path, prefix);
     read(j, "test_path", s.testPath, prefix);
@@ -94,10 +96,11 @@ DatasetSpec datasetSpecFromJson(const Json& j, const std::string& prefix)
     read(j, "items_path", s.itemsPath, prefix);
     read(j, "item_features_path", s.itemFeaturesPath, prefix);
     read(j, "item_feature_names_path", s.itemFeatureNamesPath, prefix);
-    readChoice(
-        j, "format", s.format,
-        {"auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole"},
-        prefix);
+    readChoice(j, "format", s.format,
+               {"auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole",
+                "sequences"},
+               prefix);
+    readChoice(j, "encoding", s.encoding, {"utf-8", "latin1", "cp1252"}, prefix);
     read(j, "delimiter", s.delimiter, prefix);
     readChoice(j, "header", s.header, {"auto", "yes", "no"}, prefix);
     if (j.contains("columns")) {

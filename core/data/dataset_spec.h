@@ -47,8 +47,11 @@ struct DatasetSpec
     std::string itemFeaturesPath;      // item -> categorical ids (e.g. genre_map.tsv)
     std::string itemFeatureNamesPath;  // id -> name (e.g. genre_features.tsv)
 
-    // "auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole"
+    // "auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole",
+    // "sequences" (one line per user: 'user item item ...' in time order; never auto-detected)
     std::string format = "auto";
+    // Text encoding of every file of the dataset: "utf-8", "latin1" or "cp1252"; read as UTF-8.
+    std::string encoding = "utf-8";
     std::string delimiter;        // empty: detect
     std::string header = "auto";  // "auto", "yes", "no"
     // Column names (with a header) or 0-based indices as text; empty: the loader's default.

@@ -306,7 +306,8 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
     sj.erase("name");
     for (const char* k : {"path", "test_path", "validation_path", "items_path",
                           "item_features_path", "item_feature_names_path"})
-        sj.erase(k);  // the same bytes under another path are the same dataset
+        sj.erase(k);       // the same bytes under another path are the same dataset
+    sj.erase("encoding");  // the files' hashes are over the decoded text: same text, same dataset
     h.add(sj.dump());
     ds.contentHash = h.hex();
     if (ds.spec.name.empty())

@@ -181,6 +181,8 @@ nlohmann::json datasetSummary(const Dataset& ds, const Segmentation& seg)
                          {"delimiter", f.delimiter},
                          {"header", f.header},
                          {"compressed", f.compressed},
+                         {"encoding", f.encoding},
+                         {"notes", f.notes},
                          {"lines", f.lines},
                          {"rows", f.rows},
                          {"blank_lines", f.blankLines},

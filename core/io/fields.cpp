@@ -1,6 +1,7 @@
 #include "io/fields.h"
 
 #include "common/error.h"
+#include "io/line_reader.h"
 
 #include <algorithm>
 #include <charconv>
@@ -21,17 +22,38 @@ namespace {
 std::string excerpt(std::string_view text, std::size_t max)
 {
     std::string out;
-    for (const char c : text.substr(0, max)) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7F) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02X", u);
-            out += buf;
+    const auto* u = reinterpret_cast<const unsigned char*>(text.data());
+    std::size_t i = 0;
+    auto escape = [&](unsigned char c) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02X", c);
+        out += buf;
+    };
+    while (i < text.size()) {
+        const unsigned char c = u[i];
+        std::size_t len = 1;
+        if (c >= 0x80) {
+            // Length of a valid UTF-8 sequence here, or 0.
+            const auto bad =
+                findInvalidUtf8(text.substr(i, std::min<std::size_t>(4, text.size() - i)));
+            len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+            if (len == 0 || i + len > text.size() || (bad != std::string_view::npos && bad < len))
+                len = 0;
+        }
+        if (i + std::max<std::size_t>(len, 1) > max)
+            break;
+        if (len == 0) {
+            escape(c);
+            ++i;
+        } else if (len == 1 && (c < 0x20 || c == 0x7F)) {
+            escape(c);
+            ++i;
         } else {
-            out += c;
+            out.append(text.substr(i, len));
+            i += len;
         }
     }
-    if (text.size() > max)
+    if (i < text.size())
         out += "...";
     return out;
 }
@@ -104,6 +126,65 @@ bool splitQuoted(std::string_view line, char delim, std::vector<std::string>& ou
             return true;
         }
     }
+}
+
+bool splitRecord(std::string_view line, std::string_view delim, std::vector<std::string_view>& out,
+                 std::string& scratch)
+{
+    if (line.find('"') == std::string_view::npos) {
+        splitFields(line, delim, out);
+        return true;
+    }
+    out.clear();
+    scratch.clear();
+    scratch.reserve(line.size());  // unquoted text is never longer: views into it stay valid
+    const std::size_t n = line.size();
+    std::size_t i = 0;
+    for (;;) {
+        std::size_t end = 0;
+        if (i < n && line[i] == '"') {
+            const std::size_t from = scratch.size();
+            bool closed = false;
+            for (++i; i < n;) {
+                if (line[i] == '"') {
+                    if (i + 1 < n && line[i + 1] == '"') {
+                        scratch += '"';
+                        i += 2;
+                        continue;
+                    }
+                    ++i;
+                    closed = true;
+                    break;
+                }
+                scratch += line[i++];
+            }
+            if (!closed)
+                return false;
+            // Text after the closing quote, up to the delimiter, is kept as is.
+            const auto pos = line.find(delim, i);
+            end = pos == std::string_view::npos ? n : pos;
+            scratch.append(line.substr(i, end - i));
+            out.emplace_back(scratch.data() + from, scratch.size() - from);
+        } else {
+            const auto pos = line.find(delim, i);
+            end = pos == std::string_view::npos ? n : pos;
+            out.push_back(line.substr(i, end - i));
+        }
+        if (end >= n)
+            return true;
+        i = end + delim.size();
+        if (i >= n) {
+            out.emplace_back();
+            return true;
+        }
+    }
+}
+
+void dropTrailingEmpty(std::vector<std::string_view>& out, std::size_t expected)
+{
+    if (out.size() >= 2 && (expected == 0 || out.size() == expected + 1) &&
+        trimmed(out.back()).empty())
+        out.pop_back();
 }
 
 std::string_view trimmed(std::string_view text) noexcept

@@ -22,6 +22,17 @@ void splitFields(std::string_view line, std::string_view delim, std::vector<std:
 // unterminated quote. `out` is reused.
 bool splitQuoted(std::string_view line, char delim, std::vector<std::string>& out);
 
+// Splits one delimited record at `delim` (one or more characters) with RFC 4180 quoting: a field
+// in double quotes may hold the delimiter, and "" inside it is one quote. The views point into
+// `line`, or into `scratch` for quoted fields (reused; valid until the next call). Lines without a
+// quote take the fast path of splitFields(). Returns false for an unterminated quote.
+bool splitRecord(std::string_view line, std::string_view delim, std::vector<std::string_view>& out,
+                 std::string& scratch);
+
+// Drops one trailing empty field (a trailing delimiter, "a,b,c,") when `out` has exactly one more
+// field than `expected` (or `expected` is 0).
+void dropTrailingEmpty(std::vector<std::string_view>& out, std::size_t expected = 0);
+
 std::string_view trimmed(std::string_view text) noexcept;
 
 // Unsigned 64-bit id. Errors: empty, non-numeric, negative, beyond 64 bits.
@@ -35,7 +46,8 @@ std::int64_t parseInteger(std::string_view text, const FieldContext& ctx, std::s
 // order of preference; empty when none splits the line.
 std::string detectDelimiter(std::string_view sample);
 
-// Shortens text for an error message.
+// Shortens text for an error message to at most `max` bytes, cut on a UTF-8 character boundary,
+// with control characters and bytes that are not UTF-8 written as \xNN.
 std::string excerpt(std::string_view text, std::size_t max = 40);
 
 }  // namespace sllmr

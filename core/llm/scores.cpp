@@ -10,10 +10,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace sllmr {
 using json_util::Json;
@@ -41,6 +43,9 @@ int findColumn(const std::string& want, const std::vector<std::string>& names, i
 {
     if (!want.empty()) {
         if (isUnsigned(want)) {
+            if (want.size() > 6)
+                throwBadInput(path, 1, std::string(what) + " column " + want + " is too large",
+                              "columns are numbered from 0");
             const int idx = std::stoi(want);
             if (!names.empty() && idx >= static_cast<int>(names.size()))
                 throwBadInput(path, 1,
@@ -132,7 +137,43 @@ struct Row
     std::uint32_t item;
     double value;
     std::uint32_t order;
+    bool fixed = false;  // a default score: already in [0, 1], not normalized
 };
+
+// Scores larger than this in magnitude are errors, not values to clamp.
+constexpr double kMaxValue = 1e9;
+
+bool looksNumeric(std::string_view s)
+{
+    s = trimmed(s);
+    if (!s.empty() && (s.front() == '+' || s.front() == '-'))
+        s.remove_prefix(1);
+    if (s.empty())
+        return false;
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ptr == s.data() + s.size() &&
+           (ec == std::errc() || ec == std::errc::result_out_of_range);
+}
+
+bool isColumnAlias(std::string_view field)
+{
+    const std::string n = lower(field);
+    for (const char* a : {"userid", "user_id", "user", "uid", "user_id:token", "movieid", "itemid",
+                          "item_id", "item", "iid", "item_id:token", "rank", "score", "rating",
+                          "prediction", "probability", "value"})
+        if (n == a)
+            return true;
+    return false;
+}
+
+LineReader::Options readerOptions(const ScoreFileSpec& spec)
+{
+    LineReader::Options o;
+    o.encoding = parseTextEncoding(spec.encoding, "setting 'scores.encoding'");
+    o.encodingSetting = "--score-encoding (run config: 'scores.encoding')";
+    return o;
+}
 
 }  // namespace
 
@@ -161,17 +202,20 @@ void to_json(Json& j, const ScoreFileSpec& s)
         {"rank_mapping", s.rankMapping},
         {"decay", s.decay},
         {"candidates_path", s.candidatesPath},
-        {"candidate_default", s.candidateDefault}};
+        {"candidate_default", s.candidateDefault},
+        {"encoding", s.encoding},
+        {"missing", s.missing}};
 }
 
 ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
 {
     using namespace json_util;
     ScoreFileSpec s;
-    requireKeys(j,
-                {"path", "name", "kind", "delimiter", "header", "columns", "rating_min",
-                 "rating_max", "rank_mapping", "decay", "candidates_path", "candidate_default"},
-                prefix);
+    requireKeys(
+        j,
+        {"path", "name", "kind", "delimiter", "header", "columns", "rating_min", "rating_max",
+         "rank_mapping", "decay", "candidates_path", "candidate_default", "encoding", "missing"},
+        prefix);
     read(j, "path", s.path, prefix);
     read(j, "name", s.name, prefix);
     readChoice(j, "kind", s.kind, {"auto", "rank", "pointwise", "rating"}, prefix);
@@ -194,184 +238,100 @@ ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
     readRange(j, "decay", s.decay, 1e-6, 10.0, prefix);
     read(j, "candidates_path", s.candidatesPath, prefix);
     readRange(j, "candidate_default", s.candidateDefault, 0.0, 1.0, prefix);
+    readChoice(j, "encoding", s.encoding, {"utf-8", "latin1", "cp1252"}, prefix);
+    readChoice(j, "missing", s.missing, {"skip", "default", "error"}, prefix);
     if (s.path.empty())
         throw Error(ErrorKind::Usage, "setting '" + keyPath(prefix, "path") + "' is empty", {}, 0,
                     "name the LLM score file");
     return s;
 }
 
-ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadControl& control)
-{
-    ScoreSet set;
-    set.spec = spec;
-    auto& rep = set.report;
-    const std::string& path = spec.path;
-    LineReader reader(path);
-    std::string_view line;
-    if (!nextData(reader, line, rep, true))
-        throwBadInput(path, 0, "the score file is empty",
-                      "expected one 'user, item, score|rating|rank' row per line");
+namespace {
 
-    std::string delim = spec.delimiter.empty() ? detectDelimiter(line) : spec.delimiter;
-    if (delim == "\\t" || delim == "tab")
-        delim = "\t";
-    if (delim.empty())
-        delim = ",";
+// Delimiter, header and columns of a score file, decided from its first data line.
+struct ScoreLayout
+{
+    std::string delim;
+    std::size_t fields = 0;
+    bool header = false;
+    int user = 0;
+    int item = 1;
+    int value = -1;
+    std::string kind;
+};
+
+ScoreLayout planScores(const ScoreFileSpec& spec, const Dataset& ds, std::string_view line,
+                       std::int64_t lineNo)
+{
+    const std::string& path = spec.path;
+    ScoreLayout lay;
+    lay.delim = spec.delimiter.empty() ? detectDelimiter(line) : spec.delimiter;
+    if (lay.delim == "\\t" || lay.delim == "tab")
+        lay.delim = "\t";
+    if (lay.delim.empty())
+        lay.delim = ",";
     std::vector<std::string_view> f;
-    splitFields(line, delim, f);
-    const std::size_t nfields = f.size();
-    if (nfields < 3)
+    std::string scratch;
+    if (!splitRecord(line, lay.delim, f, scratch))
+        throwBadInput(path, lineNo, "unterminated quote",
+                      "a quoted field must end with a closing double quote on the same line");
+    if (f.size() > 3)
+        dropTrailingEmpty(f);  // "user,item,score," (a trailing delimiter)
+    lay.fields = f.size();
+    if (lay.fields < 3)
         throwBadInput(
-            path, 1,
-            "found " + std::to_string(nfields) + " fields; user, item and a value are needed",
+            path, lineNo,
+            "found " + std::to_string(lay.fields) + " fields; user, item and a value are needed",
             "check the delimiter (tab or comma)");
-    bool header = spec.header == "yes";
+    // A header names a column, or has text where ids or values must be numbers.
+    const std::size_t valueIndex = isUnsigned(spec.valueColumn) && spec.valueColumn.size() < 7
+                                       ? std::stoul(spec.valueColumn)
+                                       : f.size() - 1;
+    const std::string_view valueText = f[std::min(valueIndex, f.size() - 1)];
+    lay.header = spec.header == "yes";
     if (spec.header == "auto")
-        header = ds.users.kind() == IdMap::Kind::Integer
-                     ? !isUnsigned(f[0])
-                     : (lower(f[0]) == "user_id" || lower(f[0]).starts_with("user"));
+        lay.header = std::any_of(f.begin(), f.end(), isColumnAlias) ||
+                     (ds.users.kind() == IdMap::Kind::Integer && !isUnsigned(f[0])) ||
+                     (!trimmed(valueText).empty() && !looksNumeric(valueText));
     std::vector<std::string> names;
-    if (header)
+    if (lay.header)
         names.assign(f.begin(), f.end());
-    const int userCol =
-        findColumn(spec.userColumn, names, 0, {"userid", "user_id", "user", "uid", "user_id:token"},
-                   path, "user");
-    const int itemCol =
+    lay.user = findColumn(spec.userColumn, names, 0,
+                          {"userid", "user_id", "user", "uid", "user_id:token"}, path, "user");
+    lay.item =
         findColumn(spec.itemColumn, names, 1,
                    {"movieid", "itemid", "item_id", "item", "iid", "item_id:token"}, path, "item");
-    int valueCol = findColumn(spec.valueColumn, names, -1,
-                              {"rank", "score", "rating", "prediction", "probability", "value"},
-                              path, "value");
-    if (valueCol < 0)
-        valueCol = static_cast<int>(nfields) - 1;
-    for (int c : {userCol, itemCol, valueCol})
-        if (c >= static_cast<int>(nfields))
-            throwBadInput(path, 1,
+    lay.value = findColumn(spec.valueColumn, names, -1,
+                           {"rank", "score", "rating", "prediction", "probability", "value"}, path,
+                           "value");
+    if (lay.value < 0)
+        lay.value = static_cast<int>(lay.fields) - 1;
+    for (int c : {lay.user, lay.item, lay.value})
+        if (c >= static_cast<int>(lay.fields))
+            throwBadInput(path, lineNo,
                           "column " + std::to_string(c) + " is beyond the " +
-                              std::to_string(nfields) + " fields",
+                              std::to_string(lay.fields) + " fields",
                           "check the column mapping");
-
-    std::string kind = spec.kind;
-    if (kind == "auto") {
-        if (!header)
+    lay.kind = spec.kind;
+    if (lay.kind == "auto") {
+        if (!lay.header)
             throw Error(ErrorKind::Usage,
-                        "the score file has no header, so its kind cannot be detected", path, 1,
-                        "choose the kind: rank, pointwise or rating");
-        const auto n = lower(names[valueCol]);
-        kind = n == "rank" ? "rank" : (n == "rating" ? "rating" : "pointwise");
+                        "the score file has no header, so its kind cannot be detected", path,
+                        lineNo, "choose the kind: rank, pointwise or rating");
+        const auto n = lower(names[lay.value]);
+        lay.kind = n == "rank" ? "rank" : (n == "rating" ? "rating" : "pointwise");
     }
-    rep.kind = kind;
+    return lay;
+}
 
-    // Known positives for the report: train and validation (carved from the training history).
-    std::unordered_set<std::uint64_t, PairHash> trainPairs;
-    std::unordered_set<std::uint64_t, PairHash> testPairs;
-    trainPairs.reserve((ds.train.size() + ds.validation.size()) * 2);
-    for (const auto* part : {&ds.train, &ds.validation})
-        for (const auto& r : *part)
-            trainPairs.insert(pairKey(r.user, r.item));
-    for (const auto& r : ds.test)
-        testPairs.insert(pairKey(r.user, r.item));
-
-    std::vector<Row> rows;
-    std::unordered_set<std::uint64_t, PairHash> seenPairs;
-    std::unordered_set<std::string> seenText;  // (user, item) text of rows with an unknown id
-    std::unordered_set<std::string> unknownU;
-    std::unordered_set<std::string> unknownI;
-    std::vector<std::uint32_t> listLength(ds.numUsers(), 0);
-    std::vector<std::int64_t> maxRank(ds.numUsers(), 0);
-    FieldContext ctx{&path, 0};
-    std::string key;
-
-    auto handle = [&](std::string_view text) {
-        ctx.line = reader.lineNumber();
-        splitFields(text, delim, f);
-        if (f.size() != nfields)
-            throwBadInput(path, reader.lineNumber(),
-                          "found " + std::to_string(f.size()) + " fields, expected " +
-                              std::to_string(nfields),
-                          "is the line truncated, or are delimiters mixed?");
-        ++rep.rows;
-        const auto u = lookup(ds.users, f[userCol], ctx, "user id");
-        const auto i = lookup(ds.items, f[itemCol], ctx, "item id");
-        double v = parseNumber(f[valueCol], ctx, kind == "rank" ? "rank" : "score");
-        if (kind == "rank") {
-            if (v < 1 || std::floor(v) != v)
-                throwBadInput(
-                    path, reader.lineNumber(),
-                    "rank " + excerpt(trimmed(f[valueCol])) + " is not a whole number >= 1",
-                    "ranks start at 1 (best)");
-            if (v > kMaxRank)
-                throwBadInput(path, reader.lineNumber(),
-                              "rank " + excerpt(trimmed(f[valueCol])) + " is implausibly large",
-                              "ranks are positions in a list; the largest accepted is 2^31");
-            rep.maxRank = std::max<std::int64_t>(rep.maxRank, static_cast<std::int64_t>(v));
-        }
-        if (u) {
-            ++listLength[*u];
-            if (kind == "rank")
-                maxRank[*u] = std::max<std::int64_t>(maxRank[*u], static_cast<std::int64_t>(v));
-        }
-        if (u && i) {
-            const auto k = pairKey(*u, *i);
-            rep.inTrain += trainPairs.count(k);
-            rep.inTest += testPairs.count(k);
-        }
-        // Known ids are compared as ids ("010" and "10" are one item); unknown ones as text.
-        bool repeated = false;
-        if (u && i) {
-            repeated = !seenPairs.insert(pairKey(*u, *i)).second;
-        } else {
-            key.assign(trimmed(f[userCol]));
-            key += '\x1f';
-            key.append(trimmed(f[itemCol]));
-            repeated = !seenText.insert(key).second;
-        }
-        if (repeated) {
-            ++rep.duplicates;
-            return;
-        }
-        if (!u) {
-            ++rep.unknownUsers;
-            if (unknownU.insert(std::string(trimmed(f[userCol]))).second && rep.warnings.size() < 5)
-                rep.warnings.push_back("line " + std::to_string(reader.lineNumber()) +
-                                       ": unknown user '" + excerpt(trimmed(f[userCol])) + "'");
-            return;
-        }
-        if (!i) {
-            ++rep.unknownItems;
-            if (unknownI.insert(std::string(trimmed(f[itemCol]))).second && rep.warnings.size() < 5)
-                rep.warnings.push_back("line " + std::to_string(reader.lineNumber()) +
-                                       ": unknown item '" + excerpt(trimmed(f[itemCol])) + "'");
-            return;
-        }
-        if (kind == "pointwise" && (v < 0 || v > 1)) {
-            ++rep.outOfRange;
-            v = std::clamp(v, 0.0, 1.0);
-        } else if (kind == "rating" && (v < spec.ratingMin || v > spec.ratingMax)) {
-            ++rep.outOfRange;
-            v = std::clamp(v, spec.ratingMin, spec.ratingMax);
-        }
-        rows.push_back({*u, *i, v, static_cast<std::uint32_t>(rows.size())});
-        if ((rows.size() & 0x3FFF) == 0)
-            checkCancel(control);
-    };
-    {
-        const auto src = rep.provenance.find("source");
-        rep.simulated = src != rep.provenance.end() && src->second == "simulated";
-    }
-    if (!header)
-        handle(line);
-    while (nextData(reader, line, rep, false))
-        handle(line);
-    rep.matched = static_cast<std::int64_t>(rows.size());
-    rep.distinctUnknownUsers = static_cast<std::int64_t>(unknownU.size());
-    rep.distinctUnknownItems = static_cast<std::int64_t>(unknownI.size());
-    if (rep.rows == 0)
-        throwBadInput(path, reader.lineNumber(), "the score file has no data rows",
-                      "expected one 'user, item, value' row per line");
-
-    // Normalize to [0, 1].
+// Normalizes the values to [0, 1] (defaults are already there).
+void normalize(std::vector<Row>& rows, const ScoreFileSpec& spec, const std::string& kind,
+               const std::vector<std::uint32_t>& listLength,
+               const std::vector<std::int64_t>& maxRank)
+{
     for (auto& r : rows) {
+        if (r.fixed)
+            continue;
         if (kind == "rank") {
             if (spec.rankMapping == "linear") {
                 const double n =
@@ -384,47 +344,12 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
             r.value = (r.value - spec.ratingMin) / (spec.ratingMax - spec.ratingMin);
         }
     }
+}
 
-    // Candidates the LLM was offered but did not return.
-    std::string candidatesHash;
-    if (!spec.candidatesPath.empty()) {
-        std::unordered_set<std::uint64_t, PairHash> scored;
-        for (const auto& r : rows)
-            scored.insert(pairKey(r.user, r.item));
-        LineReader cands(spec.candidatesPath);
-        FieldContext cctx{&spec.candidatesPath, 0};
-        std::vector<std::string_view> items;
-        while (cands.nextNonBlank(line)) {
-            cctx.line = cands.lineNumber();
-            splitFields(line, line.find('\t') != std::string_view::npos ? "\t" : ",", f);
-            if (cands.lineNumber() == 1 && !isUnsigned(f[0]) &&
-                ds.users.kind() == IdMap::Kind::Integer)
-                continue;  // header
-            if (f.size() < 2)
-                throwBadInput(spec.candidatesPath, cands.lineNumber(),
-                              "expected 'user, item[, rank]' or 'user<TAB>item item ...'");
-            const auto u = lookup(ds.users, f[0], cctx, "user id");
-            // Either one item per row or a space-separated list in the second field.
-            splitFields(trimmed(f[1]), " ", items);
-            for (auto it : items) {
-                if (it.empty())
-                    continue;
-                const auto i = lookup(ds.items, it, cctx, "item id");
-                if (!u || !i) {
-                    ++rep.candidatesUnknown;
-                    continue;
-                }
-                if (!scored.insert(pairKey(*u, *i)).second)
-                    continue;
-                rows.push_back(
-                    {*u, *i, spec.candidateDefault, static_cast<std::uint32_t>(rows.size())});
-                ++rep.candidatesAdded;
-            }
-        }
-        candidatesHash = cands.contentHash();
-    }
-
-    // CSR by user, file order within a user.
+// CSR by user, file order within a user; counts the users and items covered.
+void buildCsr(ScoreSet& set, const Dataset& ds, std::vector<Row>& rows)
+{
+    auto& rep = set.report;
     std::stable_sort(rows.begin(), rows.end(),
                      [](const Row& a, const Row& b) { return a.user < b.user; });
     set.offsets.assign(ds.numUsers() + 1, 0);
@@ -444,10 +369,215 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         rep.usersCovered += set.offsets[u + 1] > 0;
         set.offsets[u + 1] += set.offsets[u];
     }
+}
+
+// Adds the candidates the LLM was offered but did not return; returns the file's content hash.
+std::string addCandidates(const ScoreFileSpec& spec, const Dataset& ds, std::vector<Row>& rows,
+                          ScoreReport& rep)
+{
+    std::unordered_set<std::uint64_t, PairHash> scored;
+    for (const auto& r : rows)
+        scored.insert(pairKey(r.user, r.item));
+    LineReader cands(spec.candidatesPath, readerOptions(spec));
+    FieldContext cctx{&spec.candidatesPath, 0};
+    std::vector<std::string_view> f;
+    std::vector<std::string_view> items;
+    std::string_view line;
+    bool first = true;
+    while (cands.nextNonBlank(line)) {
+        cctx.line = cands.lineNumber();
+        splitFields(line, line.find('\t') != std::string_view::npos ? "\t" : ",", f);
+        if (std::exchange(first, false) && !isUnsigned(f[0]) &&
+            (ds.users.kind() == IdMap::Kind::Integer || isColumnAlias(f[0])))
+            continue;  // header
+        if (f.size() < 2)
+            throwBadInput(spec.candidatesPath, cands.lineNumber(),
+                          "expected 'user, item[, rank]' or 'user<TAB>item item ...'",
+                          "one candidate per row, or a user and a space-separated list");
+        const auto u = lookup(ds.users, f[0], cctx, "user id");
+        // Either one item per row or a space-separated list in the second field.
+        splitFields(trimmed(f[1]), " ", items);
+        for (auto it : items) {
+            if (it.empty())
+                continue;
+            const auto i = lookup(ds.items, it, cctx, "item id");
+            if (!u || !i) {
+                ++rep.candidatesUnknown;
+                continue;
+            }
+            if (!scored.insert(pairKey(*u, *i)).second)
+                continue;
+            rows.push_back(
+                {*u, *i, spec.candidateDefault, static_cast<std::uint32_t>(rows.size()), true});
+            ++rep.candidatesAdded;
+        }
+    }
+    return cands.contentHash();
+}
+
+}  // namespace
+
+ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadControl& control)
+{
+    ScoreSet set;
+    set.spec = spec;
+    auto& rep = set.report;
+    const std::string& path = spec.path;
+    LineReader reader(path, readerOptions(spec));
+    std::string_view line;
+    if (!nextData(reader, line, rep, true))
+        throwBadInput(path, 0, "the score file is empty",
+                      "expected one 'user, item, score|rating|rank' row per line");
+    const ScoreLayout lay = planScores(spec, ds, line, reader.lineNumber());
+    const std::string& kind = lay.kind;
+    rep.kind = kind;
+    rep.missingPolicy = spec.missing;
+
+    // Known positives for the report: train and validation (carved from the training history).
+    std::unordered_set<std::uint64_t, PairHash> trainPairs;
+    std::unordered_set<std::uint64_t, PairHash> testPairs;
+    trainPairs.reserve((ds.train.size() + ds.validation.size()) * 2);
+    for (const auto* part : {&ds.train, &ds.validation})
+        for (const auto& r : *part)
+            trainPairs.insert(pairKey(r.user, r.item));
+    for (const auto& r : ds.test)
+        testPairs.insert(pairKey(r.user, r.item));
+
+    std::vector<Row> rows;
+    std::unordered_set<std::uint64_t, PairHash> seenPairs;
+    std::unordered_set<std::string> seenText;  // (user, item) text of rows with an unknown id
+    std::unordered_set<std::string> unknownU;
+    std::unordered_set<std::string> unknownI;
+    std::vector<std::uint32_t> listLength(ds.numUsers(), 0);
+    std::vector<std::int64_t> maxRank(ds.numUsers(), 0);
+    FieldContext ctx{&path, 0};
+    std::vector<std::string_view> f;
+    std::string scratch;
+    std::string key;
+    const char* what = kind == "rank" ? "rank" : "score";
+
+    auto handle = [&](std::string_view text) {
+        const std::int64_t at = reader.lineNumber();
+        ctx.line = at;
+        if (!splitRecord(text, lay.delim, f, scratch))
+            throwBadInput(path, at, "unterminated quote",
+                          "a quoted field must end with a closing double quote on the same line");
+        dropTrailingEmpty(f, lay.fields);
+        if (f.size() != lay.fields)
+            throwBadInput(path, at,
+                          "found " + std::to_string(f.size()) + " fields, expected " +
+                              std::to_string(lay.fields),
+                          "is the line truncated, or are delimiters mixed?");
+        ++rep.rows;
+        const auto u = lookup(ds.users, f[lay.user], ctx, "user id");
+        const auto i = lookup(ds.items, f[lay.item], ctx, "item id");
+        const bool missing = trimmed(f[lay.value]).empty();
+        double v = spec.candidateDefault;
+        if (missing) {
+            ++rep.missingValues;
+            if (spec.missing == "error")
+                throwBadInput(path, at, std::string("empty ") + what + " (the LLM gave no answer?)",
+                              "fill it, or choose what empty values mean: --missing skip or "
+                              "default (run config: 'scores.missing')");
+            if (spec.missing == "skip")
+                return;
+        } else {
+            v = parseNumber(f[lay.value], ctx, what);
+            if (std::fabs(v) > kMaxValue)
+                throwBadInput(
+                    path, at,
+                    std::string(what) + " '" + excerpt(trimmed(f[lay.value])) + "' is out of range",
+                    "scores, ratings and ranks must lie between -1e9 and 1e9");
+        }
+        if (kind == "rank" && !missing) {
+            if (v < 1 || std::floor(v) != v)
+                throwBadInput(
+                    path, at,
+                    "rank " + excerpt(trimmed(f[lay.value])) + " is not a whole number >= 1",
+                    "ranks start at 1 (best)");
+            if (v > kMaxRank)
+                throwBadInput(path, at,
+                              "rank " + excerpt(trimmed(f[lay.value])) + " is implausibly large",
+                              "ranks are positions in a list; the largest accepted is 2^31");
+            rep.maxRank = std::max<std::int64_t>(rep.maxRank, static_cast<std::int64_t>(v));
+        }
+        if (u && !missing) {
+            ++listLength[*u];
+            if (kind == "rank")
+                maxRank[*u] = std::max<std::int64_t>(maxRank[*u], static_cast<std::int64_t>(v));
+        }
+        if (u && i) {
+            const auto k = pairKey(*u, *i);
+            rep.inTrain += trainPairs.count(k);
+            rep.inTest += testPairs.count(k);
+        }
+        // Known ids are compared as ids ("010" and "10" are one item); unknown ones as text.
+        bool repeated = false;
+        if (u && i) {
+            repeated = !seenPairs.insert(pairKey(*u, *i)).second;
+        } else {
+            key.assign(trimmed(f[lay.user]));
+            key += '\x1f';
+            key.append(trimmed(f[lay.item]));
+            repeated = !seenText.insert(key).second;
+        }
+        if (repeated) {
+            ++rep.duplicates;
+            return;
+        }
+        if (!u) {
+            ++rep.unknownUsers;
+            if (unknownU.insert(std::string(trimmed(f[lay.user]))).second &&
+                rep.warnings.size() < 5)
+                rep.warnings.push_back("line " + std::to_string(at) + ": unknown user '" +
+                                       excerpt(trimmed(f[lay.user])) + "'");
+            return;
+        }
+        if (!i) {
+            ++rep.unknownItems;
+            if (unknownI.insert(std::string(trimmed(f[lay.item]))).second &&
+                rep.warnings.size() < 5)
+                rep.warnings.push_back("line " + std::to_string(at) + ": unknown item '" +
+                                       excerpt(trimmed(f[lay.item])) + "'");
+            return;
+        }
+        if (!missing && kind == "pointwise" && (v < 0 || v > 1)) {
+            ++rep.outOfRange;
+            v = std::clamp(v, 0.0, 1.0);
+        } else if (!missing && kind == "rating" && (v < spec.ratingMin || v > spec.ratingMax)) {
+            ++rep.outOfRange;
+            v = std::clamp(v, spec.ratingMin, spec.ratingMax);
+        }
+        rows.push_back({*u, *i, v, static_cast<std::uint32_t>(rows.size()), missing});
+        if ((rows.size() & 0x3FFF) == 0)
+            checkCancel(control);
+    };
+    {
+        const auto src = rep.provenance.find("source");
+        rep.simulated = src != rep.provenance.end() && src->second == "simulated";
+    }
+    if (!lay.header)
+        handle(line);
+    while (nextData(reader, line, rep, false))
+        handle(line);
+    rep.matched = static_cast<std::int64_t>(rows.size());
+    rep.distinctUnknownUsers = static_cast<std::int64_t>(unknownU.size());
+    rep.distinctUnknownItems = static_cast<std::int64_t>(unknownI.size());
+    if (rep.rows == 0)
+        throwBadInput(path, reader.lineNumber(), "the score file has no data rows",
+                      "expected one 'user, item, value' row per line");
+    normalize(rows, spec, kind, listLength, maxRank);
+    const std::string candidatesHash =
+        spec.candidatesPath.empty() ? std::string() : addCandidates(spec, ds, rows, rep);
+    buildCsr(set, ds, rows);
     // The same bytes read another way (kind, columns, mapping, candidates) are another score set.
+    // The encoding is not part of it (the hash is over the decoded text), nor is the missing-value
+    // policy when no value is missing.
     Json how = spec;
-    for (const char* k : {"path", "name", "candidates_path"})
+    for (const char* k : {"path", "name", "candidates_path", "encoding"})
         how.erase(k);
+    if (rep.missingValues == 0)
+        how.erase("missing");
     Hasher hasher;
     hasher.add(reader.contentHash());
     hasher.add(candidatesHash);
@@ -469,6 +599,8 @@ Json scoreReportJson(const ScoreReport& r)
                 {"distinct_unknown_users", r.distinctUnknownUsers},
                 {"distinct_unknown_items", r.distinctUnknownItems},
                 {"out_of_range", r.outOfRange},
+                {"missing_values", r.missingValues},
+                {"missing_policy", r.missingPolicy},
                 {"in_train", r.inTrain},
                 {"in_test", r.inTest},
                 {"users_covered", r.usersCovered},

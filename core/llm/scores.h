@@ -1,11 +1,13 @@
 #pragma once
 // LLM score files (SPEC 7): pointwise scores in [0,1], ratings on a known scale, or ranked lists,
 // normalized to r(u,i) in [0,1] and matched to a dataset. An optional candidate file adds the
-// items that were offered to the LLM but not returned, with a default score (0.5). Nothing is
-// dropped silently: every row ends up in exactly one of matched / duplicates / unknown users /
-// unknown items, and the report says so. Lines starting with '#' are comments; those before the
-// first data line of the form '# key: value' are the file's provenance (model, template, date, or
-// 'source: simulated' for a simulated LLM) and are reported as is.
+// items that were offered to the LLM but not returned, with a default score (0.5). Delimited with
+// RFC 4180 quoting; UTF-8, Latin-1 or Windows-1252. A row with an empty value (an LLM that did not
+// answer) is skipped, scored with the candidate default, or an error, as `missing` says. Nothing
+// is dropped silently: every row ends up in exactly one of matched / duplicates / unknown users /
+// unknown items / missing values skipped, and the report says so. Lines starting with '#' are
+// comments; those before the first data line of the form '# key: value' are the file's provenance
+// (model, template, date, or 'source: simulated' for a simulated LLM) and are reported as is.
 #include "data/dataset.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -37,6 +39,10 @@ struct ScoreFileSpec
     double decay = 0.1;
     std::string candidatesPath;  // user, item[, rank] or user<TAB>item item item ...
     double candidateDefault = 0.5;
+    std::string encoding = "utf-8";  // "utf-8", "latin1", "cp1252" (score and candidate files)
+    // An empty value cell: "skip" the row (counted), score it "default" (candidateDefault, as is),
+    // or "error".
+    std::string missing = "skip";
 
     void resolvePaths(const std::string& baseDir);
 };
@@ -54,6 +60,10 @@ struct ScoreReport
     std::int64_t distinctUnknownUsers = 0;
     std::int64_t distinctUnknownItems = 0;
     std::int64_t outOfRange = 0;  // values outside the scale, clamped into it (reported)
+    // Rows whose value cell is empty; skipped, or scored with the candidate default (then also
+    // counted in matched, duplicates or unknown like any row), as missingPolicy says.
+    std::int64_t missingValues = 0;
+    std::string missingPolicy;
     // Rows (duplicates included) whose pair is a known positive of the training history (train or
     // the validation slice carved from it).
     std::int64_t inTrain = 0;
