@@ -135,8 +135,8 @@ DatasetRecord datasetRecord(const Dataset& ds, const json& summary)
     rec.name = ds.spec.name;
     rec.source = ds.spec.path;
     rec.contentHash = ds.contentHash;
-    rec.specJson = json(ds.spec).dump();
-    rec.statsJson = summary.dump();
+    rec.specJson = json(ds.spec).dump(-1, ' ', false, json::error_handler_t::replace);
+    rec.statsJson = summary.dump(-1, ' ', false, json::error_handler_t::replace);
     return rec;
 }
 
@@ -213,9 +213,12 @@ int run(int argc, char** argv)
         ->capture_default_str();
     scInspect->add_option("--score-header", scSpec.header, "Header line")
         ->check(CLI::IsMember({"auto", "yes", "no"}));
-    scInspect->add_option("--score-user-col", scSpec.userColumn, "User column: name or index");
-    scInspect->add_option("--score-item-col", scSpec.itemColumn, "Item column: name or index");
-    scInspect->add_option("--value-col", scSpec.valueColumn, "Value column: name or index");
+    scInspect->add_option("--score-user-col", scSpec.userColumn, "User column: name or index")
+        ->check(columnOption());
+    scInspect->add_option("--score-item-col", scSpec.itemColumn, "Item column: name or index")
+        ->check(columnOption());
+    scInspect->add_option("--value-col", scSpec.valueColumn, "Value column: name or index")
+        ->check(columnOption());
     scInspect->add_option("--rating-min", scSpec.ratingMin, "Lowest rating of the scale")
         ->capture_default_str();
     scInspect->add_option("--rating-max", scSpec.ratingMax, "Highest rating of the scale")
@@ -272,7 +275,8 @@ int run(int argc, char** argv)
                 summary["dataset_id"] = store.addDataset(datasetRecord(ds, summary));
             }
             if (dsJson)
-                std::cout << summary.dump(2) << '\n';
+                std::cout << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                          << '\n';
             else
                 printDataset(summary);
             return Ok;
@@ -292,13 +296,14 @@ int run(int argc, char** argv)
                 rec.name = set.spec.name;
                 rec.source = set.spec.path;
                 rec.contentHash = set.report.contentHash;
-                rec.specJson = json(set.spec).dump();
-                rec.reportJson = out.dump();
+                rec.specJson = json(set.spec).dump(-1, ' ', false, json::error_handler_t::replace);
+                rec.reportJson = out.dump(-1, ' ', false, json::error_handler_t::replace);
                 out["dataset_id"] = datasetId;
                 out["score_set_id"] = store.addScoreSet(rec);
             }
             if (scJson)
-                std::cout << out.dump(2) << '\n';
+                std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                          << '\n';
             else
                 printScores(out, scSpec.path);
             return Ok;

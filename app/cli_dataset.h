@@ -2,6 +2,7 @@
 // Command-line options shared by every command that loads a dataset (files, loader, column
 // mapping, preprocessing, split, segments, seed) and their translation into a DatasetSpec.
 #include "common/error.h"
+#include "common/json_util.h"
 #include "data/dataset_spec.h"
 
 #include <CLI/CLI.hpp>
@@ -33,6 +34,23 @@ inline Threshold parseThreshold(const std::string& text, const char* option)
                     {}, 0, "write a share like 20% or an absolute count like 3");
     }
     return t;
+}
+
+// A column option: a header name or a 0-based index that fits the readers (exit 2 otherwise).
+inline CLI::Validator columnOption()
+{
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            try {
+                json_util::requireColumn(value, "value");
+            } catch (const Error&) {
+                return "'" + value +
+                       "' is not a column index a file can have: give a header name or a "
+                       "0-based index below 2147483648";
+            }
+            return {};
+        },
+        "NAME|INDEX");
 }
 
 // Options shared by every command that loads a dataset.
@@ -77,10 +95,14 @@ struct DatasetOptions
         cmd.add_option("--header", spec.header, "Header line")
             ->check(CLI::IsMember({"auto", "yes", "no"}))
             ->capture_default_str();
-        cmd.add_option("--user-col", spec.userColumn, "User column: header name or 0-based index");
-        cmd.add_option("--item-col", spec.itemColumn, "Item column: header name or 0-based index");
-        cmd.add_option("--rating-col", spec.ratingColumn, "Rating column: name or index");
-        cmd.add_option("--time-col", spec.timestampColumn, "Timestamp column: name or index");
+        cmd.add_option("--user-col", spec.userColumn, "User column: header name or 0-based index")
+            ->check(columnOption());
+        cmd.add_option("--item-col", spec.itemColumn, "Item column: header name or 0-based index")
+            ->check(columnOption());
+        cmd.add_option("--rating-col", spec.ratingColumn, "Rating column: name or index")
+            ->check(columnOption());
+        cmd.add_option("--time-col", spec.timestampColumn, "Timestamp column: name or index")
+            ->check(columnOption());
         cmd.add_option("--implicit-threshold", implicit,
                        "Keep interactions with rating >= this (implicit feedback)");
         cmd.add_option("--duplicates", spec.duplicates, "Which repeated (user, item) row is kept")

@@ -458,7 +458,7 @@ std::optional<int> InspectCommand::execute()
                           {"pairs", pairs},
                           {"tests", tests},
                           {"mean_test_auc", num(d.meanTestAuc)}}
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
         return 0;
     }
@@ -481,7 +481,7 @@ std::optional<int> InspectCommand::execute()
                           {"as_higher", summaryJson(d.asHigher)},
                           {"as_lower", summaryJson(d.asLower)},
                           {"pairs", pairs}}
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
         return 0;
     }
@@ -495,7 +495,7 @@ std::optional<int> InspectCommand::execute()
                     j["title"] = h.title;
                 arr.push_back(j);
             }
-            std::cout << arr.dump(2) << '\n';
+            std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         } else {
             if (hits.empty())
                 fmt::print("no user or item matches '{}'\n", m_find);
@@ -513,7 +513,7 @@ std::optional<int> InspectCommand::execute()
             std::cout << json{{"run", runJson(run)},
                               {"training", binsJson(training)},
                               {"final", binsJson(final)}}
-                             .dump(2)
+                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                       << '\n';
         } else {
             printRun(run);
@@ -531,7 +531,7 @@ std::optional<int> InspectCommand::execute()
         if (m_json) {
             json j = epochsJson(e);
             j["run"] = runJson(run);
-            std::cout << j.dump(2) << '\n';
+            std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         } else {
             printRun(run);
             printEpochs(e);
@@ -545,7 +545,7 @@ std::optional<int> InspectCommand::execute()
         json j{{"run", runJson(run)}, {"grid", gridJson(grid)}, {"histogram", histogramJson(hist)}};
         if (!m_grid)
             j["epochs"] = epochsJson(inspector.epochs())["epochs"];
-        std::cout << j.dump(2) << '\n';
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
     printRun(run);

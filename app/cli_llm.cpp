@@ -249,7 +249,7 @@ int LlmCommands::score(bool importBatch)
                               {"estimated_output_tokens", p.completionTokens},
                               {"estimated_cost", p.cost},
                               {"template_hash", r.templateHash}}
-                             .dump(2)
+                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                       << '\n';
         } else {
             fmt::print("wrote {} requests to {}\n", count(r.batchRequests), r.outputPath);
@@ -284,7 +284,7 @@ int LlmCommands::score(bool importBatch)
                           {"cost", p.cost},
                           {"failures", r.failures},
                           {"template_hash", r.templateHash}}
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
     } else {
         fmt::print("wrote {} ({} users, {} rows: {} scored, {} missing -> {})\n", r.outputPath,
@@ -356,7 +356,7 @@ int LlmCommands::simulate()
                           {"tail_rows", rep.tail},     {"default_rows", rep.fallback},
                           {"tau_user", rep.tauUser},   {"tau_item", rep.tauItem},
                           {"profile", toJson(profile)}}
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
     } else {
         fmt::print("wrote {} (simulated LLM): {} rows for {} users\n", m_simOutput, count(rep.rows),

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -58,10 +59,21 @@ void applySet(json& j, const std::string& assignment)
     std::vector<std::string> parts;
     while (std::getline(path, part, '.'))
         parts.push_back(part);
+    if (parts.empty() ||
+        std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); }) ||
+        key.back() == '.')
+        throw Error(ErrorKind::Usage, "--set '" + assignment + "': '" + key + "' is not a key", {},
+                    0, "keys are dotted paths such as method.lambda");
+    std::string walked;
     for (std::size_t k = 0; k + 1 < parts.size(); ++k) {
+        walked += (walked.empty() ? "" : ".") + parts[k];
         if (!node->contains(parts[k]))
             (*node)[parts[k]] = json::object();
         node = &(*node)[parts[k]];
+        if (!node->is_object())
+            throw Error(ErrorKind::Usage,
+                        "--set " + key + ": setting '" + walked + "' is a value, not a section", {},
+                        0, "'sllmr config describe' lists the keys");
     }
     (*node)[parts.back()] = value;
 }
@@ -105,9 +117,19 @@ RunRecord requireRun(const ExperimentStore& store, std::int64_t id)
     return *rec;
 }
 
+// config[section][key] when it is a string, "?" otherwise: a stored config is untrusted.
+std::string configText(const json& config, const char* section, const char* key)
+{
+    const auto s = config.find(section);
+    if (s == config.end() || !s->is_object())
+        return "?";
+    const auto v = s->find(key);
+    return v != s->end() && v->is_string() ? v->get<std::string>() : "?";
+}
+
 json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
 {
-    json config = json::parse(r.configJson, nullptr, false);
+    const json config = json::parse(r.configJson, nullptr, false);
     json j{{"run_id", r.id},
            {"name", r.name},
            {"status", toString(r.status)},
@@ -121,14 +143,18 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
            {"notes", r.notes},
            {"tags", r.tags},
            {"metrics", metricsJson(storedMetrics(store, r.id))}};
-    if (!config.is_discarded()) {
-        const std::string method = config["method"].value("name", "?");
+    if (config.is_object()) {
+        const std::string method = configText(config, "method", "name");
         j["summary"] =
             method == "selective"
-                ? fmt::format("{} / selective / gate {}", config["model"].value("type", "?"),
-                              config["gate"].value("mode", "?"))
-                : fmt::format("{} / {}", config["model"].value("type", "?"), method);
+                ? fmt::format("{} / selective / gate {}", configText(config, "model", "type"),
+                              configText(config, "gate", "mode"))
+                : fmt::format("{} / {}", configText(config, "model", "type"), method);
         j["config"] = config;
+    } else {
+        // One odd row never makes the list unreadable: it is shown with a note.
+        j["summary"] = "(unreadable config)";
+        j["note"] = "the stored config is not a JSON object; the run cannot be resumed or rerun";
     }
     if (withEpochs) {
         std::map<int, json> epochs;
@@ -277,7 +303,9 @@ RunCommands::RunCommands(CLI::App& app, const std::string& dbPath) : m_dbPath(db
 std::optional<int> RunCommands::execute()
 {
     if (*m_template) {
-        std::cout << toJson(defaultRunConfig()).dump(2) << '\n';
+        std::cout << toJson(defaultRunConfig())
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
         return 0;
     }
     if (*m_describe) {
@@ -290,7 +318,7 @@ std::optional<int> RunCommands::execute()
                                {"default", d.defaultValue},
                                {"range", d.range},
                                {"meaning", d.meaning}});
-            std::cout << arr.dump(2) << '\n';
+            std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         } else {
             for (const auto& d : docs)
                 fmt::print("{}\n    {} (default {}{}{})\n    {}\n", d.key, d.type, d.defaultValue,
@@ -342,7 +370,11 @@ int RunCommands::runConfig()
             json j = toJson(config);
             for (const auto& s : m_set)
                 applySet(j, s);
-            config = runConfigFromJson(j, {});
+            try {
+                config = runConfigFromJson(j, {});
+            } catch (const Error& e) {
+                throw Error(e.kind(), "with --set: " + e.problem(), m_configPath, 0, e.hint());
+            }
         }
         outcome = executeRun(config, store, cb);
     }
@@ -353,7 +385,7 @@ int RunCommands::runConfig()
     j["epochs_run"] = outcome.epochsRun;
     if (m_json) {
         j.erase("config");
-        std::cout << j.dump(2) << '\n';
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     } else {
         fmt::print("run {} {} after {} epochs (best {})\n", outcome.runId, toString(outcome.status),
                    outcome.epochsRun, outcome.bestEpoch);
@@ -381,7 +413,7 @@ int RunCommands::listRuns()
     if (m_json) {
         for (auto& r : arr)
             r.erase("config");
-        std::cout << arr.dump(2) << '\n';
+        std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
     fmt::print("{:>5}  {:<11}  {:<24}  {:>8} {:>8} {:>8}  {}\n", "run", "status",
@@ -407,7 +439,7 @@ int RunCommands::showRun()
     const auto rec = requireRun(store, m_runId);
     json j = runJson(store, rec, true);
     if (m_json) {
-        std::cout << j.dump(2) << '\n';
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
     fmt::print("run {}: {} ({})\n", rec.id, rec.name, toString(rec.status));
@@ -415,6 +447,8 @@ int RunCommands::showRun()
                rec.createdAt, rec.finishedAt.empty() ? "-" : rec.finishedAt);
     if (!rec.error.empty())
         fmt::print("  error: {}\n", rec.error);
+    if (j.contains("note"))
+        fmt::print("  note: {}\n", j["note"].get<std::string>());
     fmt::print("\n  {:>5} {:>10} {:>10} {:>10} {:>9} {:>9}\n", "epoch", "base", "llm", "gate",
                "val AUC", "gate a");
     for (const auto& e : j["epochs"]) {
@@ -444,7 +478,7 @@ int RunCommands::compareRuns()
         out[std::to_string(id)].erase("config");
     }
     if (m_json) {
-        std::cout << out.dump(2) << '\n';
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
     for (auto id : m_runIds)
@@ -472,7 +506,7 @@ int RunCommands::exportRun()
                             {"mean_activation", b.meanActivation},
                             {"active_share", b.activeShare}});
         j["gate_bins"] = bins;
-        text << j.dump(2) << '\n';
+        text << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     } else {
         text << "run_id,kind,segment,epoch,metric,value,size\n";
         for (const auto& s : store.segmentMetrics(rec.id))

@@ -183,7 +183,9 @@ int SweepCommands::sweep()
         const Grid grid = loadGrid(m_gridPath);
         const GridExpansion expansion = expandGrid(grid);
         if (m_json && m_dryRun) {
-            std::cout << expansionJson(expansion, grid).dump(2) << '\n';
+            std::cout << expansionJson(expansion, grid)
+                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << '\n';
             return 0;
         }
         if (!m_json)
@@ -252,7 +254,7 @@ int SweepCommands::sweep()
                           {"failed", outcome.failed},
                           {"cancelled", outcome.cancelled},
                           {"items", items}}
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
     } else {
         fmt::print("sweep {} {}: {} completed, {} already done, {} failed, {} cancelled\n", sweepId,
@@ -288,7 +290,7 @@ int SweepCommands::listSweeps()
                        {"file", grid.is_discarded() ? "" : grid.value("file", "")}});
     }
     if (m_json) {
-        std::cout << arr.dump(2) << '\n';
+        std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
     fmt::print("{:>5}  {:<11}  {:>9}  {:<24}  {}\n", "sweep", "status", "done", "created", "name");
@@ -330,7 +332,7 @@ int SweepCommands::matrix()
     if (m_format == "csv")
         text = matrixCsv(m);
     else if (m_format == "json")
-        text = matrixJson(m).dump(2) + "\n";
+        text = matrixJson(m).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     else if (m_format == "latex")
         text = matrixLatex(m);
     else
@@ -375,7 +377,7 @@ int SweepCommands::compare()
             seg["auc_b"] = std::isfinite(m.cells[1][c].mean) ? json(m.cells[1][c].mean) : json();
             out["segments"].push_back(seg);
         }
-        std::cout << out.dump(2) << '\n';
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
     fmt::print(

@@ -31,6 +31,11 @@ if(SLLMR_SANITIZER)
   target_link_options(sllmr_options INTERFACE -fsanitize=${_san})
 endif()
 
+if(SLLMR_FUZZ)
+  # A sanitizer finding must stop the fuzzer, not scroll by.
+  target_compile_options(sllmr_options INTERFACE -fno-sanitize-recover=all)
+endif()
+
 option(SLLMR_CLANG_TIDY "Run clang-tidy while building" OFF)
 if(SLLMR_CLANG_TIDY)
   find_program(SLLMR_CLANG_TIDY_EXE clang-tidy REQUIRED)

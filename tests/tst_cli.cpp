@@ -12,6 +12,7 @@
 #include <QtTest>
 
 #include "test_paths.h"
+#include <sys/stat.h>
 
 namespace {
 
@@ -144,6 +145,9 @@ private Q_SLOTS:
     void sequencesDataset();
     void sequencesPaperDataset();
     void scoresMissingAndQuoting();
+    void malformedInput_data();
+    void malformedInput();
+    void failedRunWithBrokenTextListsAsJson();
 
 private:
     QTemporaryDir m_tmp;
@@ -691,6 +695,179 @@ void TestCli::scoresMissingAndQuoting()
              QStringLiteral("default"));
     RUN_OK(text, base);
     QVERIFY2(text.out.contains("missing values"), text.out.constData());
+// Every kind of user mistake and hostile file, one row each: what is run, the exit code it must
+// give (2 usage, 3 bad input, 4 database; never 1, which is for bugs) and what the message must
+// name (file:line or the setting). In the arguments:
+//   {repro}/NAME  a file of tests/fixtures/repro
+//   {db}          a new database in a temporary folder
+//   {copy}/NAME   a writable copy of tests/fixtures/repro/NAME (its bytes are checked after a
+//                 refusal: exit 4 must leave it unchanged, with no -wal/-shm/-journal beside it)
+//   {dir}         a folder; {fifo} a named pipe (opening it would block)
+//   {name=A<C3>}  the argument name=A followed by the byte 0xC3 (not valid UTF-8)
+void TestCli::malformedInput_data()
+    QTest::addColumn<int>("code");
+    QTest::addColumn<QString>("names");  // expected in stderr (or stdout for code 0)
+
+    const QString tiny = QStringLiteral("{repro}/tiny-run.json");
+    const auto row = [](const char* name, QStringList args, int code, const char* names) {
+        QTest::newRow(name) << args << code << QString::fromUtf8(names);
+    };
+    // Run configs.
+    row("number beyond a double", {"run", "{repro}/config-1e400.json"}, 3,
+        "config-1e400.json:75: not a usable JSON value");
+    row("config is a folder", {"run", "{dir}"}, 3, "is a folder");
+    row("config is a FIFO", {"run", "{fifo}"}, 3, "not a regular file");
+    row("missing config", {"run", "{repro}/no-such.json"}, 3, "no-such.json");
+    row("seed -1", {"run", "{repro}/seed-negative.json"}, 2, "setting 'seed' = -1 is out of range");
+    row("seed 2^64", {"run", "{repro}/seed-2e64.json"}, 2, "setting 'seed' = ");
+    row("column index beyond int (config)", {"run", "{repro}/column-beyond-int.json"}, 2,
+        "dataset.columns.user");
+    row("--set into a value", {"run", tiny, "--set", "seed.x=1"}, 2, "'seed' is a value");
+    row("--set invalid UTF-8", {"run", tiny, "--set", "{name=A<C3>}"}, 2,
+        "setting 'name' is not valid UTF-8");
+    row("--set unknown key", {"run", tiny, "--set", "method.lamda=1"}, 2, "method.lamda");
+    row("--set empty key part", {"run", tiny, "--set", "method..name=x"}, 2, "is not a key");
+    row("--set out of range", {"run", tiny, "--set", "train.epochs=0"}, 2, "train.epochs");
+    row("--set float for an integer", {"run", tiny, "--set", "train.epochs=2.5"}, 2,
+        "'train.epochs' = 2.5 is not a whole number");
+    // Column options.
+    row("--user-col beyond int",
+        {"dataset", "inspect", "{repro}/train_ok.csv", "--user-col", "99999999999"}, 2,
+        "99999999999");
+    row("--score-user-col beyond int",
+        {"scores", "inspect", "{repro}/train_ok.csv", "--data", "{repro}/train_ok.csv",
+         "--score-user-col", "2147483648"},
+        2, "2147483648");
+    // Data files (the kinds tested before, kept in the table).
+    row("malformed dataset", {"dataset", "inspect", kCliFixtures + "/bad_ratings.csv"}, 3,
+        "bad_ratings.csv:4:");
+    row("missing dataset", {"dataset", "inspect", "{repro}/no-such.csv"}, 3, "no-such.csv");
+    row("malformed score file",
+        QStringList{"scores", "inspect", scoreFixture("negative_rank.tsv")} + tinyData(), 3,
+        "negative_rank.tsv:3:");
+    // Stores.
+    row("unknown run", {"--db", "{db}", "runs", "show", "99"}, 3, "run 99 does not exist");
+    row("trigger in the store (run)", {"--db", "{copy}/trigger_tamper.db", "run", tiny}, 4,
+        "unexpected trigger 'tamper'");
+    row("recursive view (runs list)", {"--db", "{copy}/view_hang.db", "runs", "list"}, 4,
+        "unexpected view 'runs'");
+    row("huge blob view (runs list --json)",
+        {"--db", "{copy}/huge_blob_view.db", "runs", "list", "--json"}, 4,
+        "unexpected view 'runs'");
+    row("bad UTF-8 row: runs list --json",
+        {"--db", "{copy}/bad_utf8_text.db", "runs", "list", "--json"}, 0, "\"A\xEF\xBF\xBD\"");
+    row("bad UTF-8 row: runs show --json",
+        {"--db", "{copy}/bad_utf8_text.db", "runs", "show", "1", "--json"}, 0, "\"A\xEF\xBF\xBD\"");
+    row("bad UTF-8 row: runs export json",
+        {"--db", "{copy}/bad_utf8_text.db", "runs", "export", "1", "--format", "json"}, 0,
+        "\"A\xEF\xBF\xBD\"");
+    row("unparsable stored config: runs list",
+        {"--db", "{copy}/bad_config_json.db", "runs", "list"}, 0, "(unreadable config)");
+    row("unparsable stored config: runs list --json",
+        {"--db", "{copy}/bad_config_json.db", "runs", "list", "--json"}, 0,
+        "the stored config is not a JSON object");
+    row("unparsable stored config: resume",
+        {"--db", "{copy}/bad_config_json.db", "run", "--resume", "1"}, 4,
+        "the stored config of run 1 cannot be used");
+}
+
+void TestCli::malformedInput()
+    QFETCH(int, code);
+    QFETCH(QString, names);
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QString copied;
+    QByteArray copiedBytes;
+    bool invalidName = false;
+    QStringList expanded;
+    for (QString arg : args) {
+        arg.replace(QStringLiteral("{repro}"), kRepro);
+        arg.replace(QStringLiteral("{db}"), dir.filePath(QStringLiteral("experiments.db")));
+        if (arg.startsWith(QStringLiteral("{copy}/"))) {
+            copied = dir.filePath(arg.mid(7));
+            QVERIFY(QFile::copy(kRepro + QLatin1Char('/') + arg.mid(7), copied));
+            QVERIFY(QFile::setPermissions(copied, QFile::ReadOwner | QFile::WriteOwner));
+            copiedBytes = fileBytes(copied);
+            arg = copied;
+        }
+        if (arg == QStringLiteral("{dir}"))
+            arg = dir.path();
+        if (arg == QStringLiteral("{fifo}")) {
+            arg = dir.filePath(QStringLiteral("config.fifo"));
+            QCOMPARE(::mkfifo(QFile::encodeName(arg).constData(), 0600), 0);
+        }
+        if (arg == QStringLiteral("{name=A<C3>}")) {
+            invalidName = true;
+            continue;
+        }
+        expanded << arg;
+    }
+    // A byte that is not UTF-8 cannot travel in a QString: the shell appends that argument.
+    QProcess p;
+    if (invalidName) {
+        p.setProgram(QStringLiteral("/bin/sh"));
+        p.setArguments(QStringList{QStringLiteral("-c"),
+                                   QStringLiteral("exec \"$0\" \"$@\" \"name=A$(printf '\\303')\""),
+                                   kCli} +
+                       expanded);
+    } else {
+        p.setProgram(kCli);
+        p.setArguments(expanded);
+    }
+    p.start();
+    QVERIFY(p.waitForStarted(30000));
+    if (!p.waitForFinished(60000)) {
+        p.kill();
+        p.waitForFinished();
+        QFAIL("sllmr did not finish within 60 s");
+    }
+    const QByteArray out = p.readAllStandardOutput();
+    const QByteArray err = p.readAllStandardError();
+    const QByteArray what = "sllmr " + expanded.join(QLatin1Char(' ')).toUtf8() + " -> " +
+                            QByteArray::number(p.exitCode()) + "\nstderr: " + err.left(2000);
+    QVERIFY2(p.exitStatus() == QProcess::NormalExit, what.constData());
+    QVERIFY2(p.exitCode() == code, what.constData());
+    QVERIFY2(!err.contains("internal error"), what.constData());
+    QVERIFY2((code == 0 ? out : err).contains(names.toUtf8()),
+             (what + "\nstdout: " + out.left(2000)).constData());
+    if (code == 0 && (expanded.contains(QStringLiteral("--json")) ||
+                      expanded.contains(QStringLiteral("json")))) {
+        QJsonParseError pe;
+        QJsonDocument::fromJson(out, &pe);
+        QVERIFY2(pe.error == QJsonParseError::NoError, out.left(2000).constData());
+    }
+    // A refused file (the message says it was left unchanged) must really be unchanged.
+    if (code == 4 && !copied.isEmpty() && err.contains("left it unchanged")) {
+        QCOMPARE(fileBytes(copied), copiedBytes);  // refused: not a byte changed
+        for (const char* suffix : {"-wal", "-shm", "-journal"})
+            QVERIFY(!QFileInfo::exists(copied + QLatin1String(suffix)));
+    }
+}
+
+// A run that fails with an error message whose UTF-8 was cut stores it (with U+FFFD); every JSON
+// listing of that store then still works.
+void TestCli::failedRunWithBrokenTextListsAsJson()
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("p.db"));
+    const Result failed = runCli({QStringLiteral("--db"), db, QStringLiteral("run"),
+                                  kRepro + QStringLiteral("/run-utf8-error.json")});
+    QVERIFY2(failed.code == 3, failed.err.constData());
+    for (const QStringList& args :
+         {QStringList{QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")},
+          QStringList{QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"),
+                      QStringLiteral("--json")},
+          QStringList{QStringLiteral("runs"), QStringLiteral("export"), QStringLiteral("1"),
+                      QStringLiteral("--format"), QStringLiteral("json")}}) {
+        const QStringList all = QStringList{QStringLiteral("--db"), db} + args;
+        const Result r = runCli(all);
+        QVERIFY2(r.code == 0, describe(all, r).constData());
+        QJsonParseError pe;
+        const QJsonDocument doc = QJsonDocument::fromJson(r.out, &pe);
+        QVERIFY2(pe.error == QJsonParseError::NoError, r.out.left(2000).constData());
+        QVERIFY2(r.out.contains("\"status\": \"failed\""), r.out.left(2000).constData());
+        QVERIFY2(r.out.contains("utf8_cut2.csv"), r.out.left(2000).constData());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -226,6 +226,8 @@ private Q_SLOTS:
     void refusesFilesItDoesNotOwn_data();
     void refusesFilesItDoesNotOwn();
     void failedWritesLeaveDataIntact();
+    void storedTextIsValidUtf8();
+    void epochCommitsAsOne();
     void secondStoreSeesWrites();
 };
 
@@ -883,6 +885,26 @@ void TestStore::refusesFilesItDoesNotOwn_data()
                                << "not an SQLite database";
     QTest::newRow("truncated copy") << "truncated"
                                     << "damaged or truncated";
+    // Ours by id and version, but with objects this program never creates: they could run code
+    // (a trigger during `run`) or hang or blow up a read (a view in place of a table).
+    QTest::newRow("trigger") << "tamper:CREATE TRIGGER tamper AFTER INSERT ON runs BEGIN "
+                                "UPDATE datasets SET name = 'tampered'; END;"
+                             << "unexpected trigger 'tamper'";
+    QTest::newRow("view over a renamed table")
+        << "tamper:ALTER TABLE runs RENAME TO runs_real; CREATE VIEW runs AS WITH RECURSIVE "
+           "c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT r.* FROM runs_real r, "
+           "(SELECT max(n) FROM c);"
+        << "unexpected view 'runs'";
+    QTest::newRow("extra table") << "tamper:CREATE TABLE pwned (at TEXT);"
+                                 << "unexpected table 'pwned'";
+    QTest::newRow("changed index")
+        << "tamper:DROP INDEX runs_by_status; CREATE INDEX runs_by_status ON runs(status, seed);"
+        << "index 'runs_by_status' is defined differently";
+    QTest::newRow("missing index") << "tamper:DROP INDEX sweep_items_by_run;"
+                                   << "missing index 'sweep_items_by_run'";
+    QTest::newRow("old schema with a trigger (not upgraded)")
+        << "old-tamper:CREATE TRIGGER t2 AFTER INSERT ON runs BEGIN SELECT 1; END;"
+        << "unexpected trigger 't2'";
 }
 
 void TestStore::refusesFilesItDoesNotOwn()
@@ -892,7 +914,17 @@ void TestStore::refusesFilesItDoesNotOwn()
 
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("experiments.db"));
-    if (kind == "newer" || kind == "truncated") {
+    if (kind.startsWith(QStringLiteral("tamper:"))) {
+        {
+            ExperimentStore store(path.toStdString());
+            store.addDataset(makeDataset("h"));
+        }
+        RawDb raw(path);
+        QCOMPARE(raw.exec(kind.mid(7).toStdString()), QString());
+    } else if (kind.startsWith(QStringLiteral("old-tamper:"))) {
+        RawDb raw(path);
+        QCOMPARE(raw.exec(sllmr::schemaSqlForTests(2) + kind.mid(11).toStdString()), QString());
+    } else if (kind == "newer" || kind == "truncated") {
         {
             ExperimentStore store(path.toStdString());
             store.addDataset(makeDataset("h"));
@@ -982,6 +1014,61 @@ void TestStore::failedWritesLeaveDataIntact()
     QCOMPARE(store.datasets().size(), std::size_t{1});
     RawDb raw(path);
     QCOMPARE(raw.integer("SELECT count(*) FROM epoch_metrics"), 2);
+}
+
+void TestStore::storedTextIsValidUtf8()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("experiments.db"));
+    ExperimentStore store(path.toStdString());
+    const std::int64_t runId = store.createRun(makeRun(std::nullopt, "A\xC3"));
+    // An error message cut inside a character (as a reader's excerpt may be) is stored with the
+    // broken bytes replaced by U+FFFD.
+    store.setRunStatus(runId, RunStatus::Failed, "line 1: caf\xC3");
+    QCOMPARE(store.run(runId)->error, std::string("line 1: caf\xEF\xBF\xBD"));
+    QCOMPARE(store.run(runId)->name, std::string("A\xEF\xBF\xBD"));
+    {
+        RawDb raw(path);
+        QCOMPARE(raw.value("SELECT hex(error) FROM runs"),
+                 QStringLiteral("6C696E6520313A20636166EFBFBD"));
+        // Bytes written by another program come back valid as well, the rest of the row intact.
+        QCOMPARE(raw.exec("UPDATE runs SET notes = CAST(x'4F4BFF80E282' AS TEXT)"), QString());
+    }
+    const auto runs = store.runs();
+    QCOMPARE(runs.size(), std::size_t{1});
+    QCOMPARE(runs[0].notes, std::string("OK\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"));
+    QCOMPARE(runs[0].error, std::string("line 1: caf\xEF\xBF\xBD"));
+}
+
+void TestStore::epochCommitsAsOne()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("experiments.db"));
+    ExperimentStore store(path.toStdString());
+    const std::int64_t runId = store.createRun(makeRun(std::nullopt));
+    for (int epoch = 1; epoch <= 3; ++epoch)
+        store.addEpoch(runId, {{epoch, "base_loss", 1.0 / epoch}, {epoch, "seconds", 2.0}},
+                       {{epoch, "history", 0, 0.0, 1.0, 5, 0.5, 0.25}});
+    QCOMPARE(store.epochMetrics(runId).size(), std::size_t{6});
+    QCOMPARE(store.gateBins(runId).size(), std::size_t{3});
+    // A resumed run drops what came after its checkpoint: both kinds of rows.
+    QCOMPARE(store.discardEpochsAfter(runId, 1), 6);
+    QCOMPARE(store.epochMetrics(runId).size(), std::size_t{2});
+    QCOMPARE(store.gateBins(runId).size(), std::size_t{1});
+    QCOMPARE(store.gateBins(runId)[0].epoch, 1);
+    // All or nothing: a gate bin that fails (here refused by a trigger added behind the open
+    // store's back) leaves none of the epoch's metrics either.
+    {
+        RawDb raw(path);
+        QCOMPARE(raw.exec("CREATE TRIGGER refuse_boom BEFORE INSERT ON gate_bins "
+                          "WHEN NEW.dimension = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END;"),
+                 QString());
+    }
+    QVERIFY(errorFrom([&] {
+        store.addEpoch(runId, {{2, "base_loss", 0.5}}, {{2, "boom", 0, 0.0, 1.0, 5, 0.5, 0.25}});
+    }));
+    QCOMPARE(store.epochMetrics(runId).size(), std::size_t{2});
+    QVERIFY(errorFrom([&] { store.addEpoch(runId + 1, {{2, "base_loss", 0.5}}, {}); }));
 }
 
 void TestStore::secondStoreSeesWrites()

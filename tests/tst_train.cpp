@@ -30,6 +30,11 @@ namespace {
 
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/train");
 
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
+
 std::string fixture(const char* name)
 {
     return (kFixtures + QLatin1Char('/') + QLatin1String(name)).toStdString();
@@ -119,6 +124,8 @@ private Q_SLOTS:
     void everyBackboneIsDeterministic();
     void cancelStopsWithinASecond();
     void resumeAfterSigkillMatchesUninterrupted();
+    void killAtEveryCommitPointLosesNoEpoch_data();
+    void killAtEveryCommitPointLosesNoEpoch();
     void cliRunsCommands();
     void inspectorMatchesStoreAndGate();
     void inspectorErrors();
@@ -511,6 +518,91 @@ void TestTrain::resumeAfterSigkillMatchesUninterrupted()
         for (const char* metric : {"auc", "gauc", "ndcg@10", "recall@20", "mrr"})
             QCOMPARE(resumed["metrics"][seg][metric].get<double>(),
                      full["metrics"][seg][metric].get<double>());
+}
+
+// Every stored row of a run but the wall-clock seconds, in a comparable form.
+static QStringList storedRows(const ExperimentStore& store, std::int64_t runId)
+{
+    QStringList rows;
+    const auto number = [](double v) { return QString::number(v, 'g', 17); };
+    for (const auto& m : store.epochMetrics(runId))
+        if (m.key != "seconds")  // wall time: never equal between two runs
+            rows << QStringLiteral("epoch %1 %2 %3").arg(m.epoch).arg(qs(m.key), number(m.value));
+    for (const auto& b : store.gateBins(runId))
+        rows << QStringLiteral("bin %1 %2 %3 %4 %5 %6 %7 %8")
+                    .arg(b.epoch)
+                    .arg(qs(b.dimension))
+                    .arg(b.bin)
+                    .arg(number(b.lo), number(b.hi))
+                    .arg(b.count)
+                    .arg(number(b.meanActivation), number(b.activeShare));
+    for (const auto& m : store.segmentMetrics(runId))
+        rows << QStringLiteral("segment %1 %2 %3 %4")
+                    .arg(qs(m.segment), qs(m.metric), number(m.value))
+                    .arg(m.size);
+    for (const auto& m : store.interactionMetrics(runId, "auc"))
+        rows << QStringLiteral("interaction %1 %2 %3").arg(m.user).arg(m.item).arg(number(m.value));
+    return rows;
+}
+
+void TestTrain::killAtEveryCommitPointLosesNoEpoch_data()
+{
+    QTest::addColumn<QString>("fault");
+    QTest::newRow("epoch file written, rows not stored") << "before-epoch-rows:2";
+    QTest::newRow("rows stored, checkpoint not committed") << "between-metrics-and-checkpoint:2";
+    QTest::newRow("checkpoint committed, best.pt not refreshed") << "after-checkpoint:3";
+    QTest::newRow("last epoch stored, not evaluated") << "after-checkpoint:4";
+}
+
+// A real `sllmr run` is killed (SIGKILL, through SLLMR_FAULT) at each point of the checkpoint
+// protocol, resumed with `run --resume`, and must then hold exactly the rows of an uninterrupted
+// run of the same config and seed: every epoch metric, gate bin, segment and per-interaction
+// metric, bit for bit.
+void TestTrain::killAtEveryCommitPointLosesNoEpoch()
+{
+    QFETCH(QString, fault);
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("tiny.json"));
+    {
+        RunConfig c = tinyConfig();
+        c.method.name = "selective";
+        c.gate.mode = "reliability";
+        c.train.epochs = 4;
+        std::ofstream(config.toStdString()) << toJson(c).dump(2);
+    }
+    auto runCli = [&](const QString& db, const QStringList& args, const QString& withFault) {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        if (!withFault.isEmpty())
+            env.insert(QStringLiteral("SLLMR_FAULT"), withFault);
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(SLLMR_CLI), QStringList{QStringLiteral("--db"), db} + args);
+        p.waitForFinished(120000);
+        return std::pair{p.exitStatus(), p.exitCode()};
+    };
+    const QString full = dir.filePath(QStringLiteral("full.db"));
+    QCOMPARE(runCli(full, {QStringLiteral("run"), config}, {}), std::pair(QProcess::NormalExit, 0));
+
+    const QString killed = dir.filePath(QStringLiteral("killed.db"));
+    QCOMPARE(runCli(killed, {QStringLiteral("run"), config}, fault).first, QProcess::CrashExit);
+    {
+        ExperimentStore store(killed.toStdString());
+        QCOMPARE(store.run(1)->status, RunStatus::Running);  // as the kill left it
+    }
+    QCOMPARE(runCli(killed,
+                    {QStringLiteral("run"), QStringLiteral("--resume"), QStringLiteral("1")}, {}),
+             std::pair(QProcess::NormalExit, 0));
+
+    const ExperimentStore a(full.toStdString());
+    const ExperimentStore b(killed.toStdString());
+    QCOMPARE(b.run(1)->status, RunStatus::Completed);
+    const QStringList expected = storedRows(a, 1);
+    QVERIFY(expected.size() > 40);
+    QCOMPARE(storedRows(b, 1), expected);
+    // The finished run keeps the best parameters for the inspector and no epoch files.
+    const QDir checkpoints(QString::fromStdString(checkpointDir(b, 1)));
+    QVERIFY(checkpoints.exists(QStringLiteral("best.pt")));
+    QCOMPARE(checkpoints.entryList({QStringLiteral("epoch-*")}, QDir::Files), QStringList());
 }
 
 void TestTrain::cliRunsCommands()

@@ -1,11 +1,13 @@
 #include "store/experiment_store.h"
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 #include <sqlite3.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -163,6 +165,26 @@ std::string databaseName(sqlite3* db)
     return name ? name : "";
 }
 
+// No single step of a statement of ours runs this long on a file we wrote; on a hostile file (a
+// recursive view, a huge computed value) the progress handler stops it instead of hanging.
+constexpr int kStatementBudgetSeconds = 60;
+// Largest text or blob a connection reads or writes; ours are far smaller.
+constexpr int kMaxValueBytes = 64 << 20;
+
+thread_local std::chrono::steady_clock::time_point t_statementDeadline =
+    std::chrono::steady_clock::time_point::max();
+
+void startStatementClock()
+{
+    t_statementDeadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(kStatementBudgetSeconds);
+}
+
+extern "C" int stopOverlongStatement(void*)
+{
+    return std::chrono::steady_clock::now() > t_statementDeadline ? 1 : 0;
+}
+
 // Turns a failed SQLite call into an Error saying what is wrong with the file and what to do.
 [[noreturn]] void throwSqlite(sqlite3* db, int rc)
 {
@@ -196,6 +218,15 @@ std::string databaseName(sqlite3* db)
             problem = "the database cannot be opened for writing (" + message + ")";
             hint = "check the permissions of the file and its folder, or choose another location";
             break;
+        case SQLITE_INTERRUPT:
+            problem = fmt::format("a query ran longer than {} s and was stopped ({})",
+                                  kStatementBudgetSeconds, message);
+            hint = "the file holds something SLLMR Studio did not write; choose another file";
+            break;
+        case SQLITE_TOOBIG:
+            problem = "a stored value is larger than SLLMR Studio reads (" + message + ")";
+            hint = "the file holds something SLLMR Studio did not write; choose another file";
+            break;
         case SQLITE_CONSTRAINT:
             problem = "the data was rejected (" + message + ")";
             hint = "a referenced dataset, score set or run does not exist, or a value is invalid";
@@ -211,6 +242,7 @@ std::string databaseName(sqlite3* db)
 
 void exec(sqlite3* db, const char* sql)
 {
+    startStatementClock();
     const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK)
         throwSqlite(db, rc);
@@ -226,6 +258,29 @@ using Connection = std::unique_ptr<sqlite3, CloseDb>;
 // write transaction is short, so a wait this long means something is stuck.
 constexpr int kBusyTimeoutMs = 30000;
 
+// Treats the file as untrusted before anything reads its schema: no writes to the schema or
+// shadow tables (DEFENSIVE), no functions with side effects called from the schema
+// (trusted_schema off), no views (this program creates none), bounded values and statements.
+void harden(sqlite3* db, const std::string& path)
+{
+    int ignored = 0;
+    bool ok = sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, &ignored) == SQLITE_OK;
+    ok = ok && sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &ignored) == SQLITE_OK;
+#ifdef SQLITE_DBCONFIG_ENABLE_VIEW
+    ok = ok && sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, &ignored) == SQLITE_OK;
+#endif
+    ok = ok &&
+         sqlite3_exec(db, "PRAGMA trusted_schema = OFF", nullptr, nullptr, nullptr) == SQLITE_OK;
+    if (!ok) {
+        throw Error(
+            ErrorKind::Store,
+            fmt::format("cannot configure the database connection ({})", sqlite3_errmsg(db)), path,
+            0, "SQLite 3.31 or newer is required");
+    }
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
+    sqlite3_progress_handler(db, 10000, stopOverlongStatement, nullptr);
+}
+
 Connection openConnection(const std::string& name, int flags, const std::string& path)
 {
     sqlite3* raw = nullptr;
@@ -239,6 +294,7 @@ Connection openConnection(const std::string& name, int flags, const std::string&
                     "check that the folder exists and is writable, or choose another location");
     }
     sqlite3_extended_result_codes(db.get(), 1);
+    harden(db.get(), path);
     // Every connection waits for the others, the read-only inspection too: in WAL mode a reader
     // can meet a lock briefly while another connection checkpoints on close.
     sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
@@ -269,8 +325,15 @@ public:
     {
         return check(sqlite3_bind_double(m_stmt, index, value));
     }
+    // Stored text is valid UTF-8: invalid bytes (an error message cut inside a character, a
+    // Latin-1 file name) become U+FFFD.
     Statement& bind(int index, std::string_view value)
     {
+        if (!isValidUtf8(value)) {
+            const std::string valid = validUtf8(value);
+            return check(sqlite3_bind_text64(m_stmt, index, valid.data(), valid.size(),
+                                             SQLITE_TRANSIENT, SQLITE_UTF8));
+        }
         // An empty view may have no data pointer, which SQLite would take for NULL.
         return check(sqlite3_bind_text64(m_stmt, index, value.empty() ? "" : value.data(),
                                          value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
@@ -294,6 +357,7 @@ public:
     // True when a row is ready, false when the statement is done; throws on failure.
     bool step()
     {
+        startStatementClock();
         const int rc = sqlite3_step(m_stmt);
         if (rc == SQLITE_ROW)
             return true;
@@ -327,12 +391,15 @@ public:
             return std::numeric_limits<double>::quiet_NaN();
         return sqlite3_column_double(m_stmt, column);
     }
+    // Untrusted: a file written by another program may hold any bytes; they come back as valid
+    // UTF-8.
     std::string text(int column) const
     {
         const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, column));
         if (!data)
             return {};
-        return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, column)));
+        return validUtf8(
+            std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, column))));
     }
 
 private:
@@ -451,12 +518,36 @@ bool isFinished(RunStatus status)
 // ---------------------------------------------------------------------------------------------
 // Opening: what is in the file, and may we touch it?
 
+// One row of sqlite_schema.
+struct SchemaObject
+{
+    std::string type;  // table, index, view, trigger
+    std::string name;
+    std::string table;
+    std::string sql;  // empty for the indexes SQLite creates for UNIQUE and PRIMARY KEY
+
+    bool operator==(const SchemaObject&) const = default;
+};
+
 struct Inspection
 {
     std::int32_t applicationId = 0;
     int userVersion = 0;
     std::vector<std::string> objects;  // tables, indexes, views, triggers (not sqlite_*)
+    std::vector<SchemaObject> schema;  // every row of sqlite_schema but SQLite's statistics
 };
+
+std::vector<SchemaObject> schemaObjects(sqlite3* db)
+{
+    // sqlite_stat* tables hold ANALYZE statistics: SQLite's own, harmless, and not ours to judge.
+    Statement rows(db,
+                   "SELECT type, name, tbl_name, sql FROM sqlite_schema "
+                   "WHERE NOT (type = 'table' AND name LIKE 'sqlite\\_stat%' ESCAPE '\\') "
+                   "ORDER BY type, name");
+    return collect<SchemaObject>(rows, [](const Statement& s) {
+        return SchemaObject{s.text(0), s.text(1), s.text(2), s.text(3)};
+    });
+}
 
 Inspection inspect(sqlite3* db)
 {
@@ -467,11 +558,63 @@ Inspection inspect(sqlite3* db)
     Statement userVersion(db, "PRAGMA user_version");
     if (userVersion.step())
         result.userVersion = static_cast<int>(userVersion.int64(0));
-    Statement objects(db,
-                      "SELECT name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' "
-                      "ORDER BY name");
-    result.objects = collect<std::string>(objects, [](const Statement& s) { return s.text(0); });
+    result.schema = schemaObjects(db);
+    for (const auto& object : result.schema)
+        if (object.name.rfind("sqlite_", 0) != 0)
+            result.objects.push_back(object.name);
+    std::sort(result.objects.begin(), result.objects.end());
     return result;
+}
+
+// The schema objects a database of `version` holds: built the same way in memory.
+std::vector<SchemaObject> expectedSchema(int version)
+{
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
+    const Connection db(raw);
+    if (rc != SQLITE_OK)
+        throwSqlite(raw, rc);
+    exec(db.get(), schemaSql(version).c_str());
+    return schemaObjects(db.get());
+}
+
+// Throws unless `found` holds exactly the tables and indexes of its schema version: a view, a
+// trigger or a changed definition could run code or hide data when the store reads or writes.
+void requireOwnSchema(const Inspection& found, const std::string& path)
+{
+    const std::vector<SchemaObject> expected = expectedSchema(found.userVersion);
+    if (found.schema == expected)
+        return;
+    std::vector<std::string> problems;
+    for (const auto& object : found.schema) {
+        const auto same = std::find_if(expected.begin(), expected.end(), [&](const auto& e) {
+            return e.type == object.type && e.name == object.name;
+        });
+        if (same == expected.end())
+            problems.push_back(fmt::format("unexpected {} '{}'", object.type, object.name));
+        else if (!(*same == object))
+            problems.push_back(
+                fmt::format("{} '{}' is defined differently", object.type, object.name));
+    }
+    for (const auto& object : expected) {
+        const bool present = std::any_of(found.schema.begin(), found.schema.end(), [&](auto& f) {
+            return f.type == object.type && f.name == object.name;
+        });
+        if (!present)
+            problems.push_back(fmt::format("missing {} '{}'", object.type, object.name));
+    }
+    std::string list;
+    for (std::size_t k = 0; k < problems.size() && k < 6; ++k)
+        list += (list.empty() ? "" : "; ") + problems[k];
+    if (problems.size() > 6)
+        list += fmt::format("; and {} more", problems.size() - 6);
+    throw Error(ErrorKind::Store,
+                fmt::format("the database holds schema objects SLLMR Studio does not create "
+                            "(schema {}: {})",
+                            found.userVersion, list),
+                path, 0,
+                "SLLMR Studio left it unchanged and runs nothing from it; it may have been "
+                "tampered with: restore a backup or choose another file");
 }
 
 // Reads an existing file without writing anything: no lock, no -wal/-shm/-journal file created.
@@ -540,11 +683,24 @@ Layout classify(const Inspection& found, const std::string& path)
     }
     if (found.userVersion == 0)
         return Layout::Empty;
+    requireOwnSchema(found, path);
     return found.userVersion < kSchemaVersion ? Layout::Older : Layout::Current;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Row mapping. Column lists and readers are kept side by side so their order cannot drift.
+
+// A status outside the CHECK list can only come from another program; such a run reads as
+// failed, saying why, instead of making the whole list unreadable.
+RunStatus storedStatus(const std::string& text, std::string* error)
+{
+    try {
+        return runStatusFromString(text);
+    } catch (const Error&) {
+        *error = fmt::format("unknown status '{}' in the database", text);
+        return RunStatus::Failed;
+    }
+}
 
 constexpr std::string_view kDatasetColumns =
     "id, name, source, content_hash, spec_json, stats_json, created_at";
@@ -572,7 +728,9 @@ constexpr std::string_view kSweepColumns = "id, name, grid_json, created_at, sta
 
 SweepRecord readSweep(const Statement& s)
 {
-    return SweepRecord{s.int64(0), s.text(1), s.text(2), s.text(3), runStatusFromString(s.text(4))};
+    std::string ignored;
+    return SweepRecord{s.int64(0), s.text(1), s.text(2), s.text(3),
+                       storedStatus(s.text(4), &ignored)};
 }
 
 constexpr std::string_view kSweepItemColumns =
@@ -590,7 +748,8 @@ SweepItemRecord readSweepItem(const Statement& s)
     if (const auto d = s.optionalInt64(6))
         item.duplicateOf = static_cast<int>(*d);
     item.runId = s.optionalInt64(7);
-    item.status = runStatusFromString(s.text(8));
+    std::string ignored;
+    item.status = storedStatus(s.text(8), &ignored);
     return item;
 }
 
@@ -603,13 +762,14 @@ RunRecord readRun(const Statement& s)
     run.name = s.text(3);
     run.configJson = s.text(4);
     run.configHash = s.text(5);
-    run.status = runStatusFromString(s.text(6));
+    std::string statusError;
+    run.status = storedStatus(s.text(6), &statusError);
     run.seed = s.int64(7);
     run.softwareVersion = s.text(8);
     run.createdAt = s.text(9);
     run.startedAt = s.text(10);
     run.finishedAt = s.text(11);
-    run.error = s.text(12);
+    run.error = statusError.empty() ? s.text(12) : statusError;
     run.notes = s.text(13);
     run.tags = s.text(14);
     return run;
@@ -971,21 +1131,50 @@ void ExperimentStore::setSweepItem(std::int64_t sweepId, int position,
 
 namespace {
 
+constexpr const char* kInsertEpochMetric =
+    "INSERT OR REPLACE INTO epoch_metrics (run_id, epoch, key, value) VALUES (?, ?, ?, ?)";
+constexpr const char* kInsertGateBin =
+    "INSERT OR REPLACE INTO gate_bins (run_id, epoch, dimension, bin, lo, hi, count, "
+    "mean_activation, active_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+void bindEpochMetric(Statement& s, std::int64_t runId, const EpochMetric& m)
+{
+    s.bindAll(runId, m.epoch, m.key, m.value);
+}
+
+void bindGateBin(Statement& s, std::int64_t runId, const GateBin& b)
+{
+    s.bindAll(runId, b.epoch, b.dimension, b.bin, b.lo, b.hi, b.count, b.meanActivation,
+              b.activeShare);
+}
+
+void requireRunExists(sqlite3* db, const std::string& path, std::int64_t runId)
+{
+    Statement exists(db, "SELECT 1 FROM runs WHERE id = ?");
+    if (!exists.bindAll(runId).step())
+        throwRunNotFound(runId, path);
+}
+
+// Inserts (or replaces) one row per item with `bindRow(statement, item)`; inside a transaction.
+template <typename Item, typename BindRow>
+void insertRows(sqlite3* db, const std::vector<Item>& items, const char* sql, BindRow bindRow)
+{
+    Statement insert(db, sql);
+    for (const Item& item : items) {
+        insert.reset();
+        bindRow(insert, item);
+        insert.run();
+    }
+}
+
 // Inserts (or replaces) one row per item with `bindRow(statement, item)`, all in one transaction.
 template <typename Item, typename BindRow>
 void replaceRows(sqlite3* db, const std::string& path, const char* what, std::int64_t runId,
                  const std::vector<Item>& items, const char* sql, BindRow bindRow)
 {
     inTransaction(db, what, [&] {
-        Statement exists(db, "SELECT 1 FROM runs WHERE id = ?");
-        if (!exists.bindAll(runId).step())
-            throwRunNotFound(runId, path);
-        Statement insert(db, sql);
-        for (const Item& item : items) {
-            insert.reset();
-            bindRow(insert, item);
-            insert.run();
-        }
+        requireRunExists(db, path, runId);
+        insertRows(db, items, sql, bindRow);
     });
 }
 
@@ -993,11 +1182,34 @@ void replaceRows(sqlite3* db, const std::string& path, const char* what, std::in
 
 void ExperimentStore::addEpochMetrics(std::int64_t runId, const std::vector<EpochMetric>& metrics)
 {
-    replaceRows(
-        m_db, m_path, "save the epoch metrics", runId, metrics,
-        "INSERT OR REPLACE INTO epoch_metrics (run_id, epoch, key, value) "
-        "VALUES (?, ?, ?, ?)",
-        [runId](Statement& s, const EpochMetric& m) { s.bindAll(runId, m.epoch, m.key, m.value); });
+    replaceRows(m_db, m_path, "save the epoch metrics", runId, metrics, kInsertEpochMetric,
+                [runId](Statement& s, const EpochMetric& m) { bindEpochMetric(s, runId, m); });
+}
+
+void ExperimentStore::addEpoch(std::int64_t runId, const std::vector<EpochMetric>& metrics,
+                               const std::vector<GateBin>& bins)
+{
+    inTransaction(m_db, "save the epoch", [&] {
+        requireRunExists(m_db, m_path, runId);
+        insertRows(m_db, metrics, kInsertEpochMetric,
+                   [runId](Statement& s, const EpochMetric& m) { bindEpochMetric(s, runId, m); });
+        insertRows(m_db, bins, kInsertGateBin,
+                   [runId](Statement& s, const GateBin& b) { bindGateBin(s, runId, b); });
+    });
+}
+
+int ExperimentStore::discardEpochsAfter(std::int64_t runId, int epoch)
+{
+    return inTransaction(m_db, "discard unfinished epochs", [&] {
+        int deleted = 0;
+        for (const char* sql : {"DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?",
+                                "DELETE FROM gate_bins WHERE run_id = ? AND epoch > ?"}) {
+            Statement remove(m_db, sql);
+            remove.bindAll(runId, epoch).run();
+            deleted += sqlite3_changes(m_db);
+        }
+        return deleted;
+    });
 }
 
 void ExperimentStore::addSegmentMetrics(std::int64_t runId,
@@ -1024,13 +1236,8 @@ void ExperimentStore::addInteractionMetrics(std::int64_t runId,
 
 void ExperimentStore::addGateBins(std::int64_t runId, const std::vector<GateBin>& bins)
 {
-    replaceRows(m_db, m_path, "save the gate statistics", runId, bins,
-                "INSERT OR REPLACE INTO gate_bins (run_id, epoch, dimension, bin, lo, hi, count, "
-                "mean_activation, active_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [runId](Statement& s, const GateBin& b) {
-                    s.bindAll(runId, b.epoch, b.dimension, b.bin, b.lo, b.hi, b.count,
-                              b.meanActivation, b.activeShare);
-                });
+    replaceRows(m_db, m_path, "save the gate statistics", runId, bins, kInsertGateBin,
+                [runId](Statement& s, const GateBin& b) { bindGateBin(s, runId, b); });
 }
 
 std::vector<EpochMetric> ExperimentStore::epochMetrics(std::int64_t runId) const

@@ -4,9 +4,14 @@
 // their metrics. One transaction per logical write; parameterized statements only.
 //
 // Failure: a database written by a newer version of the software, or a SQLite file that is not
-// ours, throws Error(ErrorKind::Store) on open and is left byte-for-byte unmodified. A failed write
-// rolls back and leaves what was stored before intact. Not thread-safe: use one store per thread
-// (SQLite in WAL mode lets several connections read while one writes).
+// ours, throws Error(ErrorKind::Store) on open and is left byte-for-byte unmodified. The file is
+// untrusted: connections are DEFENSIVE with trusted_schema off and views disabled, and a file whose
+// sqlite_schema is not exactly our tables and indexes (a trigger, a view, an extra table, a changed
+// definition) is refused the same way before anything is written. Statement steps are bounded in
+// time and values in size; text read back is valid UTF-8 (U+FFFD for invalid bytes), and text is
+// stored as valid UTF-8. A failed write rolls back and leaves what was stored before intact. Not
+// thread-safe: use one store per thread (SQLite in WAL mode lets several connections read while one
+// writes).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -183,6 +188,12 @@ public:
     void addSegmentMetrics(std::int64_t runId, const std::vector<SegmentMetric>& metrics);
     void addInteractionMetrics(std::int64_t runId, const std::vector<InteractionMetric>& metrics);
     void addGateBins(std::int64_t runId, const std::vector<GateBin>& bins);
+    // One finished epoch: its metrics and gate bins together, in one transaction (all or none).
+    void addEpoch(std::int64_t runId, const std::vector<EpochMetric>& metrics,
+                  const std::vector<GateBin>& bins);
+    // Deletes the epoch metrics and gate bins of epochs after `epoch` (a resumed run trains them
+    // again). Returns the number of rows deleted.
+    int discardEpochsAfter(std::int64_t runId, int epoch);
 
     std::vector<EpochMetric> epochMetrics(std::int64_t runId) const;
     std::vector<SegmentMetric> segmentMetrics(std::int64_t runId) const;

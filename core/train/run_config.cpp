@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace sllmr {
 using json_util::Json;
@@ -207,6 +208,14 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
                     {}, 0, "choose method 'global', or a gate mode");
 
     // Paths: "demo:" names the bundled demo; relative paths are relative to the config file.
+    for (const auto& [value, key] : {std::pair{&c.dataset.userColumn, "dataset.columns.user"},
+                                     {&c.dataset.itemColumn, "dataset.columns.item"},
+                                     {&c.dataset.ratingColumn, "dataset.columns.rating"},
+                                     {&c.dataset.timestampColumn, "dataset.columns.timestamp"},
+                                     {&c.scores.userColumn, "scores.columns.user"},
+                                     {&c.scores.itemColumn, "scores.columns.item"},
+                                     {&c.scores.valueColumn, "scores.columns.value"}})
+        requireColumn(*value, key);
     for (std::string* path :
          {&c.dataset.path, &c.dataset.testPath, &c.dataset.validationPath, &c.dataset.itemsPath,
           &c.dataset.itemFeaturesPath, &c.dataset.itemFeatureNamesPath, &c.scores.path,
@@ -215,30 +224,76 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
     return c;
 }
 
+namespace {
+
+// Line (1-based) of byte `offset` in `text`.
+std::int64_t lineAt(const std::string& text, std::size_t offset)
+{
+    std::int64_t line = 1;
+    for (std::size_t k = 0; k < text.size() && k < offset; ++k)
+        line += text[k] == '\n';
+    return line;
+}
+
+// Reads a config file whole. A directory, a FIFO or a device is refused before it is opened
+// (opening a FIFO would wait for a writer forever).
+std::string readConfigText(const std::string& path)
+{
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (!fs::exists(status))
+        throw Error(ErrorKind::NotFound, "cannot read the config file (it does not exist)", path, 0,
+                    "check the path; 'sllmr config template > run.json' writes a starting point");
+    if (!fs::is_regular_file(status))
+        throw Error(ErrorKind::BadInput,
+                    fs::is_directory(status) ? "the config is a folder, not a file"
+                                             : "the config is not a regular file (a pipe or a "
+                                               "device)",
+                    path, 0, "give a JSON file; 'sllmr config template > run.json' writes one");
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof())
+        throw Error(ErrorKind::NotFound, "cannot read the config file", path, 0,
+                    "check that the file is readable");
+    return text;
+}
+
+}  // namespace
+
 RunConfig loadRunConfig(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
-        throw Error(ErrorKind::NotFound, "cannot read the config file", path, 0,
-                    "check the path; 'sllmr config template > run.json' writes a starting point");
+    const std::string text = readConfigText(path);
     Json j;
     try {
-        j = Json::parse(in);
+        j = Json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         // nlohmann reports a byte offset; give the line too.
-        std::ifstream again(path);
-        std::string text((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
-        std::int64_t line = 1;
-        for (std::size_t k = 0; k < text.size() && k < e.byte; ++k)
-            line += text[k] == '\n';
-        throw Error(ErrorKind::BadInput, std::string("not valid JSON: ") + e.what(), path, line,
+        throw Error(ErrorKind::BadInput, std::string("not valid JSON: ") + e.what(), path,
+                    lineAt(text, e.byte),
                     "fix the syntax (a missing comma or quote is the usual cause)");
+    } catch (const nlohmann::json::exception& e) {
+        // A number too large for a double (1e400) is an out_of_range error without a position:
+        // find the number in the text for the line.
+        const std::string what = e.what();
+        const auto open = what.find('\'');
+        const auto close = what.rfind('\'');
+        std::int64_t line = 0;
+        if (open != std::string::npos && close > open + 1) {
+            const auto at = text.find(what.substr(open + 1, close - open - 1));
+            if (at != std::string::npos)
+                line = lineAt(text, at);
+        }
+        throw Error(ErrorKind::BadInput, std::string("not a usable JSON value: ") + what, path,
+                    line, "numbers must fit a double (about 1.8e308)");
     }
     const auto dir = fs::absolute(fs::path(path)).parent_path().string();
     try {
         return runConfigFromJson(j, dir);
     } catch (const Error& e) {
         throw Error(e.kind(), e.problem(), path, 0, e.hint());
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::Usage, std::string("the config cannot be read: ") + e.what(), path,
+                    0, "start from 'sllmr config template'");
     }
 }
 
@@ -246,7 +301,7 @@ std::string configHash(const RunConfig& c)
 {
     Json j = toJson(c);
     j.erase("name");
-    return hashHex(j.dump());
+    return hashHex(j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 RunConfig defaultRunConfig()

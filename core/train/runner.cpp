@@ -6,6 +6,10 @@
 #include "eval/evaluator.h"
 #include "train/trainer.h"
 
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +18,36 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// Checkpoint protocol. After epoch k:
+//   1. the parameters go to epoch-k.pt (written whole, then renamed; nothing refers to it yet);
+//   2. the epoch's metrics and gate bins are stored in one transaction;
+//   3. state.json is replaced (write, rename): it now names epoch k. This is the commit point;
+//   4. best.pt is refreshed when k is the best epoch and unreferenced epoch files are deleted.
+// A kill before 3 leaves state.json naming epoch k-1: a resume discards stored rows of epochs
+// after it and trains epoch k again, which gives the same rows (training is deterministic in the
+// seed and the epoch). A checkpoint is never ahead of the stored rows; should it be (a
+// checkpoint of an older version of the program), the resume starts the run over.
+
+// SLLMR_FAULT=<point>:<epoch> kills the process with SIGKILL at that point of that epoch, so that
+// tests can check the protocol above with a real process. Points: before-epoch-rows,
+// between-metrics-and-checkpoint, after-checkpoint. Unset in normal use.
+void faultPoint(const char* point, int epoch)
+{
+    static const std::string fault = [] {
+        const char* value = std::getenv("SLLMR_FAULT");
+        return value ? std::string(value) : std::string();
+    }();
+    if (!fault.empty() && fault == std::string(point) + ":" + std::to_string(epoch)) {
+        std::raise(SIGKILL);
+        std::_Exit(137);
+    }
+}
+
+fs::path epochFile(const fs::path& dir, int epoch)
+{
+    return dir / ("epoch-" + std::to_string(epoch) + ".pt");
+}
 
 // Written next to the checkpoint after every epoch; what a resume needs besides the tensors.
 struct ResumeState
@@ -55,10 +89,16 @@ std::optional<ResumeState> loadState(const fs::path& dir)
     if (j.is_discarded())
         return std::nullopt;
     ResumeState s;
-    s.epoch = j.value("epoch", 0);
-    s.bestEpoch = j.value("best_epoch", 0);
-    s.bestAuc = j.value("best_auc", -1.0);
-    s.sinceBest = j.value("since_best", 0);
+    try {
+        s.epoch = j.value("epoch", 0);
+        s.bestEpoch = j.value("best_epoch", 0);
+        // NaN is written as null (a validation AUC that could not be computed).
+        if (j.contains("best_auc"))
+            s.bestAuc = j["best_auc"].is_null() ? std::nan("") : j["best_auc"].get<double>();
+        s.sinceBest = j.value("since_best", 0);
+    } catch (const json::exception&) {
+        return std::nullopt;  // not a state this program wrote: the run starts over
+    }
     return s;
 }
 
@@ -92,8 +132,9 @@ void linkInputs(ExperimentStore& store, std::int64_t runId, const Dataset& datas
     ds.name = dataset.spec.name;
     ds.source = dataset.spec.path;
     ds.contentHash = dataset.contentHash;
-    ds.specJson = json(dataset.spec).dump();
-    ds.statsJson = datasetSummary(dataset, segmentation).dump();
+    ds.specJson = json(dataset.spec).dump(-1, ' ', false, json::error_handler_t::replace);
+    ds.statsJson =
+        datasetSummary(dataset, segmentation).dump(-1, ' ', false, json::error_handler_t::replace);
     const auto datasetId = store.addDataset(ds);
     std::optional<std::int64_t> scoreSetId;
     if (scores) {
@@ -102,11 +143,110 @@ void linkInputs(ExperimentStore& store, std::int64_t runId, const Dataset& datas
         sc.name = scores->spec.name;
         sc.source = scores->spec.path;
         sc.contentHash = scores->report.contentHash;
-        sc.specJson = json(scores->spec).dump();
-        sc.reportJson = scoreReportJson(scores->report).dump();
+        sc.specJson = json(scores->spec).dump(-1, ' ', false, json::error_handler_t::replace);
+        sc.reportJson =
+            scoreReportJson(scores->report).dump(-1, ' ', false, json::error_handler_t::replace);
         scoreSetId = store.addScoreSet(sc);
     }
     store.setRunInputs(runId, datasetId, scoreSetId);
+}
+
+// Deletes the epoch-*.pt files (and leftovers of interrupted writes) except those of `keep`.
+void removeEpochFiles(const fs::path& dir, const std::vector<int>& keep)
+{
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool epochFileName = name.rfind("epoch-", 0) == 0;
+        const bool leftover = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+        if (!epochFileName && !leftover && name != "last.pt")
+            continue;
+        const bool kept = std::any_of(keep.begin(), keep.end(), [&](int epoch) {
+            return entry.path().filename() == epochFile(dir, epoch).filename();
+        });
+        if (!kept)
+            fs::remove(entry.path(), ec);
+    }
+}
+
+// best.pt holds the best epoch's parameters for the gate inspector; a copy of its epoch file.
+void refreshBest(const fs::path& dir, int bestEpoch)
+{
+    writeFileAtomically(dir / "best.pt", [&](const std::string& tmp) {
+        fs::copy_file(epochFile(dir, bestEpoch), tmp, fs::copy_options::overwrite_existing);
+    });
+}
+
+// True when every epoch 1..epoch has its rows stored (a base loss, written with the others).
+bool epochsStored(const ExperimentStore& store, std::int64_t runId, int epoch)
+{
+    std::vector<bool> seen(static_cast<std::size_t>(epoch) + 1, false);
+    for (const auto& m : store.epochMetrics(runId))
+        if (m.key == "base_loss" && m.epoch >= 1 && m.epoch <= epoch)
+            seen[static_cast<std::size_t>(m.epoch)] = true;
+    return std::all_of(seen.begin() + 1, seen.end(), [](bool b) { return b; });
+}
+
+// Brings a resumed run to its last committed epoch: loads that checkpoint and discards the rows of
+// later epochs (they are trained again). Starts over when the checkpoint cannot be trusted.
+ResumeState reconcile(const fs::path& dir, ExperimentStore& store, std::int64_t runId,
+                      Trainer& trainer)
+{
+    const std::optional<ResumeState> saved = loadState(dir);
+    const bool usable = saved && saved->epoch > 0 && saved->bestEpoch > 0 &&
+                        fs::exists(epochFile(dir, saved->epoch)) &&
+                        fs::exists(epochFile(dir, saved->bestEpoch)) &&
+                        epochsStored(store, runId, saved->epoch);
+    if (!usable) {
+        store.discardEpochsAfter(runId, 0);
+        removeEpochFiles(dir, {});
+        return {};
+    }
+    trainer.loadCheckpoint(epochFile(dir, saved->epoch).string());
+    store.discardEpochsAfter(runId, saved->epoch);
+    refreshBest(dir, saved->bestEpoch);
+    removeEpochFiles(dir, {saved->epoch, saved->bestEpoch});
+    return *saved;
+}
+
+// Trains epochs state.epoch + 1 .. config.train.epochs (or until patience runs out), committing
+// each as described above. False when cancelled.
+bool trainEpochs(Trainer& trainer, const RunConfig& config, ExperimentStore& store,
+                 std::int64_t runId, const fs::path& dir, const TrainControl& control,
+                 const RunCallbacks& cb, ResumeState& state)
+{
+    for (int epoch = state.epoch + 1; epoch <= config.train.epochs; ++epoch) {
+        EpochResult result;
+        if (!trainer.trainEpoch(epoch, control, result))
+            return false;
+        const double auc =
+            result.validationAuc.count("overall") ? result.validationAuc.at("overall") : -1.0;
+        ResumeState next = state;
+        next.epoch = epoch;
+        if (auc > next.bestAuc || next.bestEpoch == 0) {
+            next.bestAuc = auc;
+            next.bestEpoch = epoch;
+            next.sinceBest = 0;
+        } else {
+            ++next.sinceBest;
+        }
+        writeFileAtomically(epochFile(dir, epoch),
+                            [&](const std::string& tmp) { trainer.saveCheckpoint(tmp); });
+        faultPoint("before-epoch-rows", epoch);
+        store.addEpoch(runId, epochMetrics(result), result.gateBins);
+        faultPoint("between-metrics-and-checkpoint", epoch);
+        saveState(dir, next);
+        state = next;
+        faultPoint("after-checkpoint", epoch);
+        if (state.bestEpoch == epoch)
+            refreshBest(dir, epoch);
+        removeEpochFiles(dir, {state.epoch, state.bestEpoch});
+        if (cb.onEpoch)
+            cb.onEpoch(result);
+        if (config.train.patience > 0 && state.sinceBest >= config.train.patience)
+            break;
+    }
+    return true;
 }
 
 RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& store,
@@ -156,48 +296,12 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
             fs::remove_all(dir, ec);
         }
         fs::create_directories(dir);
-        ResumeState state;
-        if (resuming) {
-            if (auto s = loadState(dir)) {
-                state = *s;
-                if (state.epoch > 0)
-                    trainer.loadCheckpoint((dir / "last.pt").string());
-            }
-        }
-
+        ResumeState state = resuming ? reconcile(dir, store, runId, trainer) : ResumeState{};
         TrainControl control;
         control.cancel = cb.cancel;
         control.onBatch = cb.onBatch;
-        bool cancelled = false;
         stage("training");
-        for (int epoch = state.epoch + 1; epoch <= config.train.epochs; ++epoch) {
-            EpochResult result;
-            if (!trainer.trainEpoch(epoch, control, result)) {
-                cancelled = true;
-                break;
-            }
-            const double auc =
-                result.validationAuc.count("overall") ? result.validationAuc.at("overall") : -1.0;
-            state.epoch = epoch;
-            if (auc > state.bestAuc || state.bestEpoch == 0) {
-                state.bestAuc = auc;
-                state.bestEpoch = epoch;
-                state.sinceBest = 0;
-                writeFileAtomically(dir / "best.pt",
-                                    [&](const std::string& tmp) { trainer.saveCheckpoint(tmp); });
-            } else {
-                ++state.sinceBest;
-            }
-            writeFileAtomically(dir / "last.pt",
-                                [&](const std::string& tmp) { trainer.saveCheckpoint(tmp); });
-            saveState(dir, state);
-            store.addEpochMetrics(runId, epochMetrics(result));
-            store.addGateBins(runId, result.gateBins);
-            if (cb.onEpoch)
-                cb.onEpoch(result);
-            if (config.train.patience > 0 && state.sinceBest >= config.train.patience)
-                break;
-        }
+        const bool cancelled = !trainEpochs(trainer, config, store, runId, dir, control, cb, state);
         outcome.epochsRun = state.epoch;
         outcome.bestEpoch = state.bestEpoch;
         if (cancelled) {
@@ -208,7 +312,7 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
 
         stage("evaluating");
         if (config.train.restoreBest && state.bestEpoch > 0 && state.bestEpoch != state.epoch)
-            trainer.loadCheckpoint((dir / "best.pt").string());
+            trainer.loadCheckpoint(epochFile(dir, state.bestEpoch).string());
         outcome.evaluation =
             evaluate(trainer.model(), dataset, segmentation, scores ? &*scores : nullptr,
                      config.eval, config.seed, cb.cancel);
@@ -236,9 +340,8 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         store.addInteractionMetrics(runId, outcome.evaluation.perInteraction);
         store.setRunStatus(runId, RunStatus::Completed);
         outcome.status = RunStatus::Completed;
-        // The run is finished; only the best parameters are worth keeping.
-        std::error_code ec;
-        fs::remove(dir / "last.pt", ec);
+        // The run is finished; only the best parameters (best.pt) are worth keeping.
+        removeEpochFiles(dir, {});
         return outcome;
     } catch (const Error& e) {
         const auto status =
@@ -266,7 +369,7 @@ RunOutcome executeRun(const RunConfig& config, ExperimentStore& store, const Run
 {
     RunRecord rec;
     rec.name = config.name;
-    rec.configJson = toJson(config).dump();
+    rec.configJson = toJson(config).dump(-1, ' ', false, json::error_handler_t::replace);
     rec.configHash = configHash(config);
     rec.seed = static_cast<std::int64_t>(config.seed);
     rec.softwareVersion = std::string(SLLMR_VERSION) + " (LibTorch " + torchVersion() + ")";
@@ -283,7 +386,18 @@ RunOutcome resumeRun(std::int64_t runId, ExperimentStore& store, const RunCallba
     if (rec->status == RunStatus::Completed)
         throw Error(ErrorKind::Usage, "run " + std::to_string(runId) + " is already completed", {},
                     0, "start a new run with its config instead");
-    const RunConfig config = runConfigFromJson(json::parse(rec->configJson));
+    const json stored = json::parse(rec->configJson, nullptr, false);
+    RunConfig config;
+    try {
+        if (stored.is_discarded())
+            throw Error(ErrorKind::Store, "it is not valid JSON");
+        config = runConfigFromJson(stored);
+    } catch (const Error& e) {
+        throw Error(
+            ErrorKind::Store,
+            "the stored config of run " + std::to_string(runId) + " cannot be used: " + e.problem(),
+            store.path(), 0, "start a new run with a config file instead");
+    }
     return drive(runId, config, store, cb, true);
 }
 
