@@ -169,6 +169,51 @@ json gridJson(const std::array<GateCell, 4>& grid)
     return arr;
 }
 
+json directionsJson(const std::vector<SegmentDirections>& directions)
+{
+    json arr = json::array();
+    for (const auto& d : directions)
+        arr.push_back({{"segment", d.segment},
+                       {"mixed_pairs", d.pairs},
+                       {"pairs_inside", d.inside},
+                       {"up",
+                        {{"pairs", d.up},
+                         {"active", d.activeUp},
+                         {"weight", d.weightUp},
+                         {"mean_weight", num(d.meanWeightUp())}}},
+                       {"down",
+                        {{"pairs", d.down},
+                         {"active", d.activeDown},
+                         {"weight", d.weightDown},
+                         {"mean_weight", num(d.meanWeightDown())}}},
+                       {"weight_share_up", num(d.shareUp())}});
+    return arr;
+}
+
+void printDirections(const std::vector<SegmentDirections>& directions, const InspectedRun& run)
+{
+    if (directions.empty()) {
+        fmt::print("\nNo LLM pairs: method {} has no hinge.\n", run.method);
+        return;
+    }
+    fmt::print(
+        "\nWhich way the pair weight pushes each item segment (every candidate pair of the final\n"
+        "model and gate with exactly one item in the segment; up: the segment's item is the one\n"
+        "the LLM ranks higher)\n\n");
+    fmt::print("{:<10} {:>9} {:>9} {:>9} {:>9} {:>12} {:>12} {:>10}\n", "segment", "mixed", "up",
+               "down", "inside", "mean w up", "mean w down", "weight up");
+    const auto f = [](double v) {
+        return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("-");
+    };
+    for (const auto& d : directions)
+        fmt::print("{:<10} {:>9} {:>9} {:>9} {:>9} {:>12} {:>12} {:>10}\n", d.segment, d.pairs,
+                   d.up, d.down, d.inside, f(d.meanWeightUp()), f(d.meanWeightDown()),
+                   std::isfinite(d.shareUp()) ? fmt::format("{:.1f}%", 100 * d.shareUp()) : "-");
+    fmt::print(
+        "\n(weight up: share of the mixed pairs' weight that raises the segment's items; "
+        "the rest lowers them)\n");
+}
+
 json histogramJson(const ActivationHistogram& h)
 {
     return {{"lo", h.lo}, {"hi", h.hi}, {"counts", h.counts}, {"mean", num(h.mean)}};
@@ -400,7 +445,10 @@ InspectCommand::InspectCommand(CLI::App& app, const std::string& dbPath) : m_dbP
         m_inspect->add_flag("--bins", m_bins, "Activation by history length and item popularity");
     auto* epochs =
         m_inspect->add_flag("--epochs", m_epochs, "Gate parameters and activation per epoch");
-    const std::vector<CLI::Option*> views{user, item, find, grid, bins, epochs};
+    auto* directions = m_inspect->add_flag(
+        "--directions", m_directions,
+        "Per item segment: how much pair weight pushes its items up versus down");
+    const std::vector<CLI::Option*> views{user, item, find, grid, bins, epochs, directions};
     for (auto* a : views)
         for (auto* b : views)
             if (a != b)
@@ -523,6 +571,17 @@ std::optional<int> InspectCommand::execute()
                                                 run.evaluatedEpoch),
                       training);
             printBins("Activation of the final model and gate over all LLM-scored entries", final);
+        }
+        return 0;
+    }
+    if (m_directions) {
+        const auto d = inspector.directions();
+        if (m_json) {
+            std::cout << json{{"run", runJson(run)}, {"directions", directionsJson(d)}}.dump(2)
+                      << '\n';
+        } else {
+            printRun(run);
+            printDirections(d, run);
         }
         return 0;
     }

@@ -27,6 +27,7 @@ private:
     bool m_bins = false;
     bool m_allEpochs = false;
     bool m_epochs = false;
+    bool m_directions = false;
     bool m_json = false;
     int m_limit = 20;
 };

@@ -1,11 +1,13 @@
 #include "cli_runs.h"
 
+#include "analysis/matrix.h"
 #include "common/error.h"
 #include "store/experiment_store.h"
 #include "train/run_config.h"
 #include "train/runner.h"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -171,6 +173,21 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
     return j;
 }
 
+std::vector<std::string> splitLines(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto end = text.find('\n', start);
+        out.push_back(
+            text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
+    }
+    return out;
+}
+
 std::string fmtValue(double v)
 {
     return std::isnan(v) ? std::string("-") : fmt::format("{:.4f}", v);
@@ -232,6 +249,7 @@ void printMetricsTable(const std::vector<std::pair<std::string, StoredMetrics>>&
                        const std::vector<std::string>& segments,
                        const std::vector<std::string>& metrics)
 {
+    bool anySmall = false;
     fmt::print("{:<10} {:<10}", "segment", "metric");
     for (const auto& [label, m] : runs)
         fmt::print(" {:>12}", label);
@@ -244,7 +262,11 @@ void printMetricsTable(const std::vector<std::pair<std::string, StoredMetrics>>&
                 if (auto s = m.values.find(seg); s != m.values.end())
                     if (auto it = s->second.find(metric); it != s->second.end())
                         v = it->second;
-                fmt::print(" {:>12}", fmtValue(v));
+                const auto size = m.sizes.find(seg);
+                const bool small = size != m.sizes.end() && size->second < kSmallSegment;
+                if (small)
+                    anySmall = true;
+                fmt::print(" {:>12}", fmtValue(v) + (small && std::isfinite(v) ? "†" : ""));
             }
             fmt::print("\n");
         }
@@ -256,6 +278,9 @@ void printMetricsTable(const std::vector<std::pair<std::string, StoredMetrics>>&
         }
         fmt::print("\n");
     }
+    if (anySmall)
+        fmt::print("† computed on fewer than {} test interactions: too few to read\n",
+                   kSmallSegment);
 }
 
 }  // namespace
@@ -348,6 +373,7 @@ int RunCommands::runConfig()
     cb.onBatch = [&](const BatchProgress& p) { progress.batch(p); };
     cb.onEpoch = [&](const EpochResult& r) { progress.epoch(r); };
     cb.onStage = [&](const std::string& s) { progress.stage(s); };
+    cb.onWarning = [](const std::string& w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); };
     cb.onStarted = [&](std::int64_t id) {
         if (!m_json)
             std::fprintf(stderr, "run %lld\n", static_cast<long long>(id));
@@ -449,6 +475,8 @@ int RunCommands::showRun()
         fmt::print("  error: {}\n", rec.error);
     if (j.contains("note"))
         fmt::print("  note: {}\n", j["note"].get<std::string>());
+    if (!rec.notes.empty())
+        fmt::print("  notes:\n    {}\n", fmt::join(splitLines(rec.notes), "\n    "));
     fmt::print("\n  {:>5} {:>10} {:>10} {:>10} {:>9} {:>9}\n", "epoch", "base", "llm", "gate",
                "val AUC", "gate a");
     for (const auto& e : j["epochs"]) {

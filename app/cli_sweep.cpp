@@ -150,6 +150,12 @@ SweepCommands::SweepCommands(CLI::App& app, const std::string& dbPath) : m_dbPat
     m_matrix->add_option("--bootstrap", m_resamples, "Bootstrap resamples B")
         ->check(CLI::Range(100, 1000000))
         ->capture_default_str();
+    m_matrix
+        ->add_option("--unit", m_unit,
+                     "Replication unit of the tests: user (per-user mean AUC), seed (needs 3+ "
+                     "seeds) or interaction (every test interaction, as if independent)")
+        ->check(CLI::IsMember({"user", "seed", "interaction"}))
+        ->capture_default_str();
 
     m_compare = app.add_subcommand(
         "compare", "Paired tests between two runs per segment (RUN_A against RUN_B)");
@@ -157,6 +163,12 @@ SweepCommands::SweepCommands(CLI::App& app, const std::string& dbPath) : m_dbPat
     m_compare->add_option("--segments", m_segments, "Comma-separated segments")
         ->capture_default_str();
     m_compare->add_flag("--json", m_json, "Machine-readable output");
+    m_compare
+        ->add_option("--unit", m_unit,
+                     "Replication unit of the tests: user (per-user mean AUC) or interaction "
+                     "(every test interaction, as if independent)")
+        ->check(CLI::IsMember({"user", "interaction"}))
+        ->capture_default_str();
 }
 
 std::optional<int> SweepCommands::execute()
@@ -219,6 +231,10 @@ int SweepCommands::sweep()
                      item.position + 1, p.epoch, p.epochs, f * 100.0, p.baseLoss, p.llmLoss,
                      p.samplesPerSecond);
         std::fflush(stderr);
+    };
+    cb.onWarning = [&](const SweepItemRecord& item, const std::string& w) {
+        std::fprintf(stderr, "warning (%s, seed %lld): %s\n", item.rowLabel.c_str(),
+                     static_cast<long long>(item.seed), w.c_str());
     };
     cb.onEpoch = [&](const SweepItemRecord&, const EpochResult& r) {
         const auto it = r.validationAuc.find("overall");
@@ -316,6 +332,7 @@ int SweepCommands::matrix()
         throw Error(ErrorKind::Usage, "no segment or no metric to show", {}, 0,
                     "e.g. --segments overall,cold,tail --metric auc,gauc");
     settings.bootstrap.resamples = m_resamples;
+    settings.unit = testUnitFromString(m_unit);
     std::vector<MatrixGroup> groups;
     std::string title;
     if (m_sweepId > 0) {
@@ -362,6 +379,7 @@ int SweepCommands::compare()
     MatrixSettings settings;
     settings.segments = splitCommas({m_segments});
     settings.metrics = {"auc"};
+    settings.unit = testUnitFromString(m_unit);
     const std::string la = "run " + std::to_string(a);
     const std::string lb = "run " + std::to_string(b);
     settings.reference = lb;
@@ -369,7 +387,11 @@ int SweepCommands::compare()
     if (m_json) {
         // One column per segment (metric auc) and one test per segment, in the same order.
         const json tests = matrixJson(m)["tests"];
-        json out{{"run_a", a}, {"run_b", b}, {"segments", json::array()}};
+        json out{{"run_a", a},
+                 {"run_b", b},
+                 {"unit", m_unit},
+                 {"unit_description", testUnitDescription(settings.unit, "auc")},
+                 {"segments", json::array()}};
         for (std::size_t c = 0; c < m.columns.size(); ++c) {
             json seg = tests.at(c);
             seg.erase("row");
@@ -380,12 +402,12 @@ int SweepCommands::compare()
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return 0;
     }
-    fmt::print(
-        "run {} against run {}: AUC per segment; tests paired over test interactions, "
-        "Holm over {} segments\n\n",
-        a, b, m.tests.size());
+    fmt::print("run {} against run {}: AUC per segment; Holm over {} segments\n{}\n\n", a, b,
+               m.tests.size(), testUnitDescription(settings.unit, "auc"));
     fmt::print("{:<9} {:>8} {:>8} {:>9} {:>22} {:>7} {:>9} {:>9} {:>9}\n", "segment", "AUC A",
-               "AUC B", "A - B", "95% CI", "pairs", "p_t", "p_W", "p_t Holm");
+               "AUC B", "A - B", "95% CI", m_unit == "user" ? "users" : "pairs", "p_t", "p_W",
+               "p_t Holm");
+    bool smallSegments = false;
     for (std::size_t c = 0; c < m.columns.size(); ++c) {
         const auto* t = m.test(la, m.columns[c].segment);
         const auto f = [](double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : "-"; };
@@ -400,10 +422,16 @@ int SweepCommands::compare()
             continue;
         }
         fmt::print("{:<9} {:>8} {:>8} {:>+9.4f} {:>22} {:>7} {:>9} {:>9} {:>9}{}\n",
-                   m.columns[c].segment, f(m.cells[0][c].mean), f(m.cells[1][c].mean), t->ci.mean,
+                   m.columns[c].segment + (m.cells[0][c].small() ? "†" : ""), f(m.cells[0][c].mean),
+                   f(m.cells[1][c].mean), t->ci.mean,
                    fmt::format("[{:+.4f}, {:+.4f}]", t->ci.lo, t->ci.hi), t->pairs, p(t->t.p),
                    p(t->wilcoxon.p), p(t->tHolm), t->significant ? " *" : "");
+        if (m.cells[0][c].small() || m.cells[1][c].small())
+            smallSegments = true;
     }
+    if (smallSegments)
+        fmt::print("† a segment with fewer than {} test interactions: too few to read\n",
+                   kSmallSegment);
     return 0;
 }
 

@@ -41,6 +41,7 @@ private:
     std::string m_format = "text";
     std::string m_output;
     int m_resamples = 2000;
+    std::string m_unit = "user";
     std::vector<std::int64_t> m_pair;
 };
 

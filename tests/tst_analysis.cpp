@@ -18,6 +18,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -90,6 +91,8 @@ private Q_SLOTS:
     void wilcoxonExactSmallSamples();
     void wilcoxonNormalApproximationWithTiesAndZeros();
     void bootstrapIsSeededAndCoversTheMean();
+    void clusterBootstrapAndTInterval();
+    void unitsGiveTheirOwnVerdicts();
     void holmOnAKnownList();
     void nonFiniteInputIsAnError();
     void gridExpansionCountsLabelsAndDuplicates();
@@ -210,6 +213,156 @@ void TestAnalysis::bootstrapIsSeededAndCoversTheMean()
     QVERIFY(std::isnan(bootstrapMeanDifference({}, {}).lo));
     s.resamples = 0;
     QVERIFY(errorFrom([&] { bootstrapMeanDifference(kSleep1, kSleep2, s); }));
+}
+
+void TestAnalysis::clusterBootstrapAndTInterval()
+{
+    // One pair per cluster, clusters in order: the same draws as the plain bootstrap.
+    std::vector<std::int64_t> ids(kSleep1.size());
+    for (std::size_t k = 0; k < ids.size(); ++k)
+        ids[k] = static_cast<std::int64_t>(k);
+    const auto plain = bootstrapMeanDifference(kSleep2, kSleep1);
+    const auto cluster = clusterBootstrapMeanDifference(kSleep2, kSleep1, ids);
+    QCOMPARE(cluster.lo, plain.lo);
+    QCOMPARE(cluster.hi, plain.hi);
+    QCOMPARE(cluster.clusters, std::int64_t{10});
+    // Two clusters, each with constant differences: every resample's mean is a weighted mix of
+    // the two cluster means, so the interval lies within [-1, 3] and resamples only 3 values.
+    const std::vector<double> a = {1, 1, 1, 0, 0};
+    const std::vector<double> b = {0, 0, 0, 1, 1};
+    const auto two = clusterBootstrapMeanDifference(a, b, {7, 7, 7, 3, 3});
+    QCOMPARE(two.clusters, std::int64_t{2});
+    QVERIFY(std::fabs(two.mean - 0.2) < 1e-12);
+    for (double bound : {two.lo, two.hi})
+        QVERIFY(std::fabs(bound - 1.0) < 1e-12 || std::fabs(bound + 1.0) < 1e-12 ||
+                std::fabs(bound - 0.2) < 1e-12);
+    QCOMPARE(two.method, std::string("cluster bootstrap"));
+    // t interval on the sleep data: mean 1.58, sd 1.2299955, t_{0.975, 9} = 2.2621572.
+    const auto ti = tIntervalMeanDifference(kSleep2, kSleep1, 0.95);
+    const double half = 2.2621571627982053 * 1.2299954832798732 / std::sqrt(10.0);
+    QVERIFY(std::fabs(ti.lo - (1.58 - half)) < 1e-9);
+    QVERIFY(std::fabs(ti.hi - (1.58 + half)) < 1e-9);
+    QVERIFY(std::isnan(tIntervalMeanDifference({1.0}, {0.0}).lo));
+    const auto e = errorFrom([&] { clusterBootstrapMeanDifference(a, b, {1, 2}); });
+    QVERIFY(e && e->kind() == ErrorKind::Usage);
+}
+
+void TestAnalysis::unitsGiveTheirOwnVerdicts()
+{
+    // A hand-made store: rows "ref" and "var" over 3 seeds on the small grid's dataset. User 0 has
+    // 30 test interactions where var is better (+0.005 and +0.015 alternately), users 1-5 have 2
+    // each where var is worse (-0.01 and -0.03). Per interaction var is ahead (+0.0025 over 40
+    // pairs); per user it is behind: differences +0.01 and five times -0.02, mean -0.015,
+    // sd sqrt(0.00015), t = -3 with 5 df.
+    QTemporaryDir dir;
+    ExperimentStore store(dir.filePath(QStringLiteral("units.db")).toStdString());
+    const auto expansion = expandGrid(loadGrid(fixture("small-grid.json")));
+    const std::string config = expansion.items.front().config.dump();
+    std::vector<std::pair<std::int64_t, double>> diffs;  // (user, var - ref) per interaction
+    for (int k = 0; k < 30; ++k)
+        diffs.push_back({0, k % 2 ? 0.015 : 0.005});
+    for (std::int64_t u = 1; u <= 5; ++u) {
+        diffs.push_back({u, -0.01});
+        diffs.push_back({u, -0.03});
+    }
+    // Seed-level AUC (stored segment values): var - ref = +0.01, +0.02, +0.005.
+    const std::map<std::string, std::vector<double>> seedAuc = {{"ref", {0.69, 0.70, 0.705}},
+                                                                {"var", {0.70, 0.72, 0.71}}};
+    std::vector<MatrixGroup> groups = {{"ref", {}}, {"var", {}}};
+    for (auto& g : groups) {
+        for (std::int64_t seed = 1; seed <= 3; ++seed) {
+            RunRecord rec;
+            rec.name = g.label;
+            rec.configJson = config;
+            rec.seed = seed;
+            const auto id = store.createRun(rec);
+            std::vector<InteractionMetric> im;
+            for (std::size_t k = 0; k < diffs.size(); ++k)
+                im.push_back({diffs[k].first, static_cast<std::int64_t>(k), "auc",
+                              0.6 + (g.label == "var" ? diffs[k].second : 0.0)});
+            store.addInteractionMetrics(id, im);
+            const double auc = seedAuc.at(g.label)[static_cast<std::size_t>(seed - 1)];
+            // GAUC moves against AUC for var; the segment rests on 40 interactions (< 50).
+            store.addSegmentMetrics(id, {{"overall", "auc", auc, 40},
+                                         {"overall", "gauc", g.label == "var" ? 0.60 : 0.61, 40}});
+            store.setRunStatus(id, RunStatus::Completed);
+            g.runIds.push_back(id);
+        }
+    }
+    MatrixSettings settings;
+    settings.segments = {"overall"};
+    settings.metrics = {"auc", "gauc"};
+    settings.reference = "ref";
+
+    settings.unit = TestUnit::Interaction;
+    const auto inter = buildMatrix(store, groups, settings);
+    const auto* ti = inter.test("var", "overall");
+    QVERIFY(ti && ti->note.empty());
+    QCOMPARE(ti->pairs, std::int64_t{40});
+    QCOMPARE(ti->users, std::int64_t{6});
+    std::vector<double> a;
+    std::vector<double> b;
+    std::vector<std::int64_t> users;
+    for (const auto& [u, d] : diffs) {
+        a.push_back(0.6 + d);
+        b.push_back(0.6);
+        users.push_back(u);
+    }
+    QVERIFY(std::fabs(ti->t.meanDifference - 0.0025) < 1e-12);
+    QVERIFY(std::fabs(ti->t.p - pairedTTest(a, b).p) < 1e-12);
+    const auto clusterCi = clusterBootstrapMeanDifference(a, b, users, settings.bootstrap);
+    QCOMPARE(ti->ci.lo, clusterCi.lo);  // resamples users, not interactions
+    QCOMPARE(ti->ci.method, std::string("cluster bootstrap"));
+
+    settings.unit = TestUnit::User;
+    const auto user = buildMatrix(store, groups, settings);
+    const auto* tu = user.test("var", "overall");
+    QVERIFY(tu && tu->note.empty());
+    QCOMPARE(tu->pairs, std::int64_t{6});
+    QCOMPARE(tu->interactions, std::int64_t{40});
+    QVERIFY(std::fabs(tu->t.meanDifference + 0.015) < 1e-12);
+    QVERIFY(std::fabs(tu->t.t + 3.0) < 1e-9);
+    // Two-sided p of |t| = 3 with 5 df (integral of the t density): 0.030099.
+    QVERIFY2(std::fabs(tu->t.p - 0.0300992) < 1e-6, qPrintable(QString::number(tu->t.p, 'g', 8)));
+    QVERIFY(tu->ci.hi < 0);
+    QVERIFY(ti->t.meanDifference > 0 && tu->t.meanDifference < 0);  // the verdicts differ
+    QVERIFY(tu->wilcoxon.n == 6 && tu->wilcoxon.wPlus == 1.0);      // +0.01 ranks lowest
+
+    settings.unit = TestUnit::Seed;
+    const auto seed = buildMatrix(store, groups, settings);
+    const auto* ts = seed.test("var", "overall");
+    QVERIFY(ts && ts->note.empty());
+    QCOMPARE(ts->pairs, std::int64_t{3});
+    const auto direct = pairedTTest(seedAuc.at("var"), seedAuc.at("ref"));
+    QVERIFY(std::fabs(ts->t.p - direct.p) < 1e-12);
+    QVERIFY(std::fabs(ts->t.meanDifference - 0.035 / 3) < 1e-12);
+    QCOMPARE(ts->ci.method, std::string("t interval"));
+    // Two seeds only: no seed-level test, and the note says why.
+    auto twoSeeds = groups;
+    for (auto& g : twoSeeds)
+        g.runIds.pop_back();
+    const auto few = buildMatrix(store, twoSeeds, settings);
+    QVERIFY(few.test("var", "overall")->note.find("at least 3 seeds") != std::string::npos);
+    QVERIFY(!few.test("var", "overall")->significant);
+
+    // The row's metrics disagree in sign; the segment is too small to read. The exports say so,
+    // and name the unit.
+    QVERIFY(tu->disagreement.find("auc +") != std::string::npos);
+    QVERIFY(tu->disagreement.find("gauc -0.0100") != std::string::npos);
+    QVERIFY(user.cells[1][0].small());
+    const auto text = matrixText(user);
+    QVERIFY(text.find("unit user") != std::string::npos);
+    QVERIFY(text.find("disagree in sign") != std::string::npos);
+    QVERIFY(text.find("†") != std::string::npos);
+    QVERIFY(matrixText(inter).find("treated as independent") != std::string::npos);
+    const auto j = matrixJson(user);
+    QCOMPARE(j["unit"].get<std::string>(), std::string("user"));
+    QCOMPARE(j["tests"][0]["unit"].get<std::string>(), std::string("user"));
+    QVERIFY(j["tests"][0].contains("sign_disagreement"));
+    QVERIFY(j["rows"][1]["cells"]["overall"]["auc"]["small"].get<bool>());
+    QVERIFY(matrixCsv(seed).find(",seed,3,") != std::string::npos);
+    QVERIFY(matrixLatex(user).find("unit user") != std::string::npos);
+    QVERIFY(errorFrom([] { testUnitFromString("users"); }));
 }
 
 void TestAnalysis::holmOnAKnownList()
@@ -417,9 +570,9 @@ void TestAnalysis::shippedGridsLoad()
         QVERIFY2(!g.description.empty(), qPrintable(f));
         if (f == QStringLiteral("demo-ablation.json")) {
             QCOMPARE(e.rows, (std::vector<std::string>{"none", "global", "paper", "reliability",
-                                                       "random"}));
-            QCOMPARE(e.items.size(), std::size_t{15});
-            QCOMPARE(e.uniqueRuns, 15);
+                                                       "random", "mostpop", "itemknn", "llm"}));
+            QCOMPARE(e.items.size(), std::size_t{24});
+            QCOMPARE(e.uniqueRuns, 24);
             QCOMPARE(e.reference, std::string("global"));
             for (const auto& item : e.items)
                 if (item.variant == "random")
@@ -452,10 +605,17 @@ void TestAnalysis::sweepToMatrixFromTheCli()
     const auto sweepId = swept["sweep_id"].get<std::int64_t>();
 
     r = runCli({QStringLiteral("--db"), db, QStringLiteral("matrix"), QString::number(sweepId),
-                QStringLiteral("--format"), QStringLiteral("json")});
+                QStringLiteral("--format"), QStringLiteral("json"), QStringLiteral("--unit"),
+                QStringLiteral("interaction")});
     QVERIFY2(r.code == 0, r.err.constData());
     const json m = json::parse(r.out.toStdString());
     QCOMPARE(m["reference"].get<std::string>(), std::string("global"));
+    QCOMPARE(m["unit"].get<std::string>(), std::string("interaction"));
+    r = runCli({QStringLiteral("--db"), db, QStringLiteral("matrix"), QString::number(sweepId),
+                QStringLiteral("--format"), QStringLiteral("json")});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const json byUser = json::parse(r.out.toStdString());
+    QCOMPARE(byUser["unit"].get<std::string>(), std::string("user"));
 
     // Cells against direct store queries.
     ExperimentStore store(db.toStdString());
@@ -521,6 +681,30 @@ void TestAnalysis::sweepToMatrixFromTheCli()
         QCOMPARE(t["wilcoxon"]["p"].get<double>(), wilcoxonSignedRank(a, b).p);
         ps.push_back(direct.p);
     }
+    // The default unit: per-user means of the same pairs, paired over users.
+    for (const auto& t : byUser["tests"]) {
+        const Segment* seg = segmentation.find(t["segment"].get<std::string>());
+        std::map<std::int64_t, std::array<double, 3>> perUser;
+        for (const auto& [key, values] : rel) {
+            if (!seg->contains(static_cast<std::uint32_t>(key.first),
+                               static_cast<std::uint32_t>(key.second)))
+                continue;
+            auto& u = perUser[key.first];
+            u[0] += mean(values);
+            u[1] += mean(glo.at(key));
+            u[2] += 1;
+        }
+        std::vector<double> a;
+        std::vector<double> b;
+        for (const auto& [user, sums] : perUser) {
+            a.push_back(sums[0] / sums[2]);
+            b.push_back(sums[1] / sums[2]);
+        }
+        QCOMPARE(t["pairs"].get<std::size_t>(), a.size());
+        QCOMPARE(t["unit"].get<std::string>(), std::string("user"));
+        QVERIFY(std::fabs(t["t"]["p"].get<double>() - pairedTTest(a, b).p) < 1e-12);
+        QCOMPARE(t["wilcoxon"]["p"].get<double>(), wilcoxonSignedRank(a, b).p);
+    }
     const auto holm = holmAdjust(ps);
     for (std::size_t k = 0; k < holm.size(); ++k)
         QVERIFY(std::fabs(m["tests"][k]["t"]["p_holm"].get<double>() - holm[k]) < 1e-12);
@@ -557,7 +741,8 @@ void TestAnalysis::sweepToMatrixFromTheCli()
     QVERIFY2(r.code == 0, r.err.constData());
     QCOMPARE(json::parse(r.out.toStdString())["rows"].size(), std::size_t{2});
     r = runCli({QStringLiteral("--db"), db, QStringLiteral("compare"), QString::number(r1),
-                QString::number(g1), QStringLiteral("--json")});
+                QString::number(g1), QStringLiteral("--json"), QStringLiteral("--unit"),
+                QStringLiteral("interaction")});
     QVERIFY2(r.code == 0, r.err.constData());
     const json cmp = json::parse(r.out.toStdString());
     QCOMPARE(cmp["segments"].size(), std::size_t{3});

@@ -7,6 +7,9 @@
 #include "inspect/gate_inspector.h"
 #include "llm/scores.h"
 #include "store/experiment_store.h"
+#include "train/reference_run.h"
+#include "train/reference_scorer.h"
+#include "train/run_checks.h"
 #include "train/run_config.h"
 #include "train/runner.h"
 #include "train/trainer.h"
@@ -20,6 +23,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -38,6 +42,17 @@ QString qs(const std::string& text)
 std::string fixture(const char* name)
 {
     return (kFixtures + QLatin1Char('/') + QLatin1String(name)).toStdString();
+}
+
+template <typename Fn>
+std::optional<Error> errorFrom(Fn&& fn)
+{
+    try {
+        fn();
+    } catch (const Error& error) {
+        return error;
+    }
+    return std::nullopt;
 }
 
 RunConfig tinyConfig()
@@ -129,6 +144,9 @@ private Q_SLOTS:
     void cliRunsCommands();
     void inspectorMatchesStoreAndGate();
     void inspectorErrors();
+    void referenceMethodsMatchDirectComputation();
+    void heldOutScoresWarnAndDrop();
+    void gateWithoutLabelsSaysSo();
     void cliInspect();
 };
 
@@ -843,6 +861,43 @@ void TestTrain::inspectorMatchesStoreAndGate()
     QCOMPARE(it.asHigher.pairs, std::int64_t(2 + 1 + 0));
     QCOMPARE(it.asLower.pairs, std::int64_t(1 + 1 + 1));
 
+    // (e) Directions: recomputed from every user's candidate pairs and the tail segment.
+    {
+        const auto directions = inspector.directions();
+        const auto dt =
+            std::find_if(directions.begin(), directions.end(),
+                         [](const SegmentDirections& x) { return x.segment == "tail"; });
+        QVERIFY(dt != directions.end());
+        SegmentDirections want;
+        for (std::uint32_t u = 0; u < data.dataset.numUsers(); ++u)
+            for (const auto& p : inspector.user(data.dataset.users.label(u)).pairs) {
+                const bool hi = tail->members[p.higher.index];
+                const bool lo = tail->members[p.lower.index];
+                if (hi && lo) {
+                    ++want.inside;
+                } else if (hi) {
+                    ++want.up;
+                    want.weightUp += p.weight;
+                    want.activeUp += p.active;
+                } else if (lo) {
+                    ++want.down;
+                    want.weightDown += p.weight;
+                    want.activeDown += p.active;
+                }
+            }
+        QVERIFY(want.up + want.down > 0);
+        QCOMPARE(dt->pairs, want.up + want.down);
+        QCOMPARE(dt->up, want.up);
+        QCOMPARE(dt->down, want.down);
+        QCOMPARE(dt->inside, want.inside);
+        QCOMPARE(dt->activeUp, want.activeUp);
+        QVERIFY(std::abs(dt->weightUp - want.weightUp) < 1e-9);
+        QVERIFY(std::abs(dt->weightDown - want.weightDown) < 1e-9);
+        QVERIFY(std::abs(dt->shareUp() - want.weightUp / (want.weightUp + want.weightDown)) < 1e-9);
+        if (want.down > 0)
+            QVERIFY(std::abs(dt->meanWeightDown() - want.weightDown / want.down) < 1e-9);
+    }
+
     // Search: by title substring, case-insensitive, and by id.
     const auto hits = inspector.find("TOY");
     QCOMPARE(hits.size(), std::size_t(2));
@@ -977,6 +1032,222 @@ void TestTrain::cliInspect()
     QVERIFY(err.contains("item '999'"));
     std::tie(code, out, err) = run({QStringLiteral("--grid"), QStringLiteral("--bins")});
     QCOMPARE(code, 2);  // one view at a time
+}
+
+void TestTrain::referenceMethodsMatchDirectComputation()
+{
+    // MostPop on a hand-made split. Train: u1 {10, 11}, u2 {10, 12}, u3 {10, 11}, u4 {13, 14};
+    // pop = 10:3, 11:2, 12:1, 13:1, 14:1. Test: u1 12, u2 11, u3 13, u4 10. AUC per user against
+    // its unseen items: u1 12 (1) vs 13, 14 (1, 1): 0.5; u2 11 (2) vs 13, 14: 1; u3 13 (1) vs
+    // 12, 14: 0.5; u4 10 (3) vs 11, 12: 1. Overall 0.75.
+    QTemporaryDir dir;
+    const auto write = [&](const char* name, const char* text) {
+        const auto path = dir.filePath(QString::fromLatin1(name)).toStdString();
+        std::ofstream(path) << text;
+        return path;
+    };
+    RunConfig c = tinyConfig();
+    c.dataset.path = write("train.tsv",
+                           "1\t10\t5\t1\n1\t11\t5\t2\n2\t10\t5\t1\n2\t12\t5\t2\n"
+                           "3\t10\t5\t1\n3\t11\t5\t2\n4\t13\t5\t1\n4\t14\t5\t2\n");
+    c.dataset.testPath = write("test.tsv", "1\t12\t5\t3\n2\t11\t5\t3\n3\t13\t5\t3\n4\t10\t5\t3\n");
+    c.scores.path.clear();
+    c.method.name = "mostpop";
+    c.gate.mode = "off";
+    ExperimentStore store(dir.filePath(QStringLiteral("e.db")).toStdString());
+    const auto outcome = executeRun(c, store);
+    QCOMPARE(outcome.status, RunStatus::Completed);
+    QCOMPARE(outcome.epochsRun, 0);
+    QVERIFY(store.epochMetrics(outcome.runId).empty());  // not trained
+    QVERIFY(std::abs(outcome.evaluation.metrics.at("overall").at("auc") - 0.75) < 1e-12);
+    double storedAuc = -1;
+    for (const auto& m : store.segmentMetrics(outcome.runId))
+        if (m.segment == "overall" && m.metric == "auc")
+            storedAuc = m.value;
+    QCOMPARE(storedAuc, outcome.evaluation.metrics.at("overall").at("auc"));
+    QCOMPARE(store.interactionMetrics(outcome.runId, "auc").size(), std::size_t(4));
+
+    // ItemKNN on the 4-user fixture: against a dense recomputation of cosine, top-k with ties by
+    // index, and the sum over the user's items among the item's neighbours.
+    const Loaded data = load(tinyConfig());
+    const auto& ds = data.dataset;
+    const auto n = ds.numItems();
+    std::vector<std::set<std::uint32_t>> usersOf(n);
+    std::vector<std::set<std::uint32_t>> itemsOf(ds.numUsers());
+    for (const auto& r : ds.train) {
+        usersOf[r.item].insert(r.user);
+        itemsOf[r.user].insert(r.item);
+    }
+    const int k = 2;
+    const auto knn = ReferenceScorer::itemKnn(ds, k);
+    std::vector<std::vector<std::uint32_t>> neighbours(n);
+    std::vector<std::vector<double>> sim(n, std::vector<double>(n, 0.0));
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::vector<std::pair<double, std::uint32_t>> cand;
+        for (std::uint32_t j = 0; j < n; ++j) {
+            if (i == j)
+                continue;
+            double common = 0;
+            for (auto u : usersOf[i])
+                common += usersOf[j].count(u);
+            sim[i][j] = common / std::sqrt(double(usersOf[i].size()) * double(usersOf[j].size()));
+            if (common > 0)
+                cand.push_back({-sim[i][j], j});
+        }
+        std::sort(cand.begin(), cand.end());
+        for (std::size_t x = 0; x < cand.size() && x < std::size_t(k); ++x)
+            neighbours[i].push_back(cand[x].second);
+        const auto got = knn.neighbours(i);
+        QCOMPARE(got.size(), neighbours[i].size());
+        for (std::size_t x = 0; x < got.size(); ++x)
+            QCOMPARE(got[x].first, neighbours[i][x]);
+    }
+    std::vector<float> row(n);
+    for (std::uint32_t u = 0; u < ds.numUsers(); ++u) {
+        knn.scoreUser(u, row);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            double want = 0;
+            for (auto j : neighbours[i])
+                want += itemsOf[u].count(j) ? sim[i][j] : 0.0;
+            QVERIFY2(std::abs(row[i] - want) < 1e-6,
+                     qPrintable(QStringLiteral("u%1 i%2").arg(u).arg(i)));
+        }
+    }
+    // By hand: user 1 (items 10, 11, 12) scores item 15, whose two nearest items are 11 and 12
+    // (cosine 1/2 each; 13 and 14 tie with them and lose on index): 1.0; and item 13, whose
+    // neighbours are 14 (cosine 1) and 10 (1/2): 0.5.
+    knn.scoreUser(*ds.users.find(std::uint64_t{1}), row);
+    QVERIFY(std::abs(row[*ds.items.find(std::uint64_t{15})] - 1.0f) < 1e-6);
+    QVERIFY(std::abs(row[*ds.items.find(std::uint64_t{13})] - 0.5f) < 1e-6);
+    QVERIFY(errorFrom([&] { ReferenceScorer::itemKnn(ds, 0); }));
+
+    // LLM alone: the score where the file has one, the missing score elsewhere.
+    const auto llm = ReferenceScorer::llm(ds, data.scores);
+    const auto u1 = *ds.users.find(std::uint64_t{1});
+    llm.scoreUser(u1, row);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        float want = static_cast<float>(data.scores.spec.candidateDefault);
+        for (auto x = data.scores.offsets[u1]; x < data.scores.offsets[u1 + 1]; ++x)
+            if (data.scores.items[x] == i)
+                want = data.scores.values[x];
+        QCOMPARE(row[i], want);
+    }
+    // Through the evaluator: the same ranking as the scorer (LLM-alone column unchanged).
+    RunConfig lc = tinyConfig();
+    lc.method.name = "llm";
+    lc.gate.mode = "off";
+    const auto ev = evaluateReferenceMethod(lc, ds, data.segmentation, &data.scores);
+    QVERIFY(ev.metrics.at("overall").count("auc"));
+    const auto e = errorFrom([&] { evaluateReferenceMethod(lc, ds, data.segmentation, nullptr); });
+    QVERIFY(e && e->kind() == ErrorKind::Usage);
+}
+
+void TestTrain::heldOutScoresWarnAndDrop()
+{
+    // A score file that rates each user's test items (and two training items per user), as
+    // rating-prediction studies publish them, on the 40-user demo slice.
+    QTemporaryDir dir;
+    RunConfig c = tinyConfig();
+    const QString analysis = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/");
+    c.dataset.path = (analysis + QStringLiteral("train.tsv")).toStdString();
+    c.dataset.testPath = (analysis + QStringLiteral("test.tsv")).toStdString();
+    const Dataset ds = loadDataset(c.dataset);
+    const auto path = dir.filePath(QStringLiteral("rated.tsv")).toStdString();
+    std::int64_t tests = 0;
+    std::int64_t trains = 0;
+    {
+        std::ofstream out(path);
+        out << "userId\tmovieId\tscore\n";
+        for (const auto& r : ds.test) {
+            out << ds.users.label(r.user) << '\t' << ds.items.label(r.item) << "\t0.9\n";
+            ++tests;
+        }
+        const auto offsets = ds.trainOffsets();
+        for (std::uint32_t u = 0; u < ds.numUsers(); ++u)
+            for (auto k = offsets[u]; k < offsets[u + 1] && k < offsets[u] + 2; ++k, ++trains)
+                out << ds.users.label(u) << '\t' << ds.items.label(ds.train[k].item) << "\t0.2\n";
+    }
+    c.scores.path = path;
+    c.scores.kind = "pointwise";
+    const ScoreSet kept = loadScores(c.scores, ds);
+    QCOMPARE(kept.report.heldOutEntries, tests);
+    QCOMPARE(kept.report.unseenEntries, tests);
+    QVERIFY(kept.report.expectedHeldOut < 0.1 * static_cast<double>(tests));
+    const auto warning = heldOutWarning(kept.report);
+    QVERIFY2(warning.find("validation or test positives") != std::string::npos, warning.c_str());
+    QCOMPARE(static_cast<std::int64_t>(kept.size()), tests + trains);
+
+    c.scores.heldOut = "drop";
+    const ScoreSet dropped = loadScores(c.scores, ds);
+    QCOMPARE(dropped.report.heldOutDropped, tests);
+    QCOMPARE(static_cast<std::int64_t>(dropped.size()), trains);
+    for (std::uint32_t u = 0; u + 1 < dropped.offsets.size(); ++u)
+        for (auto k = dropped.offsets[u]; k < dropped.offsets[u + 1]; ++k)
+            for (const auto& r : ds.test)
+                QVERIFY(!(r.user == u && r.item == dropped.items[k]));
+    QVERIFY(dropped.report.contentHash != kept.report.contentHash);
+    QVERIFY(heldOutWarning(dropped.report).find("dropped") != std::string::npos);
+
+    // A random selection of unseen items does not warn.
+    QVERIFY(heldOutWarning(load(tinyConfig()).scores.report).empty());
+
+    // The runner says so, and stores it with the run; 'runs show' prints it.
+    c.scores.heldOut = "keep";
+    c.method.name = "llm";
+    c.gate.mode = "off";
+    const auto db = dir.filePath(QStringLiteral("e.db"));
+    std::vector<std::string> seen;
+    RunCallbacks cb;
+    cb.onWarning = [&](const std::string& w) { seen.push_back(w); };
+    {
+        ExperimentStore store(db.toStdString());
+        const auto outcome = executeRun(c, store, cb);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        QCOMPARE(seen.size(), std::size_t(1));
+        QCOMPARE(outcome.warnings, seen);
+        QVERIFY(store.run(outcome.runId)->notes.find(kWarningPrefix + seen[0]) !=
+                std::string::npos);
+        QProcess p;
+        p.start(QStringLiteral(SLLMR_CLI),
+                {QStringLiteral("--db"), db, QStringLiteral("runs"), QStringLiteral("show"),
+                 QString::number(outcome.runId)});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(p.readAllStandardOutput().contains("warning: "));
+    }
+    const auto e = errorFrom([&] {
+        json j = toJson(c);
+        j["scores"]["held_out"] = "sometimes";
+        runConfigFromJson(j);
+    });
+    QVERIFY(e && e->kind() == ErrorKind::Usage &&
+            std::string(e->what()).find("held_out") != std::string::npos);
+}
+
+void TestTrain::gateWithoutLabelsSaysSo()
+{
+    // tiny_llm.tsv scores only items outside each user's history: no pair gets a reliability
+    // label, so the gate cannot learn.
+    QTemporaryDir dir;
+    ExperimentStore store(dir.filePath(QStringLiteral("e.db")).toStdString());
+    RunConfig c = tinyConfig();
+    c.method.name = "selective";
+    c.gate.mode = "reliability";
+    c.train.epochs = 1;
+    const Loaded data = load(c);
+    QCOMPARE(scoredSupervisionPositives(data.dataset, data.scores, "train"), std::int64_t(0));
+    const auto outcome = executeRun(c, store);
+    QCOMPARE(outcome.status, RunStatus::Completed);
+    QCOMPARE(outcome.warnings.size(), std::size_t(2));  // at the start, and after training
+    QVERIFY(outcome.warnings[0].find("nothing to learn from") != std::string::npos);
+    QVERIFY(outcome.warnings[1].find("0 labelled pairs") != std::string::npos);
+    const auto notes = store.run(outcome.runId)->notes;
+    QVERIFY(notes.find("warning: the reliability gate has nothing to learn from") !=
+            std::string::npos);
+    // With scored training positives there is no warning at the start.
+    QVERIFY(gateSupervisionWarning(3, "train").empty());
+    QVERIFY(labelledPairsWarning(50, 1000).empty());
+    QVERIFY(!labelledPairsWarning(5, 1000).empty());
 }
 
 QTEST_GUILESS_MAIN(TestTrain)  // QProcess needs an application object

@@ -30,6 +30,7 @@
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QTableWidget>
+#include <QComboBox>
 #include <QtTest>
 
 #include <sqlite3.h>
@@ -460,6 +461,17 @@ void TestUi::inspectorMatchesTheDatabase()
                            .toLongLong();
         }
     QCOMPARE(entries, static_cast<std::int64_t>(m_window->workbench()->state().scores->size()));
+    // The directions view: one row per item segment when the run has the hinge, and a sentence.
+    auto* directions = page->findChild<QTableWidget*>(QStringLiteral("directionsTable"));
+    QVERIFY(directions);
+    const auto method = db.query(QStringLiteral("SELECT config_json FROM runs WHERE id = %1")
+                                     .arg(id)
+                                     .toUtf8()
+                                     .constData());
+    const bool hinge = method.front().front().toString().contains(QStringLiteral("\"global\"")) ||
+                       method.front().front().toString().contains(QStringLiteral("\"selective\""));
+    QCOMPARE(directions->rowCount() > 0, hinge);
+    QVERIFY(!page->directionsSummary().isEmpty());
     // Search by title, then drill down to a user.
     QSignalSpy shown(page, &ui::InspectorPage::detailShown);
     page->search(QStringLiteral("toy story"));
@@ -532,6 +544,18 @@ void TestUi::ablationSweepReachesTheMatrix()
         QVERIFY(page->exportMatrix(path));
         QVERIFY(QFileInfo(path).size() > 100);
     }
+    // The unit of the tests: user by default; the combo box rebuilds the matrix on another.
+    QVERIFY(m->settings.unit == TestUnit::User);
+    QVERIFY(m->test("reliability", "overall")->unit == TestUnit::User);
+    const auto userPairs = m->test("reliability", "overall")->pairs;  // `m` is replaced below
+    auto* unit = page->findChild<QComboBox*>(QStringLiteral("matrixUnit"));
+    QVERIFY(unit);
+    matrix.clear();
+    unit->setCurrentIndex(unit->findData(QStringLiteral("interaction")));
+    Q_EMIT unit->activated(unit->currentIndex());
+    QTRY_VERIFY_WITH_TIMEOUT(!matrix.isEmpty(), kLoadTimeoutMs);
+    QVERIFY(page->matrix()->settings.unit == TestUnit::Interaction);
+    QVERIFY(page->matrix()->test("reliability", "overall")->pairs > userPairs);
 }
 
 void TestUi::guidedDemoQuotesTheLoadedData()

@@ -62,6 +62,11 @@ constexpr VariantChoice kVariants[] = {
     {"threshold", "selective", "threshold", "S-LLMR with a hand rule on Cold, Tail and q."},
     {"random", "selective", "random",
      "Control: the gate opens at random, as often as the reliability gate did."},
+    {"mostpop", "mostpop", "off",
+     "Reference row, not trained: items ranked by training popularity."},
+    {"itemknn", "itemknn", "off",
+     "Reference row, not trained: cosine ItemKNN over the training interactions."},
+    {"llm", "llm", "off", "Reference row, not trained: the LLM's scores alone as the ranking."},
 };
 
 QString fmt(double v, int decimals = 4)
@@ -118,7 +123,7 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
                         QLatin1String(v.label) == QLatin1String("reliability");
         item->setCheckState(on ? Qt::Checked : Qt::Unchecked);
     }
-    m_variants->setMaximumHeight(170);
+    m_variants->setMaximumHeight(200);
     fl->addRow(tr("Variants"), m_variants);
     m_lambdas = new QLineEdit(form);
     m_lambdas->setPlaceholderText(tr("e.g. 0.05, 0.1, 0.2 (empty: the current lambda)"));
@@ -224,6 +229,18 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     m_reference = new QComboBox(bottom);
     m_reference->setToolTip(tr("Differences and paired tests are against this row."));
     mb->addWidget(m_reference);
+    mb->addWidget(new QLabel(tr("unit"), bottom));
+    m_unit = new QComboBox(bottom);
+    m_unit->setObjectName(QStringLiteral("matrixUnit"));
+    m_unit->addItem(tr("user"), QStringLiteral("user"));
+    m_unit->addItem(tr("seed"), QStringLiteral("seed"));
+    m_unit->addItem(tr("interaction"), QStringLiteral("interaction"));
+    m_unit->setToolTip(
+        tr("Replication unit of the paired tests. user: per-user mean AUC, paired over users "
+           "(seeds averaged first). seed: per-seed segment AUC, paired by seed (needs 3 or more "
+           "seeds). interaction: every test interaction as if independent (one user's are not; "
+           "p-values are optimistic)."));
+    mb->addWidget(m_unit);
     mb->addStretch(1);
     auto* exportButton = new QPushButton(tr("Export (CSV, JSON, LaTeX)..."), bottom);
     mb->addWidget(exportButton);
@@ -274,6 +291,10 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     connect(m_sweepPicker, &QComboBox::currentIndexChanged, this,
             [this] { refreshQueue(m_sweepPicker->currentData().toLongLong()); });
     connect(m_reference, &QComboBox::activated, this, [this] {
+        if (m_matrix && m_sweepId > 0)
+            buildMatrix(m_sweepId, m_reference->currentText());
+    });
+    connect(m_unit, &QComboBox::activated, this, [this] {
         if (m_matrix && m_sweepId > 0)
             buildMatrix(m_sweepId, m_reference->currentText());
     });
@@ -616,9 +637,10 @@ void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)
 {
     m_sweepId = sweepId;
     const int request = ++m_matrixRequest;
-    m_matrixNote->setText(tr("Building the matrix of sweep %1 (paired tests over every test "
-                             "interaction)...")
-                              .arg(sweepId));
+    const TestUnit unit = testUnitFromString(m_unit->currentData().toString().toStdString());
+    m_matrixNote->setText(tr("Building the matrix of sweep %1 (paired tests, unit %2)...")
+                              .arg(sweepId)
+                              .arg(QString::fromLatin1(toString(unit))));
     const QString path = m_databasePath;
     const std::string ref = reference.toStdString();
     auto* watcher = new QFutureWatcher<std::shared_ptr<ResultsMatrix>>(this);
@@ -637,13 +659,14 @@ void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)
                 showMatrix();
                 Q_EMIT matrixReady();
             });
-    watcher->setFuture(QtConcurrent::run([path, sweepId, ref, error]() {
+    watcher->setFuture(QtConcurrent::run([path, sweepId, ref, unit, error]() {
         try {
             ExperimentStore store(path.toStdString());
             std::string sweepReference, title;
             const auto groups = sweepGroups(store, sweepId, &sweepReference, &title);
             MatrixSettings settings;
             settings.reference = ref.empty() ? sweepReference : ref;
+            settings.unit = unit;
             auto m = std::make_shared<ResultsMatrix>(sllmr::buildMatrix(store, groups, settings));
             if (m->title.empty())
                 m->title = title;
@@ -710,7 +733,16 @@ void AblationPage::showMatrix()
                     text += QStringLiteral("\n\u0394 %1%2")
                                 .arg(cell.difference >= 0 ? QStringLiteral("+") : QString())
                                 .arg(fmt(cell.difference));
+                if (cell.small())
+                    text += QStringLiteral(" \u2020");
                 auto* item = readOnlyCell(text, true);
+                if (cell.small()) {
+                    item->setForeground(QColor(140, 140, 140));
+                    item->setToolTip(tr("Computed on %1 test interactions (fewer than %2): too "
+                                        "few to read.")
+                                         .arg(cell.size)
+                                         .arg(kSmallSegment));
+                }
                 if (cell.best) {
                     QFont f = item->font();
                     f.setBold(true);
@@ -727,20 +759,31 @@ void AblationPage::showMatrix()
                     item = readOnlyCell(t ? QString::fromStdString(t->note) : tr("no test"));
                 } else {
                     const QString mark = t->significant ? tr("significant") : tr("n.s.");
-                    item = readOnlyCell(QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm) %5")
-                                            .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi),
-                                                 pText(t->tHolm), mark));
+                    const QString unit = QString::fromLatin1(toString(t->unit));
+                    QString text = QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm, %5s) %6")
+                                       .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi),
+                                            pText(t->tHolm), unit, mark);
+                    if (!t->disagreement.empty())
+                        text += tr("\nmetrics disagree");
+                    item = readOnlyCell(text);
                     item->setToolTip(
-                        tr("%1 paired test interactions. Paired t: t = %2, p = %3, Holm p = %4. "
-                           "Wilcoxon signed-rank: W = %5, p = %6, Holm p = %7. Bootstrap %8% CI "
-                           "of the mean difference: [%9, %10].")
+                        tr("%1 paired %2s (%11 test interactions). Paired t: t = %3, p = %4, Holm "
+                           "p = %5. Wilcoxon signed-rank: W = %6, p = %7, Holm p = %8. %12 %9% CI "
+                           "of the mean difference: [%10].")
                             .arg(t->pairs)
+                            .arg(unit)
                             .arg(t->t.t, 0, 'f', 3)
                             .arg(pText(t->t.p), pText(t->tHolm))
                             .arg(t->wilcoxon.w, 0, 'f', 1)
                             .arg(pText(t->wilcoxon.p), pText(t->wilcoxonHolm))
                             .arg(t->ci.level * 100, 0, 'f', 0)
-                            .arg(fmt(t->ci.lo), fmt(t->ci.hi)));
+                            .arg(fmt(t->ci.lo) + QStringLiteral(", ") + fmt(t->ci.hi))
+                            .arg(t->interactions)
+                            .arg(QString::fromStdString(t->ci.method)) +
+                        (t->disagreement.empty()
+                             ? QString()
+                             : tr(" The row's metrics move in opposite directions: %1.")
+                                   .arg(QString::fromStdString(t->disagreement))));
                     QFont f = item->font();
                     if (t->significant) {
                         f.setBold(true);
@@ -758,13 +801,17 @@ void AblationPage::showMatrix()
     }
     m_matrixTable->resizeColumnsToContents();
     m_matrixTable->resizeRowsToContents();
-    QString note = tr("Mean \u00b1 std over seeds; bold: best of the column. Tests: AUC per test "
-                      "interaction (averaged over seeds), paired against '%1'; green bold = "
-                      "significant after Holm's correction over %2 tests (alpha %3), grey "
-                      "italic = not significant. Double-click a row to inspect its first run.")
+    QString note = tr("Mean \u00b1 std over seeds; bold: best of the column; \u2020 grey: computed "
+                      "on fewer than %4 test interactions, too few to read. Tests (%5) paired "
+                      "against '%1'; green bold = significant on this unit after Holm's "
+                      "correction over %2 tests (alpha %3), grey italic = not significant. "
+                      "Double-click a row to inspect its first run.")
                        .arg(QString::fromStdString(m.reference))
                        .arg(m.tests.size())
-                       .arg(m.settings.alpha);
+                       .arg(m.settings.alpha)
+                       .arg(kSmallSegment)
+                       .arg(QString::fromStdString(
+                           testUnitDescription(m.settings.unit, m.settings.testMetric)));
     for (const auto& n : m.notes)
         note += QLatin1Char(' ') + QString::fromStdString(n);
     m_matrixNote->setText(note);

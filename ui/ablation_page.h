@@ -121,6 +121,7 @@ private:
     QPushButton* m_cancelEvery = nullptr;
     // Matrix
     QComboBox* m_reference = nullptr;
+    QComboBox* m_unit = nullptr;
     QTableWidget* m_matrixTable = nullptr;
     QLabel* m_matrixNote = nullptr;
 };

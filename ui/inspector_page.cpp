@@ -15,6 +15,7 @@
 #include <QThread>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -144,6 +145,7 @@ public:
                 std::array<GateCell, 4> grid;
                 ActivationHistogram histogram;
                 std::vector<EpochGate> epochs;
+                std::vector<SegmentDirections> directions;
             };
             try {
                 m_inspector.reset();
@@ -156,10 +158,13 @@ public:
                 o->grid = m_inspector->coldTailGrid();
                 o->histogram = m_inspector->histogram(20);
                 o->epochs = m_inspector->epochs();
+                o->directions = m_inspector->directions();
                 QMetaObject::invokeMethod(target.data(), [target, o] {
-                    if (target)
-                        target->showOverview(o->run, o->training, o->final, o->grid, o->histogram,
-                                             o->epochs);
+                    if (!target)
+                        return;
+                    target->showDirections(o->directions);  // before 'opened' is emitted
+                    target->showOverview(o->run, o->training, o->final, o->grid, o->histogram,
+                                         o->epochs);
                 });
             } catch (const Error& e) {
                 fail(target, errorText(e));
@@ -254,6 +259,23 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     grid->setColumnStretch(1, 3);
     grid->setColumnStretch(2, 2);
     m_tabs->addTab(overview, tr("Overview"));
+
+    // Directions
+    auto* directions = new QWidget(m_tabs);
+    auto* dl = new QVBoxLayout(directions);
+    m_directionsNote = new QLabel(directions);
+    m_directionsNote->setWordWrap(true);
+    m_directionsNote->setText(tr("No run inspected."));
+    dl->addWidget(m_directionsNote);
+    m_directions = new QTableWidget(directions);
+    m_directions->setObjectName(QStringLiteral("directionsTable"));
+    m_directions->setToolTip(
+        tr("A pair (higher, lower) raises the model's score of the item the LLM ranks higher "
+           "and lowers the other, with the pair's weight. Per item segment, over every candidate "
+           "pair with exactly one item in the segment: the weight that pushes the segment's items "
+           "up against down."));
+    dl->addWidget(m_directions, 1);
+    m_tabs->addTab(directions, tr("Directions"));
 
     // Drill-down
     auto* drill = new QSplitter(Qt::Horizontal, m_tabs);
@@ -361,6 +383,52 @@ void InspectorPage::openRun(qint64 runId)
     m_open->setEnabled(false);
     setBusy(tr("Opening run %1: reloading its data, model and gate...").arg(runId));
     m_worker->open(this, runId);
+}
+
+QString InspectorPage::directionsSummary() const
+{
+    return m_directionsNote->text();
+}
+
+void InspectorPage::showDirections(const std::vector<SegmentDirections>& directions)
+{
+    const auto f = [](double v) {
+        return std::isfinite(v) ? QString::number(v, 'f', 4) : QStringLiteral("-");
+    };
+    QList<QStringList> rows;
+    for (const auto& d : directions)
+        rows << QStringList{QString::fromStdString(d.segment),
+                            QString::number(d.pairs),
+                            QString::number(d.up),
+                            QString::number(d.down),
+                            f(d.meanWeightUp()),
+                            f(d.meanWeightDown()),
+                            std::isfinite(d.shareUp())
+                                ? QStringLiteral("%1%").arg(100 * d.shareUp(), 0, 'f', 1)
+                                : QStringLiteral("-"),
+                            QString::number(d.inside)};
+    fillTable(
+        m_directions,
+        {tr("Item segment"), tr("Mixed pairs"), tr("Push up"), tr("Push down"),
+         tr("Mean weight up"), tr("Mean weight down"), tr("Weight share up"), tr("Pairs inside")},
+        rows, {1, 2, 3, 4, 5, 6, 7});
+    const auto tail = std::find_if(directions.begin(), directions.end(),
+                                   [](const SegmentDirections& d) { return d.segment == "tail"; });
+    if (directions.empty())
+        m_directionsNote->setText(
+            tr("This run has no LLM pairs (no hinge), so nothing is pushed."));
+    else if (tail != directions.end() && std::isfinite(tail->shareUp()))
+        m_directionsNote->setText(
+            tr("Of the weight of the %1 pairs with one tail item, %2% pushes the tail item up and "
+               "%3% pushes it down (the tail item is the one the LLM ranks lower in %4 of them). "
+               "Mean weight: %5 up, %6 down.")
+                .arg(tail->pairs)
+                .arg(100 * tail->shareUp(), 0, 'f', 1)
+                .arg(100 * (1 - tail->shareUp()), 0, 'f', 1)
+                .arg(tail->down)
+                .arg(f(tail->meanWeightUp()), f(tail->meanWeightDown())));
+    else
+        m_directionsNote->setText(tr("Which way the pair weight pushes each item segment."));
 }
 
 void InspectorPage::showOverview(const InspectedRun& run, const std::vector<GateBin>& training,

@@ -44,6 +44,8 @@ public:
     /// Opens run `runId` in the background; `opened` or `failed` follows.
     void openRun(qint64 runId);
     [[nodiscard]] qint64 openedRun() const { return m_openedRun; }
+    /// One sentence on which way the opened run's pair weight pushes tail items.
+    [[nodiscard]] QString directionsSummary() const;
     void search(const QString& text);
     void showUser(const QString& id);
     void showItem(const QString& id);
@@ -68,6 +70,8 @@ private:
     friend class InspectorWorker;
     void rebuildRunList();
     void setBusy(const QString& what);
+    // Which way the pair weight pushes each item segment (RunInspector::directions).
+    void showDirections(const std::vector<SegmentDirections>& directions);
     void showOverview(const InspectedRun& run, const std::vector<GateBin>& training,
                       const std::vector<GateBin>& final, const std::array<GateCell, 4>& grid,
                       const ActivationHistogram& histogram, const std::vector<EpochGate>& epochs);
@@ -90,6 +94,8 @@ private:
     Chart* m_epochChart = nullptr;
     Chart* m_parameterChart = nullptr;
     QTableWidget* m_grid = nullptr;
+    QTableWidget* m_directions = nullptr;
+    QLabel* m_directionsNote = nullptr;
     QLineEdit* m_search = nullptr;
     QListWidget* m_hits = nullptr;
     QLabel* m_detail = nullptr;

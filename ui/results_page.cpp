@@ -9,14 +9,17 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "analysis/matrix.h"
 #include "chart.h"
 #include "common/error.h"
 #include "runs_model.h"
 #include "store/experiment_store.h"
 #include "table_util.h"
+#include "train/reference_scorer.h"
 
 namespace sllmr::ui {
 
@@ -109,13 +112,20 @@ void ResultsPage::rebuildRunList()
     for (const RunRow& r : m_model->rows()) {
         if (r.status != QLatin1String("completed"))
             continue;
+        // Non-learned reference rows (mostpop, itemknn, llm) have no backbone.
+        const bool reference = isReferenceMethod(r.method.toStdString());
         auto* item = new QListWidgetItem(
-            QStringLiteral("%1 \u00b7 %2 %3%4 \u00b7 seed %5\n%6")
-                .arg(r.id)
-                .arg(r.backbone, r.method,
-                     r.gate.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(r.gate))
-                .arg(r.seed)
-                .arg(r.name),
+            reference ? QStringLiteral("%1 \u00b7 %2 (reference, not trained) \u00b7 seed %3\n%4")
+                            .arg(r.id)
+                            .arg(r.method)
+                            .arg(r.seed)
+                            .arg(r.name)
+                      : QStringLiteral("%1 \u00b7 %2 %3%4 \u00b7 seed %5\n%6")
+                            .arg(r.id)
+                            .arg(r.backbone, r.method,
+                                 r.gate.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(r.gate))
+                            .arg(r.seed)
+                            .arg(r.name),
             m_runs);
         item->setData(kRunIdRole, r.id);
         const bool checked = m_checked.contains(r.id);
@@ -187,9 +197,12 @@ void ResultsPage::refresh()
     });
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
     for (std::size_t s = 0; s < segments.size(); ++s)
-        ticker->addTick(static_cast<double>(s + 1), QStringLiteral("%1\n(n=%2)")
-                                                        .arg(QString::fromStdString(segments[s]))
-                                                        .arg(sizes[segments[s]]));
+        ticker->addTick(
+            static_cast<double>(s + 1),
+            QStringLiteral("%1\n(n=%2%3)")
+                .arg(QString::fromStdString(segments[s]))
+                .arg(sizes[segments[s]])
+                .arg(sizes[segments[s]] < kSmallSegment ? QStringLiteral(" \u2020") : QString()));
     m_chart->xAxis->setTicker(ticker);
     auto* group = new QCPBarsGroup(m_chart);
     double lo = 1e300, hi = -1e300;
@@ -216,7 +229,13 @@ void ResultsPage::refresh()
             }
         }
     }
-    m_chart->setTitle(tr("Test %1 per segment").arg(QString::fromStdString(metric)));
+    const bool anySmall = std::any_of(segments.begin(), segments.end(),
+                                      [&](const auto& seg) { return sizes[seg] < kSmallSegment; });
+    m_chart->setTitle(
+        tr("Test %1 per segment").arg(QString::fromStdString(metric)) +
+        (anySmall
+             ? tr("  (\u2020 fewer than %1 test interactions: too few to read)").arg(kSmallSegment)
+             : QString()));
     m_chart->xAxis->setRange(0.4, static_cast<double>(segments.size()) + 0.6);
     if (hi >= lo) {
         // Start the axis near the smallest value so differences between runs are visible.
@@ -247,14 +266,24 @@ void ResultsPage::refresh()
             m_table->insertRow(r);
             m_table->setItem(r, 0, readOnlyCell(QString::fromStdString(segment)));
             m_table->setItem(r, 1, readOnlyCell(QString::fromStdString(metricName)));
-            m_table->setItem(r, 2, readOnlyCell(QString::number(sizes[segment]), true));
+            const bool small = sizes[segment] < kSmallSegment;
+            auto* size = readOnlyCell(
+                QString::number(sizes[segment]) + (small ? QStringLiteral(" \u2020") : QString()),
+                true);
+            if (small)
+                size->setToolTip(
+                    tr("Fewer than %1 test interactions: too few to read.").arg(kSmallSegment));
+            m_table->setItem(r, 2, size);
             for (int k = 0; k < m_checked.size(); ++k) {
                 const auto& byRun = bySegment.at(segment);
                 const auto it = byRun.find(m_checked[k]);
                 m_table->setItem(
                     r, 3 + k,
-                    readOnlyCell(
-                        it == byRun.end() ? QString() : QString::number(it->second, 'f', 4), true));
+                    readOnlyCell(it == byRun.end()
+                                     ? QString()
+                                     : QString::number(it->second, 'f', 4) +
+                                           (small ? QStringLiteral(" \u2020") : QString()),
+                                 true));
             }
         }
     }

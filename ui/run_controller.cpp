@@ -32,6 +32,7 @@ void RunWorker::run()
     callbacks.onStage = [&](const std::string& stage) {
         Q_EMIT stageChanged(QString::fromStdString(stage));
     };
+    callbacks.onWarning = [&](const std::string& w) { Q_EMIT warning(QString::fromStdString(w)); };
     callbacks.onBatch = [&](const BatchProgress& p) {
         Q_EMIT batchProgress(BatchUpdate{p.epoch, p.epochs, p.batch, p.batches, p.baseLoss,
                                          p.llmLoss, p.gateLoss, p.samplesPerSecond});
@@ -121,6 +122,10 @@ bool RunController::launch(const RunConfig& config, qint64 resumeRunId)
     connect(worker, &RunWorker::stageChanged, this, [this, current](const QString& stage) {
         if (current())
             Q_EMIT stageChanged(stage);
+    });
+    connect(worker, &RunWorker::warning, this, [this, current](const QString& text) {
+        if (current())
+            Q_EMIT warning(text);
     });
     connect(worker, &RunWorker::batchProgress, this, [this, current](const BatchUpdate& u) {
         if (current())

@@ -74,6 +74,7 @@ public Q_SLOTS:
 Q_SIGNALS:
     void started(qint64 runId);
     void stageChanged(const QString& stage);
+    void warning(const QString& text);
     void batchProgress(const sllmr::ui::BatchUpdate& update);
     void epochFinished(const sllmr::ui::EpochUpdate& update);
     /// status: "completed", "cancelled"; runId 0 when the run never started.
@@ -121,6 +122,7 @@ Q_SIGNALS:
     void pausedChanged(bool paused);
     void started(qint64 runId);
     void stageChanged(const QString& stage);
+    void warning(const QString& text);
     void batchProgress(const sllmr::ui::BatchUpdate& update);
     void epochFinished(const sllmr::ui::EpochUpdate& update);
     void finished(qint64 runId, const QString& status);

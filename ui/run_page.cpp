@@ -68,6 +68,14 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
     m_status = new QLabel(tr("Ready."), this);
     m_status->setObjectName(QStringLiteral("runStatus"));
     layout->addWidget(m_status);
+    m_warnings = new QLabel(this);
+    m_warnings->setObjectName(QStringLiteral("runWarnings"));
+    m_warnings->setWordWrap(true);
+    m_warnings->setStyleSheet(
+        QStringLiteral("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #ffe69c; "
+                       "padding: 6px; }"));
+    m_warnings->hide();
+    layout->addWidget(m_warnings);
 
     auto* split = new QSplitter(Qt::Vertical, this);
     auto* charts = new QWidget(split);
@@ -120,6 +128,13 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
     connect(m_controller, &RunController::stageChanged, this, [this](const QString& stage) {
         m_status->setText(tr("Run %1: %2...").arg(m_controller->currentRunId()).arg(stage));
     });
+    connect(m_controller, &RunController::warning, this, [this](const QString& text) {
+        const QString line = tr("Warning: %1").arg(text);
+        m_warnings->setText(!m_warnings->isHidden() ? m_warnings->text() + QLatin1Char('\n') + line
+                                                    : line);
+        m_warnings->show();
+        log(line);
+    });
     connect(m_controller, &RunController::batchProgress, this, &RunPage::onBatch);
     connect(m_controller, &RunController::epochFinished, this, &RunPage::onEpoch);
     connect(m_controller, &RunController::finished, this, &RunPage::onFinished);
@@ -152,6 +167,8 @@ void RunPage::onStarted(qint64 runId)
     m_clock.start();
     m_startFraction = -1;
     m_epochs = 0;
+    m_warnings->clear();
+    m_warnings->hide();
     log(tr("Run %1 started.").arg(runId));
     m_status->setText(tr("Run %1 started.").arg(runId));
 }

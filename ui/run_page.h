@@ -50,6 +50,7 @@ private:
     QPushButton* m_pause = nullptr;
     QPushButton* m_cancel = nullptr;
     QLabel* m_status = nullptr;
+    QLabel* m_warnings = nullptr;  // banner: what makes this run's numbers mislead
     QLabel* m_rate = nullptr;
     QProgressBar* m_progress = nullptr;
     Chart* m_loss = nullptr;

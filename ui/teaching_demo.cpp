@@ -53,9 +53,11 @@ const Step kSteps[] = {
     {QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "4. The verdict"),
      QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo",
                        "The matrix shows test AUC per segment, mean \u00b1 std over the seeds, "
-                       "with each variant compared with 'global' by paired tests over the test "
-                       "interactions (Holm-corrected). Green bold differences are significant, "
-                       "grey italic ones are not. Read the tail column: does selective "
+                       "with each variant compared with 'global' by paired tests over users "
+                       "(each user's mean AUC; Holm-corrected). Green bold differences are "
+                       "significant, grey italic ones are not; a dagger marks values resting on "
+                       "fewer than 50 test interactions, and MostPop, ItemKNN and the LLM alone "
+                       "are the reference rows to beat. Read the tail column: does selective "
                        "regularization beat global regularization on long-tail items, by how "
                        "much, and is it significant?"),
      MainWindow::Page::Ablation, nullptr},
@@ -133,6 +135,7 @@ TeachingDemo::TeachingDemo(MainWindow* window) : QDialog(window), m_window(windo
             render();
     });
     connect(m_window->workbench(), &Workbench::derivedChanged, this, &TeachingDemo::render);
+    connect(m_window->inspectorPage(), &InspectorPage::opened, this, &TeachingDemo::render);
     resize(460, 380);
     goTo(0);
 }
@@ -173,6 +176,11 @@ void TeachingDemo::render()
         }
         body = body.arg(auc(overall), auc(cold), auc(tail));
     }
+    if (m_step == 4 && m_window->inspectorPage()->openedRun() > 0)
+        body += QStringLiteral("</p><p>") +
+                tr("In run %1: %2")
+                    .arg(m_window->inspectorPage()->openedRun())
+                    .arg(m_window->inspectorPage()->directionsSummary().toHtmlEscaped());
     if (!m_progress.isEmpty() && (m_step == 2 || m_step == 3))
         body += QStringLiteral("<p><i>%1</i></p>").arg(m_progress.toHtmlEscaped());
     m_text->setHtml(QStringLiteral("<p>%1</p>").arg(body));

@@ -152,6 +152,7 @@ BootstrapCi bootstrapMeanDifference(const std::vector<double>& a, const std::vec
     BootstrapCi r;
     r.resamples = settings.resamples;
     r.level = settings.level;
+    r.clusters = static_cast<std::int64_t>(d.size());
     if (d.empty()) {
         r.mean = r.lo = r.hi = kNaN;
         return r;
@@ -180,6 +181,111 @@ BootstrapCi bootstrapMeanDifference(const std::vector<double>& a, const std::vec
     const double alpha = 1 - settings.level;
     r.lo = quantile(alpha / 2);
     r.hi = quantile(1 - alpha / 2);
+    return r;
+}
+
+namespace {
+
+void checkBootstrapSettings(const BootstrapSettings& settings)
+{
+    if (settings.resamples < 1)
+        throw Error(ErrorKind::Usage, "the bootstrap needs at least one resample", {}, 0,
+                    "set the number of resamples to e.g. 2000");
+    if (!(settings.level > 0 && settings.level < 1))
+        throw Error(ErrorKind::Usage, "the bootstrap confidence level must lie in (0, 1)", {}, 0,
+                    "use e.g. 0.95");
+}
+
+// Percentile of sorted values with linear interpolation between order statistics.
+double sortedQuantile(const std::vector<double>& sorted, double q)
+{
+    const double pos = q * static_cast<double>(sorted.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const auto hi = std::min(lo + 1, sorted.size() - 1);
+    return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+BootstrapCi clusterBootstrapMeanDifference(const std::vector<double>& a,
+                                           const std::vector<double>& b,
+                                           const std::vector<std::int64_t>& clusters,
+                                           const BootstrapSettings& settings)
+{
+    checkBootstrapSettings(settings);
+    const auto d = differences(a, b);
+    if (clusters.size() != d.size())
+        throw Error(ErrorKind::Usage,
+                    "cluster ids for " + std::to_string(clusters.size()) + " of " +
+                        std::to_string(d.size()) + " pairs",
+                    {}, 0, "give one cluster id per pair");
+    BootstrapCi r;
+    r.method = "cluster bootstrap";
+    r.resamples = settings.resamples;
+    r.level = settings.level;
+    if (d.empty()) {
+        r.mean = r.lo = r.hi = kNaN;
+        return r;
+    }
+    // Per cluster (ascending id): the sum of its differences and its number of pairs.
+    std::vector<std::size_t> order(d.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return clusters[x] < clusters[y]; });
+    std::vector<double> sums;
+    std::vector<double> counts;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        if (k == 0 || clusters[order[k]] != clusters[order[k - 1]]) {
+            sums.push_back(0);
+            counts.push_back(0);
+        }
+        sums.back() += d[order[k]];
+        counts.back() += 1;
+    }
+    r.clusters = static_cast<std::int64_t>(sums.size());
+    r.mean = std::accumulate(d.begin(), d.end(), 0.0) / static_cast<double>(d.size());
+    std::mt19937_64 rng(settings.seed);  // raw draws: the same numbers on every library
+    const std::uint64_t size = sums.size();
+    std::vector<double> means(static_cast<std::size_t>(settings.resamples));
+    for (double& m : means) {
+        double sum = 0;
+        double count = 0;
+        for (std::size_t k = 0; k < sums.size(); ++k) {
+            const auto c = static_cast<std::size_t>(rng() % size);
+            sum += sums[c];
+            count += counts[c];
+        }
+        m = sum / count;
+    }
+    std::sort(means.begin(), means.end());
+    const double alpha = 1 - settings.level;
+    r.lo = sortedQuantile(means, alpha / 2);
+    r.hi = sortedQuantile(means, 1 - alpha / 2);
+    return r;
+}
+
+BootstrapCi tIntervalMeanDifference(const std::vector<double>& a, const std::vector<double>& b,
+                                    double level)
+{
+    if (!(level > 0 && level < 1))
+        throw Error(ErrorKind::Usage, "the confidence level must lie in (0, 1)", {}, 0,
+                    "use e.g. 0.95");
+    const PairedTTest t = pairedTTest(a, b);
+    BootstrapCi r;
+    r.method = "t interval";
+    r.resamples = 0;
+    r.level = level;
+    r.clusters = t.n;
+    r.mean = t.meanDifference;
+    if (t.n < 2) {
+        r.lo = r.hi = kNaN;
+        return r;
+    }
+    const boost::math::students_t dist(t.df);
+    const double half = boost::math::quantile(boost::math::complement(dist, (1 - level) / 2)) *
+                        t.sdDifference / std::sqrt(static_cast<double>(t.n));
+    r.lo = r.mean - half;
+    r.hi = r.mean + half;
     return r;
 }
 

@@ -48,10 +48,12 @@ struct BootstrapSettings
 struct BootstrapCi
 {
     double mean = 0;  // observed mean difference
-    double lo = 0;    // percentile interval of the resampled means
+    double lo = 0;    // percentile interval of the resampled means (or the t interval)
     double hi = 0;
-    int resamples = 0;
+    int resamples = 0;  // 0 for a t interval
     double level = 0.95;
+    std::string method = "bootstrap";  // "bootstrap", "cluster bootstrap" or "t interval"
+    std::int64_t clusters = 0;  // units resampled (pairs, or clusters of a cluster bootstrap)
 };
 
 // Exact-distribution limit of the Wilcoxon test (pairs without ties).
@@ -62,6 +64,19 @@ WilcoxonTest wilcoxonSignedRank(const std::vector<double>& a, const std::vector<
 // Seeded: the same inputs and settings give the same interval. n = 0: NaN bounds.
 BootstrapCi bootstrapMeanDifference(const std::vector<double>& a, const std::vector<double>& b,
                                     const BootstrapSettings& settings = {});
+// Cluster (block) bootstrap of the mean difference: the pairs are grouped by `clusters` (e.g. the
+// user of each test interaction), whole clusters are resampled with replacement and each resample's
+// statistic is the mean over all the pairs of the drawn clusters, so the interval reflects the
+// dependence of pairs within a cluster. With one pair per cluster it is the plain bootstrap over
+// pairs. Seeded; clusters are taken in ascending id order. n = 0: NaN bounds.
+BootstrapCi clusterBootstrapMeanDifference(const std::vector<double>& a,
+                                           const std::vector<double>& b,
+                                           const std::vector<std::int64_t>& clusters,
+                                           const BootstrapSettings& settings = {});
+// Student t interval of the mean difference (n - 1 degrees of freedom), for a handful of pairs
+// (e.g. seeds) where a bootstrap has too few distinct resamples. n < 2: NaN bounds.
+BootstrapCi tIntervalMeanDifference(const std::vector<double>& a, const std::vector<double>& b,
+                                    double level = 0.95);
 // Holm step-down adjusted p-values, in the input order, monotone in the sorted order and capped
 // at 1. NaN entries are not part of the family and stay NaN.
 std::vector<double> holmAdjust(const std::vector<double>& p);

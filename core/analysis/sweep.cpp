@@ -146,6 +146,8 @@ SweepOutcome runSweep(ExperimentStore& store, std::int64_t sweepId, const SweepC
             };
             if (cb.onEpoch)
                 rc.onEpoch = [&](const EpochResult& r) { cb.onEpoch(item, r); };
+            if (cb.onWarning)
+                rc.onWarning = [&](const std::string& w) { cb.onWarning(item, w); };
             result =
                 item.runId ? resumeRun(*item.runId, store, rc) : executeRun(runConfig, store, rc);
         } catch (const Error& e) {

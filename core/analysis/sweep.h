@@ -25,6 +25,7 @@ struct SweepCallbacks
     std::function<void(const SweepItemRecord& item, std::int64_t runId, int items)> onItemStarted;
     std::function<void(const SweepItemRecord& item, const BatchProgress&)> onBatch;
     std::function<void(const SweepItemRecord& item, const EpochResult&)> onEpoch;
+    std::function<void(const SweepItemRecord& item, const std::string& warning)> onWarning;
     // Called for every item that was run or skipped; `error` is set for failed items.
     std::function<void(const SweepItemRecord& item, RunStatus status, const std::string& error)>
         onItemFinished;

@@ -474,6 +474,70 @@ std::vector<EpochGate> RunInspector::epochs() const
     return out;
 }
 
+double SegmentDirections::shareUp() const
+{
+    const double total = weightUp + weightDown;
+    return total > 0 ? weightUp / total : std::numeric_limits<double>::quiet_NaN();
+}
+
+double SegmentDirections::meanWeightUp() const
+{
+    return up > 0 ? weightUp / static_cast<double>(up) : std::numeric_limits<double>::quiet_NaN();
+}
+
+double SegmentDirections::meanWeightDown() const
+{
+    return down > 0 ? weightDown / static_cast<double>(down)
+                    : std::numeric_limits<double>::quiet_NaN();
+}
+
+std::vector<SegmentDirections> RunInspector::directions() const
+{
+    const auto& st = *m_state;
+    std::vector<SegmentDirections> out;
+    if (!st.scores || !st.info.hasHinge)
+        return out;
+    std::vector<const Segment*> segments;
+    for (const auto& seg : st.segmentation.segments)
+        if (seg.kind == "items") {
+            segments.push_back(&seg);
+            out.push_back({});
+            out.back().segment = seg.name;
+        }
+    for (std::uint32_t u = 0; u + 1 < st.scores->offsets.size(); ++u) {
+        const auto b = st.scores->offsets[u], e = st.scores->offsets[u + 1];
+        for (auto hi = b; hi < e; ++hi)
+            for (auto lo = b; lo < e; ++lo) {
+                if (!(st.scores->values[hi] > st.scores->values[lo]))
+                    continue;
+                // As in training and in pair(): the float mean of the two sides.
+                const double weight =
+                    st.pairWeight(static_cast<float>((st.a[hi] + st.a[lo]) * 0.5f));
+                const bool active = st.activeOf(weight);
+                const auto ih = st.scores->items[hi], il = st.scores->items[lo];
+                for (std::size_t s = 0; s < segments.size(); ++s) {
+                    const bool inHigher = segments[s]->members[ih];
+                    const bool inLower = segments[s]->members[il];
+                    auto& d = out[s];
+                    if (inHigher && inLower) {
+                        ++d.inside;
+                    } else if (inHigher) {
+                        ++d.pairs;
+                        ++d.up;
+                        d.weightUp += weight;
+                        d.activeUp += active;
+                    } else if (inLower) {
+                        ++d.pairs;
+                        ++d.down;
+                        d.weightDown += weight;
+                        d.activeDown += active;
+                    }
+                }
+            }
+    }
+    return out;
+}
+
 UserDrillDown RunInspector::user(const std::string& id) const
 {
     const auto& st = *m_state;

@@ -212,6 +212,30 @@ struct ItemDrillDown
     PairSummary asLower;
 };
 
+// Which way the hinge pushes a segment's items (SPEC 4): a pair (higher, lower) raises s of
+// `higher` and lowers s of `lower`, with its weight. Per item segment, over every candidate pair
+// of every user with exactly one side in the segment (pairs with both sides in it push the
+// segment both ways and are counted apart): the pair weight pushing the segment's items up (its
+// item is `higher`) against down (its item is `lower`). On the demo the reliability gate opens
+// more on tail items while most mixed pairs rank the tail item lower, so its weight mostly pushes
+// tail items down.
+struct SegmentDirections
+{
+    std::string segment;
+    std::int64_t pairs = 0;       // mixed pairs: exactly one side in the segment
+    std::int64_t inside = 0;      // pairs with both sides in the segment (not in the shares)
+    std::int64_t up = 0;          // mixed pairs whose segment item is the higher one
+    std::int64_t down = 0;        // ... the lower one
+    double weightUp = 0;          // sum of pair weight over `up`
+    double weightDown = 0;        // sum of pair weight over `down`
+    std::int64_t activeUp = 0;    // active pairs (weight > tau_a) among `up`
+    std::int64_t activeDown = 0;  // ... among `down`
+    // Share of the mixed pairs' weight that pushes the segment up; NaN without weight.
+    double shareUp() const;
+    double meanWeightUp() const;    // weightUp / up; NaN when up == 0
+    double meanWeightDown() const;  // weightDown / down; NaN when down == 0
+};
+
 struct SearchHit
 {
     std::string kind;  // "user" or "item"
@@ -244,6 +268,10 @@ public:
     ActivationHistogram histogram(int bins = 20) const;
     // (d) Parameters and activity per epoch.
     std::vector<EpochGate> epochs() const;
+
+    // (e) Directions per item segment ("tail", "head", popularity buckets), over all candidate
+    // pairs of the final model and gate; empty for a run without the LLM hinge.
+    std::vector<SegmentDirections> directions() const;
 
     // Drill-downs by original id; Error(NotFound) when the id is not in the dataset.
     UserDrillDown user(const std::string& id) const;

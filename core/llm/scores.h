@@ -43,6 +43,9 @@ struct ScoreFileSpec
     // An empty value cell: "skip" the row (counted), score it "default" (candidateDefault, as is),
     // or "error".
     std::string missing = "skip";
+    // Entries whose pair is a validation or test positive: "keep" them (a warning says when they
+    // are over-represented) or "drop" them before anything is built from the scores.
+    std::string heldOut = "keep";
 
     void resolvePaths(const std::string& baseDir);
 };
@@ -80,7 +83,23 @@ struct ScoreReport
     // '# key: value' comment lines before the first data line (e.g. model, template_hash, source).
     std::map<std::string, std::string> provenance;
     bool simulated = false;  // provenance says 'source: simulated': not a real LLM's opinion
+    // Selection check over the matched entries (candidates included) whose pair is not a training
+    // positive: how many are held-out (validation or test) positives, and how many a random
+    // choice of the same users' unseen items would give (sum over entries of
+    // held-out(u) / unseen(u)).
+    std::int64_t unseenEntries = 0;
+    std::int64_t heldOutEntries = 0;
+    double expectedHeldOut = 0;
+    std::int64_t heldOutDropped = 0;  // entries removed by held_out = "drop"
 };
+
+// A warning when held-out positives are over-represented among the scored entries: at least
+// kHeldOutRatio times what random unseen items would give, at least kHeldOutShare of the entries
+// and 3 entries above chance; else "". Such a file scores the items the evaluation asks about,
+// e.g. a rating-prediction file that rates only each user's test items.
+inline constexpr double kHeldOutRatio = 10.0;
+inline constexpr double kHeldOutShare = 0.2;
+std::string heldOutWarning(const ScoreReport& report);
 
 // Scores grouped by user (CSR): items and r of user u are [offsets[u], offsets[u+1]).
 struct ScoreSet

@@ -38,7 +38,8 @@ Json methodJson(const MethodSpec& m)
                 {"margin", m.margin},
                 {"pairs_per_user", m.pairsPerUser},
                 {"candidate_factor", m.candidateFactor},
-                {"temperature", m.temperature}};
+                {"temperature", m.temperature},
+                {"neighbours", m.neighbours}};
 }
 
 Json optionalJson(const std::optional<double>& v)
@@ -136,15 +137,19 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
     if (j.contains("method")) {
         const auto& m = j.at("method");
         const std::string p = "method";
-        requireKeys(
-            m, {"name", "lambda", "margin", "pairs_per_user", "candidate_factor", "temperature"},
-            p);
-        readChoice(m, "name", c.method.name, {"none", "kd", "global", "pointwise", "selective"}, p);
+        requireKeys(m,
+                    {"name", "lambda", "margin", "pairs_per_user", "candidate_factor",
+                     "temperature", "neighbours"},
+                    p);
+        readChoice(m, "name", c.method.name,
+                   {"none", "kd", "global", "pointwise", "selective", "mostpop", "itemknn", "llm"},
+                   p);
         readRange(m, "lambda", c.method.lambda, 0.0, 1000.0, p);
         readRange(m, "margin", c.method.margin, 0.0, 100.0, p);
         readRange(m, "pairs_per_user", c.method.pairsPerUser, 1, 10000, p);
         readRange(m, "candidate_factor", c.method.candidateFactor, 1, 100, p);
         readRange(m, "temperature", c.method.temperature, 1e-3, 1000.0, p);
+        readRange(m, "neighbours", c.method.neighbours, 1, 100000, p);
     }
     if (j.contains("gate")) {
         const auto& g = j.at("gate");
@@ -197,10 +202,12 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
         readRange(e, "user_share", c.eval.userShare, 0.0001, 1.0, p);
         readRange(e, "validation_negatives", c.eval.validationNegatives, 0, 100000, p);
     }
-    if (c.method.name != "none" && c.scores.path.empty())
+    const bool withoutScores =
+        c.method.name == "none" || c.method.name == "mostpop" || c.method.name == "itemknn";
+    if (!withoutScores && c.scores.path.empty())
         throw Error(ErrorKind::Usage,
                     "method '" + c.method.name + "' needs an LLM score file ('scores.path')", {}, 0,
-                    "set scores.path, or use method 'none'");
+                    "set scores.path, or use method 'none', 'mostpop' or 'itemknn'");
     if (c.method.name == "global" && c.gate.mode != "off")
         c.gate.mode = "off";  // "global" is the hinge with the gate off, by definition
     if (c.method.name == "selective" && c.gate.mode == "off")
@@ -442,11 +449,15 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"scores.candidates_path", "path", "\"\"", "",
          "Candidates offered to the LLM; unreturned ones get candidate_default"},
         {"scores.candidate_default", "number", "0.5", "0 .. 1",
-         "Score of an offered but unreturned candidate"},
+         "Score of an offered but unreturned candidate (and, for method llm, of every item "
+         "without a score)"},
         {"scores.encoding", "choice", "utf-8", "utf-8, latin1, cp1252",
          "Text encoding of the score and candidate files (read as UTF-8)"},
         {"scores.missing", "choice", "skip", "skip, default, error",
          "A row with an empty value: skipped (counted), scored candidate_default, or an error"},
+        {"scores.held_out", "choice", "keep", "keep, drop",
+         "Entries whose pair is a validation or test positive: keep (warns when they are "
+         "over-represented) or drop them before pairs are built"},
         {"model.type", "choice", "mf", "mf, deepfm, dcnv2, xdeepfm, autoint, dcnv1, din",
          "Backbone"},
         {"model.dim", "integer", "64", "1 .. 1024", "Embedding dimension"},
@@ -478,8 +489,10 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"train.restore_best", "boolean", "true", "",
          "End with the parameters of the best validation epoch"},
         {"train.threads", "integer", "0", "0 .. 256", "LibTorch intra-op threads (0: default)"},
-        {"method.name", "choice", "selective", "none, kd, global, pointwise, selective",
-         "Regularization: none, distillation, hinge without gate, MSE, hinge with gate"},
+        {"method.name", "choice", "selective",
+         "none, kd, global, pointwise, selective, mostpop, itemknn, llm",
+         "Regularization: none, distillation, hinge without gate, MSE, hinge with gate; or a "
+         "non-learned reference row: training popularity, cosine ItemKNN, the LLM's scores"},
         {"method.lambda", "number", "0.1", "0 .. 1000", "Weight of the LLM term (paper: 0.1)"},
         {"method.margin", "number", "1.0", "0 .. 100", "Hinge margin m on logit differences"},
         {"method.pairs_per_user", "integer", "4", "1 .. 10000",
@@ -487,6 +500,8 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"method.candidate_factor", "integer", "4", "1 .. 100",
          "Pairs are the K largest |r_i - r_j| of factor*K random candidates"},
         {"method.temperature", "number", "1.0", "1e-3 .. 1000", "Distillation temperature T (kd)"},
+        {"method.neighbours", "integer", "50", "1 .. 100000",
+         "itemknn: nearest items (cosine over training interactions) kept per item"},
         {"gate.mode", "choice", "reliability", "off, paper, reliability, threshold, random",
          "How a(u,i) is set (SPEC 4)"},
         {"gate.inputs.cold", "boolean", "true", "", "Gate input Cold(u) = |H(u)| < tau_u"},
@@ -505,7 +520,7 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"gate.tau_a", "number", "0.5", "0 .. 1", "Hard switch threshold"},
         {"gate.random_rate", "number", "0.5", "0 .. 1", "Random mode: activation probability"},
         {"gate.reference_run", "integer", "0", "run id or 0",
-         "Random mode: use this run's mean activation as the rate"},
+         "Random mode: use this run's mean activation in its best epoch as the rate"},
         {"gate.supervision", "choice", "train", "train, validation",
          "Reliability labels: positives of train or of the validation slice"},
         {"gate.learning_rate", "number", "0.01", "1e-7 .. 10",

@@ -32,13 +32,15 @@ struct TrainSpec
 struct MethodSpec
 {
     // "none", "kd" (global distillation), "global" (hinge, gate off), "pointwise" (MSE),
-    // "selective" (hinge with the gate)
+    // "selective" (hinge with the gate); non-learned reference rows (train/reference_methods.h):
+    // "mostpop", "itemknn", "llm"
     std::string name = "selective";
     double lambda = 0.1;
     double margin = 1.0;
     int pairsPerUser = 4;      // K: kept pairs per user and batch
     int candidateFactor = 4;   // pairs are the K largest |r_i - r_j| of factor*K random candidates
     double temperature = 1.0;  // kd
+    int neighbours = 50;       // itemknn: k nearest items kept per item
 };
 
 struct GateSpec

@@ -5,6 +5,8 @@
 #include "data/loaders.h"
 #include "eval/evaluator.h"
 #include "train/trainer.h"
+#include "train/reference_run.h"
+#include "train/run_checks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -249,6 +251,71 @@ bool trainEpochs(Trainer& trainer, const RunConfig& config, ExperimentStore& sto
     return true;
 }
 
+// Stores the evaluation's segment and interaction metrics; `evaluatedEpoch` (0 for a method
+// without training) selects the gate activity stored beside them.
+void storeEvaluation(ExperimentStore& store, std::int64_t runId, Evaluation& evaluation,
+                     int bestEpoch, int evaluatedEpoch)
+{
+    std::vector<SegmentMetric> seg;
+    for (const auto& [segment, metrics] : evaluation.metrics)
+        for (const auto& [metric, value] : metrics)
+            seg.push_back({segment, metric, value, evaluation.sizes[segment]});
+    seg.push_back(
+        {"overall", "best_epoch", static_cast<double>(bestEpoch), evaluation.sizes["overall"]});
+    // The gate's activity per segment in the epoch whose parameters were evaluated.
+    for (const auto& m : store.epochMetrics(runId)) {
+        if (evaluatedEpoch == 0 || m.epoch != evaluatedEpoch)
+            continue;
+        for (const char* prefix : {"gate_mean.", "gate_active."}) {
+            const std::string p(prefix);
+            if (m.key.rfind(p, 0) == 0) {
+                const auto segment = m.key.substr(p.size());
+                seg.push_back(
+                    {segment, p.substr(0, p.size() - 1), m.value, evaluation.sizes[segment]});
+            }
+        }
+    }
+    store.addSegmentMetrics(runId, seg);
+    store.addInteractionMetrics(runId, evaluation.perInteraction);
+}
+
+// Appends the warnings the run's notes do not hold yet, one "warning: " line each.
+void storeWarnings(ExperimentStore& store, std::int64_t runId,
+                   const std::vector<std::string>& warnings)
+{
+    const auto rec = store.run(runId);
+    if (!rec || warnings.empty())
+        return;
+    std::string notes = rec->notes;
+    for (const auto& w : warnings) {
+        const std::string line = kWarningPrefix + w;
+        if (notes.find(line) != std::string::npos)
+            continue;
+        notes += (notes.empty() || notes.back() == '\n' ? "" : "\n") + line + "\n";
+    }
+    if (notes != rec->notes)
+        store.setRunNotes(runId, notes, rec->tags);
+}
+
+// The activation rate a random gate copies from `referenceRun`: the overall gate mean of the epoch
+// whose parameters that run was evaluated with (its best epoch, as 'runs show' reports it).
+double referenceActivation(const ExperimentStore& store, std::int64_t referenceRun)
+{
+    int best = 0;
+    for (const auto& m : store.segmentMetrics(referenceRun))
+        if (m.segment == "overall" && m.metric == "best_epoch")
+            best = static_cast<int>(m.value);
+    double rate = -1;
+    for (const auto& m : store.epochMetrics(referenceRun))
+        if (m.key == "gate_mean.overall" && (best == 0 || m.epoch == best))
+            rate = m.value;  // the best epoch's; the last one's for a run without an evaluation
+    if (rate < 0)
+        throw Error(ErrorKind::Usage,
+                    "run " + std::to_string(referenceRun) + " has no gate activation to copy", {},
+                    0, "choose a finished selective run as 'gate.reference_run'");
+    return rate;
+}
+
 RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& store,
                  const RunCallbacks& cb, bool resuming)
 {
@@ -275,20 +342,35 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
             scores = loadScores(config.scores, dataset, load);
 
         linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
-        Trainer trainer(config, dataset, segmentation, scores ? &*scores : nullptr);
-        if (config.gate.mode == "random" && config.gate.referenceRun > 0) {
-            const auto ref = store.epochMetrics(config.gate.referenceRun);
-            double rate = -1;
-            for (const auto& m : ref)
-                if (m.key == "gate_mean.overall")
-                    rate = m.value;  // the last epoch's
-            if (rate < 0)
-                throw Error(ErrorKind::Usage,
-                            "run " + std::to_string(config.gate.referenceRun) +
-                                " has no gate activation to copy",
-                            {}, 0, "choose a finished selective run as 'gate.reference_run'");
-            trainer.setRandomRate(rate);
+        const auto warn = [&](const std::string& w) {
+            if (w.empty())
+                return;
+            outcome.warnings.push_back(w);
+            if (cb.onWarning)
+                cb.onWarning(w);
+        };
+        if (scores)
+            warn(heldOutWarning(scores->report));
+        const bool reliability =
+            config.method.name == "selective" && config.gate.mode == "reliability";
+        if (scores && reliability)
+            warn(gateSupervisionWarning(
+                scoredSupervisionPositives(dataset, *scores, config.gate.supervision),
+                config.gate.supervision));
+        if (isReferenceMethod(config.method.name)) {
+            // Not trained: one evaluation of the non-learned scorer.
+            stage("evaluating");
+            outcome.evaluation = evaluateReferenceMethod(config, dataset, segmentation,
+                                                         scores ? &*scores : nullptr, cb.cancel);
+            storeEvaluation(store, runId, outcome.evaluation, 0, 0);
+            storeWarnings(store, runId, outcome.warnings);
+            store.setRunStatus(runId, RunStatus::Completed);
+            outcome.status = RunStatus::Completed;
+            return outcome;
         }
+        Trainer trainer(config, dataset, segmentation, scores ? &*scores : nullptr);
+        if (config.gate.mode == "random" && config.gate.referenceRun > 0)
+            trainer.setRandomRate(referenceActivation(store, config.gate.referenceRun));
 
         if (!resuming) {
             // A new run never picks up files of an earlier database that had the same path.
@@ -316,28 +398,19 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         outcome.evaluation =
             evaluate(trainer.model(), dataset, segmentation, scores ? &*scores : nullptr,
                      config.eval, config.seed, cb.cancel);
-        std::vector<SegmentMetric> seg;
-        for (const auto& [segment, metrics] : outcome.evaluation.metrics)
-            for (const auto& [metric, value] : metrics)
-                seg.push_back({segment, metric, value, outcome.evaluation.sizes[segment]});
-        seg.push_back({"overall", "best_epoch", static_cast<double>(state.bestEpoch),
-                       outcome.evaluation.sizes["overall"]});
-        // The gate's activity per segment in the epoch whose parameters were evaluated.
-        const int evaluatedEpoch = config.train.restoreBest ? state.bestEpoch : state.epoch;
-        for (const auto& m : store.epochMetrics(runId)) {
-            if (m.epoch != evaluatedEpoch)
-                continue;
-            for (const char* prefix : {"gate_mean.", "gate_active."}) {
-                const std::string p(prefix);
-                if (m.key.rfind(p, 0) == 0) {
-                    const auto segment = m.key.substr(p.size());
-                    seg.push_back({segment, p.substr(0, p.size() - 1), m.value,
-                                   outcome.evaluation.sizes[segment]});
-                }
+        storeEvaluation(store, runId, outcome.evaluation, state.bestEpoch,
+                        config.train.restoreBest ? state.bestEpoch : state.epoch);
+        if (reliability) {
+            double labelled = 0;
+            double pairs = 0;
+            for (const auto& m : store.epochMetrics(runId)) {
+                labelled += m.key == "labeled_pairs" ? m.value : 0.0;
+                pairs += m.key == "pairs" ? m.value : 0.0;
             }
+            warn(labelledPairsWarning(static_cast<std::int64_t>(labelled),
+                                      static_cast<std::int64_t>(pairs)));
         }
-        store.addSegmentMetrics(runId, seg);
-        store.addInteractionMetrics(runId, outcome.evaluation.perInteraction);
+        storeWarnings(store, runId, outcome.warnings);
         store.setRunStatus(runId, RunStatus::Completed);
         outcome.status = RunStatus::Completed;
         // The run is finished; only the best parameters (best.pt) are worth keeping.

@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sllmr {
 
@@ -25,6 +26,9 @@ struct RunCallbacks
     std::function<void(const std::string& stage)> onStage;  // "loading data", "evaluating", ...
     std::function<void(const BatchProgress&)> onBatch;
     std::function<void(const EpochResult&)> onEpoch;
+    // A finding that makes the run's numbers mislead (train/run_checks.h); it is also stored in
+    // the run's notes as a "warning: " line.
+    std::function<void(const std::string& warning)> onWarning;
     const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -35,6 +39,7 @@ struct RunOutcome
     int epochsRun = 0;
     int bestEpoch = 0;
     Evaluation evaluation;  // empty unless completed
+    std::vector<std::string> warnings;
 };
 
 // Starts a new run of `config`.
