@@ -665,9 +665,9 @@ void TestCli::sequencesDataset()
 // The command of the issue, on the paper's Amazon Sports and Outdoors.
 void TestCli::sequencesPaperDataset()
 {
-    const QString path = kShared + QStringLiteral("/amazon-2014-5core/Sports_and_Outdoors.txt");
-    if (!QFileInfo::exists(path))
-        QSKIP("the public data folder (../shared/data/amazon-2014-5core) is not present");
+    const QString rel = QStringLiteral("amazon-2014-5core/Sports_and_Outdoors.txt");
+    SLLMR_REQUIRE_DATA(rel);
+    const QString path = testdata::dataFile(rel);
     RUN_OK(r, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), path,
                            QStringLiteral("--format"), QStringLiteral("sequences"),
                            QStringLiteral("--split"), QStringLiteral("leave-one-out")}));

@@ -859,9 +859,9 @@ void TestData::amazonPaperDatasets()
     QFETCH(uint, users);
     QFETCH(uint, items);
     QFETCH(qint64, interactions);
-    const QString path = kShared + QStringLiteral("/amazon-2014-5core/") + file;
-    if (!QFileInfo::exists(path))
-        QSKIP("the public data folder (../shared/data/amazon-2014-5core) is not present");
+    const QString rel = QStringLiteral("amazon-2014-5core/") + file;
+    SLLMR_REQUIRE_DATA(rel);
+    const QString path = testdata::dataFile(rel);
     DatasetSpec s;
     s.path = path.toStdString();
     s.format = "sequences";
