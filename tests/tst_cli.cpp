@@ -705,6 +705,8 @@ void TestCli::scoresMissingAndQuoting()
 //   {dir}         a folder; {fifo} a named pipe (opening it would block)
 //   {name=A<C3>}  the argument name=A followed by the byte 0xC3 (not valid UTF-8)
 void TestCli::malformedInput_data()
+{
+    QTest::addColumn<QStringList>("args");
     QTest::addColumn<int>("code");
     QTest::addColumn<QString>("names");  // expected in stderr (or stdout for code 0)
 
@@ -772,6 +774,8 @@ void TestCli::malformedInput_data()
 }
 
 void TestCli::malformedInput()
+{
+    QFETCH(QStringList, args);
     QFETCH(int, code);
     QFETCH(QString, names);
 
@@ -848,6 +852,7 @@ void TestCli::malformedInput()
 // A run that fails with an error message whose UTF-8 was cut stores it (with U+FFFD); every JSON
 // listing of that store then still works.
 void TestCli::failedRunWithBrokenTextListsAsJson()
+{
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("p.db"));
     const Result failed = runCli({QStringLiteral("--db"), db, QStringLiteral("run"),
