@@ -1,9 +1,9 @@
 #include "cli_runs.h"
 
 #include "common/error.h"
+#include "run/runner.h"
 #include "store/experiment_store.h"
 #include "train/run_config.h"
-#include "train/runner.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,10 @@
-#include "train/runner.h"
+#include "run/runner.h"
 
 #include "common/error.h"
 #include "common/torch_runtime.h"
 #include "data/loaders.h"
+#include "eval/evaluator.h"
+#include "train/trainer.h"
 
 #include <filesystem>
 #include <fstream>
@@ -129,12 +131,12 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         const Dataset dataset = loadDataset(config.dataset, load);
         const Segmentation segmentation = computeSegments(dataset, config.dataset.segments);
         std::optional<ScoreSet> scores;
-        if (!config.scores.path.empty() && config.method.name != "none")
+        if (!config.scores.path.empty() && config.method.name != MethodName::None)
             scores = loadScores(config.scores, dataset, load);
 
         linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
         Trainer trainer(config, dataset, segmentation, scores ? &*scores : nullptr);
-        if (config.gate.mode == "random" && config.gate.referenceRun > 0) {
+        if (config.gate.mode == GateMode::Random && config.gate.referenceRun > 0) {
             const auto ref = store.epochMetrics(config.gate.referenceRun);
             double rate = -1;
             for (const auto& m : ref)
