@@ -177,11 +177,11 @@ QString Chart::readoutAt(const QPointF& pos) const
         if (selection.isEmpty())
             continue;
         const int index = selection.dataRange().begin();
-        auto* data = plottable->interface1D();
-        if (!data || index >= data->dataCount())
+        auto* series = plottable->interface1D();
+        if (!series || index >= series->dataCount())
             continue;
-        const double key = data->dataMainKey(index);
-        const double value = data->dataMainValue(index);
+        const double key = series->dataMainKey(index);
+        const double value = series->dataMainValue(index);
         QString keyText = QLocale().toString(key, 'g', 6);
         if (auto* ticker = dynamic_cast<QCPAxisTickerText*>(plottable->keyAxis()->ticker().data());
             ticker && ticker->ticks().contains(key))
