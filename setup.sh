@@ -21,6 +21,9 @@ packages=(
   # makes DeepFM/DCNv2 training about 10x slower.
   libopenblas0-pthread
   nlohmann-json3-dev libcli11-dev libfmt-dev libboost-math-dev libcurl4-openssl-dev
+  # Sweeps on Slurm: the client (sbatch, squeue, scancel) and, for tst_slurm's one-node test
+  # cluster (tests/slurm/start-cluster.sh), the daemons and munge.
+  slurm-client slurmctld slurmd munge
 )
 
 as_root() {

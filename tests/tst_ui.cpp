@@ -4,6 +4,10 @@
 // within a second, pause holds training, quitting marks a run interrupted and it resumes, and
 // the GUI thread never stalls for 100 ms while training runs.
 #include "ablation_page.h"
+#include "analysis/executors.h"
+#include "analysis/grid.h"
+#include "analysis/shards.h"
+#include "analysis/sweep.h"
 #include "chart.h"
 #include "data_page.h"
 #include "inspector_page.h"
@@ -20,11 +24,16 @@
 #include "teaching_demo.h"
 #include "workbench.h"
 
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QSpinBox>
 #include <QTableView>
 #include <QTableWidget>
 #include <QtTest>
@@ -107,6 +116,7 @@ private Q_SLOTS:
     void badScoreFileShowsAnErrorAndKeepsState();
     void inspectorMatchesTheDatabase();
     void ablationSweepReachesTheMatrix();
+    void ablationExecutorControlsAndScriptPreview();
     void guidedDemoQuotesTheLoadedData();
     void scoringDryRunWritesThePrompts();
 
@@ -528,6 +538,92 @@ void TestUi::ablationSweepReachesTheMatrix()
         QVERIFY(page->exportMatrix(path));
         QVERIFY(QFileInfo(path).size() > 100);
     }
+}
+
+void TestUi::ablationExecutorControlsAndScriptPreview()
+{
+    const QString fixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/");
+    QFile f(fixtures + QStringLiteral("shard-grid.json"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QString grid = QString::fromUtf8(f.readAll());
+    for (const char* name : {"train.tsv", "test.tsv", "llm.tsv"})
+        grid.replace(QStringLiteral("\"%1\"").arg(QLatin1String(name)),
+                     QStringLiteral("\"%1%2\"").arg(fixtures, QLatin1String(name)));
+    auto* page = m_window->ablationPage();
+    page->setGridText(grid);
+    auto* executor = page->findChild<QComboBox*>(QStringLiteral("executor"));
+    auto* jobs = page->findChild<QSpinBox*>(QStringLiteral("jobs"));
+    auto* partition = page->findChild<QLineEdit*>(QStringLiteral("slurmPartition"));
+    auto* time = page->findChild<QLineEdit*>(QStringLiteral("slurmTime"));
+    auto* cpus = page->findChild<QSpinBox*>(QStringLiteral("slurmCpus"));
+    auto* throttle = page->findChild<QSpinBox*>(QStringLiteral("slurmThrottle"));
+    auto* extra = page->findChild<QPlainTextEdit*>(QStringLiteral("slurmExtra"));
+    auto* preview = page->findChild<QPlainTextEdit*>(QStringLiteral("scriptPreview"));
+    QVERIFY(executor && jobs && partition && time && cpus && throttle && extra && preview);
+
+    // Local: no worker count, no Slurm fields, no script.
+    executor->setCurrentIndex(executor->findData(QStringLiteral("local")));
+    QVERIFY(!jobs->isEnabled());
+    QVERIFY(!partition->isEnabled());
+    QVERIFY(page->scriptPreview().isEmpty());
+    QVERIFY(page->executorSettings().kind == ExecutorKind::Local);
+    executor->setCurrentIndex(executor->findData(QStringLiteral("processes")));
+    QVERIFY(jobs->isEnabled());
+    jobs->setValue(3);
+    QCOMPARE(page->executorSettings().jobs, 3);
+
+    // Slurm: the fields go into the previewed script; the random cells form a second array job.
+    executor->setCurrentIndex(executor->findData(QStringLiteral("slurm")));
+    QVERIFY(partition->isEnabled());
+    QVERIFY(!jobs->isEnabled());
+    partition->setText(QStringLiteral("short"));
+    time->setText(QStringLiteral("00:20:00"));
+    cpus->setValue(4);
+    throttle->setValue(2);
+    extra->setPlainText(QStringLiteral("--qos=low\n"));
+    const QString script = preview->toPlainText();
+    QCOMPARE(script, page->scriptPreview());
+    for (const char* line :
+         {"#SBATCH --partition=short\n", "#SBATCH --time=00:20:00\n", "#SBATCH --cpus-per-task=4\n",
+          "#SBATCH --qos=low\n", "#SBATCH --array=0,1%2\n", "#SBATCH --array=2,3%2\n",
+          "array job 2 of 2", "run --sweep-dir"})
+        QVERIFY2(script.contains(QLatin1String(line)), qPrintable(script));
+    const ExecutorSettings settings = page->executorSettings();
+    QVERIFY(settings.kind == ExecutorKind::Slurm);
+    QCOMPARE(settings.slurm.partition, std::string("short"));
+    QCOMPARE(settings.slurm.extra, std::vector<std::string>{"--qos=low"});
+    // An invalid grid has no script.
+    page->setGridText(QStringLiteral("{\"variants\": 3}"));
+    QVERIFY(preview->toPlainText().isEmpty());
+
+    // A grid naming its executor sets the controls.
+    QString withExecutor = grid;
+    withExecutor.replace(QStringLiteral("\"seeds\""),
+                         QStringLiteral("\"executor\": {\"name\": \"processes\", \"jobs\": 4},\n  "
+                                        "\"seeds\""));
+    page->setGridText(withExecutor);
+    QCOMPARE(executor->currentData().toString(), QStringLiteral("processes"));
+    QCOMPARE(jobs->value(), 4);
+
+    // The per-cell state of a sweep run elsewhere is read off the GUI thread.
+    std::int64_t sweepId = 0;
+    {
+        ExperimentStore store(m_window->databasePath().toStdString());
+        const Grid g = gridFromJson(nlohmann::json::parse(grid.toStdString()), "grid", "");
+        sweepId = createSweep(store, g, expandGrid(g));
+        ExecutorSettings processes;
+        processes.kind = ExecutorKind::Processes;
+        processes.folder = m_dir.filePath(QStringLiteral("ui-sweep")).toStdString();
+        prepareSweepLaunch(store, sweepId, processes, false);
+    }
+    QSignalSpy ready(page, &ui::AblationPage::cellStatusReady);
+    page->refreshCellStatus(sweepId);
+    QTRY_VERIFY_WITH_TIMEOUT(!ready.isEmpty(), kLoadTimeoutMs);
+    QCOMPARE(page->cellStatus().size(), std::size_t{4});
+    for (const auto& c : page->cellStatus())
+        QVERIFY(c.state == CellState::Pending);
+    QVERIFY(page->findChild<QPushButton*>(QStringLiteral("collectButton")));
+    executor->setCurrentIndex(executor->findData(QStringLiteral("local")));
 }
 
 void TestUi::guidedDemoQuotesTheLoadedData()

@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
@@ -20,9 +21,11 @@
 #include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QThread>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -30,6 +33,7 @@
 #include <fstream>
 
 #include "analysis/grid.h"
+#include "analysis/shards.h"
 #include "analysis/sweep.h"
 #include "common/error.h"
 #include "error_text.h"
@@ -87,6 +91,14 @@ QList<double> parseNumbers(const QString& text)
             out << v;
     }
     return out;
+}
+
+// The sllmr binary that runs the cells of a processes/Slurm sweep: the one next to the Studio.
+std::string cellProgram()
+{
+    const QString beside =
+        QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("sllmr"));
+    return QFileInfo(beside).isExecutable() ? beside.toStdString() : std::string("sllmr");
 }
 
 QString gridsDir()
@@ -169,6 +181,7 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     m_expansion = new QLabel(editorBox);
     m_expansion->setWordWrap(true);
     el->addWidget(m_expansion);
+    el->addWidget(createExecutorBox(editorBox));
     auto* eb = new QHBoxLayout;
     auto* check = new QPushButton(tr("Expand"), editorBox);
     auto* save = new QPushButton(tr("Save grid..."), editorBox);
@@ -199,9 +212,15 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     m_cancelEvery = new QPushButton(tr("Cancel all"), middle);
     auto* matrixButton = new QPushButton(tr("Matrix"), middle);
     matrixButton->setToolTip(tr("Build the results matrix of the selected sweep."));
+    m_collect = new QPushButton(tr("Collect"), middle);
+    m_collect->setObjectName(QStringLiteral("collectButton"));
+    m_collect->setToolTip(
+        tr("Merge the completed shards of a processes or Slurm sweep into the database "
+           "(collecting twice adds nothing)."));
     qb->addWidget(m_resume);
     qb->addWidget(m_cancelOne);
     qb->addWidget(m_cancelEvery);
+    qb->addWidget(m_collect);
     qb->addWidget(matrixButton);
     ml->addLayout(qb);
     m_progress = new QProgressBar(middle);
@@ -273,6 +292,16 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     });
     connect(m_sweepPicker, &QComboBox::currentIndexChanged, this,
             [this] { refreshQueue(m_sweepPicker->currentData().toLongLong()); });
+    connect(m_collect, &QPushButton::clicked, this, [this] {
+        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
+            collectSweep(id);
+    });
+    m_statusTimer = new QTimer(this);
+    m_statusTimer->setInterval(5000);
+    connect(m_statusTimer, &QTimer::timeout, this, [this] {
+        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
+            refreshCellStatus(id);
+    });
     connect(m_reference, &QComboBox::activated, this, [this] {
         if (m_matrix && m_sweepId > 0)
             buildMatrix(m_sweepId, m_reference->currentText());
@@ -316,6 +345,13 @@ void AblationPage::setGridText(const QString& text)
 {
     m_editor->setPlainText(text);
     expand();
+    // A grid that names its executor sets the controls (which then override it when it runs).
+    try {
+        const auto j = nlohmann::json::parse(text.toStdString());
+        if (j.is_object() && j.contains("executor"))
+            setExecutorSettings(executorFromJson(j["executor"], "grid editor"));
+    } catch (const nlohmann::json::exception&) {
+    } catch (const Error&) {}
 }
 
 void AblationPage::buildGridFromForm()
@@ -433,7 +469,11 @@ bool AblationPage::runGrid()
         const GridExpansion e = expandGrid(grid);
         ExperimentStore store(m_databasePath.toStdString());  // one short write
         const std::int64_t id = createSweep(store, grid, e);
-        launch(id);
+        const ExecutorSettings settings = executorSettings();
+        if (settings.kind == ExecutorKind::Local)
+            launch(id);
+        else
+            launchElsewhere(id, settings, false);
         return true;
     } catch (const Error& e) {
         Q_EMIT failed(errorText(e));
@@ -445,8 +485,21 @@ bool AblationPage::resumeSweep(qint64 sweepId)
 {
     if (m_thread)
         return false;
-    launch(sweepId);
-    return true;
+    if (sweepFolder(sweepId).isEmpty()) {
+        launch(sweepId);
+        return true;
+    }
+    try {
+        ExperimentStore store(m_databasePath.toStdString());
+        const auto grid = nlohmann::json::parse(store.sweep(sweepId)->gridJson);
+        launchElsewhere(
+            sweepId, executorFromJson(grid.value("executor", nlohmann::json()), "the sweep's grid"),
+            true);
+        return true;
+    } catch (const Error& e) {
+        Q_EMIT failed(errorText(e));
+    }
+    return false;
 }
 
 void AblationPage::launch(qint64 sweepId)
@@ -542,6 +595,258 @@ void AblationPage::launch(qint64 sweepId)
     } catch (const Error&) {}
 }
 
+void AblationPage::launchElsewhere(qint64 sweepId, const ExecutorSettings& settings, bool resuming)
+{
+    m_sweepId = sweepId;
+    m_cancelCurrent = std::make_shared<std::atomic<bool>>(false);
+    m_cancelAll = std::make_shared<std::atomic<bool>>(false);
+    auto cancelAll = m_cancelAll;
+    const QString path = m_databasePath;
+    const std::string program =
+        settings.slurm.program.empty() ? cellProgram() : settings.slurm.program;
+    QPointer<AblationPage> self(this);
+    m_thread = QThread::create([self, path, sweepId, settings, resuming, program, cancelAll] {
+        auto post = [self](auto fn) {
+            QMetaObject::invokeMethod(self.data(), [self, fn] {
+                if (self)
+                    fn(*self);
+            });
+        };
+        try {
+            ExperimentStore store(path.toStdString());
+            const SweepLaunch launch = prepareSweepLaunch(store, sweepId, settings, resuming);
+            const int cells = static_cast<int>(launch.cells.size());
+            if (settings.kind == ExecutorKind::Slurm) {
+                QStringList jobs;
+                if (cells > 0)
+                    for (const auto& sub :
+                         submitSlurm(launch.manifest, settings.slurm, launch.cells, program))
+                        jobs << QString::fromStdString(sub.jobId);
+                post([=](AblationPage& page) {
+                    page.teardown();
+                    page.m_status->setText(
+                        jobs.isEmpty() ? tr("Sweep %1: no cell to submit.").arg(sweepId)
+                                       : tr("Sweep %1: %2 cells submitted as Slurm array job %3; "
+                                            "their state is polled below.")
+                                             .arg(sweepId)
+                                             .arg(cells)
+                                             .arg(jobs.join(QStringLiteral(", "))));
+                    Q_EMIT page.submitted(sweepId, jobs);
+                    page.refreshCellStatus(sweepId);
+                });
+                return;
+            }
+            ProcessCallbacks cb;
+            cb.cancel = cancelAll.get();
+            auto finished = std::make_shared<int>(0);
+            cb.onCellFinished = [post, finished, cells](int position, int code) {
+                const int done = ++*finished;
+                post([=](AblationPage& page) {
+                    page.m_progress->setRange(0, cells);
+                    page.m_progress->setValue(done);
+                    Q_EMIT page.itemFinished(position, code == 0     ? QStringLiteral("completed")
+                                                       : code == 130 ? QStringLiteral("cancelled")
+                                                                     : QStringLiteral("failed"));
+                    page.refreshCellStatus(page.m_sweepId);
+                });
+            };
+            runProcesses(launch.manifest, launch.cells, settings.jobs > 0 ? settings.jobs : 2,
+                         program, cb);
+            const CollectReport report = sllmr::collectSweep(store, sweepId);
+            RunStatus status = report.sweepStatus;
+            if (cancelAll->load()) {
+                status = RunStatus::Cancelled;
+                store.setSweepStatus(sweepId, status);
+            }
+            const QString text = QString::fromLatin1(toString(status));
+            post([=](AblationPage& page) {
+                page.teardown();
+                page.m_status->setText(tr("Sweep %1 %2: %3 runs collected, %4 not collected.")
+                                           .arg(sweepId)
+                                           .arg(text)
+                                           .arg(report.imported + report.alreadyCollected)
+                                           .arg(report.skipped));
+                Q_EMIT page.sweepFinished(sweepId, text);
+                page.buildMatrix(sweepId);
+            });
+        } catch (const Error& e) {
+            const QString message = errorText(e);
+            post([=](AblationPage& page) {
+                page.teardown();
+                Q_EMIT page.failed(message);
+            });
+        }
+    });
+    m_thread->setObjectName(QStringLiteral("sweep executor"));
+    m_thread->start();
+    m_run->setEnabled(false);
+    m_resume->setEnabled(false);
+    m_cancelOne->setEnabled(false);
+    m_cancelEvery->setEnabled(settings.kind == ExecutorKind::Processes);
+    m_progress->setRange(0, 0);
+    m_status->setText(settings.kind == ExecutorKind::Slurm
+                          ? tr("Submitting sweep %1 to Slurm...").arg(sweepId)
+                          : tr("Sweep %1 runs in %2 worker processes...")
+                                .arg(sweepId)
+                                .arg(settings.jobs > 0 ? settings.jobs : 2));
+    refreshSweeps();
+}
+
+QWidget* AblationPage::createExecutorBox(QWidget* parent)
+{
+    auto* box = new QGroupBox(tr("Executor"), parent);
+    auto* layout = new QVBoxLayout(box);
+    auto* row = new QHBoxLayout;
+    m_executor = new QComboBox(box);
+    m_executor->setObjectName(QStringLiteral("executor"));
+    m_executor->addItem(tr("local: this process, one run at a time"), QStringLiteral("local"));
+    m_executor->addItem(tr("processes: worker processes on this machine"),
+                        QStringLiteral("processes"));
+    m_executor->addItem(tr("Slurm: one array job, one task per cell"), QStringLiteral("slurm"));
+    m_jobs = new QSpinBox(box);
+    m_jobs->setObjectName(QStringLiteral("jobs"));
+    m_jobs->setRange(1, 256);
+    m_jobs->setValue(2);
+    m_jobs->setToolTip(tr("Worker processes; each trains with cores / workers threads."));
+    row->addWidget(m_executor, 1);
+    row->addWidget(new QLabel(tr("workers"), box));
+    row->addWidget(m_jobs);
+    layout->addLayout(row);
+
+    m_slurmBox = new QWidget(box);
+    auto* form = new QFormLayout(m_slurmBox);
+    form->setContentsMargins(0, 0, 0, 0);
+    auto line = [&](QLineEdit*& edit, const char* name, const QString& placeholder) {
+        edit = new QLineEdit(m_slurmBox);
+        edit->setObjectName(QLatin1String(name));
+        edit->setPlaceholderText(placeholder);
+        connect(edit, &QLineEdit::textChanged, this, &AblationPage::updateScriptPreview);
+    };
+    auto spin = [&](QSpinBox*& edit, const char* name, int hi, const QString& zero) {
+        edit = new QSpinBox(m_slurmBox);
+        edit->setObjectName(QLatin1String(name));
+        edit->setRange(0, hi);
+        edit->setSpecialValueText(zero);
+        connect(edit, &QSpinBox::valueChanged, this, &AblationPage::updateScriptPreview);
+    };
+    line(m_partition, "slurmPartition", tr("cluster default"));
+    line(m_time, "slurmTime", tr("e.g. 00:30:00 per cell"));
+    spin(m_cpus, "slurmCpus", 4096, tr("cluster default"));
+    line(m_mem, "slurmMem", tr("e.g. 4G"));
+    line(m_account, "slurmAccount", tr("cluster default"));
+    spin(m_throttle, "slurmThrottle", 100000, tr("no limit"));
+    m_sbatchExtra = new QPlainTextEdit(m_slurmBox);
+    m_sbatchExtra->setObjectName(QStringLiteral("slurmExtra"));
+    m_sbatchExtra->setPlaceholderText(tr("more #SBATCH options, one per line, e.g. --qos=short"));
+    m_sbatchExtra->setMaximumHeight(48);
+    connect(m_sbatchExtra, &QPlainTextEdit::textChanged, this, &AblationPage::updateScriptPreview);
+    form->addRow(tr("Partition"), m_partition);
+    form->addRow(tr("Time"), m_time);
+    form->addRow(tr("CPUs per task"), m_cpus);
+    form->addRow(tr("Memory"), m_mem);
+    form->addRow(tr("Account"), m_account);
+    form->addRow(tr("At most at once"), m_throttle);
+    form->addRow(tr("Extra lines"), m_sbatchExtra);
+    m_scriptPreview = new QPlainTextEdit(m_slurmBox);
+    m_scriptPreview->setObjectName(QStringLiteral("scriptPreview"));
+    m_scriptPreview->setReadOnly(true);
+    m_scriptPreview->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_scriptPreview->setToolTip(tr("The batch script 'Run grid' submits with sbatch."));
+    form->addRow(tr("Batch script"), m_scriptPreview);
+    layout->addWidget(m_slurmBox);
+    connect(m_executor, &QComboBox::currentIndexChanged, this,
+            &AblationPage::updateExecutorControls);
+    connect(m_editor, &QPlainTextEdit::textChanged, this, &AblationPage::updateScriptPreview);
+    updateExecutorControls();
+    return box;
+}
+
+void AblationPage::updateExecutorControls()
+{
+    const QString kind = m_executor->currentData().toString();
+    m_jobs->setEnabled(kind == QLatin1String("processes"));
+    m_slurmBox->setVisible(kind == QLatin1String("slurm"));
+    m_slurmBox->setEnabled(kind == QLatin1String("slurm"));
+    updateScriptPreview();
+}
+
+ExecutorSettings AblationPage::executorSettings() const
+{
+    nlohmann::json j{{"name", m_executor->currentData().toString().toStdString()}};
+    ExecutorSettings s = executorFromJson(j, "executor controls");
+    if (s.kind == ExecutorKind::Processes)
+        s.jobs = m_jobs->value();
+    auto& o = s.slurm;
+    o.partition = m_partition->text().trimmed().toStdString();
+    o.time = m_time->text().trimmed().toStdString();
+    o.cpusPerTask = m_cpus->value();
+    o.mem = m_mem->text().trimmed().toStdString();
+    o.account = m_account->text().trimmed().toStdString();
+    o.throttle = m_throttle->value();
+    for (const QString& l :
+         m_sbatchExtra->toPlainText().split(QLatin1Char('\n'), Qt::SkipEmptyParts))
+        if (!l.trimmed().isEmpty())
+            o.extra.push_back(l.trimmed().toStdString());
+    return s;
+}
+
+void AblationPage::setExecutorSettings(const ExecutorSettings& s)
+{
+    const QSignalBlocker block(m_executor);
+    m_executor->setCurrentIndex(m_executor->findData(QString::fromLatin1(toString(s.kind))));
+    if (s.jobs > 0)
+        m_jobs->setValue(s.jobs);
+    const auto& o = s.slurm;
+    m_partition->setText(QString::fromStdString(o.partition));
+    m_time->setText(QString::fromStdString(o.time));
+    m_cpus->setValue(o.cpusPerTask);
+    m_mem->setText(QString::fromStdString(o.mem));
+    m_account->setText(QString::fromStdString(o.account));
+    m_throttle->setValue(o.throttle);
+    QStringList extra;
+    for (const auto& l : o.extra)
+        extra << QString::fromStdString(l);
+    m_sbatchExtra->setPlainText(extra.join(QLatin1Char('\n')));
+    updateExecutorControls();
+}
+
+QString AblationPage::scriptPreview() const
+{
+    const ExecutorSettings settings = executorSettings();
+    if (settings.kind != ExecutorKind::Slurm)
+        return {};
+    try {
+        const auto j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
+        const Grid grid = gridFromJson(j, "grid editor", gridsDir().toStdString());
+        const GridExpansion e = expandGrid(grid);
+        const SweepManifest m = previewManifest(
+            grid.name, e, 0,
+            QFileInfo(m_databasePath).absoluteFilePath().toStdString() + ".sweeps/sweep-ID");
+        const auto waves = cellWaves(m, m.cells());
+        QString text;
+        for (std::size_t w = 0; w < waves.size(); ++w) {
+            if (waves.size() > 1)
+                text += tr("# --- array job %1 of %2%3\n")
+                            .arg(w + 1)
+                            .arg(waves.size())
+                            .arg(w > 0 ? tr(" (sbatch --dependency=afterany on the previous one: "
+                                            "its cells copy a run of it)")
+                                       : QString());
+            text += QString::fromStdString(slurmScript(m, settings.slurm, waves[w], cellProgram()));
+        }
+        return text;
+    } catch (const nlohmann::json::exception&) {
+    } catch (const Error&) {}
+    return {};
+}
+
+void AblationPage::updateScriptPreview()
+{
+    if (!m_scriptPreview || m_executor->currentData().toString() != QLatin1String("slurm"))
+        return;
+    m_scriptPreview->setPlainText(scriptPreview());
+}
+
 void AblationPage::teardown()
 {
     if (!m_thread)
@@ -594,22 +899,159 @@ void AblationPage::refreshSweeps()
 void AblationPage::refreshQueue(qint64 sweepId)
 {
     QList<QStringList> rows;
+    bool elsewhere = false;
+    bool done = true;
     try {
         if (sweepId > 0) {
             ExperimentStore store(m_databasePath.toStdString());
-            for (const SweepItemRecord& item : store.sweepItems(sweepId))
-                rows << QStringList{QString::number(item.position + 1),
-                                    QString::fromStdString(item.rowLabel),
-                                    QString::number(item.seed),
-                                    QString::fromLatin1(toString(item.status)),
-                                    item.runId ? QString::number(*item.runId) : QString(),
-                                    item.duplicateOf
-                                        ? tr("same as item %1").arg(*item.duplicateOf + 1)
-                                        : QString()};
+            const auto sweep = store.sweep(sweepId);
+            elsewhere = sweep && sweep->gridJson.find("\"folder\"") != std::string::npos;
+            done = !sweep || sweep->status == RunStatus::Completed;
+            for (const SweepItemRecord& item : store.sweepItems(sweepId)) {
+                QStringList row{QString::number(item.position + 1),
+                                QString::fromStdString(item.rowLabel),
+                                QString::number(item.seed),
+                                QString::fromLatin1(toString(item.status)),
+                                item.runId ? QString::number(*item.runId) : QString(),
+                                item.duplicateOf ? tr("same as item %1").arg(*item.duplicateOf + 1)
+                                                 : QString()};
+                if (elsewhere) {
+                    QString cell, slurm;
+                    if (m_cellsSweep == sweepId)
+                        for (const CellStatus& c : m_cells)
+                            if (c.position == item.position) {
+                                cell = QString::fromLatin1(toString(c.state));
+                                if (!c.detail.empty())
+                                    cell += QStringLiteral(": ") + QString::fromStdString(c.detail);
+                                slurm =
+                                    QString::fromStdString(c.jobId + " " + c.slurmState).trimmed();
+                            }
+                    row << cell << slurm;
+                }
+                rows << row;
+            }
         }
     } catch (const Error&) {}
-    fillTable(m_queue, {tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")}, rows,
-              {0, 2, 4});
+    QStringList headers{tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")};
+    if (elsewhere)
+        headers << tr("Cell (shard)") << tr("Slurm task");
+    fillTable(m_queue, headers, rows, {0, 2, 4});
+    m_collect->setEnabled(elsewhere);
+    // Poll the cells of a sweep that runs elsewhere until it is collected.
+    if (elsewhere && !done) {
+        if (!m_statusTimer->isActive())
+            m_statusTimer->start();
+        if (m_cellsSweep != sweepId)
+            refreshCellStatus(sweepId);
+    } else {
+        m_statusTimer->stop();
+    }
+}
+
+QString AblationPage::sweepFolder(qint64 sweepId) const
+{
+    try {
+        const ExperimentStore store(m_databasePath.toStdString());
+        return QString::fromStdString(sllmr::sweepFolderOf(store, sweepId));
+    } catch (const Error&) {
+        return {};
+    }
+}
+
+void AblationPage::refreshCellStatus(qint64 sweepId)
+{
+    const QString folder = sweepFolder(sweepId);
+    if (folder.isEmpty() || m_statusInFlight)
+        return;  // a poll is out; the timer asks again
+    m_statusInFlight = true;
+    const int request = ++m_statusRequest;
+    using Result = std::shared_ptr<std::vector<CellStatus>>;
+    auto* watcher = new QFutureWatcher<Result>(this);
+    auto error = std::make_shared<QString>();
+    connect(watcher, &QFutureWatcher<Result>::finished, this,
+            [this, watcher, request, sweepId, error] {
+                watcher->deleteLater();
+                m_statusInFlight = false;
+                if (request != m_statusRequest)
+                    return;  // superseded
+                const Result cells = watcher->result();
+                if (!cells) {
+                    m_status->setText(*error);
+                    return;
+                }
+                m_cells = *cells;
+                m_cellsSweep = sweepId;
+                int counts[4] = {0, 0, 0, 0};
+                for (const CellStatus& c : m_cells)
+                    ++counts[static_cast<int>(c.state)];
+                if (!m_thread)
+                    m_status->setText(tr("Sweep %1 cells: %2 pending, %3 running, %4 completed, "
+                                         "%5 failed; Collect brings completed cells home.")
+                                          .arg(sweepId)
+                                          .arg(counts[0])
+                                          .arg(counts[1])
+                                          .arg(counts[2])
+                                          .arg(counts[3]));
+                if (m_sweepPicker->currentData().toLongLong() == sweepId)
+                    refreshQueue(sweepId);
+                Q_EMIT cellStatusReady(sweepId);
+            });
+    const std::string dir = folder.toStdString();
+    watcher->setFuture(QtConcurrent::run([dir, error]() -> Result {
+        try {
+            return std::make_shared<std::vector<CellStatus>>(
+                sweepCellStatus(readSweepManifest(dir)));
+        } catch (const Error& e) {
+            *error = errorText(e);
+        }
+        return nullptr;
+    }));
+}
+
+void AblationPage::collectSweep(qint64 sweepId)
+{
+    const QString path = m_databasePath;
+    using Result = std::shared_ptr<CollectReport>;
+    auto* watcher = new QFutureWatcher<Result>(this);
+    auto error = std::make_shared<QString>();
+    m_collect->setEnabled(false);
+    m_status->setText(tr("Collecting the shards of sweep %1...").arg(sweepId));
+    connect(watcher, &QFutureWatcher<Result>::finished, this, [this, watcher, sweepId, error] {
+        watcher->deleteLater();
+        m_collect->setEnabled(true);
+        const Result report = watcher->result();
+        if (!report) {
+            m_status->setText(*error);
+            Q_EMIT failed(*error);
+            return;
+        }
+        QString text = tr("Sweep %1: %2 runs collected, %3 already collected, %4 not collected.")
+                           .arg(sweepId)
+                           .arg(report->imported)
+                           .arg(report->alreadyCollected)
+                           .arg(report->skipped);
+        for (const CollectedItem& i : report->items)
+            if (i.outcome == CollectedItem::Outcome::Skipped) {
+                text += tr(" First not collected: cell %1 (%2).")
+                            .arg(i.position)
+                            .arg(QString::fromStdString(i.note));
+                break;
+            }
+        m_status->setText(text);
+        m_runs->refresh();
+        refreshSweeps();
+        Q_EMIT collected(sweepId, report->imported, report->skipped);
+        buildMatrix(sweepId);
+    });
+    watcher->setFuture(QtConcurrent::run([path, sweepId, error]() -> Result {
+        try {
+            ExperimentStore store(path.toStdString());
+            return std::make_shared<CollectReport>(sllmr::collectSweep(store, sweepId));
+        } catch (const Error& e) {
+            *error = errorText(e);
+        }
+        return nullptr;
+    }));
 }
 
 void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)

@@ -7,7 +7,10 @@
 // metric, best per column, differences and paired significance tests against a reference row
 // with Holm's correction) is built off the GUI thread and exported as CSV, JSON or LaTeX.
 //
-// The same grid file runs headless with `sllmr sweep GRID.json`.
+// The same grid file runs headless with `sllmr sweep GRID.json`. The executor controls choose who
+// runs the cells: this process (local), worker processes on this machine, or a Slurm array job
+// (with a preview of the batch script); a sweep run elsewhere shows its per-cell state (polled
+// off the GUI thread) until its shards are collected into the database.
 
 #include <QWidget>
 
@@ -16,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/executors.h"
 #include "analysis/matrix.h"
 
 class QCheckBox;
@@ -26,6 +30,8 @@ class QListWidget;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
+class QTimer;
 class QTableWidget;
 class QThread;
 
@@ -72,18 +78,41 @@ public:
     [[nodiscard]] QTableWidget* queueTable() const { return m_queue; }
     bool exportMatrix(const QString& path);
 
+    /// The executor controls as settings (these override the grid's "executor" key).
+    [[nodiscard]] ExecutorSettings executorSettings() const;
+    void setExecutorSettings(const ExecutorSettings& settings);
+    /// The batch script(s) a Slurm sweep of the editor's grid would submit; "" for other
+    /// executors or an invalid grid.
+    [[nodiscard]] QString scriptPreview() const;
+    /// Merges the completed shards of a processes/Slurm sweep on a pool thread; `collected`
+    /// follows.
+    void collectSweep(qint64 sweepId);
+    /// Reads the per-cell state of a processes/Slurm sweep on a pool thread (squeue, shards);
+    /// `cellStatusReady` follows. The page polls this while such a sweep is selected.
+    void refreshCellStatus(qint64 sweepId);
+    [[nodiscard]] const std::vector<CellStatus>& cellStatus() const { return m_cells; }
+
 Q_SIGNALS:
     void sweepStarted(qint64 sweepId, int items);
     void itemStarted(int position, const QString& row, qint64 runId);
     void itemFinished(int position, const QString& status);
     void sweepFinished(qint64 sweepId, const QString& status);
     void matrixReady();
+    void cellStatusReady(qint64 sweepId);
+    void collected(qint64 sweepId, int imported, int notCollected);
+    /// A Slurm sweep was submitted: its array job ids.
+    void submitted(qint64 sweepId, const QStringList& jobIds);
     void failed(const QString& message);
     /// The user asked to inspect a run of the matrix.
     void inspectRequested(qint64 runId);
 
 private:
     void launch(qint64 sweepId);
+    void launchElsewhere(qint64 sweepId, const ExecutorSettings& settings, bool resuming);
+    QWidget* createExecutorBox(QWidget* parent);
+    void updateExecutorControls();
+    void updateScriptPreview();
+    [[nodiscard]] QString sweepFolder(qint64 sweepId) const;
     void refreshSweeps();
     void refreshQueue(qint64 sweepId);
     void showMatrix();
@@ -121,6 +150,24 @@ private:
     QPushButton* m_cancelEvery = nullptr;
     // Matrix
     QComboBox* m_reference = nullptr;
+    // Executor
+    QComboBox* m_executor = nullptr;
+    QSpinBox* m_jobs = nullptr;
+    QWidget* m_slurmBox = nullptr;
+    QLineEdit* m_partition = nullptr;
+    QLineEdit* m_time = nullptr;
+    QSpinBox* m_cpus = nullptr;
+    QLineEdit* m_mem = nullptr;
+    QLineEdit* m_account = nullptr;
+    QSpinBox* m_throttle = nullptr;
+    QPlainTextEdit* m_sbatchExtra = nullptr;
+    QPlainTextEdit* m_scriptPreview = nullptr;
+    QPushButton* m_collect = nullptr;
+    QTimer* m_statusTimer = nullptr;
+    int m_statusRequest = 0;
+    bool m_statusInFlight = false;
+    qint64 m_cellsSweep = 0;  // the sweep m_cells belongs to
+    std::vector<CellStatus> m_cells;
     QTableWidget* m_matrixTable = nullptr;
     QLabel* m_matrixNote = nullptr;
 };
