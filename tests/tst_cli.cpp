@@ -688,13 +688,15 @@ void TestCli::scoresMissingAndQuoting()
     QCOMPARE(num(skip.json, "matched"), 2);
     QCOMPARE(num(skip.json, "missing_values"), 1);
     QCOMPARE(num(skip.json, "unknown_items"), 1);
-    RUN_OK(def, base + QStringList{QStringLiteral("--missing"), QStringLiteral("default"),
-                                   QStringLiteral("--json")});
+    RUN_OK(def, (base + QStringList{QStringLiteral("--missing"), QStringLiteral("default"),
+                                    QStringLiteral("--json")}));
     QCOMPARE(num(def.json, "matched"), 3);
     QCOMPARE(def.json.value(QStringLiteral("missing_policy")).toString(),
              QStringLiteral("default"));
     RUN_OK(text, base);
     QVERIFY2(text.out.contains("missing values"), text.out.constData());
+}
+
 // Every kind of user mistake and hostile file, one row each: what is run, the exit code it must
 // give (2 usage, 3 bad input, 4 database; never 1, which is for bugs) and what the message must
 // name (file:line or the setting). In the arguments:
