@@ -468,8 +468,8 @@ void TestUi::inspectorMatchesTheDatabase()
                                      .arg(id)
                                      .toUtf8()
                                      .constData());
-    const bool hinge = method.front().front().toString().contains(QStringLiteral("\"global\"")) ||
-                       method.front().front().toString().contains(QStringLiteral("\"selective\""));
+    const bool hinge = method.front().front().contains(QStringLiteral("\"global\"")) ||
+                       method.front().front().contains(QStringLiteral("\"selective\""));
     QCOMPARE(directions->rowCount() > 0, hinge);
     QVERIFY(!page->directionsSummary().isEmpty());
     // Search by title, then drill down to a user.
