@@ -145,7 +145,10 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
            {"notes", r.notes},
            {"tags", r.tags},
            {"metrics", metricsJson(storedMetrics(store, r.id))}};
-    if (config.is_object()) {
+    const bool readable = config.is_object() && config.contains("method") &&
+                          config["method"].is_object() && config.contains("model") &&
+                          config["model"].is_object();
+    if (readable) {
         const std::string method = configText(config, "method", "name");
         j["summary"] =
             method == "selective"
@@ -156,7 +159,8 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
     } else {
         // One odd row never makes the list unreadable: it is shown with a note.
         j["summary"] = "(unreadable config)";
-        j["note"] = "the stored config is not a JSON object; the run cannot be resumed or rerun";
+        j["note"] = "the stored config is not a readable run config; the run cannot be resumed "
+                    "or rerun";
     }
     if (withEpochs) {
         std::map<int, json> epochs;

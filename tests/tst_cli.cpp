@@ -769,7 +769,7 @@ void TestCli::malformedInput_data()
         {"--db", "{copy}/bad_config_json.db", "runs", "list"}, 0, "(unreadable config)");
     row("unparsable stored config: runs list --json",
         {"--db", "{copy}/bad_config_json.db", "runs", "list", "--json"}, 0,
-        "the stored config is not a JSON object");
+        "the stored config is not a readable run config");
     row("unparsable stored config: resume",
         {"--db", "{copy}/bad_config_json.db", "run", "--resume", "1"}, 4,
         "the stored config of run 1 cannot be used");

@@ -861,41 +861,49 @@ void TestTrain::inspectorMatchesStoreAndGate()
     QCOMPARE(it.asHigher.pairs, std::int64_t(2 + 1 + 0));
     QCOMPARE(it.asLower.pairs, std::int64_t(1 + 1 + 1));
 
-    // (e) Directions: recomputed from every user's candidate pairs and the tail segment.
+    // (e) Directions: recomputed from every user's candidate pairs, for every item segment. On this
+    // fixture every scored item is a tail item, so every pair lies inside a segment (13 in tail
+    // and pop_1) and none is mixed; the up/down split is only compared, not exercised, here.
     {
         const auto directions = inspector.directions();
-        const auto dt =
-            std::find_if(directions.begin(), directions.end(),
-                         [](const SegmentDirections& x) { return x.segment == "tail"; });
-        QVERIFY(dt != directions.end());
-        SegmentDirections want;
-        for (std::uint32_t u = 0; u < data.dataset.numUsers(); ++u)
-            for (const auto& p : inspector.user(data.dataset.users.label(u)).pairs) {
-                const bool hi = tail->members[p.higher.index];
-                const bool lo = tail->members[p.lower.index];
-                if (hi && lo) {
-                    ++want.inside;
-                } else if (hi) {
-                    ++want.up;
-                    want.weightUp += p.weight;
-                    want.activeUp += p.active;
-                } else if (lo) {
-                    ++want.down;
-                    want.weightDown += p.weight;
-                    want.activeDown += p.active;
+        QVERIFY(!directions.empty());
+        std::int64_t mixed = 0;
+        for (const auto& dt : directions) {
+            const auto* seg = data.segmentation.find(dt.segment);
+            QVERIFY2(seg && seg->kind == "items", dt.segment.c_str());
+            SegmentDirections want;
+            for (std::uint32_t u = 0; u < data.dataset.numUsers(); ++u)
+                for (const auto& p : inspector.user(data.dataset.users.label(u)).pairs) {
+                    const bool hi = seg->members[p.higher.index];
+                    const bool lo = seg->members[p.lower.index];
+                    if (hi && lo) {
+                        ++want.inside;
+                    } else if (hi) {
+                        ++want.up;
+                        want.weightUp += p.weight;
+                        want.activeUp += p.active;
+                    } else if (lo) {
+                        ++want.down;
+                        want.weightDown += p.weight;
+                        want.activeDown += p.active;
+                    }
                 }
-            }
-        QVERIFY(want.up + want.down > 0);
-        QCOMPARE(dt->pairs, want.up + want.down);
-        QCOMPARE(dt->up, want.up);
-        QCOMPARE(dt->down, want.down);
-        QCOMPARE(dt->inside, want.inside);
-        QCOMPARE(dt->activeUp, want.activeUp);
-        QVERIFY(std::abs(dt->weightUp - want.weightUp) < 1e-9);
-        QVERIFY(std::abs(dt->weightDown - want.weightDown) < 1e-9);
-        QVERIFY(std::abs(dt->shareUp() - want.weightUp / (want.weightUp + want.weightDown)) < 1e-9);
-        if (want.down > 0)
-            QVERIFY(std::abs(dt->meanWeightDown() - want.weightDown / want.down) < 1e-9);
+            mixed += want.up + want.down;
+            QCOMPARE(dt.pairs, want.up + want.down);
+            QCOMPARE(dt.up, want.up);
+            QCOMPARE(dt.down, want.down);
+            QCOMPARE(dt.inside, want.inside);
+            QCOMPARE(dt.activeUp, want.activeUp);
+            QCOMPARE(dt.activeDown, want.activeDown);
+            QVERIFY(std::abs(dt.weightUp - want.weightUp) < 1e-9);
+            QVERIFY(std::abs(dt.weightDown - want.weightDown) < 1e-9);
+            if (want.weightUp + want.weightDown > 0)
+                QVERIFY(std::abs(dt.shareUp() -
+                                 want.weightUp / (want.weightUp + want.weightDown)) < 1e-9);
+            if (want.down > 0)
+                QVERIFY(std::abs(dt.meanWeightDown() - want.weightDown / want.down) < 1e-9);
+        }
+        QCOMPARE(mixed, std::int64_t(0));
     }
 
     // Search: by title substring, case-insensitive, and by id.

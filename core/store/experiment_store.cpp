@@ -585,7 +585,10 @@ void requireOwnSchema(const Inspection& found, const std::string& path)
     const std::vector<SchemaObject> expected = expectedSchema(found.userVersion);
     if (found.schema == expected)
         return;
+    // Objects we never create (views, triggers, other tables) are named first: they are what
+    // could run code or hide data.
     std::vector<std::string> problems;
+    std::vector<std::string> changed;
     for (const auto& object : found.schema) {
         const auto same = std::find_if(expected.begin(), expected.end(), [&](const auto& e) {
             return e.type == object.type && e.name == object.name;
@@ -593,9 +596,10 @@ void requireOwnSchema(const Inspection& found, const std::string& path)
         if (same == expected.end())
             problems.push_back(fmt::format("unexpected {} '{}'", object.type, object.name));
         else if (!(*same == object))
-            problems.push_back(
+            changed.push_back(
                 fmt::format("{} '{}' is defined differently", object.type, object.name));
     }
+    problems.insert(problems.end(), changed.begin(), changed.end());
     for (const auto& object : expected) {
         const bool present = std::any_of(found.schema.begin(), found.schema.end(), [&](auto& f) {
             return f.type == object.type && f.name == object.name;
