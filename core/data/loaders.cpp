@@ -41,20 +41,6 @@ bool isUnsigned(std::string_view s)
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// A decimal number (for telling a header from data: "4.5" is data, "rating" is not).
-bool looksNumeric(std::string_view s)
-{
-    s = trimmed(s);
-    if (!s.empty() && (s.front() == '+' || s.front() == '-'))
-        s.remove_prefix(1);
-    if (s.empty())
-        return false;
-    double v = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ptr == s.data() + s.size() &&
-           (ec == std::errc() || ec == std::errc::result_out_of_range);
-}
-
 // A header name without RecBole's ":type" suffix, lower case.
 std::string columnName(std::string_view field)
 {

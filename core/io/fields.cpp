@@ -265,4 +265,17 @@ std::string detectDelimiter(std::string_view sample)
     return {};
 }
 
+bool looksNumeric(std::string_view s)
+{
+    s = trimmed(s);
+    if (!s.empty() && (s.front() == '+' || s.front() == '-'))
+        s.remove_prefix(1);
+    if (s.empty())
+        return false;
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ptr == s.data() + s.size() &&
+           (ec == std::errc() || ec == std::errc::result_out_of_range);
+}
+
 }  // namespace sllmr

@@ -50,4 +50,8 @@ std::string detectDelimiter(std::string_view sample);
 // with control characters and bytes that are not UTF-8 written as \xNN.
 std::string excerpt(std::string_view text, std::size_t max = 40);
 
+// A decimal number, signs and exponents allowed (for telling a header from data: "4.5" is data,
+// "rating" is not).
+bool looksNumeric(std::string_view s);
+
 }  // namespace sllmr

@@ -144,19 +144,6 @@ struct Row
 // Scores larger than this in magnitude are errors, not values to clamp.
 constexpr double kMaxValue = 1e9;
 
-bool looksNumeric(std::string_view s)
-{
-    s = trimmed(s);
-    if (!s.empty() && (s.front() == '+' || s.front() == '-'))
-        s.remove_prefix(1);
-    if (s.empty())
-        return false;
-    double v = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ptr == s.data() + s.size() &&
-           (ec == std::errc() || ec == std::errc::result_out_of_range);
-}
-
 bool isColumnAlias(std::string_view field)
 {
     const std::string n = lower(field);
