@@ -32,7 +32,8 @@ QString dataFixture(const char* name)
     return kDataFixtures + QLatin1Char('/') + QLatin1String(name);
 }
 
-// A file of the LLM rankings data set: the bundled demo has ChatGPT's, ../shared the others.
+// A file of the LLM rankings data set: the bundled demo has ChatGPT's, the public data folder
+// the others.
 QString llm(const QString& rel)
 {
     return testdata::dataFile(QStringLiteral("llm-rankings-ml-latest-small/") + rel);

@@ -33,7 +33,7 @@ namespace {
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores");
 
 // A file of the LLM rankings data set: the bundled demo has the split and ChatGPT's files,
-// ../shared the PaLM-2 and text-davinci-003 ones.
+// the public data folder the PaLM-2 and text-davinci-003 ones.
 QString llmRel(const QString& rel)
 {
     return QStringLiteral("llm-rankings-ml-latest-small/") + rel;
