@@ -159,8 +159,9 @@ json runJson(const ExperimentStore& store, const RunRecord& r, bool withEpochs)
     } else {
         // One odd row never makes the list unreadable: it is shown with a note.
         j["summary"] = "(unreadable config)";
-        j["note"] = "the stored config is not a readable run config; the run cannot be resumed "
-                    "or rerun";
+        j["note"] =
+            "the stored config is not a readable run config; the run cannot be resumed "
+            "or rerun";
     }
     if (withEpochs) {
         std::map<int, json> epochs;

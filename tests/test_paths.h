@@ -43,8 +43,9 @@ inline bool have(const QString& rel)
 
 inline QByteArray missingMessage(const QString& rel)
 {
-    return QStringLiteral("needs %1 from the public data folder %2 (not bundled with the "
-                          "project; point $SLLMR_SHARED_DATA at a copy to run it)")
+    return QStringLiteral(
+               "needs %1 from the public data folder %2 (not bundled with the "
+               "project; point $SLLMR_SHARED_DATA at a copy to run it)")
         .arg(rel, sharedDir())
         .toUtf8();
 }
@@ -53,8 +54,8 @@ inline QByteArray missingMessage(const QString& rel)
 
 // Skips the calling test function (or data row) when `rel` is in neither folder. A macro, so
 // that QSKIP returns from the test function itself.
-#define SLLMR_REQUIRE_DATA(rel)                                                                    \
-    do {                                                                                           \
-        if (!testdata::have(rel))                                                                  \
-            QSKIP(testdata::missingMessage(rel).constData());                                      \
+#define SLLMR_REQUIRE_DATA(rel)                               \
+    do {                                                      \
+        if (!testdata::have(rel))                             \
+            QSKIP(testdata::missingMessage(rel).constData()); \
     } while (false)

@@ -24,5 +24,4 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& dataset, const Segmentat
                     const ScoreSet* scores, const EvalSpec& spec, std::uint64_t seed,
                     const std::atomic<bool>* cancel = nullptr);
 
-
 }  // namespace sllmr

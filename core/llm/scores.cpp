@@ -260,12 +260,11 @@ ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
 {
     using namespace json_util;
     ScoreFileSpec s;
-    requireKeys(
-        j,
-        {"path", "name", "kind", "delimiter", "header", "columns", "rating_min", "rating_max",
-         "rank_mapping", "decay", "candidates_path", "candidate_default", "encoding", "missing",
-         "held_out"},
-        prefix);
+    requireKeys(j,
+                {"path", "name", "kind", "delimiter", "header", "columns", "rating_min",
+                 "rating_max", "rank_mapping", "decay", "candidates_path", "candidate_default",
+                 "encoding", "missing", "held_out"},
+                prefix);
     read(j, "path", s.path, prefix);
     read(j, "name", s.name, prefix);
     readChoice(j, "kind", s.kind, {"auto", "rank", "pointwise", "rating"}, prefix);

@@ -4,9 +4,9 @@
 #include "common/torch_runtime.h"
 #include "data/loaders.h"
 #include "eval/evaluator.h"
-#include "train/trainer.h"
 #include "train/reference_run.h"
 #include "train/run_checks.h"
+#include "train/trainer.h"
 
 #include <algorithm>
 #include <cmath>
