@@ -142,7 +142,7 @@ LineReader::LineReader(std::string path, Options options)
         throw Error(ErrorKind::NotFound, "cannot open file for reading", m_path, 0,
                     "check that it exists and is readable");
     m_file = f;
-    m_raw.resize(256u * 1024u);
+    m_raw.resize(64u * 1024u);
     m_rawEnd = std::fread(m_raw.data(), 1, m_raw.size(), f);
     m_rawConsumed = m_rawEnd;
     m_rawEof = m_rawEnd < m_raw.size();
@@ -157,7 +157,14 @@ LineReader::LineReader(std::string path, Options options)
         }
         m_zs = zs;
     }
-    m_buffer.resize(m_options.maxLineBytes + m_options.chunkBytes + 1);
+    // Small files (most of them, and every fuzz input) need a small buffer; refill() grows it
+    // up to the bound of one longest line plus one chunk.
+    m_buffer.resize(std::min(kInitialBuffer, maxBuffer()));
+}
+
+std::size_t LineReader::maxBuffer() const
+{
+    return m_options.maxLineBytes + m_options.chunkBytes + 1;
 }
 
 LineReader::~LineReader()
@@ -259,6 +266,8 @@ bool LineReader::refill()
         m_end -= m_begin;
         m_begin = 0;
     }
+    if (m_buffer.size() - 1 - m_end < m_options.chunkBytes && m_buffer.size() < maxBuffer())
+        m_buffer.resize(std::min(maxBuffer(), 2 * m_buffer.size()));
     const std::size_t room = m_buffer.size() - 1 - m_end;
     if (room == 0)
         return false;

@@ -67,9 +67,12 @@ public:
     // Uncompressed bytes handed out so far.
     std::uint64_t textBytes() const noexcept { return m_textBytes; }
     // Capacity of the internal buffer: constant for the reader's lifetime.
+    // The line buffer grows from 64 KiB to at most maxLineBytes + chunkBytes + 1 bytes.
     std::size_t bufferCapacity() const noexcept { return m_buffer.size(); }
 
 private:
+    static constexpr std::size_t kInitialBuffer = 64u * 1024u;
+    std::size_t maxBuffer() const;
     bool refill();
     std::size_t readRaw(char* out, std::size_t want);
     std::size_t inflateInto(char* out, std::size_t want);
