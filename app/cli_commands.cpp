@@ -19,7 +19,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 namespace sllmr::cli {
 namespace {
@@ -159,6 +161,146 @@ int errorExit(const Error& e)
     return Internal;
 }
 
+// `sllmr dataset inspect`: load, split and segment a dataset; report or record it.
+class DatasetCommand
+{
+public:
+    explicit DatasetCommand(CLI::App& app)
+    {
+        auto* dataset = app.add_subcommand("dataset", "Load and inspect datasets");
+        dataset->require_subcommand(1);
+        m_inspect = dataset->add_subcommand(
+            "inspect", "Load a dataset, split and segment it, and report counts and segment sizes");
+        m_options.add(*m_inspect, true);
+        m_inspect->add_flag("--json", m_json, "Machine-readable output");
+        m_inspect->add_flag("--save", m_save, "Record the dataset in the experiment database");
+    }
+
+    std::optional<int> execute(const std::string& dbPath)
+    {
+        if (!*m_inspect)
+            return std::nullopt;
+        const DatasetSpec spec = m_options.finish(*m_inspect);
+        const Dataset ds = loadDataset(spec, progressOnTerminal(m_json));
+        const Segmentation seg = computeSegments(ds, spec.segments);
+        json summary = datasetSummary(ds, seg);
+        if (m_save) {
+            ExperimentStore store(dbPath);
+            summary["dataset_id"] = store.addDataset(datasetRecord(ds, summary));
+        }
+        if (m_json)
+            std::cout << summary.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+        else
+            printDataset(summary);
+        return Ok;
+    }
+
+private:
+    CLI::App* m_inspect = nullptr;
+    DatasetOptions m_options;
+    bool m_json = false;
+    bool m_save = false;
+};
+
+// `sllmr scores inspect`: load an LLM score file against a dataset; report or record it.
+class ScoresCommand
+{
+public:
+    explicit ScoresCommand(CLI::App& app)
+    {
+        auto* scores = app.add_subcommand("scores", "Load and inspect LLM score files");
+        scores->require_subcommand(1);
+        m_inspect = scores->add_subcommand(
+            "inspect", "Load an LLM score file against a dataset and report what matched");
+        addOptions(*m_inspect);
+        m_data.add(*m_inspect, false);
+        m_inspect->add_flag("--json", m_json, "Machine-readable output");
+        m_inspect->add_flag("--save", m_save,
+                            "Record the dataset and the score set in the experiment database");
+    }
+
+    std::optional<int> execute(const std::string& dbPath)
+    {
+        if (!*m_inspect)
+            return std::nullopt;
+        const DatasetSpec spec = m_data.finish(*m_inspect);
+        m_spec.encoding = m_encoding.empty() ? spec.encoding : m_encoding;
+        const Dataset ds = loadDataset(spec, progressOnTerminal(m_json));
+        const ScoreSet set = loadScores(m_spec, ds);
+        json out = scoreReportJson(set.report);
+        if (m_save) {
+            ExperimentStore store(dbPath);
+            const Segmentation seg = computeSegments(ds, spec.segments);
+            const auto datasetId = store.addDataset(datasetRecord(ds, datasetSummary(ds, seg)));
+            ScoreSetRecord rec;
+            rec.datasetId = datasetId;
+            rec.name = set.spec.name;
+            rec.source = set.spec.path;
+            rec.contentHash = set.report.contentHash;
+            rec.specJson = json(set.spec).dump(-1, ' ', false, json::error_handler_t::replace);
+            rec.reportJson = out.dump(-1, ' ', false, json::error_handler_t::replace);
+            out["dataset_id"] = datasetId;
+            out["score_set_id"] = store.addScoreSet(rec);
+        }
+        if (m_json)
+            std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+        else
+            printScores(out, m_spec.path);
+        return Ok;
+    }
+
+private:
+    void addOptions(CLI::App& cmd)
+    {
+        auto& sc = m_spec;
+        cmd.add_option("file", sc.path, "Score file: user, item, rank|score|rating (.gz ok)")
+            ->required();
+        cmd.add_option("--kind", sc.kind, "How to read the value column")
+            ->check(CLI::IsMember({"auto", "rank", "pointwise", "rating"}))
+            ->capture_default_str();
+        cmd.add_option("--score-delimiter", sc.delimiter, "Delimiter (default: detect)");
+        cmd.add_option("--score-encoding", m_encoding,
+                       "Text encoding of the score and candidate files (default: --encoding)")
+            ->check(CLI::IsMember({"utf-8", "latin1", "cp1252"}));
+        cmd.add_option("--missing", sc.missing,
+                       "Rows with an empty value: skip (counted), default (--candidate-default), "
+                       "error")
+            ->check(CLI::IsMember({"skip", "default", "error"}))
+            ->capture_default_str();
+        cmd.add_option("--score-header", sc.header, "Header line")
+            ->check(CLI::IsMember({"auto", "yes", "no"}));
+        cmd.add_option("--score-user-col", sc.userColumn, "User column: name or index")
+            ->check(columnOption());
+        cmd.add_option("--score-item-col", sc.itemColumn, "Item column: name or index")
+            ->check(columnOption());
+        cmd.add_option("--value-col", sc.valueColumn, "Value column: name or index")
+            ->check(columnOption());
+        cmd.add_option("--rating-min", sc.ratingMin, "Lowest rating of the scale")
+            ->capture_default_str();
+        cmd.add_option("--rating-max", sc.ratingMax, "Highest rating of the scale")
+            ->capture_default_str();
+        cmd.add_option("--rank-mapping", sc.rankMapping,
+                       "linear: 1-(rank-1)/N_u; exponential: exp(-decay*(rank-1))")
+            ->check(CLI::IsMember({"linear", "exponential"}))
+            ->capture_default_str();
+        cmd.add_option("--decay", sc.decay, "Decay of the exponential rank mapping")
+            ->capture_default_str();
+        cmd.add_option("--candidates", sc.candidatesPath,
+                       "Candidates offered to the LLM; those not returned get --candidate-default");
+        cmd.add_option("--candidate-default", sc.candidateDefault,
+                       "Score of an offered but unreturned candidate")
+            ->check(CLI::Range(0.0, 1.0))
+            ->capture_default_str();
+    }
+
+    CLI::App* m_inspect = nullptr;
+    ScoreFileSpec m_spec;
+    std::string m_encoding;  // --score-encoding; empty: the dataset's
+    DatasetOptions m_data;
+    bool m_json = false;
+    bool m_save = false;
+};
+
 }  // namespace
 
 int run(int argc, char** argv)
@@ -171,79 +313,11 @@ int run(int argc, char** argv)
     app.require_subcommand(1);
     std::string dbPath = "experiments.db";
     app.add_option("--db", dbPath, "Experiment database (SQLite)")->capture_default_str();
-
     // Options of the top level (--db) are also accepted after a subcommand.
     app.fallthrough();
-    // dataset inspect
-    auto* dataset = app.add_subcommand("dataset", "Load and inspect datasets");
-    dataset->require_subcommand(1);
-    auto* dsInspect = dataset->add_subcommand(
-        "inspect", "Load a dataset, split and segment it, and report counts and segment sizes");
-    DatasetOptions dsOpts;
-    dsOpts.add(*dsInspect, true);
-    bool dsJson = false;
-    bool dsSave = false;
-    dsInspect->add_flag("--json", dsJson, "Machine-readable output");
-    dsInspect->add_flag("--save", dsSave, "Record the dataset in the experiment database");
 
-    // scores inspect
-    auto* scores = app.add_subcommand("scores", "Load and inspect LLM score files");
-    scores->require_subcommand(1);
-    auto* scInspect = scores->add_subcommand(
-        "inspect", "Load an LLM score file against a dataset and report what matched");
-    ScoreFileSpec scSpec;
-    scInspect->add_option("file", scSpec.path, "Score file: user, item, rank|score|rating (.gz ok)")
-        ->required();
-    DatasetOptions scData;
-    scData.add(*scInspect, false);
-    scInspect->add_option("--kind", scSpec.kind, "How to read the value column")
-        ->check(CLI::IsMember({"auto", "rank", "pointwise", "rating"}))
-        ->capture_default_str();
-    scInspect->add_option("--score-delimiter", scSpec.delimiter, "Delimiter (default: detect)");
-    std::string scEncoding;
-    scInspect
-        ->add_option("--score-encoding", scEncoding,
-                     "Text encoding of the score and candidate files (default: --encoding)")
-        ->check(CLI::IsMember({"utf-8", "latin1", "cp1252"}));
-    scInspect
-        ->add_option("--missing", scSpec.missing,
-                     "Rows with an empty value: skip (counted), default (--candidate-default), "
-                     "error")
-        ->check(CLI::IsMember({"skip", "default", "error"}))
-        ->capture_default_str();
-    scInspect->add_option("--score-header", scSpec.header, "Header line")
-        ->check(CLI::IsMember({"auto", "yes", "no"}));
-    scInspect->add_option("--score-user-col", scSpec.userColumn, "User column: name or index")
-        ->check(columnOption());
-    scInspect->add_option("--score-item-col", scSpec.itemColumn, "Item column: name or index")
-        ->check(columnOption());
-    scInspect->add_option("--value-col", scSpec.valueColumn, "Value column: name or index")
-        ->check(columnOption());
-    scInspect->add_option("--rating-min", scSpec.ratingMin, "Lowest rating of the scale")
-        ->capture_default_str();
-    scInspect->add_option("--rating-max", scSpec.ratingMax, "Highest rating of the scale")
-        ->capture_default_str();
-    scInspect
-        ->add_option("--rank-mapping", scSpec.rankMapping,
-                     "linear: 1-(rank-1)/N_u; exponential: exp(-decay*(rank-1))")
-        ->check(CLI::IsMember({"linear", "exponential"}))
-        ->capture_default_str();
-    scInspect->add_option("--decay", scSpec.decay, "Decay of the exponential rank mapping")
-        ->capture_default_str();
-    scInspect->add_option(
-        "--candidates", scSpec.candidatesPath,
-        "Candidates offered to the LLM; those not returned get --candidate-default");
-    scInspect
-        ->add_option("--candidate-default", scSpec.candidateDefault,
-                     "Score of an offered but unreturned candidate")
-        ->check(CLI::Range(0.0, 1.0))
-        ->capture_default_str();
-    bool scJson = false;
-    bool scSave = false;
-    scInspect->add_flag("--json", scJson, "Machine-readable output");
-    scInspect->add_flag("--save", scSave,
-                        "Record the dataset and the score set in the experiment database");
-
+    DatasetCommand datasetCommand(app);
+    ScoresCommand scoresCommand(app);
     RunCommands runCommands(app, dbPath);
     LlmCommands llmCommands(app);
     InspectCommand inspectCommand(app, dbPath);
@@ -257,57 +331,13 @@ int run(int argc, char** argv)
     }
 
     try {
-        if (const auto code = runCommands.execute())
-            return *code;
-        if (const auto code = llmCommands.execute())
-            return *code;
-        if (const auto code = inspectCommand.execute())
-            return *code;
-        if (const auto code = sweepCommands.execute())
-            return *code;
-        if (*dsInspect) {
-            const DatasetSpec spec = dsOpts.finish(*dsInspect);
-            const Dataset ds = loadDataset(spec, progressOnTerminal(dsJson));
-            const Segmentation seg = computeSegments(ds, spec.segments);
-            json summary = datasetSummary(ds, seg);
-            if (dsSave) {
-                ExperimentStore store(dbPath);
-                summary["dataset_id"] = store.addDataset(datasetRecord(ds, summary));
-            }
-            if (dsJson)
-                std::cout << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                          << '\n';
-            else
-                printDataset(summary);
-            return Ok;
-        }
-        if (*scInspect) {
-            const DatasetSpec spec = scData.finish(*scInspect);
-            scSpec.encoding = scEncoding.empty() ? spec.encoding : scEncoding;
-            const Dataset ds = loadDataset(spec, progressOnTerminal(scJson));
-            const ScoreSet set = loadScores(scSpec, ds);
-            json out = scoreReportJson(set.report);
-            if (scSave) {
-                ExperimentStore store(dbPath);
-                const Segmentation seg = computeSegments(ds, spec.segments);
-                const auto datasetId = store.addDataset(datasetRecord(ds, datasetSummary(ds, seg)));
-                ScoreSetRecord rec;
-                rec.datasetId = datasetId;
-                rec.name = set.spec.name;
-                rec.source = set.spec.path;
-                rec.contentHash = set.report.contentHash;
-                rec.specJson = json(set.spec).dump(-1, ' ', false, json::error_handler_t::replace);
-                rec.reportJson = out.dump(-1, ' ', false, json::error_handler_t::replace);
-                out["dataset_id"] = datasetId;
-                out["score_set_id"] = store.addScoreSet(rec);
-            }
-            if (scJson)
-                std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                          << '\n';
-            else
-                printScores(out, scSpec.path);
-            return Ok;
-        }
+        for (const auto& execute : std::initializer_list<std::function<std::optional<int>()>>{
+                 [&] { return runCommands.execute(); }, [&] { return llmCommands.execute(); },
+                 [&] { return inspectCommand.execute(); }, [&] { return sweepCommands.execute(); },
+                 [&] { return datasetCommand.execute(dbPath); },
+                 [&] { return scoresCommand.execute(dbPath); }})
+            if (const auto code = execute())
+                return *code;
     } catch (const Error& e) {
         return errorExit(e);
     } catch (const std::bad_alloc&) {

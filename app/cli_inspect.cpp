@@ -474,130 +474,164 @@ std::optional<int> InspectCommand::execute()
     const RunInspector inspector(store, m_runId, options);
     if (options.onStage)
         std::fprintf(stderr, "\r%30s\r", "");
-    const auto& run = inspector.run();
+    if (!m_user.empty())
+        return showUser(inspector);
+    if (!m_item.empty())
+        return showItem(inspector);
+    if (!m_find.empty())
+        return showFind(inspector);
+    if (m_bins)
+        return showBins(inspector);
+    if (m_epochs)
+        return showEpochs(inspector);
+    if (m_directions)
+        return showDirections(inspector);
+    return showOverview(inspector);  // --grid, or no view option
+}
 
-    if (!m_user.empty()) {
-        const auto d = inspector.user(m_user);
-        if (!m_json) {
-            printUser(run, d, m_limit);
-            return 0;
+int InspectCommand::showUser(const RunInspector& inspector) const
+{
+    const auto& run = inspector.run();
+    const auto d = inspector.user(m_user);
+    if (!m_json) {
+        printUser(run, d, m_limit);
+        return 0;
+    }
+    json history = json::array();
+    for (const auto& i : d.history)
+        history.push_back(itemJson(i));
+    json scored = json::array();
+    for (const auto& e : d.scored)
+        scored.push_back(entryJson(e, false));
+    json pairs = json::array();
+    for (const auto& p : d.pairs)
+        pairs.push_back(pairJson(p, false));
+    json tests = json::array();
+    for (const auto& t : d.tests)
+        tests.push_back({{"item", itemJson(t.item)},
+                         {"rank", t.rank},
+                         {"auc", num(t.auc)},
+                         {"negatives", t.negatives},
+                         {"stored_auc", t.storedAuc ? num(*t.storedAuc) : json(nullptr)}});
+    std::cout << json{{"run", runJson(run)},
+                      {"user", userJson(d.user)},
+                      {"history", history},
+                      {"scored", scored},
+                      {"pair_summary", summaryJson(d.pairSummary)},
+                      {"pairs", pairs},
+                      {"tests", tests},
+                      {"mean_test_auc", num(d.meanTestAuc)}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
+    return 0;
+}
+
+int InspectCommand::showItem(const RunInspector& inspector) const
+{
+    const auto& run = inspector.run();
+    const auto d = inspector.item(m_item);
+    if (!m_json) {
+        printItem(run, d, m_limit);
+        return 0;
+    }
+    json scored = json::array();
+    for (const auto& e : d.scoredBy)
+        scored.push_back(entryJson(e, true));
+    json pairs = json::array();
+    for (const auto& p : d.pairs)
+        pairs.push_back(pairJson(p, true));
+    std::cout << json{{"run", runJson(run)},
+                      {"item", itemJson(d.item)},
+                      {"test_users", d.testUsers},
+                      {"scored_by", scored},
+                      {"as_higher", summaryJson(d.asHigher)},
+                      {"as_lower", summaryJson(d.asLower)},
+                      {"pairs", pairs}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
+    return 0;
+}
+
+int InspectCommand::showFind(const RunInspector& inspector) const
+{
+    const auto hits = inspector.find(m_find, static_cast<std::size_t>(m_limit));
+    if (m_json) {
+        json arr = json::array();
+        for (const auto& h : hits) {
+            json j{{"kind", h.kind}, {"id", h.id}, {"detail", h.detail}};
+            if (!h.title.empty())
+                j["title"] = h.title;
+            arr.push_back(j);
         }
-        json history = json::array();
-        for (const auto& i : d.history)
-            history.push_back(itemJson(i));
-        json scored = json::array();
-        for (const auto& e : d.scored)
-            scored.push_back(entryJson(e, false));
-        json pairs = json::array();
-        for (const auto& p : d.pairs)
-            pairs.push_back(pairJson(p, false));
-        json tests = json::array();
-        for (const auto& t : d.tests)
-            tests.push_back({{"item", itemJson(t.item)},
-                             {"rank", t.rank},
-                             {"auc", num(t.auc)},
-                             {"negatives", t.negatives},
-                             {"stored_auc", t.storedAuc ? num(*t.storedAuc) : json(nullptr)}});
+        std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+        if (hits.empty())
+            fmt::print("no user or item matches '{}'\n", m_find);
+        for (const auto& h : hits)
+            fmt::print("{:<5} {:<10} {:<50} {}\n", h.kind, h.id, shortTitle(h.title, 50), h.detail);
+    }
+    return 0;
+}
+
+int InspectCommand::showBins(const RunInspector& inspector) const
+{
+    const auto& run = inspector.run();
+    const auto training =
+        m_allEpochs ? inspector.trainingBinsAllEpochs() : inspector.trainingBins();
+    const auto final = inspector.finalBins();
+    if (m_json) {
         std::cout << json{{"run", runJson(run)},
-                          {"user", userJson(d.user)},
-                          {"history", history},
-                          {"scored", scored},
-                          {"pair_summary", summaryJson(d.pairSummary)},
-                          {"pairs", pairs},
-                          {"tests", tests},
-                          {"mean_test_auc", num(d.meanTestAuc)}}
+                          {"training", binsJson(training)},
+                          {"final", binsJson(final)}}
                          .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
-        return 0;
+    } else {
+        printRun(run);
+        printBins(m_allEpochs ? "Activation during training, every epoch (pair sides)"
+                              : fmt::format("Activation during training, epoch {} (pair "
+                                            "sides drawn in training)",
+                                            run.evaluatedEpoch),
+                  training);
+        printBins("Activation of the final model and gate over all LLM-scored entries", final);
     }
-    if (!m_item.empty()) {
-        const auto d = inspector.item(m_item);
-        if (!m_json) {
-            printItem(run, d, m_limit);
-            return 0;
-        }
-        json scored = json::array();
-        for (const auto& e : d.scoredBy)
-            scored.push_back(entryJson(e, true));
-        json pairs = json::array();
-        for (const auto& p : d.pairs)
-            pairs.push_back(pairJson(p, true));
-        std::cout << json{{"run", runJson(run)},
-                          {"item", itemJson(d.item)},
-                          {"test_users", d.testUsers},
-                          {"scored_by", scored},
-                          {"as_higher", summaryJson(d.asHigher)},
-                          {"as_lower", summaryJson(d.asLower)},
-                          {"pairs", pairs}}
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+    return 0;
+}
+
+int InspectCommand::showEpochs(const RunInspector& inspector) const
+{
+    const auto& run = inspector.run();
+    const auto e = inspector.epochs();
+    if (m_json) {
+        json j = epochsJson(e);
+        j["run"] = runJson(run);
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+        printRun(run);
+        printEpochs(e);
+    }
+    return 0;
+}
+
+int InspectCommand::showDirections(const RunInspector& inspector) const
+{
+    const auto& run = inspector.run();
+    const auto d = inspector.directions();
+    if (m_json) {
+        std::cout << json{{"run", runJson(run)}, {"directions", directionsJson(d)}}.dump(
+                         2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
-        return 0;
+    } else {
+        printRun(run);
+        printDirections(d, run);
     }
-    if (!m_find.empty()) {
-        const auto hits = inspector.find(m_find, static_cast<std::size_t>(m_limit));
-        if (m_json) {
-            json arr = json::array();
-            for (const auto& h : hits) {
-                json j{{"kind", h.kind}, {"id", h.id}, {"detail", h.detail}};
-                if (!h.title.empty())
-                    j["title"] = h.title;
-                arr.push_back(j);
-            }
-            std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-        } else {
-            if (hits.empty())
-                fmt::print("no user or item matches '{}'\n", m_find);
-            for (const auto& h : hits)
-                fmt::print("{:<5} {:<10} {:<50} {}\n", h.kind, h.id, shortTitle(h.title, 50),
-                           h.detail);
-        }
-        return 0;
-    }
-    if (m_bins) {
-        const auto training =
-            m_allEpochs ? inspector.trainingBinsAllEpochs() : inspector.trainingBins();
-        const auto final = inspector.finalBins();
-        if (m_json) {
-            std::cout << json{{"run", runJson(run)},
-                              {"training", binsJson(training)},
-                              {"final", binsJson(final)}}
-                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << '\n';
-        } else {
-            printRun(run);
-            printBins(m_allEpochs ? "Activation during training, every epoch (pair sides)"
-                                  : fmt::format("Activation during training, epoch {} (pair "
-                                                "sides drawn in training)",
-                                                run.evaluatedEpoch),
-                      training);
-            printBins("Activation of the final model and gate over all LLM-scored entries", final);
-        }
-        return 0;
-    }
-    if (m_directions) {
-        const auto d = inspector.directions();
-        if (m_json) {
-            std::cout << json{{"run", runJson(run)}, {"directions", directionsJson(d)}}.dump(2)
-                      << '\n';
-        } else {
-            printRun(run);
-            printDirections(d, run);
-        }
-        return 0;
-    }
-    if (m_epochs) {
-        const auto e = inspector.epochs();
-        if (m_json) {
-            json j = epochsJson(e);
-            j["run"] = runJson(run);
-            std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-        } else {
-            printRun(run);
-            printEpochs(e);
-        }
-        return 0;
-    }
-    // --grid, and the overview without a view option.
+    return 0;
+}
+
+// The Cold x Tail grid and the distribution of a (--grid), with the first and last epoch's
+// parameters when no view was chosen.
+int InspectCommand::showOverview(const RunInspector& inspector) const
+{
+    const auto& run = inspector.run();
     const auto grid = inspector.coldTailGrid();
     const auto hist = inspector.histogram();
     if (m_json) {

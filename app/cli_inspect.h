@@ -7,6 +7,10 @@
 #include <optional>
 #include <string>
 
+namespace sllmr {
+class RunInspector;
+}
+
 namespace sllmr::cli {
 
 class InspectCommand
@@ -17,6 +21,15 @@ public:
     std::optional<int> execute();
 
 private:
+    // One view each; they print and return the exit code.
+    int showUser(const RunInspector& inspector) const;
+    int showItem(const RunInspector& inspector) const;
+    int showFind(const RunInspector& inspector) const;
+    int showBins(const RunInspector& inspector) const;
+    int showEpochs(const RunInspector& inspector) const;
+    int showDirections(const RunInspector& inspector) const;
+    int showOverview(const RunInspector& inspector) const;
+
     const std::string& m_dbPath;
     CLI::App* m_inspect = nullptr;
     std::int64_t m_runId = 0;

@@ -1,6 +1,7 @@
 #include "cli_llm.h"
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "data/loaders.h"
 #include "data/segments.h"
 #include "llm/http_client.h"
@@ -58,6 +59,102 @@ SimulatedBehaviour parseBehaviour(const std::string& text, const char* option)
                         "the noise is a standard deviation in [0, 1], e.g. accurate:0.05");
     }
     return b;
+}
+
+// A batch file was written instead of calling the endpoint (--dry-run or a batch job).
+void reportBatch(const ScoringResult& r, bool asJson)
+{
+    const auto& p = r.progress;
+    if (asJson) {
+        std::cout << json{{"requests", r.batchRequests},
+                          {"batch_file", r.outputPath},
+                          {"estimated_input_tokens", p.promptTokens},
+                          {"estimated_output_tokens", p.completionTokens},
+                          {"estimated_cost", p.cost},
+                          {"template_hash", r.templateHash}}
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
+    } else {
+        fmt::print("wrote {} requests to {}\n", count(r.batchRequests), r.outputPath);
+        fmt::print(
+            "estimated tokens: {} in, {} out (about 4 characters per token); "
+            "estimated cost {:.4f}\n",
+            count(p.promptTokens), count(p.completionTokens), p.cost);
+    }
+}
+
+// What a scoring run did: the file, the requests, the tokens and cost, what failed.
+void reportScoring(const ScoringResult& r, bool asJson, double missingScore)
+{
+    const auto& p = r.progress;
+    if (asJson) {
+        std::cout << json{{"output", r.outputPath},
+                          {"cache", r.cachePath},
+                          {"users", p.total},
+                          {"users_written", r.usersWritten},
+                          {"rows", r.rows},
+                          {"scored", r.scored},
+                          {"missing", r.missing},
+                          {"unknown_ids", r.unknownIds},
+                          {"clipped", r.clipped},
+                          {"cached", p.cached},
+                          {"sent", p.sent},
+                          {"retries", p.retries},
+                          {"failed", p.failed},
+                          {"malformed", p.malformed},
+                          {"malformed_file", r.malformedPath},
+                          {"input_tokens", p.promptTokens},
+                          {"output_tokens", p.completionTokens},
+                          {"cached_input_tokens", p.cachedPromptTokens},
+                          {"cached_output_tokens", p.cachedCompletionTokens},
+                          {"tokens_estimated", p.tokensEstimated},
+                          {"cost", p.cost},
+                          {"failures", r.failures},
+                          {"template_hash", r.templateHash}}
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
+    } else {
+        fmt::print("wrote {} ({} users, {} rows: {} scored, {} missing -> {})\n", r.outputPath,
+                   count(r.usersWritten), count(r.rows), count(r.scored), count(r.missing),
+                   missingScore);
+        fmt::print(
+            "requests: {} answered from the cache, {} sent ({} retries), {} failed, {} "
+            "malformed\n",
+            count(p.cached), count(p.sent), count(p.retries), count(p.failed), count(p.malformed));
+        fmt::print(
+            "tokens this run: {} in, {} out{}; cost {:.4f} (cached answers: {} in, {} "
+            "out, no cost)\n",
+            count(p.promptTokens), count(p.completionTokens),
+            p.tokensEstimated ? " (partly estimated)" : "", p.cost, count(p.cachedPromptTokens),
+            count(p.cachedCompletionTokens));
+        if (r.unknownIds > 0 || r.clipped > 0)
+            fmt::print(
+                "answers named {} ids that were not offered (ignored) and {} scores "
+                "outside [0,1] (clipped)\n",
+                count(r.unknownIds), count(r.clipped));
+        if (!r.malformedPath.empty())
+            fmt::print("malformed answers with their raw text: {}\n", r.malformedPath);
+        for (std::size_t k = 0; k < r.failures.size() && k < 5; ++k)
+            fmt::print("failed: {}\n", r.failures[k]);
+        if (p.failed > 0)
+            fmt::print(
+                "{} users have no answer and are not in the file; run the same command "
+                "again to retry them\n",
+                count(p.failed));
+    }
+}
+
+// One updating line on the terminal per progress report.
+void printScoringProgress(const ScoringProgress& p)
+{
+    std::fprintf(stderr,
+                 "\rscoring %lld/%lld users  cached %lld  retries %lld  failed %lld  "
+                 "tokens %lld in / %lld out  cost %.4f   ",
+                 static_cast<long long>(p.done), static_cast<long long>(p.total),
+                 static_cast<long long>(p.cached), static_cast<long long>(p.retries),
+                 static_cast<long long>(p.failed), static_cast<long long>(p.promptTokens),
+                 static_cast<long long>(p.completionTokens), p.cost);
+    std::fflush(stderr);
 }
 
 }  // namespace
@@ -218,16 +315,7 @@ int LlmCommands::score(bool importBatch)
     ScoringCallbacks cb;
     cb.cancel = &g_cancel;
     if (tty)
-        cb.onProgress = [](const ScoringProgress& p) {
-            std::fprintf(stderr,
-                         "\rscoring %lld/%lld users  cached %lld  retries %lld  failed %lld  "
-                         "tokens %lld in / %lld out  cost %.4f   ",
-                         static_cast<long long>(p.done), static_cast<long long>(p.total),
-                         static_cast<long long>(p.cached), static_cast<long long>(p.retries),
-                         static_cast<long long>(p.failed), static_cast<long long>(p.promptTokens),
-                         static_cast<long long>(p.completionTokens), p.cost);
-            std::fflush(stderr);
-        };
+        cb.onProgress = printScoringProgress;
     std::signal(SIGINT, onScoringInterrupt);
     std::signal(SIGTERM, onScoringInterrupt);
     ScoringResult r;
@@ -240,81 +328,10 @@ int LlmCommands::score(bool importBatch)
     }
     if (tty)
         std::fprintf(stderr, "\n");
-    const auto& p = r.progress;
-    if (r.batchRequests > 0 || !m_params.batchOutputPath.empty()) {
-        if (m_json) {
-            std::cout << json{{"requests", r.batchRequests},
-                              {"batch_file", r.outputPath},
-                              {"estimated_input_tokens", p.promptTokens},
-                              {"estimated_output_tokens", p.completionTokens},
-                              {"estimated_cost", p.cost},
-                              {"template_hash", r.templateHash}}
-                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << '\n';
-        } else {
-            fmt::print("wrote {} requests to {}\n", count(r.batchRequests), r.outputPath);
-            fmt::print(
-                "estimated tokens: {} in, {} out (about 4 characters per token); "
-                "estimated cost {:.4f}\n",
-                count(p.promptTokens), count(p.completionTokens), p.cost);
-        }
-        return 0;
-    }
-    if (m_json) {
-        std::cout << json{{"output", r.outputPath},
-                          {"cache", r.cachePath},
-                          {"users", p.total},
-                          {"users_written", r.usersWritten},
-                          {"rows", r.rows},
-                          {"scored", r.scored},
-                          {"missing", r.missing},
-                          {"unknown_ids", r.unknownIds},
-                          {"clipped", r.clipped},
-                          {"cached", p.cached},
-                          {"sent", p.sent},
-                          {"retries", p.retries},
-                          {"failed", p.failed},
-                          {"malformed", p.malformed},
-                          {"malformed_file", r.malformedPath},
-                          {"input_tokens", p.promptTokens},
-                          {"output_tokens", p.completionTokens},
-                          {"cached_input_tokens", p.cachedPromptTokens},
-                          {"cached_output_tokens", p.cachedCompletionTokens},
-                          {"tokens_estimated", p.tokensEstimated},
-                          {"cost", p.cost},
-                          {"failures", r.failures},
-                          {"template_hash", r.templateHash}}
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << '\n';
-    } else {
-        fmt::print("wrote {} ({} users, {} rows: {} scored, {} missing -> {})\n", r.outputPath,
-                   count(r.usersWritten), count(r.rows), count(r.scored), count(r.missing),
-                   m_params.missingScore);
-        fmt::print(
-            "requests: {} answered from the cache, {} sent ({} retries), {} failed, {} "
-            "malformed\n",
-            count(p.cached), count(p.sent), count(p.retries), count(p.failed), count(p.malformed));
-        fmt::print(
-            "tokens this run: {} in, {} out{}; cost {:.4f} (cached answers: {} in, {} "
-            "out, no cost)\n",
-            count(p.promptTokens), count(p.completionTokens),
-            p.tokensEstimated ? " (partly estimated)" : "", p.cost, count(p.cachedPromptTokens),
-            count(p.cachedCompletionTokens));
-        if (r.unknownIds > 0 || r.clipped > 0)
-            fmt::print(
-                "answers named {} ids that were not offered (ignored) and {} scores "
-                "outside [0,1] (clipped)\n",
-                count(r.unknownIds), count(r.clipped));
-        if (!r.malformedPath.empty())
-            fmt::print("malformed answers with their raw text: {}\n", r.malformedPath);
-        for (std::size_t k = 0; k < r.failures.size() && k < 5; ++k)
-            fmt::print("failed: {}\n", r.failures[k]);
-        if (p.failed > 0)
-            fmt::print(
-                "{} users have no answer and are not in the file; run the same command "
-                "again to retry them\n",
-                count(p.failed));
-    }
+    if (r.batchRequests > 0 || !m_params.batchOutputPath.empty())
+        reportBatch(r, m_json);
+    else
+        reportScoring(r, m_json, m_params.missingScore);
     return 0;
 }
 

@@ -2,9 +2,9 @@
 
 #include "analysis/matrix.h"
 #include "common/error.h"
+#include "run/runner.h"
 #include "store/experiment_store.h"
 #include "train/run_config.h"
-#include "train/runner.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

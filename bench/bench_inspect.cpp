@@ -5,9 +5,9 @@
 #include "common/error.h"
 #include "common/torch_runtime.h"
 #include "inspect/gate_inspector.h"
+#include "run/runner.h"
 #include "store/experiment_store.h"
 #include "train/run_config.h"
-#include "train/runner.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>

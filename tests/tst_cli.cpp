@@ -1,6 +1,11 @@
 // The `sllmr` command line, driven as a real process: dataset and score-file inspection on the
 // public data (JSON and human-readable output), exit codes (0 ok, 2 usage, 3 bad input or missing
-// file, 4 database), and recording datasets and score sets in an experiments database.
+// file, 4 database), recording datasets and score sets in an experiments database, training runs
+// (run, runs list/show/compare/export, resuming a run killed with SIGKILL) and the gate inspector.
+#include "run/runner.h"
+#include "store/experiment_store.h"
+#include "train/run_config.h"
+
 #include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
@@ -14,6 +19,14 @@
 #include "test_paths.h"
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <tuple>
+
+using namespace sllmr;
+using nlohmann::json;
+
 namespace {
 
 const QString kCli = QStringLiteral(SLLMR_CLI);
@@ -21,6 +34,53 @@ const QString kScoreFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("
 const QString kCliFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/cli");
 const QString kRepro = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/repro");
 const QString kDataFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data");
+const QString kTrainFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/train");
+
+std::string trainFixture(const char* name)
+{
+    return (kTrainFixtures + QLatin1Char('/') + QLatin1String(name)).toStdString();
+}
+
+// The training configs of tst_train: the tiny fixtures, the bundled demo, the inspector's run.
+RunConfig tinyConfig()
+{
+    RunConfig c;
+    c.dataset.path = trainFixture("tiny_train.tsv");
+    c.dataset.testPath = trainFixture("tiny_test.tsv");
+    c.dataset.split.method = "given";
+    c.dataset.split.validation = "none";
+    c.scores.path = trainFixture("tiny_llm.tsv");
+    c.scores.kind = "rank";
+    c.model.type = "mf";
+    c.model.dim = 8;
+    c.model.dropout = 0.0;
+    c.train.batchSize = 4;
+    c.train.learningRate = 0.05;
+    c.train.patience = 0;
+    return c;
+}
+
+RunConfig demoConfig(const std::string& method, const std::string& gate, int epochs)
+{
+    RunConfig c = runConfigFromJson(toJson(defaultRunConfig()));
+    c.method.name = *parseChoice<MethodName>(method);
+    c.gate.mode = *parseChoice<GateMode>(gate);
+    c.train.epochs = epochs;
+    c.train.patience = 0;
+    c.model.dim = 32;
+    return c;
+}
+
+RunConfig inspectConfig()
+{
+    RunConfig c = tinyConfig();
+    c.dataset.itemsPath = trainFixture("tiny_items.csv");
+    c.scores.path = trainFixture("tiny_llm_inspect.tsv");
+    c.method.name = MethodName::Selective;
+    c.gate.mode = GateMode::Reliability;
+    c.train.epochs = 3;
+    return c;
+}
 
 QString repro(const char* name)
 {
@@ -149,6 +209,11 @@ private Q_SLOTS:
     void malformedInput_data();
     void malformedInput();
     void failedRunWithBrokenTextListsAsJson();
+    void resumeAfterSigkillMatchesUninterrupted();
+    void killAtEveryCommitPointLosesNoEpoch_data();
+    void killAtEveryCommitPointLosesNoEpoch();
+    void cliRunsCommands();
+    void cliInspect();
 
 private:
     QTemporaryDir m_tmp;
@@ -158,6 +223,7 @@ void TestCli::initTestCase()
 {
     QVERIFY2(QFileInfo(kCli).isExecutable(), qPrintable(kCli));
     QVERIFY(m_tmp.isValid());
+    qputenv("SLLMR_DEMO_DIR", QByteArray(SLLMR_DEMO_DIR));
 }
 
 void TestCli::help_data()
@@ -876,6 +942,262 @@ void TestCli::failedRunWithBrokenTextListsAsJson()
         QVERIFY2(r.out.contains("\"status\": \"failed\""), r.out.left(2000).constData());
         QVERIFY2(r.out.contains("utf8_cut2.csv"), r.out.left(2000).constData());
     }
+}
+
+void TestCli::resumeAfterSigkillMatchesUninterrupted()
+{
+    QTemporaryDir dir;
+    const QString cli = QStringLiteral(SLLMR_CLI);
+    const QString config = dir.filePath(QStringLiteral("run.json"));
+    {
+        json j = toJson(demoConfig("selective", "reliability", 3));
+        std::ofstream(config.toStdString()) << j.dump(2);
+    }
+    auto runCli = [&](const QString& db, const QStringList& args) {
+        QProcess p;
+        p.start(cli, QStringList{QStringLiteral("--db"), db} + args);
+        p.waitForFinished(300000);
+        return json::parse(p.readAllStandardOutput().toStdString(), nullptr, false);
+    };
+    // Uninterrupted.
+    const QString dbA = dir.filePath(QStringLiteral("a.db"));
+    const json full = runCli(dbA, {QStringLiteral("run"), config, QStringLiteral("--json")});
+    QVERIFY2(!full.is_discarded(), "no JSON from the uninterrupted run");
+    QCOMPARE(full["status"].get<std::string>(), std::string("completed"));
+
+    // Killed with SIGKILL after its first epoch, then resumed.
+    const QString dbB = dir.filePath(QStringLiteral("b.db"));
+    QProcess p;
+    p.setProcessChannelMode(QProcess::SeparateChannels);
+    p.start(cli, {QStringLiteral("--db"), dbB, QStringLiteral("run"), config});
+    QVERIFY(p.waitForStarted());
+    QByteArray err;
+    // Without a terminal the CLI prints one line per finished (and checkpointed) epoch.
+    QTRY_VERIFY_WITH_TIMEOUT((err += p.readAllStandardError()).contains("epoch 1:"), 120000);
+    p.kill();  // SIGKILL: no chance to clean up
+    p.waitForFinished();
+    {
+        ExperimentStore store(dbB.toStdString());
+        QCOMPARE(store.run(1)->status, RunStatus::Running);  // as the kill left it
+        QCOMPARE(store.markStaleRunsInterrupted(), 1);
+    }
+    const json resumed = runCli(dbB, {QStringLiteral("run"), QStringLiteral("--resume"),
+                                      QStringLiteral("1"), QStringLiteral("--json")});
+    QVERIFY2(!resumed.is_discarded(), "no JSON from the resumed run");
+    QCOMPARE(resumed["status"].get<std::string>(), std::string("completed"));
+    for (const char* seg : {"overall", "cold", "tail"})
+        for (const char* metric : {"auc", "gauc", "ndcg@10", "recall@20", "mrr"})
+            QCOMPARE(resumed["metrics"][seg][metric].get<double>(),
+                     full["metrics"][seg][metric].get<double>());
+}
+
+// Every stored row of a run but the wall-clock seconds, in a comparable form.
+static QStringList storedRows(const ExperimentStore& store, std::int64_t runId)
+{
+    const auto qs = [](const std::string& text) { return QString::fromStdString(text); };
+    QStringList rows;
+    const auto number = [](double v) { return QString::number(v, 'g', 17); };
+    for (const auto& m : store.epochMetrics(runId))
+        if (m.key != "seconds")  // wall time: never equal between two runs
+            rows << QStringLiteral("epoch %1 %2 %3").arg(m.epoch).arg(qs(m.key), number(m.value));
+    for (const auto& b : store.gateBins(runId))
+        rows << QStringLiteral("bin %1 %2 %3 %4 %5 %6 %7 %8")
+                    .arg(b.epoch)
+                    .arg(qs(b.dimension))
+                    .arg(b.bin)
+                    .arg(number(b.lo), number(b.hi))
+                    .arg(b.count)
+                    .arg(number(b.meanActivation), number(b.activeShare));
+    for (const auto& m : store.segmentMetrics(runId))
+        rows << QStringLiteral("segment %1 %2 %3 %4")
+                    .arg(qs(m.segment), qs(m.metric), number(m.value))
+                    .arg(m.size);
+    for (const auto& m : store.interactionMetrics(runId, "auc"))
+        rows << QStringLiteral("interaction %1 %2 %3").arg(m.user).arg(m.item).arg(number(m.value));
+    return rows;
+}
+
+void TestCli::killAtEveryCommitPointLosesNoEpoch_data()
+{
+    QTest::addColumn<QString>("fault");
+    QTest::newRow("epoch file written, rows not stored") << "before-epoch-rows:2";
+    QTest::newRow("rows stored, checkpoint not committed") << "between-metrics-and-checkpoint:2";
+    QTest::newRow("checkpoint committed, best.pt not refreshed") << "after-checkpoint:3";
+    QTest::newRow("last epoch stored, not evaluated") << "after-checkpoint:4";
+}
+
+// A real `sllmr run` is killed (SIGKILL, through SLLMR_FAULT) at each point of the checkpoint
+// protocol, resumed with `run --resume`, and must then hold exactly the rows of an uninterrupted
+// run of the same config and seed: every epoch metric, gate bin, segment and per-interaction
+// metric, bit for bit.
+void TestCli::killAtEveryCommitPointLosesNoEpoch()
+{
+    QFETCH(QString, fault);
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("tiny.json"));
+    {
+        RunConfig c = tinyConfig();
+        c.method.name = MethodName::Selective;
+        c.gate.mode = GateMode::Reliability;
+        c.train.epochs = 4;
+        std::ofstream(config.toStdString()) << toJson(c).dump(2);
+    }
+    auto runCli = [&](const QString& db, const QStringList& args, const QString& withFault) {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        if (!withFault.isEmpty())
+            env.insert(QStringLiteral("SLLMR_FAULT"), withFault);
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(SLLMR_CLI), QStringList{QStringLiteral("--db"), db} + args);
+        p.waitForFinished(120000);
+        return std::pair{p.exitStatus(), p.exitCode()};
+    };
+    const QString full = dir.filePath(QStringLiteral("full.db"));
+    QCOMPARE(runCli(full, {QStringLiteral("run"), config}, {}), std::pair(QProcess::NormalExit, 0));
+
+    const QString killed = dir.filePath(QStringLiteral("killed.db"));
+    QCOMPARE(runCli(killed, {QStringLiteral("run"), config}, fault).first, QProcess::CrashExit);
+    {
+        ExperimentStore store(killed.toStdString());
+        QCOMPARE(store.run(1)->status, RunStatus::Running);  // as the kill left it
+    }
+    QCOMPARE(runCli(killed,
+                    {QStringLiteral("run"), QStringLiteral("--resume"), QStringLiteral("1")}, {}),
+             std::pair(QProcess::NormalExit, 0));
+
+    const ExperimentStore a(full.toStdString());
+    const ExperimentStore b(killed.toStdString());
+    QCOMPARE(b.run(1)->status, RunStatus::Completed);
+    const QStringList expected = storedRows(a, 1);
+    QVERIFY(expected.size() > 40);
+    QCOMPARE(storedRows(b, 1), expected);
+    // The finished run keeps the best parameters for the inspector and no epoch files.
+    const QDir checkpoints(QString::fromStdString(checkpointDir(b, 1)));
+    QVERIFY(checkpoints.exists(QStringLiteral("best.pt")));
+    QCOMPARE(checkpoints.entryList({QStringLiteral("epoch-*")}, QDir::Files), QStringList());
+}
+
+void TestCli::cliRunsCommands()
+{
+    QTemporaryDir dir;
+    const QString cli = QStringLiteral(SLLMR_CLI);
+    const QString db = dir.filePath(QStringLiteral("experiments.db"));
+    const QString config = dir.filePath(QStringLiteral("tiny.json"));
+    {
+        RunConfig c = tinyConfig();
+        c.method.name = MethodName::Selective;
+        c.train.epochs = 2;
+        std::ofstream(config.toStdString()) << toJson(c).dump(2);
+    }
+    struct Out
+    {
+        int code;
+        QByteArray out;
+        QByteArray err;
+    };
+    auto run = [&](const QStringList& args) {
+        QProcess p;
+        p.start(cli, QStringList{QStringLiteral("--db"), db} + args);
+        p.waitForFinished(120000);
+        return Out{p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+    };
+    for (int k = 0; k < 2; ++k) {
+        const Out r = run({QStringLiteral("run"), config, QStringLiteral("--json"),
+                           QStringLiteral("--set"), QStringLiteral("method.lambda=%1").arg(k + 1)});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const json j = json::parse(r.out.toStdString());
+        QCOMPARE(j["run_id"].get<int>(), k + 1);
+        QCOMPARE(j["status"].get<std::string>(), std::string("completed"));
+        QCOMPARE(j["metrics"]["overall"]["size"].get<int>(), 4);
+        QVERIFY(j["metrics"]["overall"].contains("ndcg@10"));
+    }
+    // list, show, compare, export
+    Out r = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")});
+    QCOMPARE(r.code, 0);
+    const json list = json::parse(r.out.toStdString());
+    QCOMPARE(list.size(), std::size_t(2));
+    QCOMPARE(list[0]["run_id"].get<int>(), 2);  // newest first
+    r = run({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"),
+             QStringLiteral("--json")});
+    QCOMPARE(r.code, 0);
+    const json show = json::parse(r.out.toStdString());
+    QCOMPARE(show["epochs"].size(), std::size_t(2));
+    QVERIFY(show["epochs"][0].contains("base_loss"));
+    QVERIFY(show["epochs"][0].contains("llm_loss"));
+    QCOMPARE(show["config"]["method"]["lambda"].get<double>(), 1.0);
+    r = run({QStringLiteral("runs"), QStringLiteral("compare"), QStringLiteral("1"),
+             QStringLiteral("2")});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("run 1") && r.out.contains("run 2") && r.out.contains("overall") &&
+            r.out.contains("cold") && r.out.contains("tail"));
+    r = run({QStringLiteral("runs"), QStringLiteral("export"), QStringLiteral("2"),
+             QStringLiteral("--format"), QStringLiteral("csv")});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.startsWith("run_id,kind,segment,epoch,metric,value,size\n"));
+    QVERIFY(r.out.contains("2,segment,overall,,auc,"));
+    QVERIFY(r.out.contains("2,epoch,,1,base_loss,"));
+    // Errors: unknown run (3), unknown config key (2), describe lists keys.
+    QCOMPARE(run({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("99")}).code, 3);
+    r = run(
+        {QStringLiteral("run"), config, QStringLiteral("--set"), QStringLiteral("method.lamda=1")});
+    QCOMPARE(r.code, 2);
+    QVERIFY(r.err.contains("method.lamda"));
+    r = run({QStringLiteral("config"), QStringLiteral("describe"), QStringLiteral("--json")});
+    QCOMPARE(r.code, 0);
+    QVERIFY(json::parse(r.out.toStdString()).size() > 80);
+}
+
+void TestCli::cliInspect()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("experiments.db"));
+    std::int64_t runId = 0;
+    {
+        ExperimentStore store(db.toStdString());
+        RunConfig c = inspectConfig();
+        c.train.epochs = 2;
+        runId = executeRun(c, store).runId;
+    }
+    auto run = [&](const QStringList& args) {
+        QProcess p;
+        p.start(QStringLiteral(SLLMR_CLI),
+                QStringList{QStringLiteral("--db"), db, QStringLiteral("inspect"),
+                            QString::number(runId)} +
+                    args);
+        p.waitForFinished(120000);
+        return std::make_tuple(p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError());
+    };
+    auto [code, out, err] =
+        run({QStringLiteral("--find"), QStringLiteral("casino"), QStringLiteral("--json")});
+    QVERIFY2(code == 0, err.constData());
+    json hits = json::parse(out.toStdString());
+    QCOMPARE(hits.size(), std::size_t(1));
+    QCOMPARE(hits[0]["id"].get<std::string>(), std::string("12"));
+    QCOMPARE(hits[0]["title"].get<std::string>(), std::string("Casino (1995)"));
+    std::tie(code, out, err) =
+        run({QStringLiteral("--user"), QStringLiteral("2"), QStringLiteral("--json")});
+    QVERIFY2(code == 0, err.constData());
+    const json user = json::parse(out.toStdString());
+    QCOMPARE(user["scored"].size(), std::size_t(3));
+    QCOMPARE(user["pairs"].size(), std::size_t(3));
+    QCOMPARE(user["tests"][0]["auc"].get<double>(), user["tests"][0]["stored_auc"].get<double>());
+    std::tie(code, out, err) = run({QStringLiteral("--user"), QStringLiteral("2")});
+    QCOMPARE(code, 0);
+    QVERIFY(out.contains("Casino (1995)") && out.contains("Candidate LLM pairs"));
+    std::tie(code, out, err) = run({});
+    QCOMPARE(code, 0);
+    QVERIFY(out.contains("cold/tail") && out.contains("Distribution of a"));
+    std::tie(code, out, err) = run({QStringLiteral("--bins"), QStringLiteral("--json")});
+    QCOMPARE(code, 0);
+    QVERIFY(json::parse(out.toStdString())["training"].size() > 0);
+    std::tie(code, out, err) = run({QStringLiteral("--epochs")});
+    QCOMPARE(code, 0);
+    QVERIFY(out.contains("w_cold") && out.contains("sigmoid(b)"));
+    std::tie(code, out, err) = run({QStringLiteral("--item"), QStringLiteral("999")});
+    QCOMPARE(code, 3);
+    QVERIFY(err.contains("item '999'"));
+    std::tie(code, out, err) = run({QStringLiteral("--grid"), QStringLiteral("--bins")});
+    QCOMPARE(code, 2);  // one view at a time
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -12,7 +12,7 @@
 #include "llm/scores.h"
 #include "llm/scoring_job.h"
 #include "llm/simulate.h"
-#include "train/runner.h"
+#include "run/runner.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -926,8 +926,8 @@ void TestLlm::simulatedLlmReliableOnColdTeachesTheGate()
     c.train.epochs = 2;
     c.train.patience = 0;
     c.train.batchSize = 256;
-    c.method.name = "selective";
-    c.gate.mode = "reliability";
+    c.method.name = MethodName::Selective;
+    c.gate.mode = GateMode::Reliability;
     c.eval.mode = "sampled";
     ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
     QElapsedTimer t;

@@ -15,12 +15,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <random>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace sllmr;
@@ -224,8 +222,6 @@ private Q_SLOTS:
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
-
-    void scoreAllTiming();
 };
 
 void TestModels::initTestCase()
@@ -704,37 +700,5 @@ void TestModels::dinHistories()
     BackboneContext badCtx{3, 20, nullptr, &bad};
     QVERIFY_THROWS_EXCEPTION(Error, makeBackbone(spec, badCtx));
 }
-
-// Not a check: one scoreAll() over the shipped ml-latest-small split's shape (603 users x 1862
-// items, MovieLens-like genres) with the default spec. Runs when SLLMR_MODEL_TIMING is set.
-void TestModels::scoreAllTiming()
-{
-    if (!qEnvironmentVariableIsSet("SLLMR_MODEL_TIMING"))
-        QSKIP("set SLLMR_MODEL_TIMING=1 to time scoreAll()");
-    const std::int64_t numUsers = 603;
-    const std::int64_t numItems = 1862;
-    const auto info = genreItemInfo(numItems);
-    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads);
-    for (const auto& type : backboneTypes()) {
-        ModelSpec spec;
-        spec.type = type;
-        torch::manual_seed(8);
-        auto model = build(spec, numUsers, numItems, &info);
-        model->eval();
-        model->scoreAll(torch::arange(4));  // warm-up
-        const auto start = std::chrono::steady_clock::now();
-        const auto all = model->scoreAll(torch::arange(numUsers));
-        const auto ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count();
-        QVERIFY(allFinite(all));
-        qInfo("scoreAll %s: %lld x %lld in %.1f ms (%d threads)", type.c_str(),
-              static_cast<long long>(numUsers), static_cast<long long>(numItems), ms,
-              torch::get_num_threads());
-    }
-    torch::set_num_threads(1);
-}
-
 QTEST_APPLESS_MAIN(TestModels)
 #include "tst_models.moc"

@@ -52,8 +52,8 @@ void smallRun(ui::Workbench* workbench, int epochs, const std::string& method = 
     c.name = "studio test";
     c.model.type = "mf";
     c.model.dim = 16;
-    c.method.name = method;
-    c.gate.mode = method == "selective" ? "reliability" : "off";
+    c.method.name = *parseChoice<MethodName>(method);
+    c.gate.mode = method == "selective" ? GateMode::Reliability : GateMode::Off;
     c.train.epochs = epochs;
     c.train.patience = 0;
     c.train.threads = 1;
@@ -198,7 +198,7 @@ void TestUi::thresholdsUpdateLiveCounts()
     m_window->modelPage()->setGateThresholds(std::nullopt, std::nullopt);
     c = wb->config();
     c.gate.useUncertainty = true;
-    c.gate.mode = "reliability";
+    c.gate.mode = GateMode::Reliability;
     wb->updateTraining(c);
 
     // Data page: a new cold threshold changes the live label and, after the debounce, the

@@ -67,6 +67,19 @@ void select(QComboBox* box, const std::string& value)
     box->setCurrentIndex(index >= 0 ? index : 0);
 }
 
+template <NamedChoice E>
+void select(QComboBox* box, E value)
+{
+    select(box, toString(value));
+}
+
+// The choice a combo box shows; its items are the choice's names.
+template <NamedChoice E>
+E chosen(const QComboBox* box)
+{
+    return parseChoice<E>(box->currentText().toStdString()).value_or(E{});
+}
+
 QString range(double lo, double hi)
 {
     const QString a = QLocale().toString(lo, 'f', 0);
@@ -382,27 +395,27 @@ RunConfig ModelPage::formConfig() const
     c.model.crossLayers = m_crossLayers->value();
     c.model.dropout = m_dropout->value();
     c.model.itemFeatures = m_itemFeatures->isChecked();
-    c.method.name = m_method->currentText().toStdString();
+    c.method.name = chosen<MethodName>(m_method);
     c.method.lambda = m_lambda->value();
     c.method.margin = m_margin->value();
     c.method.pairsPerUser = m_pairs->value();
-    c.gate.mode = m_gateMode->currentText().toStdString();
-    if (c.method.name == "global")
-        c.gate.mode = "off";
+    c.gate.mode = chosen<GateMode>(m_gateMode);
+    if (c.method.name == MethodName::Global)
+        c.gate.mode = GateMode::Off;
     c.gate.useCold = m_useCold->isChecked();
     c.gate.useTail = m_useTail->isChecked();
     c.gate.useUncertainty = m_useQ->isChecked();
-    c.gate.uncertainty = m_uncertainty->currentText().toStdString();
+    c.gate.uncertainty = chosen<GateUncertainty>(m_uncertainty);
     c.gate.tauUser =
         m_tauUserSet->isChecked() ? std::optional<double>(m_tauUser->value()) : std::nullopt;
     c.gate.tauItem =
         m_tauItemSet->isChecked() ? std::optional<double>(m_tauItem->value()) : std::nullopt;
     c.gate.tauQ = m_tauQ->value();
-    c.gate.rule = m_rule->currentText().toStdString();
+    c.gate.rule = chosen<GateRule>(m_rule);
     c.gate.hard = m_hard->isChecked();
     c.gate.tauA = m_tauA->value();
     c.gate.randomRate = m_randomRate->value();
-    c.gate.supervision = m_supervision->currentText().toStdString();
+    c.gate.supervision = chosen<GateSupervision>(m_supervision);
     c.train.epochs = m_epochs->value();
     c.train.patience = m_patience->value();
     c.train.batchSize = m_batch->value();
@@ -424,12 +437,12 @@ void ModelPage::edited()
 
 void ModelPage::syncEnabled()
 {
-    const QString method = m_method->currentText();
-    const bool selective = method == QLatin1String("selective");
-    const QString mode = m_gateMode->currentText();
-    const bool llm = method != QLatin1String("none");
+    const auto method = chosen<MethodName>(m_method);
+    const bool selective = method == MethodName::Selective;
+    const auto mode = chosen<GateMode>(m_gateMode);
+    const bool llm = method != MethodName::None;
     m_lambda->setEnabled(llm);
-    m_margin->setEnabled(selective || method == QLatin1String("global"));
+    m_margin->setEnabled(usesPairs(method));
     m_pairs->setEnabled(llm);
     for (QWidget* w :
          std::initializer_list<QWidget*>{m_gateMode, m_useCold, m_useTail, m_useQ, m_uncertainty,
@@ -437,12 +450,11 @@ void ModelPage::syncEnabled()
         w->setEnabled(selective);
     m_tauUser->setEnabled(selective && m_tauUserSet->isChecked());
     m_tauItem->setEnabled(selective && m_tauItemSet->isChecked());
-    m_tauQ->setEnabled(selective && mode == QLatin1String("threshold"));
-    m_rule->setEnabled(selective && mode == QLatin1String("threshold"));
-    const bool learned = mode == QLatin1String("paper") || mode == QLatin1String("reliability");
-    m_hard->setEnabled(selective && learned);
-    m_randomRate->setEnabled(selective && mode == QLatin1String("random"));
-    m_supervision->setEnabled(selective && mode == QLatin1String("reliability"));
+    m_tauQ->setEnabled(selective && mode == GateMode::Threshold);
+    m_rule->setEnabled(selective && mode == GateMode::Threshold);
+    m_hard->setEnabled(selective && gateLearns(mode));
+    m_randomRate->setEnabled(selective && mode == GateMode::Random);
+    m_supervision->setEnabled(selective && mode == GateMode::Reliability);
 }
 
 void ModelPage::setGateThresholds(std::optional<double> tauUser, std::optional<double> tauItem)
@@ -477,8 +489,9 @@ void ModelPage::refreshPreview()
     }
     const RunConfig c = formConfig();
     GatePreviewSpec spec;
-    spec.tauUser = c.gate.tauUser.value_or(state.segmentation->tauUser);
-    spec.tauItem = c.gate.tauItem.value_or(state.segmentation->tauItem);
+    const GateThresholds tau = resolveGateThresholds(c.gate, *state.segmentation);
+    spec.tauUser = tau.tauUser;
+    spec.tauItem = tau.tauItem;
     spec.useCold = c.gate.useCold;
     spec.useTail = c.gate.useTail;
     spec.useUncertainty = c.gate.useUncertainty;
@@ -521,20 +534,19 @@ void ModelPage::refreshPreview()
                       "inputs.")
                        .arg(spec.tauUser)
                        .arg(spec.tauItem)
-                       .arg(QString::fromStdString(spec.rule));
+                       .arg(QString::fromStdString(toString(spec.rule)));
     if (spec.useUncertainty)
         note += QLatin1Char(' ') +
                 tr("q(u,i) depends on the trained model, so ranges show the counts with the q "
                    "condition false for every entry and true for every entry.");
-    if (c.method.name != "selective")
-        note +=
-            QLatin1Char(' ') +
-            tr("(Method '%1' does not use the gate.)").arg(QString::fromStdString(c.method.name));
-    else if (c.gate.mode != "threshold")
+    if (c.method.name != MethodName::Selective)
+        note += QLatin1Char(' ') + tr("(Method '%1' does not use the gate.)")
+                                       .arg(QString::fromStdString(toString(c.method.name)));
+    else if (c.gate.mode != GateMode::Threshold)
         note += QLatin1Char(' ') +
                 tr("The '%1' gate learns its weights on these inputs; the counts show the "
                    "inputs, the inspector shows what it learned.")
-                    .arg(QString::fromStdString(c.gate.mode));
+                    .arg(QString::fromStdString(toString(c.gate.mode)));
     m_previewNote->setText(note);
 }
 

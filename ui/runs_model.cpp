@@ -9,8 +9,8 @@
 
 #include "common/error.h"
 #include "error_text.h"
+#include "run/runner.h"
 #include "store/experiment_store.h"
-#include "train/runner.h"
 
 #include <filesystem>
 

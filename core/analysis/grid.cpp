@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/paths.h"
 #include "train/run_config.h"
 
 #include <filesystem>

@@ -9,8 +9,8 @@
 // set from any thread. Callbacks run on the calling thread. Failures of single items are recorded
 // (item and sweep status "failed") and the queue goes on; store errors throw.
 #include "analysis/grid.h"
+#include "run/runner.h"
 #include "store/experiment_store.h"
-#include "train/runner.h"
 
 #include <atomic>
 #include <cstdint>

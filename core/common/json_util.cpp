@@ -123,6 +123,13 @@ void readRange(const Json& obj, const char* key, int& out, int lo, int hi,
 void readChoice(const Json& obj, const char* key, std::string& out,
                 std::initializer_list<const char*> choices, const std::string& prefix)
 {
+    readChoice(obj, key, out, std::span<const char* const>(choices.begin(), choices.size()),
+               prefix);
+}
+
+void readChoice(const Json& obj, const char* key, std::string& out,
+                std::span<const char* const> choices, const std::string& prefix)
+{
     read(obj, key, out, prefix);
     const bool ok =
         std::any_of(choices.begin(), choices.end(), [&](const char* c) { return out == c; });

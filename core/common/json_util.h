@@ -1,6 +1,7 @@
 #pragma once
 // Strict reading of JSON settings: unknown keys and values of the wrong type or out of range are
 // Error(Usage) naming the full key path (e.g. "dataset.split.test_ratio").
+#include "common/choice.h"
 #include "common/error.h"
 
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -69,5 +71,16 @@ void readRange(const Json& obj, const char* key, int& out, int lo, int hi,
 // Reads a string and checks it is one of `choices`.
 void readChoice(const Json& obj, const char* key, std::string& out,
                 std::initializer_list<const char*> choices, const std::string& prefix);
+void readChoice(const Json& obj, const char* key, std::string& out,
+                std::span<const char* const> choices, const std::string& prefix);
+
+// Reads a named choice (common/choice.h) by its name; the same errors as for a string choice.
+template <NamedChoice E>
+void readChoice(const Json& obj, const char* key, E& out, const std::string& prefix)
+{
+    std::string text = toString(out);
+    readChoice(obj, key, text, choiceNames(out), prefix);
+    out = *parseChoice<E>(text);
+}
 
 }  // namespace sllmr::json_util

@@ -81,6 +81,16 @@ double resolveThreshold(const Threshold& threshold, const std::vector<std::uint3
     return static_cast<double>(sorted[k - 1]) + 1.0;
 }
 
+bool isColdUser(std::uint32_t historyLength, double tauUser)
+{
+    return historyLength < tauUser;
+}
+
+bool isTailItem(std::uint32_t popularity, double tauItem)
+{
+    return popularity < tauItem;
+}
+
 Segmentation computeSegments(const Dataset& ds, const SegmentSpec& spec)
 {
     Segmentation seg;

@@ -42,6 +42,11 @@ struct Segmentation
     const Segment* find(const std::string& name) const;
 };
 
+// Cold(u) = |H(u)| < tau_u and Tail(i) = pop(i) < tau_i (strict), the rules of the cold and tail
+// segments, of the gate's inputs and of the LLM candidate sampling.
+bool isColdUser(std::uint32_t historyLength, double tauUser);
+bool isTailItem(std::uint32_t popularity, double tauItem);
+
 // Resolves a threshold on `counts` (absolute: returned as is; quantile q: the smallest t such
 // that at least a share q of the entries has count < t).
 double resolveThreshold(const Threshold& threshold, const std::vector<std::uint32_t>& counts);

@@ -1,9 +1,9 @@
 #include "eval/evaluator.h"
 
 #include "common/error.h"
+#include "common/seed.h"
 #include "eval/llm_quality.h"
 #include "eval/metrics.h"
-#include "train/trainer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,32 +19,30 @@ struct SegmentSums
     std::map<std::string, Mean> values;  // metric -> running mean
 };
 
-}  // namespace
-
-Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& segmentation,
-                    const ScoreSet* scores, const EvalSpec& spec, std::uint64_t seed,
-                    const std::atomic<bool>* cancel)
+// Test items and the seen (train + validation) items of every user.
+struct UserItems
 {
-    torch::NoGradGuard noGrad;
-    model.eval();
-    Evaluation ev;
-    const auto numItems = ds.numItems();
-    const bool sampled = spec.mode == "sampled";
+    std::vector<std::vector<std::uint32_t>> test;
+    std::vector<std::vector<std::uint32_t>> seen;
 
-    // Test items and known positives per user.
-    std::vector<std::vector<std::uint32_t>> testItems(ds.numUsers());
-    for (const auto& r : ds.test)
-        testItems[r.user].push_back(r.item);
-    std::vector<std::vector<std::uint32_t>> seenItems(ds.numUsers());  // train + validation
-    for (const auto* part : {&ds.train, &ds.validation})
-        for (const auto& r : *part)
-            seenItems[r.user].push_back(r.item);
+    explicit UserItems(const Dataset& ds) : test(ds.numUsers()), seen(ds.numUsers())
+    {
+        for (const auto& r : ds.test)
+            test[r.user].push_back(r.item);
+        for (const auto* part : {&ds.train, &ds.validation})
+            for (const auto& r : *part)
+                seen[r.user].push_back(r.item);
+    }
+};
+
+// Users with test items, or a seeded share of them (sorted).
+std::vector<std::uint32_t> evaluatedUsers(const UserItems& lists, const EvalSpec& spec,
+                                          std::mt19937_64& rng)
+{
     std::vector<std::uint32_t> users;
-    for (std::uint32_t u = 0; u < ds.numUsers(); ++u)
-        if (!testItems[u].empty())
+    for (std::uint32_t u = 0; u < lists.test.size(); ++u)
+        if (!lists.test[u].empty())
             users.push_back(u);
-    const auto allUsers = users.size();
-    std::mt19937_64 rng(mixSeed(seed, 0x55));
     if (spec.userShare < 1.0) {
         const auto keep =
             static_cast<std::size_t>(std::ceil(spec.userShare * static_cast<double>(users.size())));
@@ -53,173 +51,179 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
         users.resize(std::min(keep, users.size()));
         std::sort(users.begin(), users.end());
     }
-    ev.protocol = sampled ? "sampled ranking: each test interaction against " +
-                                std::to_string(spec.negatives) + " seeded random negatives"
-                          : "full ranking: each test interaction against all the user's negatives";
-    ev.protocol += users.size() == allUsers ? ", all " + std::to_string(allUsers) + " test users"
-                                            : ", seeded sample of " + std::to_string(users.size()) +
-                                                  " of " + std::to_string(allUsers) + " test users";
+    return users;
+}
 
-    std::map<std::string, SegmentSums> sums;
-    std::vector<std::uint8_t> known(numItems, 0);
-    std::vector<std::uint8_t> isTest(numItems, 0);
-    RankingOptions options;
-    options.ks = spec.ks;
+std::string protocolText(const EvalSpec& spec, bool sampled, std::size_t users,
+                         std::size_t allUsers)
+{
+    std::string text = sampled
+                           ? "sampled ranking: each test interaction against " +
+                                 std::to_string(spec.negatives) + " seeded random negatives"
+                           : "full ranking: each test interaction against all the user's negatives";
+    text += users == allUsers ? ", all " + std::to_string(allUsers) + " test users"
+                              : ", seeded sample of " + std::to_string(users) + " of " +
+                                    std::to_string(allUsers) + " test users";
+    return text;
+}
 
-    const std::int64_t chunk = 128;
-    for (std::size_t c0 = 0; c0 < users.size(); c0 += chunk) {
-        if (cancel && cancel->load(std::memory_order_relaxed))
-            throw Error(ErrorKind::Cancelled, "evaluation cancelled");
-        const auto c1 = std::min(users.size(), c0 + static_cast<std::size_t>(chunk));
-        std::vector<std::int64_t> batch(users.begin() + static_cast<std::ptrdiff_t>(c0),
-                                        users.begin() + static_cast<std::ptrdiff_t>(c1));
-        torch::Tensor all;
-        if (!sampled)
-            all = model.scoreAll(torch::tensor(batch, torch::kLong)).contiguous();
-        for (std::size_t b = 0; b < batch.size(); ++b) {
-            const auto u = static_cast<std::uint32_t>(batch[b]);
-            const auto& tests = testItems[u];
-            for (auto i : seenItems[u])
-                known[i] = 1;
-            for (auto i : tests) {
-                known[i] = 1;
-                isTest[i] = 1;
-            }
-            // Per test item: AUC against the user's negatives and position in the ranked list.
-            std::vector<double> auc(tests.size()), rank(tests.size());
-            std::vector<std::size_t> perItemIndex(tests.size());  // full mode: into ranking.perItem
-            UserRanking ranking;
-            if (!sampled) {
-                const float* s = all[static_cast<std::int64_t>(b)].data_ptr<float>();
-                ranking =
-                    rankUser(std::span<const float>(s, numItems), tests, seenItems[u], options);
-                for (std::size_t t = 0; t < tests.size(); ++t) {
-                    const auto it =
-                        std::lower_bound(ranking.perItem.begin(), ranking.perItem.end(), tests[t],
-                                         [](const InteractionRanking& r, std::uint32_t item) {
-                                             return r.item < item;
-                                         });
-                    auc[t] = it->auc;
-                    perItemIndex[t] = static_cast<std::size_t>(it - ranking.perItem.begin());
-                    rank[t] = it->rank;
-                }
-            } else {
-                // Sampled: per test item, `negatives` seeded negatives.
-                std::vector<std::int64_t> us, is;
-                const bool possible = seenItems[u].size() + tests.size() < numItems;
-                for (auto i : tests) {
-                    us.push_back(u);
-                    is.push_back(i);
-                    for (int k = 0; k < spec.negatives; ++k) {
-                        std::uint32_t j = 0;
-                        for (int tries = 0; tries < 1000; ++tries) {
-                            j = static_cast<std::uint32_t>(rng() % numItems);
-                            if (!possible || !known[j])
-                                break;
-                        }
-                        us.push_back(u);
-                        is.push_back(j);
-                    }
-                }
-                const auto per = static_cast<std::int64_t>(1 + spec.negatives);
-                const auto s =
-                    model.forward(torch::tensor(us, torch::kLong), torch::tensor(is, torch::kLong))
-                        .view({static_cast<std::int64_t>(tests.size()), per})
-                        .contiguous();
-                const float* p = s.data_ptr<float>();
-                for (std::size_t t = 0; t < tests.size(); ++t) {
-                    const float x = p[t * static_cast<std::size_t>(per)];
-                    double below = 0, above = 0, equal = 0;
-                    for (std::int64_t k = 1; k < per; ++k) {
-                        const float y =
-                            p[t * static_cast<std::size_t>(per) + static_cast<std::size_t>(k)];
-                        below += y < x;
-                        above += y > x;
-                        equal += y == x;
-                    }
-                    auc[t] = (below + 0.5 * equal) / static_cast<double>(per - 1);
-                    rank[t] = 1.0 + above + 0.5 * equal;
-                }
-            }
-            // LLM alone: r of the test item against r of the user's scored negatives.
-            std::vector<double> llmAuc(tests.size(), std::nan(""));
-            if (scores)
-                llmAuc = llmAucForUser(*scores, u, tests, known, isTest);
+// One user's test items: AUC and rank each, and (full ranking) the ranking of all candidates.
+struct UserScores
+{
+    std::vector<double> auc;
+    std::vector<double> rank;
+    std::vector<std::size_t> perItemIndex;  // full ranking: into ranking.perItem
+    UserRanking ranking;
+};
 
-            for (std::size_t t = 0; t < tests.size(); ++t) {
-                ev.perInteraction.push_back({u, tests[t], "auc", auc[t]});
-                ev.unseenItems += ds.popularity[tests[t]] == 0;
+UserScores fullRanking(const float* scores, std::uint32_t numItems,
+                       const std::vector<std::uint32_t>& tests,
+                       const std::vector<std::uint32_t>& seen, const RankingOptions& options)
+{
+    UserScores out;
+    out.auc.resize(tests.size());
+    out.rank.resize(tests.size());
+    out.perItemIndex.resize(tests.size());
+    out.ranking = rankUser(std::span<const float>(scores, numItems), tests, seen, options);
+    for (std::size_t t = 0; t < tests.size(); ++t) {
+        const auto it = std::lower_bound(
+            out.ranking.perItem.begin(), out.ranking.perItem.end(), tests[t],
+            [](const InteractionRanking& r, std::uint32_t item) { return r.item < item; });
+        out.auc[t] = it->auc;
+        out.perItemIndex[t] = static_cast<std::size_t>(it - out.ranking.perItem.begin());
+        out.rank[t] = it->rank;
+    }
+    return out;
+}
+
+// Sampled: each test item against `negatives` seeded items that are not known positives.
+UserScores sampledRanking(BackboneImpl& model, std::uint32_t u,
+                          const std::vector<std::uint32_t>& tests, std::size_t seenCount,
+                          const std::vector<std::uint8_t>& known, std::uint32_t numItems,
+                          const EvalSpec& spec, std::mt19937_64& rng)
+{
+    UserScores out;
+    out.auc.resize(tests.size());
+    out.rank.resize(tests.size());
+    std::vector<std::int64_t> us, is;
+    const bool possible = seenCount + tests.size() < numItems;
+    for (auto i : tests) {
+        us.push_back(u);
+        is.push_back(i);
+        for (int k = 0; k < spec.negatives; ++k) {
+            std::uint32_t j = 0;
+            for (int tries = 0; tries < 1000; ++tries) {
+                j = static_cast<std::uint32_t>(rng() % numItems);
+                if (!possible || !known[j])
+                    break;
             }
-            for (const auto& seg : segmentation.segments) {
-                std::vector<std::size_t> in;
-                for (std::size_t t = 0; t < tests.size(); ++t)
-                    if (seg.contains(u, tests[t]))
-                        in.push_back(t);
-                if (in.empty())
-                    continue;
-                auto& m = sums[seg.name].values;
-                for (auto t : in) {
-                    m["auc"].add(auc[t]);
-                    m["llm_auc"].add(llmAuc[t]);  // NaN (no LLM score) is left out of the mean
-                    m["llm_coverage"].add(std::isnan(llmAuc[t]) ? 0.0 : 1.0);
-                    m["unseen_items"].add(ds.popularity[tests[t]] == 0 ? 1.0 : 0.0);
-                }
-                UserMetrics um;
-                if (!sampled) {
-                    std::vector<std::size_t> subset;
-                    for (auto t : in)
-                        subset.push_back(perItemIndex[t]);
-                    um = userMetrics(ranking.perItem, subset, options);
-                } else {
-                    // Each test interaction is its own list of 1 + negatives items.
-                    std::vector<InteractionRanking> own;
-                    for (auto t : in) {
-                        InteractionRanking r;
-                        r.auc = auc[t];
-                        r.rank = rank[t];
-                        r.reciprocalRank = 1.0 / rank[t];
-                        for (int k : spec.ks) {
-                            const bool hit = rank[t] <= k;
-                            r.hitAt.push_back(hit ? 1.0 : 0.0);
-                            r.ndcgAt.push_back(hit ? 1.0 / std::log2(rank[t] + 1.0) : 0.0);
-                        }
-                        own.push_back(r);
-                    }
-                    um.testItems = own.size();
-                    double gauc = 0, mrr = 0;
-                    um.recallAt.assign(spec.ks.size(), 0.0);
-                    um.ndcgAt.assign(spec.ks.size(), 0.0);
-                    um.hitAt.assign(spec.ks.size(), 0.0);
-                    for (const auto& r : own) {
-                        gauc += r.auc;
-                        mrr = std::max(mrr, r.reciprocalRank);
-                        for (std::size_t k = 0; k < spec.ks.size(); ++k) {
-                            um.recallAt[k] += r.hitAt[k] / static_cast<double>(own.size());
-                            um.ndcgAt[k] += r.ndcgAt[k] / static_cast<double>(own.size());
-                            um.hitAt[k] = std::max(um.hitAt[k], r.hitAt[k]);
-                        }
-                    }
-                    um.gauc = gauc / static_cast<double>(own.size());
-                    um.mrr = mrr;
-                }
-                m["gauc"].add(um.gauc);
-                m["mrr"].add(um.mrr);
-                for (std::size_t k = 0; k < spec.ks.size(); ++k) {
-                    const auto K = std::to_string(spec.ks[k]);
-                    m["recall@" + K].add(um.recallAt[k]);
-                    m["ndcg@" + K].add(um.ndcgAt[k]);
-                    m["hr@" + K].add(um.hitAt[k]);
-                }
-                m["users"].add(1.0);
-            }
-            for (auto i : seenItems[u])
-                known[i] = 0;
-            for (auto i : tests) {
-                known[i] = 0;
-                isTest[i] = 0;
-            }
+            us.push_back(u);
+            is.push_back(j);
         }
     }
+    const auto per = static_cast<std::int64_t>(1 + spec.negatives);
+    const auto s = model.forward(torch::tensor(us, torch::kLong), torch::tensor(is, torch::kLong))
+                       .view({static_cast<std::int64_t>(tests.size()), per})
+                       .contiguous();
+    const float* p = s.data_ptr<float>();
+    for (std::size_t t = 0; t < tests.size(); ++t) {
+        const float x = p[t * static_cast<std::size_t>(per)];
+        double below = 0, above = 0, equal = 0;
+        for (std::int64_t k = 1; k < per; ++k) {
+            const float y = p[t * static_cast<std::size_t>(per) + static_cast<std::size_t>(k)];
+            below += y < x;
+            above += y > x;
+            equal += y == x;
+        }
+        out.auc[t] = (below + 0.5 * equal) / static_cast<double>(per - 1);
+        out.rank[t] = 1.0 + above + 0.5 * equal;
+    }
+    return out;
+}
+
+// Sampled protocol: each test interaction `in` is its own list of 1 + negatives items.
+UserMetrics sampledUserMetrics(const UserScores& sc, const std::vector<std::size_t>& in,
+                               const std::vector<int>& ks)
+{
+    std::vector<InteractionRanking> own;
+    for (auto t : in) {
+        InteractionRanking r;
+        r.auc = sc.auc[t];
+        r.rank = sc.rank[t];
+        r.reciprocalRank = 1.0 / sc.rank[t];
+        for (int k : ks) {
+            const bool hit = sc.rank[t] <= k;
+            r.hitAt.push_back(hit ? 1.0 : 0.0);
+            r.ndcgAt.push_back(hit ? 1.0 / std::log2(sc.rank[t] + 1.0) : 0.0);
+        }
+        own.push_back(r);
+    }
+    UserMetrics um;
+    um.testItems = own.size();
+    double gauc = 0, mrr = 0;
+    um.recallAt.assign(ks.size(), 0.0);
+    um.ndcgAt.assign(ks.size(), 0.0);
+    um.hitAt.assign(ks.size(), 0.0);
+    for (const auto& r : own) {
+        gauc += r.auc;
+        mrr = std::max(mrr, r.reciprocalRank);
+        for (std::size_t k = 0; k < ks.size(); ++k) {
+            um.recallAt[k] += r.hitAt[k] / static_cast<double>(own.size());
+            um.ndcgAt[k] += r.ndcgAt[k] / static_cast<double>(own.size());
+            um.hitAt[k] = std::max(um.hitAt[k], r.hitAt[k]);
+        }
+    }
+    um.gauc = gauc / static_cast<double>(own.size());
+    um.mrr = mrr;
+    return um;
+}
+
+// Adds one user's test interactions to the sums of every segment that holds them.
+void addUserToSegments(std::uint32_t u, const std::vector<std::uint32_t>& tests,
+                       const UserScores& sc, const std::vector<double>& llmAuc, bool sampled,
+                       const Dataset& ds, const Segmentation& segmentation,
+                       const RankingOptions& options, std::map<std::string, SegmentSums>& sums)
+{
+    const auto& ks = options.ks;
+    for (const auto& seg : segmentation.segments) {
+        std::vector<std::size_t> in;
+        for (std::size_t t = 0; t < tests.size(); ++t)
+            if (seg.contains(u, tests[t]))
+                in.push_back(t);
+        if (in.empty())
+            continue;
+        auto& m = sums[seg.name].values;
+        for (auto t : in) {
+            m["auc"].add(sc.auc[t]);
+            m["llm_auc"].add(llmAuc[t]);  // NaN (no LLM score) is left out of the mean
+            m["llm_coverage"].add(std::isnan(llmAuc[t]) ? 0.0 : 1.0);
+            m["unseen_items"].add(ds.popularity[tests[t]] == 0 ? 1.0 : 0.0);
+        }
+        UserMetrics um;
+        if (!sampled) {
+            std::vector<std::size_t> subset;
+            for (auto t : in)
+                subset.push_back(sc.perItemIndex[t]);
+            um = userMetrics(sc.ranking.perItem, subset, options);
+        } else {
+            um = sampledUserMetrics(sc, in, ks);
+        }
+        m["gauc"].add(um.gauc);
+        m["mrr"].add(um.mrr);
+        for (std::size_t k = 0; k < ks.size(); ++k) {
+            const auto K = std::to_string(ks[k]);
+            m["recall@" + K].add(um.recallAt[k]);
+            m["ndcg@" + K].add(um.ndcgAt[k]);
+            m["hr@" + K].add(um.hitAt[k]);
+        }
+        m["users"].add(1.0);
+    }
+}
+
+// Means (sums for counts) per segment, and each segment's number of evaluated interactions.
+void finishSegments(const std::map<std::string, SegmentSums>& sums,
+                    const Segmentation& segmentation, Evaluation& ev)
+{
     for (const auto& seg : segmentation.segments) {
         auto& out = ev.metrics[seg.name];
         const auto it = sums.find(seg.name);
@@ -237,6 +241,76 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
         }
         ev.sizes[seg.name] = size;
     }
+}
+
+// Marks a user's known positives (and test items) in item-indexed flags, and clears them again.
+void markUser(const std::vector<std::uint32_t>& seen, const std::vector<std::uint32_t>& tests,
+              std::vector<std::uint8_t>& known, std::vector<std::uint8_t>& isTest, bool on)
+{
+    const std::uint8_t v = on ? 1 : 0;
+    for (auto i : seen)
+        known[i] = v;
+    for (auto i : tests) {
+        known[i] = v;
+        isTest[i] = v;
+    }
+}
+
+}  // namespace
+
+Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& segmentation,
+                    const ScoreSet* scores, const EvalSpec& spec, std::uint64_t seed,
+                    const std::atomic<bool>* cancel)
+{
+    torch::NoGradGuard noGrad;
+    model.eval();
+    Evaluation ev;
+    const auto numItems = ds.numItems();
+    const bool sampled = spec.mode == "sampled";
+    const UserItems lists(ds);
+    std::mt19937_64 rng(mixSeed(seed, 0x55));
+    const auto users = evaluatedUsers(lists, spec, rng);
+    const auto allUsers = static_cast<std::size_t>(std::count_if(
+        lists.test.begin(), lists.test.end(), [](const auto& t) { return !t.empty(); }));
+    ev.protocol = protocolText(spec, sampled, users.size(), allUsers);
+
+    std::map<std::string, SegmentSums> sums;
+    std::vector<std::uint8_t> known(numItems, 0);
+    std::vector<std::uint8_t> isTest(numItems, 0);
+    RankingOptions options;
+    options.ks = spec.ks;
+    constexpr std::size_t kChunk = 128;  // users scored together (full ranking)
+    for (std::size_t c0 = 0; c0 < users.size(); c0 += kChunk) {
+        if (cancel && cancel->load(std::memory_order_relaxed))
+            throw Error(ErrorKind::Cancelled, "evaluation cancelled");
+        const auto c1 = std::min(users.size(), c0 + kChunk);
+        std::vector<std::int64_t> batch(users.begin() + static_cast<std::ptrdiff_t>(c0),
+                                        users.begin() + static_cast<std::ptrdiff_t>(c1));
+        torch::Tensor all;
+        if (!sampled)
+            all = model.scoreAll(torch::tensor(batch, torch::kLong)).contiguous();
+        for (std::size_t b = 0; b < batch.size(); ++b) {
+            const auto u = static_cast<std::uint32_t>(batch[b]);
+            const auto& tests = lists.test[u];
+            markUser(lists.seen[u], tests, known, isTest, true);
+            const UserScores sc =
+                sampled ? sampledRanking(model, u, tests, lists.seen[u].size(), known, numItems,
+                                         spec, rng)
+                        : fullRanking(all[static_cast<std::int64_t>(b)].data_ptr<float>(), numItems,
+                                      tests, lists.seen[u], options);
+            // LLM alone: r of the test item against r of the user's scored negatives.
+            std::vector<double> llmAuc(tests.size(), std::nan(""));
+            if (scores)
+                llmAuc = llmAucForUser(*scores, u, tests, known, isTest);
+            for (std::size_t t = 0; t < tests.size(); ++t) {
+                ev.perInteraction.push_back({u, tests[t], "auc", sc.auc[t]});
+                ev.unseenItems += ds.popularity[tests[t]] == 0;
+            }
+            addUserToSegments(u, tests, sc, llmAuc, sampled, ds, segmentation, options, sums);
+            markUser(lists.seen[u], tests, known, isTest, false);
+        }
+    }
+    finishSegments(sums, segmentation, ev);
     model.train();
     return ev;
 }

@@ -4,11 +4,11 @@
 // sizes. A seeded share of users and sampled negatives are offered, and the protocol is part of
 // every report.
 #include "data/segments.h"
+#include "eval/eval_spec.h"
 #include "eval/evaluation.h"
 #include "llm/scores.h"
 #include "model/backbone.h"
 #include "store/experiment_store.h"
-#include "train/run_config.h"
 
 #include <nlohmann/json.hpp>
 

@@ -5,7 +5,9 @@
 #include "data/segments.h"
 #include "eval/metrics.h"
 #include "llm/scores.h"
-#include "train/runner.h"
+#include "run/runner.h"
+#include "train/gate.h"
+#include "train/losses.h"
 #include "train/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -60,13 +62,6 @@ struct RunInspector::State
     std::vector<std::vector<std::uint32_t>> seenItems;  // train + validation per user
 
     bool activeOf(double value) const { return value > info.tauA; }
-    double pairWeight(double aPair) const
-    {
-        const bool learned = config.gate.mode == "paper" || config.gate.mode == "reliability";
-        if (config.gate.hard && learned)
-            return aPair > info.tauA ? 1.0 : 0.0;
-        return aPair;
-    }
     bool isTrain(std::uint32_t u, std::uint32_t i) const
     {
         return std::binary_search(trainSorted.begin() + trainOffsets[u],
@@ -108,32 +103,62 @@ struct RunInspector::State
         e.testPositive = isTest(u, i);
         return e;
     }
-    // Entry indices hi, lo (r[hi] > r[lo]) of the same user.
-    GatePair pair(std::size_t hi, std::size_t lo) const
+    // Candidate pairs given as entry indices (hi, lo), r[hi] > r[lo], of one user each: a, the
+    // weight and the hinge from the gate's and the losses' own functions, as in training.
+    std::vector<GatePair> pairs(const std::vector<std::pair<std::size_t, std::size_t>>& hiLo) const
     {
-        GatePair p;
-        const auto u = entryUser[hi];
-        const auto eh = entry(hi);
-        const auto el = entry(lo);
-        p.user = eh.user;
-        p.higher = eh.item;
-        p.lower = el.item;
-        p.rHigher = eh.r;
-        p.rLower = el.r;
-        p.zHigher = eh.z;
-        p.zLower = el.z;
-        p.aHigher = eh.a;
-        p.aLower = el.a;
-        // As in training: float mean of the two sides.
-        p.a = static_cast<float>((a[hi] + a[lo]) * 0.5f);
-        p.weight = pairWeight(p.a);
-        p.active = activeOf(p.weight);
-        p.hinge = std::max(0.0, config.method.margin - (static_cast<double>(logit[hi]) -
-                                                        static_cast<double>(logit[lo])));
-        p.contribution = config.method.lambda * p.weight * p.hinge;
-        p.reliabilityLabel = trainer->reliabilityLabel(u, scores->items[hi], scores->items[lo]);
-        return p;
+        const auto n = static_cast<std::int64_t>(hiLo.size());
+        auto aHi = torch::empty({n}), aLo = torch::empty({n});
+        auto sHi = torch::empty({n}), sLo = torch::empty({n});
+        for (std::int64_t k = 0; k < n; ++k) {
+            const auto [hi, lo] = hiLo[static_cast<std::size_t>(k)];
+            aHi.data_ptr<float>()[k] = a[hi];
+            aLo.data_ptr<float>()[k] = a[lo];
+            sHi.data_ptr<float>()[k] = logit[hi];
+            sLo.data_ptr<float>()[k] = logit[lo];
+        }
+        torch::NoGradGuard noGrad;
+        const auto aPair = pairActivation(aHi, aLo).contiguous();
+        const auto weight = pairWeight(config.gate, aPair).contiguous();
+        const auto hinge = pairHinge(sHi, sLo, config.method.margin).contiguous();
+        std::vector<GatePair> out;
+        out.reserve(hiLo.size());
+        for (std::size_t k = 0; k < hiLo.size(); ++k) {
+            const auto [hi, lo] = hiLo[k];
+            GatePair p;
+            const auto eh = entry(hi);
+            const auto el = entry(lo);
+            p.user = eh.user;
+            p.higher = eh.item;
+            p.lower = el.item;
+            p.rHigher = eh.r;
+            p.rLower = el.r;
+            p.zHigher = eh.z;
+            p.zLower = el.z;
+            p.aHigher = eh.a;
+            p.aLower = el.a;
+            p.a = aPair.data_ptr<float>()[k];
+            p.weight = weight.data_ptr<float>()[k];
+            p.active = activeOf(p.weight);
+            p.hinge = hinge.data_ptr<float>()[k];
+            p.contribution = config.method.lambda * p.weight * p.hinge;
+            p.reliabilityLabel =
+                trainer->reliabilityLabel(entryUser[hi], scores->items[hi], scores->items[lo]);
+            out.push_back(std::move(p));
+        }
+        return out;
     }
+    // Opening, phase by phase (see the constructor).
+    static RunRecord completedRun(const ExperimentStore& store, std::int64_t runId);
+    static fs::path bestCheckpoint(const ExperimentStore& store, std::int64_t runId);
+    bool loadInputs(const ExperimentStore& store, const RunRecord& rec,
+                    const InspectOptions& options);
+    void loadModel(const ExperimentStore& store, const fs::path& checkpoint);
+    void readRecords(const ExperimentStore& store, std::int64_t runId);
+    void describe(const ExperimentStore& store, const RunRecord& rec, bool verified);
+    void buildLookups();
+    void computeGate();
+
     void checkCancel(const InspectOptions& options) const
     {
         if (options.cancel && options.cancel->load(std::memory_order_relaxed))
@@ -183,7 +208,27 @@ RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
         if (options.onStage)
             options.onStage(s);
     };
-    const auto rec = store.run(runId);
+    const RunRecord rec = State::completedRun(store, runId);
+    const fs::path checkpoint = State::bestCheckpoint(store, runId);
+    st.config = runConfigFromJson(nlohmann::json::parse(rec.configJson));
+
+    stage("loading data");
+    const bool verified = st.loadInputs(store, rec, options);
+    stage("loading the model");
+    st.loadModel(store, checkpoint);
+    stage("reading the run's records");
+    st.readRecords(store, runId);
+    st.describe(store, rec, verified);
+    st.buildLookups();
+    stage("computing the gate");
+    st.computeGate();
+    st.info.openSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+RunRecord RunInspector::State::completedRun(const ExperimentStore& store, std::int64_t runId)
+{
+    auto rec = store.run(runId);
     if (!rec)
         throw Error(ErrorKind::NotFound, "run " + std::to_string(runId) + " does not exist", {}, 0,
                     "'sllmr runs list' shows the runs");
@@ -194,6 +239,11 @@ RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
                     {}, 0,
                     "let it finish, or continue it with 'sllmr run --resume " +
                         std::to_string(runId) + "'");
+    return std::move(*rec);
+}
+
+fs::path RunInspector::State::bestCheckpoint(const ExperimentStore& store, std::int64_t runId)
+{
     const fs::path checkpoint = fs::path(checkpointDir(store, runId)) / "best.pt";
     std::error_code ec;
     if (!fs::is_regular_file(checkpoint, ec))
@@ -202,17 +252,23 @@ RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
                     checkpoint.string(), 0,
                     "run it again: 'sllmr runs show " + std::to_string(runId) +
                         " --json' prints its config");
-    st.config = runConfigFromJson(nlohmann::json::parse(rec->configJson));
-    const auto& cfg = st.config;
+    return checkpoint;
+}
 
-    stage("loading data");
+// Dataset, segmentation and scores, checked against the content hashes stored with the run;
+// returns whether every stored hash was found and checked.
+bool RunInspector::State::loadInputs(const ExperimentStore& store, const RunRecord& rec,
+                                     const InspectOptions& options)
+{
+    const auto& cfg = config;
+    const auto runId = rec.id;
     LoadControl load;
     load.cancel = options.cancel;
-    st.dataset = loadDataset(cfg.dataset, load);
+    dataset = loadDataset(cfg.dataset, load);
     bool verified = false;
-    if (rec->datasetId) {
-        if (const auto ds = store.dataset(*rec->datasetId)) {
-            if (ds->contentHash != st.dataset.contentHash)
+    if (rec.datasetId) {
+        if (const auto ds = store.dataset(*rec.datasetId)) {
+            if (ds->contentHash != dataset.contentHash)
                 throw Error(ErrorKind::BadInput,
                             "the dataset changed since run " + std::to_string(runId) +
                                 " was trained (content hash differs)",
@@ -221,12 +277,12 @@ RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
             verified = true;
         }
     }
-    st.segmentation = computeSegments(st.dataset, cfg.dataset.segments);
+    segmentation = computeSegments(dataset, cfg.dataset.segments);
     if (!cfg.scores.path.empty()) {
-        st.scores = loadScores(cfg.scores, st.dataset, load);
-        if (rec->scoreSetId) {
-            if (const auto sc = store.scoreSet(*rec->scoreSetId)) {
-                if (sc->contentHash != st.scores->report.contentHash)
+        scores = loadScores(cfg.scores, dataset, load);
+        if (rec.scoreSetId) {
+            if (const auto sc = store.scoreSet(*rec.scoreSetId)) {
+                if (sc->contentHash != scores->report.contentHash)
                     throw Error(ErrorKind::BadInput,
                                 "the LLM score file changed since run " + std::to_string(runId) +
                                     " was trained (content hash differs)",
@@ -237,104 +293,114 @@ RunInspector::RunInspector(const ExperimentStore& store, std::int64_t runId,
             }
         }
     }
+    return verified;
+}
 
-    stage("loading the model");
-    st.trainer = std::make_unique<Trainer>(cfg, st.dataset, st.segmentation,
-                                           st.scores ? &*st.scores : nullptr);
-    st.trainer->loadCheckpoint(checkpoint.string());
-    if (cfg.gate.mode == "random" && cfg.gate.referenceRun > 0) {
-        for (const auto& m : store.epochMetrics(cfg.gate.referenceRun))
+void RunInspector::State::loadModel(const ExperimentStore& store, const fs::path& checkpoint)
+{
+    trainer = std::make_unique<Trainer>(config, dataset, segmentation, scores ? &*scores : nullptr);
+    trainer->loadCheckpoint(checkpoint.string());
+    if (config.gate.mode == GateMode::Random && config.gate.referenceRun > 0) {
+        for (const auto& m : store.epochMetrics(config.gate.referenceRun))
             if (m.key == "gate_mean.overall")
-                st.trainer->setRandomRate(m.value);
+                trainer->setRandomRate(m.value);
     }
+}
 
-    stage("reading the run's records");
-    st.storedBins = store.gateBins(runId);
-    st.epochMetrics = store.epochMetrics(runId);
+void RunInspector::State::readRecords(const ExperimentStore& store, std::int64_t runId)
+{
+    storedBins = store.gateBins(runId);
+    epochMetrics = store.epochMetrics(runId);
     for (const auto& m : store.interactionMetrics(runId, "auc"))
-        st.storedAuc[{static_cast<std::uint32_t>(m.user), static_cast<std::uint32_t>(m.item)}] =
+        storedAuc[{static_cast<std::uint32_t>(m.user), static_cast<std::uint32_t>(m.item)}] =
             m.value;
+}
 
-    auto& info = st.info;
-    info.runId = runId;
-    info.name = rec->name;
+void RunInspector::State::describe(const ExperimentStore& store, const RunRecord& rec,
+                                   bool verified)
+{
+    const auto& cfg = config;
+    info.runId = rec.id;
+    info.name = rec.name;
     info.model = cfg.model.type;
-    info.method = cfg.method.name;
-    info.gateMode = cfg.gate.mode;
-    info.hasHinge = cfg.method.name == "global" || cfg.method.name == "selective";
+    info.method = toString(cfg.method.name);
+    info.gateMode = toString(cfg.gate.mode);
+    info.hasHinge = usesPairs(cfg.method.name);
     info.hard = cfg.gate.hard;
     info.tauA = cfg.gate.tauA;
     info.lambda = cfg.method.lambda;
     info.margin = cfg.method.margin;
-    info.randomRate = st.trainer->randomRate();
-    info.uncertainty = cfg.gate.uncertainty;
+    info.randomRate = trainer->randomRate();
+    info.uncertainty = toString(cfg.gate.uncertainty);
     info.inputs = {cfg.gate.useCold, cfg.gate.useTail, cfg.gate.useUncertainty};
-    info.tauUser = cfg.gate.tauUser.value_or(st.segmentation.tauUser);
-    info.tauItem = cfg.gate.tauItem.value_or(st.segmentation.tauItem);
-    for (const auto& m : st.epochMetrics)
+    info.tauUser = trainer->gateThresholds().tauUser;
+    info.tauItem = trainer->gateThresholds().tauItem;
+    for (const auto& m : epochMetrics)
         info.epochsRun = std::max(info.epochsRun, m.epoch);
     info.modelEpoch = info.epochsRun;
-    for (const auto& s : store.segmentMetrics(runId))
+    for (const auto& s : store.segmentMetrics(rec.id))
         if (s.segment == "overall" && s.metric == "best_epoch")
             info.modelEpoch = static_cast<int>(s.value);
     info.evaluatedEpoch = cfg.train.restoreBest ? info.modelEpoch : info.epochsRun;
-    info.datasetName = st.dataset.spec.name;
-    info.scoresName = st.scores ? st.scores->spec.name : std::string();
-    info.scoreKind = st.scores ? st.scores->report.kind : std::string();
-    info.users = st.dataset.numUsers();
-    info.items = st.dataset.numItems();
-    info.hasTitles = st.dataset.itemInfo.hasTitles();
+    info.datasetName = dataset.spec.name;
+    info.scoresName = scores ? scores->spec.name : std::string();
+    info.scoreKind = scores ? scores->report.kind : std::string();
+    info.users = dataset.numUsers();
+    info.items = dataset.numItems();
+    info.hasTitles = dataset.itemInfo.hasTitles();
     info.inputsVerified = verified;
+}
 
-    // Per-user lookups.
-    const auto users = st.dataset.numUsers();
-    st.trainOffsets = st.dataset.trainOffsets();
-    st.trainSorted.resize(st.dataset.train.size());
-    for (std::size_t k = 0; k < st.dataset.train.size(); ++k)
-        st.trainSorted[k] = st.dataset.train[k].item;
+// Per-user lookups: sorted train items, test items, seen (train + validation) items.
+void RunInspector::State::buildLookups()
+{
+    const auto users = dataset.numUsers();
+    trainOffsets = dataset.trainOffsets();
+    trainSorted.resize(dataset.train.size());
+    for (std::size_t k = 0; k < dataset.train.size(); ++k)
+        trainSorted[k] = dataset.train[k].item;
     for (std::uint32_t u = 0; u < users; ++u)
-        std::sort(st.trainSorted.begin() + st.trainOffsets[u],
-                  st.trainSorted.begin() + st.trainOffsets[u + 1]);
-    st.testItems.assign(users, {});
-    st.seenItems.assign(users, {});
-    for (const auto& r : st.dataset.test)
-        st.testItems[r.user].push_back(r.item);
-    for (const auto* part : {&st.dataset.train, &st.dataset.validation})
+        std::sort(trainSorted.begin() + trainOffsets[u], trainSorted.begin() + trainOffsets[u + 1]);
+    testItems.assign(users, {});
+    seenItems.assign(users, {});
+    for (const auto& r : dataset.test)
+        testItems[r.user].push_back(r.item);
+    for (const auto* part : {&dataset.train, &dataset.validation})
         for (const auto& r : *part)
-            st.seenItems[r.user].push_back(r.item);
+            seenItems[r.user].push_back(r.item);
+}
 
-    // The gate over every LLM-scored entry, in one forward pass.
-    stage("computing the gate");
-    if (st.scores) {
-        const auto& sc = *st.scores;
-        const auto n = sc.size();
-        st.entryUser.resize(n);
-        st.llmRank.resize(n);
-        for (std::uint32_t u = 0; u < users; ++u) {
-            const auto b = sc.offsets[u], e = sc.offsets[u + 1];
-            if (e > b)
-                ++info.usersWithScores;
-            for (auto k = b; k < e; ++k) {
-                st.entryUser[k] = u;
-                int above = 0;
-                for (auto l = b; l < e; ++l)
-                    above += sc.values[l] > sc.values[k];
-                st.llmRank[k] = above + 1;
-            }
+// The gate over every LLM-scored entry, in one forward pass.
+void RunInspector::State::computeGate()
+{
+    if (!scores)
+        return;
+    const auto& sc = *scores;
+    const auto n = sc.size();
+    entryUser.resize(n);
+    llmRank.resize(n);
+    for (std::uint32_t u = 0; u < dataset.numUsers(); ++u) {
+        const auto b = sc.offsets[u], e = sc.offsets[u + 1];
+        if (e > b)
+            ++info.usersWithScores;
+        for (auto k = b; k < e; ++k) {
+            entryUser[k] = u;
+            int above = 0;
+            for (auto l = b; l < e; ++l)
+                above += sc.values[l] > sc.values[k];
+            llmRank[k] = above + 1;
         }
-        info.scoredEntries = static_cast<std::int64_t>(n);
-        const auto view = st.trainer->gateView(st.entryUser, sc.items);
-        const auto* lp = view.logits.data_ptr<float>();
-        const auto* zp = view.z.data_ptr<float>();
-        const auto* ap = view.a.data_ptr<float>();
-        st.logit.assign(lp, lp + n);
-        st.a.assign(ap, ap + n);
-        st.q.resize(n);
-        for (std::size_t k = 0; k < n; ++k)
-            st.q[k] = zp[3 * k + 2];
     }
-    info.openSeconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    info.scoredEntries = static_cast<std::int64_t>(n);
+    const auto view = trainer->gateView(entryUser, sc.items);
+    const auto* lp = view.logits.data_ptr<float>();
+    const auto* zp = view.z.data_ptr<float>();
+    const auto* ap = view.a.data_ptr<float>();
+    logit.assign(lp, lp + n);
+    a.assign(ap, ap + n);
+    q.resize(n);
+    for (std::size_t k = 0; k < n; ++k)
+        q[k] = zp[3 * k + 2];
 }
 
 RunInspector::~RunInspector() = default;
@@ -504,36 +570,49 @@ std::vector<SegmentDirections> RunInspector::directions() const
             out.push_back({});
             out.back().segment = seg.name;
         }
+    torch::NoGradGuard noGrad;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> hiLo;
     for (std::uint32_t u = 0; u + 1 < st.scores->offsets.size(); ++u) {
         const auto b = st.scores->offsets[u], e = st.scores->offsets[u + 1];
+        hiLo.clear();
         for (auto hi = b; hi < e; ++hi)
-            for (auto lo = b; lo < e; ++lo) {
-                if (!(st.scores->values[hi] > st.scores->values[lo]))
-                    continue;
-                // As in training and in pair(): the float mean of the two sides.
-                const double weight =
-                    st.pairWeight(static_cast<float>((st.a[hi] + st.a[lo]) * 0.5f));
-                const bool active = st.activeOf(weight);
-                const auto ih = st.scores->items[hi], il = st.scores->items[lo];
-                for (std::size_t s = 0; s < segments.size(); ++s) {
-                    const bool inHigher = segments[s]->members[ih];
-                    const bool inLower = segments[s]->members[il];
-                    auto& d = out[s];
-                    if (inHigher && inLower) {
-                        ++d.inside;
-                    } else if (inHigher) {
-                        ++d.pairs;
-                        ++d.up;
-                        d.weightUp += weight;
-                        d.activeUp += active;
-                    } else if (inLower) {
-                        ++d.pairs;
-                        ++d.down;
-                        d.weightDown += weight;
-                        d.activeDown += active;
-                    }
+            for (auto lo = b; lo < e; ++lo)
+                if (st.scores->values[hi] > st.scores->values[lo])
+                    hiLo.emplace_back(hi, lo);
+        if (hiLo.empty())
+            continue;
+        // The pair weight from the gate's own functions, as in training and in pairs().
+        const auto n = static_cast<std::int64_t>(hiLo.size());
+        auto aHi = torch::empty({n}), aLo = torch::empty({n});
+        for (std::int64_t k = 0; k < n; ++k) {
+            aHi.data_ptr<float>()[k] = st.a[hiLo[static_cast<std::size_t>(k)].first];
+            aLo.data_ptr<float>()[k] = st.a[hiLo[static_cast<std::size_t>(k)].second];
+        }
+        const auto weights = pairWeight(st.config.gate, pairActivation(aHi, aLo)).contiguous();
+        for (std::int64_t k = 0; k < n; ++k) {
+            const auto [hi, lo] = hiLo[static_cast<std::size_t>(k)];
+            const double weight = weights.data_ptr<float>()[k];
+            const bool active = st.activeOf(weight);
+            const auto ih = st.scores->items[hi], il = st.scores->items[lo];
+            for (std::size_t s = 0; s < segments.size(); ++s) {
+                const bool inHigher = segments[s]->members[ih];
+                const bool inLower = segments[s]->members[il];
+                auto& d = out[s];
+                if (inHigher && inLower) {
+                    ++d.inside;
+                } else if (inHigher) {
+                    ++d.pairs;
+                    ++d.up;
+                    d.weightUp += weight;
+                    d.activeUp += active;
+                } else if (inLower) {
+                    ++d.pairs;
+                    ++d.down;
+                    d.weightDown += weight;
+                    d.activeDown += active;
                 }
             }
+        }
     }
     return out;
 }
@@ -562,14 +641,14 @@ UserDrillDown RunInspector::user(const std::string& id) const
         for (const auto k : order)
             out.scored.push_back(st.entry(k));
         if (st.info.hasHinge) {
-            for (std::size_t x = 0; x < order.size(); ++x)
-                for (std::size_t y = 0; y < order.size(); ++y) {
-                    const auto hi = order[x], lo = order[y];
-                    if (st.scores->values[hi] > st.scores->values[lo]) {
-                        out.pairs.push_back(st.pair(hi, lo));
-                        addToSummary(out.pairSummary, out.pairs.back());
-                    }
-                }
+            std::vector<std::pair<std::size_t, std::size_t>> hiLo;
+            for (const auto hi : order)
+                for (const auto lo : order)
+                    if (st.scores->values[hi] > st.scores->values[lo])
+                        hiLo.emplace_back(hi, lo);
+            out.pairs = st.pairs(hiLo);
+            for (const auto& p : out.pairs)
+                addToSummary(out.pairSummary, p);
             finishSummary(out.pairSummary);
         }
     }
@@ -619,6 +698,8 @@ ItemDrillDown RunInspector::item(const std::string& id) const
     if (!st.scores)
         return out;
     const auto& sc = *st.scores;
+    std::vector<std::pair<std::size_t, std::size_t>> hiLo;
+    std::vector<bool> asHigher;  // per pair: the item is the higher side
     for (std::uint32_t u = 0; u < st.dataset.numUsers(); ++u) {
         const auto b = sc.offsets[u], e = sc.offsets[u + 1];
         for (auto k = b; k < e; ++k) {
@@ -628,16 +709,17 @@ ItemDrillDown RunInspector::item(const std::string& id) const
             if (!st.info.hasHinge)
                 continue;
             for (auto l = b; l < e; ++l) {
-                if (sc.values[k] > sc.values[l]) {
-                    out.pairs.push_back(st.pair(k, l));
-                    addToSummary(out.asHigher, out.pairs.back());
-                } else if (sc.values[l] > sc.values[k]) {
-                    out.pairs.push_back(st.pair(l, k));
-                    addToSummary(out.asLower, out.pairs.back());
-                }
+                if (!(sc.values[k] > sc.values[l]) && !(sc.values[l] > sc.values[k]))
+                    continue;
+                const bool higher = sc.values[k] > sc.values[l];
+                hiLo.emplace_back(higher ? k : l, higher ? l : k);
+                asHigher.push_back(higher);
             }
         }
     }
+    out.pairs = st.pairs(hiLo);
+    for (std::size_t k = 0; k < out.pairs.size(); ++k)
+        addToSummary(asHigher[k] ? out.asHigher : out.asLower, out.pairs[k]);
     finishSummary(out.asHigher);
     finishSummary(out.asLower);
     return out;

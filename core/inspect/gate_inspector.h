@@ -18,7 +18,8 @@
 // (before a hard switch; "active" is a > tau_a), "threshold" the rule's 0/1, "off" 1, "random"
 // the sampling rate (the expected value of the per-pair draw). q(u,i) comes from the final
 // backbone in evaluation mode. A pair (i above j) is weighted by (a(u,i) + a(u,j)) / 2, or by
-// 1[that > tau_a] with the hard switch, exactly as in training.
+// 1[that > tau_a] with the hard switch: a, the weight, the hinge and the reliability label come
+// from the functions training calls (train/gate.h, train/losses.h).
 #include "store/experiment_store.h"
 
 #include <array>

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "data/segments.h"
 
 #include <nlohmann/json.hpp>
 
@@ -94,7 +95,7 @@ std::vector<UserPlan> planCandidates(const Dataset& ds, const CandidateSpec& spe
         byPop.begin(), byPop.begin() + std::min<std::size_t>(byPop.size(), spec.popularPool));
     std::vector<std::uint32_t> tail;
     for (std::uint32_t i = 0; i < ds.numItems(); ++i)
-        if (ds.popularity[i] > 0 && ds.popularity[i] < spec.tauItem)
+        if (ds.popularity[i] > 0 && isTailItem(ds.popularity[i], spec.tauItem))
             tail.push_back(i);
 
     const auto offsets = ds.trainOffsets();
@@ -109,7 +110,7 @@ std::vector<UserPlan> planCandidates(const Dataset& ds, const CandidateSpec& spe
         const auto end = offsets[u + 1];
         if (begin == end)
             continue;  // no history to show
-        const bool cold = ds.historyLength[u] < spec.tauUser;
+        const bool cold = isColdUser(ds.historyLength[u], spec.tauUser);
         if ((spec.users == "cold" && !cold) || (spec.users == "warm" && cold))
             continue;
         if (spec.maxUsers > 0 && plans.size() >= static_cast<std::size_t>(spec.maxUsers))

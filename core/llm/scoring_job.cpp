@@ -265,19 +265,39 @@ ScoringResult ScoringJob::run(const ScoringCallbacks& cb)
     res.cachePath = m_params.cachePath;
     res.templateHash = m_template.hash;
     LlmCache cache(m_params.cachePath);
-    const std::size_t n = m_requests.size();
-    std::vector<std::optional<std::string>> answers(n);
+    Answers answers(m_requests.size());
     ScoringProgress prog;
-    prog.total = static_cast<std::int64_t>(n);
-    std::mutex progMutex;
-    auto report = [&] {
+    prog.total = static_cast<std::int64_t>(m_requests.size());
+    auto pending = takeCached(cache, answers, prog);
+    if (cb.onProgress)
+        cb.onProgress(prog);
+    if (m_params.offline) {
+        for (auto k : pending)
+            res.failures.push_back("user " + m_dataset.users.label(m_requests[k].plan.user) +
+                                   ": no cached answer");
+        prog.failed = static_cast<std::int64_t>(pending.size());
+        prog.done += prog.failed;
+        pending.clear();
         if (cb.onProgress)
             cb.onProgress(prog);
-    };
+    }
+    sendRequests(pending, cache, cb, answers, res, prog);
+    res.progress = prog;
+    if (cancelled(cb.cancel))
+        throw Error(ErrorKind::Cancelled,
+                    fmt::format("scoring cancelled after {} of {} requests; the answers are cached "
+                                "in {} and a rerun continues from there",
+                                prog.done, prog.total, m_params.cachePath));
+    writeScoreFile(answers, res, prog);
+    return res;
+}
 
-    // Answers already in the cache cost nothing.
+// Answers already in the cache cost nothing.
+std::vector<std::size_t> ScoringJob::takeCached(LlmCache& cache, Answers& answers,
+                                                ScoringProgress& prog) const
+{
     std::vector<std::size_t> pending;
-    for (std::size_t k = 0; k < n; ++k) {
+    for (std::size_t k = 0; k < m_requests.size(); ++k) {
         if (auto hit = cache.find(m_requests[k].key); hit && hit->request == m_requests[k].body) {
             std::string text;
             std::int64_t pt = 0, ct = 0;
@@ -293,157 +313,219 @@ ScoringResult ScoringJob::run(const ScoringCallbacks& cb)
         }
         pending.push_back(k);
     }
-    report();
+    return pending;
+}
 
-    std::string apiKey;
-    for (const auto& var : m_params.endpoint.apiKeyEnv)
-        if (const char* v = std::getenv(var.c_str()); v && *v) {
-            apiKey = v;
-            break;
-        }
-    std::vector<std::string> headers;
-    if (!apiKey.empty())
-        headers.push_back("Authorization: Bearer " + apiKey);
-    std::string url = m_params.endpoint.baseUrl;
-    while (!url.empty() && url.back() == '/')
-        url.pop_back();
-    url += "/chat/completions";
+namespace {
 
-    std::mutex failMutex;
-    std::string fatal;
-    std::atomic<bool> stop{false};
-    auto shouldStop = [&] { return stop.load() || cancelled(cb.cancel); };
-
-    if (m_params.offline) {
-        for (auto k : pending)
-            res.failures.push_back("user " + m_dataset.users.label(m_requests[k].plan.user) +
-                                   ": no cached answer");
-        prog.failed = static_cast<std::int64_t>(pending.size());
-        prog.done += prog.failed;
-        pending.clear();
-        report();
+// The request workers of one run: each takes the next pending request and sends it, with
+// retries and backoff, until it is answered, refused, out of retries, or the run stops. Answers,
+// progress and failures are shared under one mutex; an authentication or not-found answer stops
+// every worker (`fatal`).
+class Dispatch
+{
+public:
+    Dispatch(const ScoringParams& params, const std::vector<ScoringJob::Request>& requests,
+             const Dataset& dataset, LlmCache& cache, const ScoringCallbacks& cb,
+             std::vector<std::optional<std::string>>& answers, ScoringProgress& prog,
+             std::vector<std::string>& failures)
+        : m_params(params)
+        , m_requests(requests)
+        , m_dataset(dataset)
+        , m_cache(cache)
+        , m_cb(cb)
+        , m_answers(answers)
+        , m_prog(prog)
+        , m_failures(failures)
+        , m_limiter(params.requestsPerMinute)
+    {
+        std::string apiKey;
+        for (const auto& var : params.endpoint.apiKeyEnv)
+            if (const char* v = std::getenv(var.c_str()); v && *v) {
+                apiKey = v;
+                break;
+            }
+        if (!apiKey.empty())
+            m_headers.push_back("Authorization: Bearer " + apiKey);
+        m_url = params.endpoint.baseUrl;
+        while (!m_url.empty() && m_url.back() == '/')
+            m_url.pop_back();
+        m_url += "/chat/completions";
     }
 
-    RateLimiter limiter(m_params.requestsPerMinute);
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
+    void run(const std::vector<std::size_t>& pending)
+    {
+        const int threads =
+            static_cast<int>(std::min<std::size_t>(m_params.concurrency, pending.size()));
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t)
+            pool.emplace_back([this, &pending] { work(pending); });
+        for (auto& t : pool)
+            t.join();
+    }
+
+    const std::string& fatal() const { return m_fatal; }
+
+private:
+    enum class Outcome { Answered, Retry, Refused, Fatal };
+
+    bool shouldStop() const { return m_stop.load() || cancelled(m_cb.cancel); }
+
+    void work(const std::vector<std::size_t>& pending)
+    {
         for (;;) {
             if (shouldStop())
                 return;
-            const std::size_t slot = next.fetch_add(1);
+            const std::size_t slot = m_next.fetch_add(1);
             if (slot >= pending.size())
                 return;
-            const std::size_t k = pending[slot];
-            const Request& req = m_requests[k];
-            Hasher keyHash;
-            keyHash.add(req.key);
-            std::mt19937_64 jitter(m_params.seed ^ keyHash.value());
-            std::string why;
-            bool done = false;
-            for (int attempt = 0; !shouldStop(); ++attempt) {
-                limiter.wait(cb.cancel);
-                if (shouldStop())
-                    break;
-                const HttpResponse r = httpPostJson(url, headers, req.body,
-                                                    m_params.endpoint.timeoutSeconds, cb.cancel);
-                if (r.cancelled)
-                    break;
-                {
-                    std::lock_guard lock(progMutex);
-                    ++prog.sent;
-                }
-                bool retry = false;
-                if (r.transportError.empty() && r.status == 200) {
-                    std::string text;
-                    std::int64_t pt = 0, ct = 0;
-                    bool usage = false;
-                    if (readChatResponse(r.body, text, pt, ct, usage)) {
-                        CachedAnswer a;
-                        a.request = req.body;
-                        a.response = r.body;
-                        a.promptTokens = usage ? pt : estimateTokens(req.prompt);
-                        a.completionTokens = usage ? ct : estimateTokens(text);
-                        a.tokensEstimated = !usage;
-                        a.source = "api";
-                        cache.put(req.key, a);
-                        std::lock_guard lock(progMutex);
-                        answers[k] = std::move(text);
-                        prog.promptTokens += a.promptTokens;
-                        prog.completionTokens += a.completionTokens;
-                        prog.tokensEstimated = prog.tokensEstimated || !usage;
-                        prog.cost = prog.promptTokens / 1000.0 * m_params.costPer1kInput +
-                                    prog.completionTokens / 1000.0 * m_params.costPer1kOutput;
-                        done = true;
-                        break;
-                    }
-                    why = "the answer is not a chat-completions response: " + excerptOf(r.body);
-                    retry = true;
-                } else if (!r.transportError.empty() && r.status == 0) {
-                    why = r.timedOut ? "no answer within the timeout" : r.transportError;
-                    retry = true;
-                } else if (!r.transportError.empty()) {
-                    why = "HTTP " + std::to_string(r.status) + ": " + r.transportError;
-                    retry = true;
-                } else if (r.status == 429 || r.status >= 500) {
-                    why = "HTTP " + std::to_string(r.status);
-                    retry = true;
-                } else if (r.status == 401 || r.status == 403 || r.status == 404) {
-                    std::lock_guard lock(failMutex);
-                    if (fatal.empty())
-                        fatal = "the endpoint answered HTTP " + std::to_string(r.status) + " (" +
-                                excerptOf(r.body, 300) + ")";
-                    stop = true;
-                    break;
-                } else {
-                    why = "HTTP " + std::to_string(r.status) + ": " + excerptOf(r.body);
-                    break;  // the request itself is refused; retrying will not help
-                }
-                if (!retry || attempt >= m_params.maxRetries)
-                    break;
-                {
-                    std::lock_guard lock(progMutex);
-                    ++prog.retries;
-                }
-                double delay = 0;
-                if (r.retryAfterSeconds) {
-                    delay = std::min(*r.retryAfterSeconds, m_params.maxBackoffSeconds);
-                } else {
-                    std::uniform_real_distribution<double> j(0.5, 1.5);
-                    delay = std::min(m_params.maxBackoffSeconds,
-                                     m_params.backoffSeconds * std::pow(2.0, attempt) * j(jitter));
-                }
-                sleepFor(delay, cb.cancel);
-            }
-            std::lock_guard lock(progMutex);
-            if (!done && !shouldStop()) {
-                ++prog.failed;
-                res.failures.push_back("user " + m_dataset.users.label(req.plan.user) + ": " + why);
-            }
-            if (done || !shouldStop())
-                ++prog.done;
-            report();
+            send(pending[slot]);
         }
-    };
-    const int threads =
-        static_cast<int>(std::min<std::size_t>(m_params.concurrency, pending.size()));
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-        pool.emplace_back(worker);
-    for (auto& t : pool)
-        t.join();
+    }
+
+    // One request with its retries; counts it as done or failed.
+    void send(std::size_t k)
+    {
+        const ScoringJob::Request& req = m_requests[k];
+        Hasher keyHash;
+        keyHash.add(req.key);
+        std::mt19937_64 jitter(m_params.seed ^ keyHash.value());
+        std::string why;
+        bool done = false;
+        for (int attempt = 0; !shouldStop(); ++attempt) {
+            m_limiter.wait(m_cb.cancel);
+            if (shouldStop())
+                break;
+            const HttpResponse r = httpPostJson(m_url, m_headers, req.body,
+                                                m_params.endpoint.timeoutSeconds, m_cb.cancel);
+            if (r.cancelled)
+                break;
+            {
+                std::lock_guard lock(m_progMutex);
+                ++m_prog.sent;
+            }
+            const Outcome outcome = handle(k, r, why);
+            done = outcome == Outcome::Answered;
+            if (outcome != Outcome::Retry || attempt >= m_params.maxRetries)
+                break;
+            {
+                std::lock_guard lock(m_progMutex);
+                ++m_prog.retries;
+            }
+            double delay = 0;
+            if (r.retryAfterSeconds) {
+                delay = std::min(*r.retryAfterSeconds, m_params.maxBackoffSeconds);
+            } else {
+                std::uniform_real_distribution<double> j(0.5, 1.5);
+                delay = std::min(m_params.maxBackoffSeconds,
+                                 m_params.backoffSeconds * std::pow(2.0, attempt) * j(jitter));
+            }
+            sleepFor(delay, m_cb.cancel);
+        }
+        std::lock_guard lock(m_progMutex);
+        if (!done && !shouldStop()) {
+            ++m_prog.failed;
+            m_failures.push_back("user " + m_dataset.users.label(req.plan.user) + ": " + why);
+        }
+        if (done || !shouldStop())
+            ++m_prog.done;
+        if (m_cb.onProgress)
+            m_cb.onProgress(m_prog);
+    }
+
+    // What one HTTP answer means: an answer (cached and counted), worth a retry, refused for
+    // good, or fatal for the whole run. `why` says what went wrong.
+    Outcome handle(std::size_t k, const HttpResponse& r, std::string& why)
+    {
+        const ScoringJob::Request& req = m_requests[k];
+        if (r.transportError.empty() && r.status == 200) {
+            std::string text;
+            std::int64_t pt = 0, ct = 0;
+            bool usage = false;
+            if (readChatResponse(r.body, text, pt, ct, usage)) {
+                CachedAnswer a;
+                a.request = req.body;
+                a.response = r.body;
+                a.promptTokens = usage ? pt : estimateTokens(req.prompt);
+                a.completionTokens = usage ? ct : estimateTokens(text);
+                a.tokensEstimated = !usage;
+                a.source = "api";
+                m_cache.put(req.key, a);
+                std::lock_guard lock(m_progMutex);
+                m_answers[k] = std::move(text);
+                m_prog.promptTokens += a.promptTokens;
+                m_prog.completionTokens += a.completionTokens;
+                m_prog.tokensEstimated = m_prog.tokensEstimated || !usage;
+                m_prog.cost = m_prog.promptTokens / 1000.0 * m_params.costPer1kInput +
+                              m_prog.completionTokens / 1000.0 * m_params.costPer1kOutput;
+                return Outcome::Answered;
+            }
+            why = "the answer is not a chat-completions response: " + excerptOf(r.body);
+            return Outcome::Retry;
+        }
+        if (!r.transportError.empty() && r.status == 0) {
+            why = r.timedOut ? "no answer within the timeout" : r.transportError;
+            return Outcome::Retry;
+        }
+        if (!r.transportError.empty()) {
+            why = "HTTP " + std::to_string(r.status) + ": " + r.transportError;
+            return Outcome::Retry;
+        }
+        if (r.status == 429 || r.status >= 500) {
+            why = "HTTP " + std::to_string(r.status);
+            return Outcome::Retry;
+        }
+        if (r.status == 401 || r.status == 403 || r.status == 404) {
+            std::lock_guard lock(m_failMutex);
+            if (m_fatal.empty())
+                m_fatal = "the endpoint answered HTTP " + std::to_string(r.status) + " (" +
+                          excerptOf(r.body, 300) + ")";
+            m_stop = true;
+            return Outcome::Fatal;
+        }
+        why = "HTTP " + std::to_string(r.status) + ": " + excerptOf(r.body);
+        return Outcome::Refused;  // the request itself is refused; retrying will not help
+    }
+
+    const ScoringParams& m_params;
+    const std::vector<ScoringJob::Request>& m_requests;
+    const Dataset& m_dataset;
+    LlmCache& m_cache;
+    const ScoringCallbacks& m_cb;
+    std::vector<std::optional<std::string>>& m_answers;
+    ScoringProgress& m_prog;
+    std::vector<std::string>& m_failures;
+    RateLimiter m_limiter;
+    std::string m_url;
+    std::vector<std::string> m_headers;
+    std::mutex m_progMutex;
+    std::mutex m_failMutex;
+    std::string m_fatal;
+    std::atomic<bool> m_stop{false};
+    std::atomic<std::size_t> m_next{0};
+};
+
+}  // namespace
+
+void ScoringJob::sendRequests(const std::vector<std::size_t>& pending, LlmCache& cache,
+                              const ScoringCallbacks& cb, Answers& answers, ScoringResult& res,
+                              ScoringProgress& prog) const
+{
+    Dispatch dispatch(m_params, m_requests, m_dataset, cache, cb, answers, prog, res.failures);
+    dispatch.run(pending);
     res.progress = prog;
-    if (!fatal.empty())
-        throw Error(ErrorKind::BadInput, fatal, m_params.endpoint.baseUrl, 0,
+    if (!dispatch.fatal().empty())
+        throw Error(ErrorKind::BadInput, dispatch.fatal(), m_params.endpoint.baseUrl, 0,
                     "check the base URL and model, and that the API key is in $" +
                         (m_params.endpoint.apiKeyEnv.empty() ? std::string("SLLMR_API_KEY")
                                                              : m_params.endpoint.apiKeyEnv[0]) +
                         "; answers received so far are cached");
-    if (cancelled(cb.cancel))
-        throw Error(ErrorKind::Cancelled,
-                    fmt::format("scoring cancelled after {} of {} requests; the answers are cached "
-                                "in {} and a rerun continues from there",
-                                prog.done, prog.total, m_params.cachePath));
+}
 
+void ScoringJob::writeScoreFile(const Answers& answers, ScoringResult& res,
+                                ScoringProgress& prog) const
+{
+    const std::size_t n = m_requests.size();
     // The score file: every offered candidate of every answered user.
     const std::string tmp = m_params.outputPath + ".part";
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -518,7 +600,6 @@ ScoringResult ScoringJob::run(const ScoringCallbacks& cb)
             m << json{{"user", b.user}, {"key", b.key}, {"error", b.error}, {"raw", b.raw}}.dump()
               << '\n';
     }
-    return res;
 }
 
 }  // namespace sllmr

@@ -18,10 +18,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sllmr {
+
+class LlmCache;
 
 struct EndpointSpec
 {
@@ -128,7 +131,17 @@ public:
     std::int64_t importBatchResults(const std::string& path, std::int64_t& skipped);
 
 private:
+    using Answers = std::vector<std::optional<std::string>>;  // assistant text per request
     ScoringResult writeBatch();
+    // Phases of run(): answers already cached (returns the requests still to send), the
+    // requests sent by `concurrency` workers, the score file (and the malformed answers).
+    std::vector<std::size_t> takeCached(LlmCache& cache, Answers& answers,
+                                        ScoringProgress& progress) const;
+    void sendRequests(const std::vector<std::size_t>& pending, LlmCache& cache,
+                      const ScoringCallbacks& cb, Answers& answers, ScoringResult& result,
+                      ScoringProgress& progress) const;
+    void writeScoreFile(const Answers& answers, ScoringResult& result,
+                        ScoringProgress& progress) const;
 
     ScoringParams m_params;
     const Dataset& m_dataset;

@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json_util.h"
+#include "data/segments.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -132,7 +133,7 @@ SimulationReport simulateScores(const Dataset& ds, double tauUser, double tauIte
         if (positives.empty())
             continue;
         std::unordered_set<std::uint32_t> written;
-        const bool cold = ds.historyLength[u] < tauUser;
+        const bool cold = isColdUser(ds.historyLength[u], tauUser);
         auto emit = [&](std::uint32_t item, bool positive) {
             if (!written.insert(item).second)
                 return;
@@ -140,7 +141,7 @@ SimulationReport simulateScores(const Dataset& ds, double tauUser, double tauIte
             if (cold && p.cold) {
                 b = &*p.cold;
                 ++rep.cold;
-            } else if (p.tail && ds.popularity[item] < tauItem) {
+            } else if (p.tail && isTailItem(ds.popularity[item], tauItem)) {
                 b = &*p.tail;
                 ++rep.tail;
             } else {

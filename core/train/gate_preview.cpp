@@ -1,6 +1,7 @@
 #include "train/gate_preview.h"
 
 #include <algorithm>
+#include <array>
 
 namespace sllmr {
 
@@ -50,7 +51,7 @@ std::vector<GatePreviewRow> GatePreviewIndex::preview(const GatePreviewSpec& spe
         for (std::uint32_t u = 0; u < m_history.size(); ++u) {
             if (seg->kind == "items" || seg->kind == "all" || seg->members[u]) {
                 ++row.users;
-                row.coldUsers += m_history[u] < spec.tauUser;
+                row.coldUsers += isColdUser(m_history[u], spec.tauUser);
                 if (seg->kind != "items")
                     row.pairs += m_userPairs[u];
             }
@@ -58,38 +59,18 @@ std::vector<GatePreviewRow> GatePreviewIndex::preview(const GatePreviewSpec& spe
         for (std::uint32_t i = 0; i < m_popularity.size(); ++i) {
             if (seg->kind == "users" || seg->kind == "all" || seg->members[i]) {
                 ++row.items;
-                row.tailItems += m_popularity[i] < spec.tauItem;
+                row.tailItems += isTailItem(m_popularity[i], spec.tauItem);
             }
         }
         rows.push_back(std::move(row));
     }
+    const std::array<bool, 3> enabled{spec.useCold, spec.useTail, spec.useUncertainty};
     for (const Entry& e : m_entries) {
-        const bool cold = m_history[e.user] < spec.tauUser;
-        const bool tail = m_popularity[e.item] < spec.tauItem;
-        // Known conditions, then the q condition's effect: lo assumes it false, hi true.
-        bool anyKnown = false, allKnown = true, hasKnown = false;
-        auto add = [&](bool enabled, bool value) {
-            if (!enabled)
-                return;
-            hasKnown = true;
-            anyKnown = anyKnown || value;
-            allKnown = allKnown && value;
-        };
-        add(spec.useCold, cold);
-        add(spec.useTail, tail);
-        double lo = 0, hi = 0;
-        if (spec.rule == "all") {
-            const bool known = hasKnown ? allKnown : true;
-            if (!hasKnown && !spec.useUncertainty) {
-                lo = hi = 0;  // no condition at all: the trainer switches the gate off
-            } else {
-                lo = known && !spec.useUncertainty ? 1 : 0;
-                hi = known ? 1 : 0;
-            }
-        } else {
-            lo = anyKnown ? 1 : 0;
-            hi = anyKnown || spec.useUncertainty ? 1 : 0;
-        }
+        const bool cold = isColdUser(m_history[e.user], spec.tauUser);
+        const bool tail = isTailItem(m_popularity[e.item], spec.tauItem);
+        // q(u,i) is unknown before training: lo takes its condition as false, hi as true.
+        const double lo = thresholdRule(spec.rule, enabled, {cold, tail, false}) ? 1 : 0;
+        const double hi = thresholdRule(spec.rule, enabled, {cold, tail, true}) ? 1 : 0;
         for (std::size_t r = 0; r < m_segments.size(); ++r) {
             const Segment* seg = m_segments[r];
             if (!seg->contains(e.user, e.item))

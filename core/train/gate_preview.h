@@ -7,9 +7,11 @@
 //
 // The uncertainty input q(u,i) depends on the trained backbone and is unknown before training: a
 // rule that involves q gives a range [lo, hi] (q condition false for every entry / true for every
-// entry) instead of a single number. Nothing here throws.
+// entry) instead of a single number. The rules are the gate's own (train/gate_spec.h). Nothing here
+// throws.
 #include "data/segments.h"
 #include "llm/scores.h"
+#include "train/gate_spec.h"
 
 #include <cstdint>
 #include <string>
@@ -24,7 +26,7 @@ struct GatePreviewSpec
     bool useCold = true;
     bool useTail = true;
     bool useUncertainty = true;
-    std::string rule = "any";  // "any" or "all" enabled conditions (the threshold gate's rule)
+    GateRule rule = GateRule::Any;  // the threshold gate's rule over the enabled conditions
 };
 
 // Counts for one evaluation segment. `lo` and `hi` are equal unless the rule involves q.

@@ -65,21 +65,25 @@ Evaluation evaluateReferenceMethod(const RunConfig& config, const Dataset& datas
                                    const Segmentation& segmentation, const ScoreSet* scores,
                                    const std::atomic<bool>* cancel)
 {
-    const auto& method = config.method.name;
     std::shared_ptr<const ReferenceScorer> scorer;
-    if (method == "mostpop") {
+    switch (config.method.name) {
+    case MethodName::MostPop:
         scorer = std::make_shared<ReferenceScorer>(ReferenceScorer::mostPop(dataset));
-    } else if (method == "itemknn") {
+        break;
+    case MethodName::ItemKnn:
         scorer = std::make_shared<ReferenceScorer>(
             ReferenceScorer::itemKnn(dataset, config.method.neighbours));
-    } else if (method == "llm") {
+        break;
+    case MethodName::Llm:
         if (!scores)
             throw Error(ErrorKind::Usage, "method 'llm' needs an LLM score file ('scores.path')",
                         {}, 0, "set scores.path");
         scorer = std::make_shared<ReferenceScorer>(ReferenceScorer::llm(dataset, *scores));
-    } else {
-        throw Error(ErrorKind::Usage, "method '" + method + "' is not a reference method", {}, 0,
-                    "use mostpop, itemknn or llm");
+        break;
+    default:
+        throw Error(ErrorKind::Usage,
+                    "method '" + toString(config.method.name) + "' is not a reference method", {},
+                    0, "use mostpop, itemknn or llm");
     }
     auto model = referenceBackbone(scorer);
     return evaluate(*model, dataset, segmentation, scores, config.eval, config.seed, cancel);

@@ -5,6 +5,7 @@
 // way. The runner calls this instead of training for methods isReferenceMethod() accepts.
 #include "eval/evaluator.h"
 #include "train/reference_scorer.h"
+#include "train/run_config.h"
 
 #include <memory>
 

@@ -31,7 +31,8 @@ void userItems(const Dataset& ds, std::vector<std::uint32_t>& offsets,
 
 bool isReferenceMethod(const std::string& method)
 {
-    return method == "mostpop" || method == "itemknn" || method == "llm";
+    const auto name = parseChoice<MethodName>(method);
+    return name && isReferenceMethod(*name);
 }
 
 ReferenceScorer ReferenceScorer::mostPop(const Dataset& ds)

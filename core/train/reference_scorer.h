@@ -14,6 +14,7 @@
 // No Torch, no I/O; immutable after construction (safe to share between threads).
 #include "data/dataset.h"
 #include "llm/scores.h"
+#include "train/train_spec.h"
 
 #include <cstdint>
 #include <span>
@@ -22,7 +23,8 @@
 
 namespace sllmr {
 
-// True for "mostpop", "itemknn" and "llm": methods the runner evaluates without training.
+// True for "mostpop", "itemknn" and "llm" (a method name as stored): methods the runner evaluates
+// without training (train_spec.h has the enum's).
 bool isReferenceMethod(const std::string& method);
 
 class ReferenceScorer

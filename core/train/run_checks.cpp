@@ -8,9 +8,9 @@
 namespace sllmr {
 
 std::int64_t scoredSupervisionPositives(const Dataset& ds, const ScoreSet& scores,
-                                        const std::string& supervision)
+                                        GateSupervision supervision)
 {
-    const auto& part = supervision == "validation" ? ds.validation : ds.train;
+    const auto& part = supervision == GateSupervision::Validation ? ds.validation : ds.train;
     std::unordered_set<std::uint64_t> positives;
     positives.reserve(part.size() * 2);
     for (const auto& r : part)
@@ -22,7 +22,7 @@ std::int64_t scoredSupervisionPositives(const Dataset& ds, const ScoreSet& score
     return n;
 }
 
-std::string gateSupervisionWarning(std::int64_t positives, const std::string& supervision)
+std::string gateSupervisionWarning(std::int64_t positives, GateSupervision supervision)
 {
     if (positives > 0)
         return {};
@@ -30,7 +30,8 @@ std::string gateSupervisionWarning(std::int64_t positives, const std::string& su
         "the reliability gate has nothing to learn from: no LLM-scored entry is a {} positive, so "
         "no pair gets a label and the gate stays at its initial activation (about 0.5); the run "
         "is then a hinge with a fixed weight (score some {} items, or use gate.mode paper)",
-        supervision, supervision == "validation" ? "validation" : "training");
+        toString(supervision),
+        supervision == GateSupervision::Validation ? "validation" : "training");
 }
 
 std::string labelledPairsWarning(std::int64_t labelledPairs, std::int64_t pairs)

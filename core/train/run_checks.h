@@ -8,18 +8,19 @@
 // No Torch, no I/O.
 #include "data/dataset.h"
 #include "llm/scores.h"
+#include "train/gate_spec.h"
 
 #include <cstdint>
 #include <string>
 
 namespace sllmr {
 
-// Scored entries whose pair is a supervision positive (`supervision`: "train" or "validation").
+// Scored entries whose pair is a supervision positive (train or validation positives).
 std::int64_t scoredSupervisionPositives(const Dataset& dataset, const ScoreSet& scores,
-                                        const std::string& supervision);
+                                        GateSupervision supervision);
 
 // Warning before training when `positives` is 0 (the gate cannot learn), else "".
-std::string gateSupervisionWarning(std::int64_t positives, const std::string& supervision);
+std::string gateSupervisionWarning(std::int64_t positives, GateSupervision supervision);
 
 // Warning after training when the labelled pairs were none or under 1% of the pairs, else "".
 std::string labelledPairsWarning(std::int64_t labelledPairs, std::int64_t pairs);

@@ -3,9 +3,8 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json_util.h"
+#include "common/paths.h"
 
-#include <unistd.h>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,11 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kDemoPrefix = "demo:";
-
 Json trainJson(const TrainSpec& t)
 {
-    return Json{{"loss", t.loss},
+    return Json{{"loss", toString(t.loss)},
                 {"negatives", t.negatives},
                 {"learning_rate", t.learningRate},
                 {"batch_size", t.batchSize},
@@ -33,7 +30,7 @@ Json trainJson(const TrainSpec& t)
 
 Json methodJson(const MethodSpec& m)
 {
-    return Json{{"name", m.name},
+    return Json{{"name", toString(m.name)},
                 {"lambda", m.lambda},
                 {"margin", m.margin},
                 {"pairs_per_user", m.pairsPerUser},
@@ -50,19 +47,19 @@ Json optionalJson(const std::optional<double>& v)
 Json gateJson(const GateSpec& g)
 {
     return Json{
-        {"mode", g.mode},
+        {"mode", toString(g.mode)},
         {"inputs", {{"cold", g.useCold}, {"tail", g.useTail}, {"uncertainty", g.useUncertainty}}},
-        {"uncertainty", g.uncertainty},
+        {"uncertainty", toString(g.uncertainty)},
         {"dropout_passes", g.dropoutPasses},
         {"tau_u", optionalJson(g.tauUser)},
         {"tau_i", optionalJson(g.tauItem)},
         {"tau_q", g.tauQ},
-        {"rule", g.rule},
+        {"rule", toString(g.rule)},
         {"hard", g.hard},
         {"tau_a", g.tauA},
         {"random_rate", g.randomRate},
         {"reference_run", g.referenceRun},
-        {"supervision", g.supervision},
+        {"supervision", toString(g.supervision)},
         {"learning_rate", g.learningRate},
         {"loss_weight", g.lossWeight}};
 }
@@ -102,6 +99,118 @@ Json toJson(const RunConfig& c)
                 {"eval", evalJson(c.eval)}};
 }
 
+namespace {
+
+void readTrain(const Json& t, TrainSpec& train)
+{
+    using namespace json_util;
+    const std::string p = "train";
+    requireKeys(t,
+                {"loss", "negatives", "learning_rate", "batch_size", "epochs", "patience",
+                 "restore_best", "threads"},
+                p);
+    readChoice(t, "loss", train.loss, p);
+    readRange(t, "negatives", train.negatives, 1, 1000, p);
+    readRange(t, "learning_rate", train.learningRate, 1e-7, 1.0, p);
+    readRange(t, "batch_size", train.batchSize, 1, 1 << 20, p);
+    readRange(t, "epochs", train.epochs, 1, 10000, p);
+    readRange(t, "patience", train.patience, 0, 10000, p);
+    read(t, "restore_best", train.restoreBest, p);
+    readRange(t, "threads", train.threads, 0, 256, p);
+}
+
+void readMethod(const Json& m, MethodSpec& method)
+{
+    using namespace json_util;
+    const std::string p = "method";
+    requireKeys(m,
+                {"name", "lambda", "margin", "pairs_per_user", "candidate_factor", "temperature",
+                 "neighbours"},
+                p);
+    readChoice(m, "name", method.name, p);
+    readRange(m, "lambda", method.lambda, 0.0, 1000.0, p);
+    readRange(m, "margin", method.margin, 0.0, 100.0, p);
+    readRange(m, "pairs_per_user", method.pairsPerUser, 1, 10000, p);
+    readRange(m, "candidate_factor", method.candidateFactor, 1, 100, p);
+    readRange(m, "temperature", method.temperature, 1e-3, 1000.0, p);
+    readRange(m, "neighbours", method.neighbours, 1, 100000, p);
+}
+
+void readGate(const Json& g, GateSpec& gate)
+{
+    using namespace json_util;
+    const std::string p = "gate";
+    requireKeys(g,
+                {"mode", "inputs", "uncertainty", "dropout_passes", "tau_u", "tau_i", "tau_q",
+                 "rule", "hard", "tau_a", "random_rate", "reference_run", "supervision",
+                 "learning_rate", "loss_weight"},
+                p);
+    readChoice(g, "mode", gate.mode, p);
+    if (g.contains("inputs")) {
+        const auto& in = g.at("inputs");
+        const std::string ip = "gate.inputs";
+        requireKeys(in, {"cold", "tail", "uncertainty"}, ip);
+        read(in, "cold", gate.useCold, ip);
+        read(in, "tail", gate.useTail, ip);
+        read(in, "uncertainty", gate.useUncertainty, ip);
+    }
+    readChoice(g, "uncertainty", gate.uncertainty, p);
+    readRange(g, "dropout_passes", gate.dropoutPasses, 2, 100, p);
+    readOptional(g, "tau_u", gate.tauUser, 0.0, 1e12, p);
+    readOptional(g, "tau_i", gate.tauItem, 0.0, 1e12, p);
+    readRange(g, "tau_q", gate.tauQ, 0.0, 1.0, p);
+    readChoice(g, "rule", gate.rule, p);
+    read(g, "hard", gate.hard, p);
+    readRange(g, "tau_a", gate.tauA, 0.0, 1.0, p);
+    readRange(g, "random_rate", gate.randomRate, 0.0, 1.0, p);
+    read(g, "reference_run", gate.referenceRun, p);
+    if (gate.referenceRun < 0)
+        throw Error(ErrorKind::Usage, "setting 'gate.reference_run' must be a run id or 0");
+    readChoice(g, "supervision", gate.supervision, p);
+    readRange(g, "learning_rate", gate.learningRate, 1e-7, 10.0, p);
+    readRange(g, "loss_weight", gate.lossWeight, 0.0, 1000.0, p);
+}
+
+void readEval(const Json& e, EvalSpec& eval)
+{
+    using namespace json_util;
+    const std::string p = "eval";
+    requireKeys(e, {"ks", "mode", "negatives", "user_share", "validation_negatives"}, p);
+    read(e, "ks", eval.ks, p);
+    if (eval.ks.empty())
+        throw Error(ErrorKind::Usage, "setting 'eval.ks' must list at least one cutoff");
+    for (int k : eval.ks)
+        if (k < 1 || k > 10000)
+            throw Error(ErrorKind::Usage,
+                        "setting 'eval.ks' holds " + std::to_string(k) + ", out of range", {}, 0,
+                        "allowed: 1 .. 10000");
+    readChoice(e, "mode", eval.mode, {"full", "sampled"}, p);
+    readRange(e, "negatives", eval.negatives, 1, 100000, p);
+    readRange(e, "user_share", eval.userShare, 0.0001, 1.0, p);
+    readRange(e, "validation_negatives", eval.validationNegatives, 0, 100000, p);
+}
+
+// Rules across sections: a method that needs scores has them; "global" is the hinge with the gate
+// off, by definition; "selective" with the gate off would be "global".
+void checkMethodAndGate(RunConfig& c)
+{
+    const bool withoutScores = c.method.name == MethodName::None ||
+                               c.method.name == MethodName::MostPop ||
+                               c.method.name == MethodName::ItemKnn;
+    if (!withoutScores && c.scores.path.empty())
+        throw Error(
+            ErrorKind::Usage,
+            "method '" + toString(c.method.name) + "' needs an LLM score file ('scores.path')", {},
+            0, "set scores.path, or use method 'none', 'mostpop' or 'itemknn'");
+    if (c.method.name == MethodName::Global && c.gate.mode != GateMode::Off)
+        c.gate.mode = GateMode::Off;
+    if (c.method.name == MethodName::Selective && c.gate.mode == GateMode::Off)
+        throw Error(ErrorKind::Usage, "method 'selective' with gate mode 'off' is method 'global'",
+                    {}, 0, "choose method 'global', or a gate mode");
+}
+
+}  // namespace
+
 RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
 {
     using namespace json_util;
@@ -118,101 +227,15 @@ RunConfig runConfigFromJson(const Json& j, const std::string& baseDir)
         c.scores = scoreSpecFromJson(j.at("scores"), "scores");
     if (j.contains("model"))
         c.model = modelSpecFromJson(j.at("model"), "model");
-    if (j.contains("train")) {
-        const auto& t = j.at("train");
-        const std::string p = "train";
-        requireKeys(t,
-                    {"loss", "negatives", "learning_rate", "batch_size", "epochs", "patience",
-                     "restore_best", "threads"},
-                    p);
-        readChoice(t, "loss", c.train.loss, {"bce", "bpr"}, p);
-        readRange(t, "negatives", c.train.negatives, 1, 1000, p);
-        readRange(t, "learning_rate", c.train.learningRate, 1e-7, 1.0, p);
-        readRange(t, "batch_size", c.train.batchSize, 1, 1 << 20, p);
-        readRange(t, "epochs", c.train.epochs, 1, 10000, p);
-        readRange(t, "patience", c.train.patience, 0, 10000, p);
-        read(t, "restore_best", c.train.restoreBest, p);
-        readRange(t, "threads", c.train.threads, 0, 256, p);
-    }
-    if (j.contains("method")) {
-        const auto& m = j.at("method");
-        const std::string p = "method";
-        requireKeys(m,
-                    {"name", "lambda", "margin", "pairs_per_user", "candidate_factor",
-                     "temperature", "neighbours"},
-                    p);
-        readChoice(m, "name", c.method.name,
-                   {"none", "kd", "global", "pointwise", "selective", "mostpop", "itemknn", "llm"},
-                   p);
-        readRange(m, "lambda", c.method.lambda, 0.0, 1000.0, p);
-        readRange(m, "margin", c.method.margin, 0.0, 100.0, p);
-        readRange(m, "pairs_per_user", c.method.pairsPerUser, 1, 10000, p);
-        readRange(m, "candidate_factor", c.method.candidateFactor, 1, 100, p);
-        readRange(m, "temperature", c.method.temperature, 1e-3, 1000.0, p);
-        readRange(m, "neighbours", c.method.neighbours, 1, 100000, p);
-    }
-    if (j.contains("gate")) {
-        const auto& g = j.at("gate");
-        const std::string p = "gate";
-        requireKeys(g,
-                    {"mode", "inputs", "uncertainty", "dropout_passes", "tau_u", "tau_i", "tau_q",
-                     "rule", "hard", "tau_a", "random_rate", "reference_run", "supervision",
-                     "learning_rate", "loss_weight"},
-                    p);
-        readChoice(g, "mode", c.gate.mode, {"off", "paper", "reliability", "threshold", "random"},
-                   p);
-        if (g.contains("inputs")) {
-            const auto& in = g.at("inputs");
-            const std::string ip = "gate.inputs";
-            requireKeys(in, {"cold", "tail", "uncertainty"}, ip);
-            read(in, "cold", c.gate.useCold, ip);
-            read(in, "tail", c.gate.useTail, ip);
-            read(in, "uncertainty", c.gate.useUncertainty, ip);
-        }
-        readChoice(g, "uncertainty", c.gate.uncertainty, {"margin", "entropy", "dropout"}, p);
-        readRange(g, "dropout_passes", c.gate.dropoutPasses, 2, 100, p);
-        readOptional(g, "tau_u", c.gate.tauUser, 0.0, 1e12, p);
-        readOptional(g, "tau_i", c.gate.tauItem, 0.0, 1e12, p);
-        readRange(g, "tau_q", c.gate.tauQ, 0.0, 1.0, p);
-        readChoice(g, "rule", c.gate.rule, {"any", "all"}, p);
-        read(g, "hard", c.gate.hard, p);
-        readRange(g, "tau_a", c.gate.tauA, 0.0, 1.0, p);
-        readRange(g, "random_rate", c.gate.randomRate, 0.0, 1.0, p);
-        read(g, "reference_run", c.gate.referenceRun, p);
-        if (c.gate.referenceRun < 0)
-            throw Error(ErrorKind::Usage, "setting 'gate.reference_run' must be a run id or 0");
-        readChoice(g, "supervision", c.gate.supervision, {"train", "validation"}, p);
-        readRange(g, "learning_rate", c.gate.learningRate, 1e-7, 10.0, p);
-        readRange(g, "loss_weight", c.gate.lossWeight, 0.0, 1000.0, p);
-    }
-    if (j.contains("eval")) {
-        const auto& e = j.at("eval");
-        const std::string p = "eval";
-        requireKeys(e, {"ks", "mode", "negatives", "user_share", "validation_negatives"}, p);
-        read(e, "ks", c.eval.ks, p);
-        if (c.eval.ks.empty())
-            throw Error(ErrorKind::Usage, "setting 'eval.ks' must list at least one cutoff");
-        for (int k : c.eval.ks)
-            if (k < 1 || k > 10000)
-                throw Error(ErrorKind::Usage,
-                            "setting 'eval.ks' holds " + std::to_string(k) + ", out of range", {},
-                            0, "allowed: 1 .. 10000");
-        readChoice(e, "mode", c.eval.mode, {"full", "sampled"}, p);
-        readRange(e, "negatives", c.eval.negatives, 1, 100000, p);
-        readRange(e, "user_share", c.eval.userShare, 0.0001, 1.0, p);
-        readRange(e, "validation_negatives", c.eval.validationNegatives, 0, 100000, p);
-    }
-    const bool withoutScores =
-        c.method.name == "none" || c.method.name == "mostpop" || c.method.name == "itemknn";
-    if (!withoutScores && c.scores.path.empty())
-        throw Error(ErrorKind::Usage,
-                    "method '" + c.method.name + "' needs an LLM score file ('scores.path')", {}, 0,
-                    "set scores.path, or use method 'none', 'mostpop' or 'itemknn'");
-    if (c.method.name == "global" && c.gate.mode != "off")
-        c.gate.mode = "off";  // "global" is the hinge with the gate off, by definition
-    if (c.method.name == "selective" && c.gate.mode == "off")
-        throw Error(ErrorKind::Usage, "method 'selective' with gate mode 'off' is method 'global'",
-                    {}, 0, "choose method 'global', or a gate mode");
+    if (j.contains("train"))
+        readTrain(j.at("train"), c.train);
+    if (j.contains("method"))
+        readMethod(j.at("method"), c.method);
+    if (j.contains("gate"))
+        readGate(j.at("gate"), c.gate);
+    if (j.contains("eval"))
+        readEval(j.at("eval"), c.eval);
+    checkMethodAndGate(c);
 
     // Paths: "demo:" names the bundled demo; relative paths are relative to the config file.
     for (const auto& [value, key] : {std::pair{&c.dataset.userColumn, "dataset.columns.user"},
@@ -329,52 +352,20 @@ RunConfig defaultRunConfig()
     return c;
 }
 
-std::string demoDir()
-{
-    std::error_code ec;
-    if (const char* env = std::getenv("SLLMR_DEMO_DIR"); env && fs::is_directory(env, ec))
-        return fs::path(env).lexically_normal().string();
-    char exe[4096];
-    const auto n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        const auto installed = fs::path(exe).parent_path() / ".." / "share" / "sllmr" / "demo";
-        if (fs::is_directory(installed, ec))
-            return installed.lexically_normal().string();
-    }
-#ifdef SLLMR_DEMO_DIR_DEV
-    if (fs::is_directory(SLLMR_DEMO_DIR_DEV, ec))
-        return SLLMR_DEMO_DIR_DEV;
-#endif
-    return {};
-}
+namespace {
 
-std::string resolveDataPath(const std::string& path, const std::string& baseDir)
-{
-    if (path.empty())
-        return path;
-    if (path.rfind(kDemoPrefix, 0) == 0) {
-        const auto dir = demoDir();
-        if (dir.empty())
-            throw Error(ErrorKind::NotFound,
-                        "'" + path + "' names the bundled demo, which is not installed", {}, 0,
-                        "set SLLMR_DEMO_DIR to the demo folder (resources/demo)");
-        return (fs::path(dir) / path.substr(std::string(kDemoPrefix).size()))
-            .lexically_normal()
-            .string();
-    }
-    fs::path p(path);
-    if (p.is_relative() && !baseDir.empty())
-        return (fs::path(baseDir) / p).lexically_normal().string();
-    return path;
-}
-
-std::vector<ConfigKeyDoc> describeRunConfig()
+std::vector<ConfigKeyDoc> describeRun()
 {
     return {
         {"name", "string", "\"\"", "", "Display name of the run"},
         {"seed", "integer", "42", "0 .. 2^64-1",
          "Seed of every random source (split, init, sampling, dropout)"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeDataset()
+{
+    return {
         {"dataset.path", "path", "", "",
          "Interactions file, or the train file of a given split; 'demo:REL' names the bundled "
          "demo"},
@@ -430,6 +421,12 @@ std::vector<ConfigKeyDoc> describeRunConfig()
          "Equal-count buckets by history and by popularity"},
         {"dataset.seed", "integer", "42", "", "Seed of the split"},
         {"dataset.name", "string", "\"\"", "", "Display name of the dataset"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeScores()
+{
+    return {
         {"scores.path", "path", "", "", "LLM score file (needed by every method but 'none')"},
         {"scores.name", "string", "\"\"", "", "Display name of the score set"},
         {"scores.kind", "choice", "auto", "auto, rank, pointwise, rating",
@@ -458,6 +455,12 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"scores.held_out", "choice", "keep", "keep, drop",
          "Entries whose pair is a validation or test positive: keep (warns when they are "
          "over-represented) or drop them before pairs are built"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeModel()
+{
+    return {
         {"model.type", "choice", "mf", "mf, deepfm, dcnv2, xdeepfm, autoint, dcnv1, din",
          "Backbone"},
         {"model.dim", "integer", "64", "1 .. 1024", "Embedding dimension"},
@@ -479,6 +482,12 @@ std::vector<ConfigKeyDoc> describeRunConfig()
          "Use the dataset's item-side categorical fields"},
         {"model.sparse_embeddings", "boolean", "true", "",
          "Sparse embedding updates: a step touches only the rows it uses"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeTrain()
+{
+    return {
         {"train.loss", "choice", "bce", "bce, bpr", "Base loss L_rec"},
         {"train.negatives", "integer", "4", "1 .. 1000", "Sampled negatives per positive"},
         {"train.learning_rate", "number", "0.001", "1e-7 .. 1", "Adam learning rate (paper: 1e-3)"},
@@ -489,6 +498,12 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"train.restore_best", "boolean", "true", "",
          "End with the parameters of the best validation epoch"},
         {"train.threads", "integer", "0", "0 .. 256", "LibTorch intra-op threads (0: default)"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeMethod()
+{
+    return {
         {"method.name", "choice", "selective",
          "none, kd, global, pointwise, selective, mostpop, itemknn, llm",
          "Regularization: none, distillation, hinge without gate, MSE, hinge with gate; or a "
@@ -502,6 +517,12 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"method.temperature", "number", "1.0", "1e-3 .. 1000", "Distillation temperature T (kd)"},
         {"method.neighbours", "integer", "50", "1 .. 100000",
          "itemknn: nearest items (cosine over training interactions) kept per item"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeGate()
+{
+    return {
         {"gate.mode", "choice", "reliability", "off, paper, reliability, threshold, random",
          "How a(u,i) is set (SPEC 4)"},
         {"gate.inputs.cold", "boolean", "true", "", "Gate input Cold(u) = |H(u)| < tau_u"},
@@ -527,6 +548,12 @@ std::vector<ConfigKeyDoc> describeRunConfig()
          "Learning rate of the four gate parameters"},
         {"gate.loss_weight", "number", "1.0", "0 .. 1000",
          "Weight of the reliability BCE in the loss"},
+    };
+}
+
+std::vector<ConfigKeyDoc> describeEval()
+{
+    return {
         {"eval.ks", "integer list", "[10, 20]", "1 .. 10000 each",
          "Cutoffs of NDCG@K, Recall@K, HR@K"},
         {"eval.mode", "choice", "full", "full, sampled",
@@ -538,6 +565,19 @@ std::vector<ConfigKeyDoc> describeRunConfig()
         {"eval.validation_negatives", "integer", "99", "0 .. 100000",
          "Validation AUC per epoch on sampled negatives (0: full ranking)"},
     };
+}
+
+}  // namespace
+
+std::vector<ConfigKeyDoc> describeRunConfig()
+{
+    std::vector<ConfigKeyDoc> keys;
+    for (auto section : {&describeRun, &describeDataset, &describeScores, &describeModel,
+                         &describeTrain, &describeMethod, &describeGate, &describeEval}) {
+        auto part = section();
+        keys.insert(keys.end(), part.begin(), part.end());
+    }
+    return keys;
 }
 
 }  // namespace sllmr

@@ -7,7 +7,9 @@
 //
 // Threads: construct and use a Trainer on one thread (grad mode is thread-local). Progress goes to
 // plain callbacks; `cancel` is polled between batches.
+#include "common/seed.h"
 #include "data/segments.h"
+#include "data/user_item_set.h"
 #include "llm/scores.h"
 #include "model/backbone.h"
 #include "store/experiment_store.h"
@@ -62,8 +64,9 @@ public:
     std::optional<bool> reliabilityLabel(std::uint32_t user, std::uint32_t higher,
                                          std::uint32_t lower) const;
     // Cold(u) and Tail(i) as the gate sees them (the gate's thresholds or the segments').
-    const std::vector<float>& coldInputs() const { return m_cold; }
-    const std::vector<float>& tailInputs() const { return m_tail; }
+    const std::vector<float>& coldInputs() const { return m_gateInputs.cold(); }
+    const std::vector<float>& tailInputs() const { return m_gateInputs.tail(); }
+    const GateThresholds& gateThresholds() const { return m_gateInputs.thresholds(); }
 
     // Validation AUC on the validation slice (sampled negatives per the config), by segment.
     std::map<std::string, double> validationAuc();
@@ -77,10 +80,25 @@ public:
 
 private:
     struct Batch;
+    struct BatchLosses;
+    struct EpochTotals;
+    std::vector<std::uint32_t> shuffledTrainOrder(std::mt19937_64& rng) const;
+    void samplePositives(const std::vector<std::uint32_t>& order, std::size_t lo, std::size_t hi,
+                         Batch& batch) const;
     void sampleNegatives(const std::vector<std::uint32_t>& posUsers, std::mt19937_64& rng,
                          std::vector<std::uint32_t>& negItems) const;
-    bool isTrainPositive(std::uint32_t user, std::uint32_t item) const;
-    bool isKnownPositive(std::uint32_t user, std::uint32_t item) const;
+    void sampleLlmRows(Batch& batch, std::mt19937_64& rng) const;
+    void sampleScoredItems(std::uint32_t user, Batch& batch, std::mt19937_64& rng) const;
+    void samplePairs(std::uint32_t user, Batch& batch, std::mt19937_64& rng) const;
+    BatchLosses batchLosses(const Batch& batch, EpochResult& result);
+    void addGatedHinge(const Batch& batch, const torch::Tensor& logits, const torch::Tensor& users,
+                       const torch::Tensor& items, BatchLosses& losses, EpochResult& result);
+    void addPointTerm(const Batch& batch, const torch::Tensor& logits, BatchLosses& losses,
+                      EpochResult& result) const;
+    void recordGateActivity(const Batch& batch, const torch::Tensor& aUsed,
+                            EpochResult& result) const;
+    void optimize(const torch::Tensor& total);
+    void addGateBins(int epoch, EpochResult& result) const;
 
     const RunConfig& m_config;
     const Dataset& m_dataset;
@@ -92,16 +110,10 @@ private:
     std::unique_ptr<LazyAdam> m_sparse;
     std::unique_ptr<torch::optim::Adam> m_gateOptimizer;
 
-    std::vector<std::uint32_t> m_trainOffsets;  // CSR of sorted train items per user
-    std::vector<std::uint32_t> m_trainItems;
-    std::vector<std::uint32_t> m_knownOffsets;  // train + validation + test, sorted per user
-    std::vector<std::uint32_t> m_knownItems;
-    std::vector<std::uint32_t> m_supervisionOffsets;  // reliability labels
-    std::vector<std::uint32_t> m_supervisionItems;
-    std::vector<float> m_cold;   // Cold(u)
-    std::vector<float> m_tail;   // Tail(i)
-    std::vector<int> m_histBin;  // bucket index by user, -1 none
-    std::vector<int> m_popBin;
+    UserItemSet m_trainSet;  // training positives
+    UserItemSet m_knownSet;  // train + validation + test
+    GateInputs m_gateInputs;
+    ReliabilityLabels m_labels;
     std::vector<const Segment*> m_histSegments;
     std::vector<const Segment*> m_popSegments;
     // Validation: per validation interaction, the positive then sampled negatives.
@@ -110,8 +122,5 @@ private:
     int m_valNegatives = 0;
     double m_randomRate = 0.5;
 };
-
-// Mixes a seed with stream ids into an independent 64-bit seed (splitmix64).
-std::uint64_t mixSeed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);
 
 }  // namespace sllmr

@@ -1,4 +1,4 @@
-#include "train/runner.h"
+#include "run/runner.h"
 
 #include "common/error.h"
 #include "common/torch_runtime.h"
@@ -338,7 +338,7 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         const Dataset dataset = loadDataset(config.dataset, load);
         const Segmentation segmentation = computeSegments(dataset, config.dataset.segments);
         std::optional<ScoreSet> scores;
-        if (!config.scores.path.empty() && config.method.name != "none")
+        if (!config.scores.path.empty() && config.method.name != MethodName::None)
             scores = loadScores(config.scores, dataset, load);
 
         linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
@@ -352,7 +352,7 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         if (scores)
             warn(heldOutWarning(scores->report));
         const bool reliability =
-            config.method.name == "selective" && config.gate.mode == "reliability";
+            config.method.name == MethodName::Selective && config.gate.mode == GateMode::Reliability;
         if (scores && reliability)
             warn(gateSupervisionWarning(
                 scoredSupervisionPositives(dataset, *scores, config.gate.supervision),
@@ -369,7 +369,7 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
             return outcome;
         }
         Trainer trainer(config, dataset, segmentation, scores ? &*scores : nullptr);
-        if (config.gate.mode == "random" && config.gate.referenceRun > 0)
+        if (config.gate.mode == GateMode::Random && config.gate.referenceRun > 0)
             trainer.setRandomRate(referenceActivation(store, config.gate.referenceRun));
 
         if (!resuming) {
