@@ -15,12 +15,13 @@
 #include <cstdio>
 
 #include "ablation_page.h"
-#include "common/error.h"
+#include "common/paths.h"
+#include "engine/store_queries.h"
+#include "engine/workbench.h"
 #include "inspector_page.h"
 #include "main_window.h"
 #include "results_page.h"
-#include "store/experiment_store.h"
-#include "workbench.h"
+#include "train/run_config.h"
 
 namespace {
 
@@ -31,86 +32,102 @@ void fail(const QString& message)
     std::fprintf(stderr, "sllmr-studio: %s\n", qPrintable(message));
 }
 
-// The command line: every option, added to the parser at construction.
-struct StudioOptions
+// The command-line options, declared once.
+struct Options
 {
-    const QCommandLineOption db{QStringLiteral("db"),
-                                QStringLiteral("Experiment database (default: ./experiments.db)."),
-                                QStringLiteral("PATH"), QStringLiteral("experiments.db")};
-    const QCommandLineOption demo{
-        QStringLiteral("demo"),
-        QStringLiteral("Folder with the bundled demo data (default: found)."),
-        QStringLiteral("DIR")};
-    const QCommandLineOption screenshot{
+    QCommandLineOption db{QStringLiteral("db"),
+                          QStringLiteral("Experiment database (default: ./experiments.db)."),
+                          QStringLiteral("PATH"), QStringLiteral("experiments.db")};
+    QCommandLineOption demo{QStringLiteral("demo"),
+                            QStringLiteral("Folder with the bundled demo data (default: found)."),
+                            QStringLiteral("DIR")};
+    QCommandLineOption screenshot{
         QStringLiteral("screenshot"),
         QStringLiteral("Render the main window to a PNG once it is shown, then quit."),
         QStringLiteral("FILE")};
-    const QCommandLineOption quitAfter{QStringLiteral("quit-after"),
-                                       QStringLiteral("Quit after MS milliseconds."),
-                                       QStringLiteral("MS")};
-    const QCommandLineOption page{
+    QCommandLineOption quitAfter{QStringLiteral("quit-after"),
+                                 QStringLiteral("Quit after MS milliseconds."),
+                                 QStringLiteral("MS")};
+    QCommandLineOption page{
         QStringLiteral("page"),
         QStringLiteral(
             "Open on this page: data, scores, model, run, results, runs, inspector or ablation."),
         QStringLiteral("PAGE")};
-    const QCommandLineOption showRuns{
+    QCommandLineOption showRuns{
         QStringLiteral("show-runs"),
         QStringLiteral("Compare these runs on the Results page (comma-separated ids)."),
         QStringLiteral("IDS")};
-    const QCommandLineOption start{QStringLiteral("start"),
-                                   QStringLiteral("Start a run of the current configuration once "
-                                                  "the data has loaded.")};
-    const QCommandLineOption fresh{
+    QCommandLineOption start{QStringLiteral("start"),
+                             QStringLiteral("Start a run of the current configuration once the "
+                                            "data has loaded.")};
+    QCommandLineOption fresh{
         QStringLiteral("fresh"),
         QStringLiteral("Start from the bundled demo instead of the last configuration.")};
-    const QCommandLineOption screenshotAfter{
+    QCommandLineOption screenshotAfter{
         QStringLiteral("screenshot-after"),
         QStringLiteral("Take the --screenshot after MS milliseconds (default 400)."),
         QStringLiteral("MS"), QString::number(kScreenshotDelayMs)};
-    const QCommandLineOption inspect{
-        QStringLiteral("inspect"), QStringLiteral("Open the gate inspector on this completed run."),
-        QStringLiteral("RUN")};
-    const QCommandLineOption matrix{
+    QCommandLineOption inspect{QStringLiteral("inspect"),
+                               QStringLiteral("Open the gate inspector on this completed run."),
+                               QStringLiteral("RUN")};
+    QCommandLineOption matrix{
         QStringLiteral("matrix"),
         QStringLiteral("Show the results matrix of this sweep in the ablation studio."),
         QStringLiteral("SWEEP")};
-    const QCommandLineOption inspectUser{
+    QCommandLineOption user{
         QStringLiteral("inspect-user"),
         QStringLiteral("With --inspect: drill down to this user (original id)."),
         QStringLiteral("ID")};
 
-    explicit StudioOptions(QCommandLineParser& parser)
+    void addTo(QCommandLineParser& parser) const
     {
-        for (const auto* o : {&db, &demo, &screenshot, &quitAfter, &page, &showRuns, &start, &fresh,
-                              &screenshotAfter, &inspect, &matrix, &inspectUser})
+        for (const QCommandLineOption* o :
+             {&db, &demo, &screenshot, &quitAfter, &page, &showRuns, &start, &fresh,
+              &screenshotAfter, &inspect, &matrix, &user})
             parser.addOption(*o);
     }
 };
 
-// Creates or checks the experiment store first, so a foreign or newer file is reported at once
-// (and left untouched), and runs left `running` by a crash show as `interrupted`. Returns the
-// status-bar message; `error` is set when the store is unusable.
-QString openStore(const QString& databasePath, QString& error)
+// What the options resolve to before the window exists; `exitCode` >= 0 means stop now.
+struct Startup
 {
-    try {
-        sllmr::ExperimentStore store(databasePath.toStdString());
-        const int interrupted = store.markStaleRunsInterrupted();
-        return QStringLiteral("%1 runs in the store%2")
-            .arg(store.runs().size())
-            .arg(interrupted > 0
-                     ? QStringLiteral(", %1 marked interrupted (resume them on the Runs page)")
-                           .arg(interrupted)
-                     : QString());
-    } catch (const sllmr::Error& e) {
-        error = QString::fromStdString(e.what());
-        return {};
+    QString databasePath;
+    QString demoDir;
+    int quitAfterMs = -1;
+    int exitCode = -1;
+};
+
+Startup resolveStartup(const QCommandLineParser& parser, const Options& o)
+{
+    Startup s;
+    s.databasePath = QFileInfo(parser.value(o.db)).absoluteFilePath();
+    s.demoDir = QString::fromStdString(sllmr::demoDir());
+    if (parser.isSet(o.demo)) {
+        const QFileInfo demo(parser.value(o.demo));
+        if (!demo.isDir()) {
+            fail(QStringLiteral("--demo: not a folder: %1").arg(parser.value(o.demo)));
+            s.exitCode = 2;
+            return s;
+        }
+        s.demoDir = demo.absoluteFilePath();
     }
+    if (parser.isSet(o.quitAfter)) {
+        bool ok = false;
+        s.quitAfterMs = parser.value(o.quitAfter).toInt(&ok);
+        if (!ok || s.quitAfterMs < 0) {
+            fail(QStringLiteral("--quit-after: not a number of milliseconds: %1")
+                     .arg(parser.value(o.quitAfter)));
+            s.exitCode = 2;
+        }
+    }
+    return s;
 }
 
-// --page, --show-runs, --inspect (with --inspect-user) and --matrix. False after a usage error.
+// --page, --show-runs, --inspect, --matrix: false after a usage error.
 bool openRequestedViews(sllmr::ui::MainWindow& window, const QCommandLineParser& parser,
-                        const StudioOptions& o)
+                        const Options& o)
 {
+    using sllmr::ui::MainWindow;
     if (parser.isSet(o.page)) {
         const QStringList pages{QStringLiteral("data"),      QStringLiteral("scores"),
                                 QStringLiteral("model"),     QStringLiteral("run"),
@@ -121,7 +138,7 @@ bool openRequestedViews(sllmr::ui::MainWindow& window, const QCommandLineParser&
             fail(QStringLiteral("--page: one of %1").arg(pages.join(QStringLiteral(", "))));
             return false;
         }
-        window.showPage(static_cast<sllmr::ui::MainWindow::Page>(page));
+        window.showPage(static_cast<MainWindow::Page>(page));
     }
     if (parser.isSet(o.showRuns)) {
         QList<qint64> ids;
@@ -131,53 +148,53 @@ bool openRequestedViews(sllmr::ui::MainWindow& window, const QCommandLineParser&
     }
     if (parser.isSet(o.inspect)) {
         auto* inspector = window.inspectorPage();
-        if (parser.isSet(o.inspectUser)) {
-            const QString user = parser.value(o.inspectUser);
+        if (parser.isSet(o.user)) {
+            const QString user = parser.value(o.user);
             QObject::connect(
                 inspector, &sllmr::ui::InspectorPage::opened, inspector,
                 [inspector, user] { inspector->showUser(user); }, Qt::SingleShotConnection);
         }
         inspector->openRun(parser.value(o.inspect).toLongLong());
         if (!parser.isSet(o.page))
-            window.showPage(sllmr::ui::MainWindow::Page::Inspector);
+            window.showPage(MainWindow::Page::Inspector);
     }
     if (parser.isSet(o.matrix)) {
         window.ablationPage()->buildMatrix(parser.value(o.matrix).toLongLong());
         if (!parser.isSet(o.page))
-            window.showPage(sllmr::ui::MainWindow::Page::Ablation);
+            window.showPage(MainWindow::Page::Ablation);
     }
     return true;
 }
 
-// --start: start a run once the workbench has finished loading the configured data.
-void startWhenLoaded(sllmr::ui::MainWindow& window)
+// --start, --screenshot, --quit-after: what happens once the window is shown.
+void scheduleActions(sllmr::ui::MainWindow& window, const QCommandLineParser& parser,
+                     const Options& o, int quitAfterMs)
 {
-    auto* workbench = window.workbench();
-    auto tryStart = [&window, workbench] {
-        if (!workbench->isBusy())
-            window.startRun();
-    };
-    QObject::connect(
-        workbench, &sllmr::ui::Workbench::busyChanged, &window,
-        [tryStart](bool busy, const QString&) {
-            if (!busy)
-                tryStart();
-        },
-        Qt::SingleShotConnection);
-}
-
-// --screenshot FILE after the delay, then exit.
-void screenshotThenExit(sllmr::ui::MainWindow& window, const QString& file, int delay)
-{
-    QTimer::singleShot(delay > 0 ? delay : kScreenshotDelayMs, &window, [&window, file] {
-        const bool saved = window.grab().save(file, "PNG");
-        if (!saved) {
-            fail(QStringLiteral("--screenshot: cannot write %1").arg(file));
-        }
-        // exit() rather than quit(): no close event, so a screenshot does not overwrite the
-        // saved window geometry.
-        QCoreApplication::exit(saved ? 0 : 1);
-    });
+    if (parser.isSet(o.start)) {
+        // Start once the workbench has finished loading the configured data.
+        auto* workbench = window.workbench();
+        QObject::connect(
+            workbench, &sllmr::ui::Workbench::busyChanged, &window,
+            [&window, workbench](bool busy, const QString&) {
+                if (!busy && !workbench->isBusy())
+                    window.startRun();
+            },
+            Qt::SingleShotConnection);
+    }
+    if (parser.isSet(o.screenshot)) {
+        const QString file = parser.value(o.screenshot);
+        const int delay = parser.value(o.screenshotAfter).toInt();
+        QTimer::singleShot(delay > 0 ? delay : kScreenshotDelayMs, &window, [&window, file] {
+            const bool saved = window.grab().save(file, "PNG");
+            if (!saved)
+                fail(QStringLiteral("--screenshot: cannot write %1").arg(file));
+            // exit() rather than quit(): no close event, so a screenshot does not overwrite the
+            // saved window geometry.
+            QCoreApplication::exit(saved ? 0 : 1);
+        });
+    }
+    if (quitAfterMs >= 0)
+        QTimer::singleShot(quitAfterMs, qApp, &QCoreApplication::quit);
 }
 
 }  // namespace
@@ -197,50 +214,28 @@ int main(int argc, char* argv[])
         QStringLiteral("SLLMR Studio: train recommenders that learn when to trust an LLM."));
     parser.addHelpOption();
     parser.addVersionOption();
-    const StudioOptions options(parser);
+    const Options options;
+    options.addTo(parser);
     parser.process(app);
 
-    const QString databasePath = QFileInfo(parser.value(options.db)).absoluteFilePath();
-    QString demoDir = sllmr::ui::findDemoDir();
-    if (parser.isSet(options.demo)) {
-        const QFileInfo demo(parser.value(options.demo));
-        if (!demo.isDir()) {
-            fail(QStringLiteral("--demo: not a folder: %1").arg(parser.value(options.demo)));
-            return 2;
-        }
-        demoDir = demo.absoluteFilePath();
-    }
-    int quitAfterMs = -1;
-    if (parser.isSet(options.quitAfter)) {
-        bool ok = false;
-        quitAfterMs = parser.value(options.quitAfter).toInt(&ok);
-        if (!ok || quitAfterMs < 0) {
-            fail(QStringLiteral("--quit-after: not a number of milliseconds: %1")
-                     .arg(parser.value(options.quitAfter)));
-            return 2;
-        }
-    }
-    QString storeError;
-    const QString storeMessage = openStore(databasePath, storeError);
+    const Startup startup = resolveStartup(parser, options);
+    if (startup.exitCode >= 0)
+        return startup.exitCode;
+    const sllmr::ui::StoreCheck store = sllmr::ui::checkStore(startup.databasePath);
 
-    sllmr::ui::MainWindow window(databasePath, demoDir, !parser.isSet(options.fresh));
+    sllmr::ui::MainWindow window(startup.databasePath, startup.demoDir,
+                                 !parser.isSet(options.fresh));
     if (!openRequestedViews(window, parser, options))
         return 2;
     window.show();
-    if (!storeError.isEmpty()) {
+    if (!store.error.isEmpty()) {
         QMessageBox::critical(&window, QStringLiteral("Experiment database"),
                               QStringLiteral("%1\n\nStart the Studio with --db PATH to use "
                                              "another file.")
-                                  .arg(storeError));
+                                  .arg(store.error));
     } else {
-        window.statusBar()->showMessage(storeMessage, 10000);
+        window.statusBar()->showMessage(store.message, 10000);
     }
-    if (parser.isSet(options.start))
-        startWhenLoaded(window);
-    if (parser.isSet(options.screenshot))
-        screenshotThenExit(window, parser.value(options.screenshot),
-                           parser.value(options.screenshotAfter).toInt());
-    if (quitAfterMs >= 0)
-        QTimer::singleShot(quitAfterMs, &app, &QCoreApplication::quit);
+    scheduleActions(window, parser, options, startup.quitAfterMs);
     return QApplication::exec();
 }

@@ -1,39 +1,51 @@
 // The Studio on the offscreen platform, through the same objects the dialogs and buttons use:
 // the demo loads (dataset, LLM scores, LLM-alone quality), thresholds update live counts, a
 // 2-epoch run reports each epoch and lands in experiments.db and the runs table, cancel stops
-// within a second, pause holds training, quitting marks a run interrupted and it resumes, and
-// the GUI thread never stalls for 100 ms while training runs.
+// within a second, pause holds training, quitting asks and marks a run or a sweep interrupted
+// and both resume, Esc never cancels, the wheel leaves unfocused fields alone, the grid shown is
+// the grid run, empty charts say what fills them, and the GUI thread never stalls for 100 ms
+// while training runs. Every test function starts from a new window over a new experiment
+// database (init()), and trains what it needs itself: the functions run in any order.
 #include "ablation_page.h"
 #include "chart.h"
 #include "data/loaders.h"
 #include "data_page.h"
 #include "import_dialogs.h"
+#include "engine/run_controller.h"
+#include "engine/runs_model.h"
+#include "engine/sweep_controller.h"
+#include "engine/workbench.h"
 #include "inspector_page.h"
 #include "main_window.h"
 #include "model_page.h"
 #include "results_page.h"
-#include "run_controller.h"
 #include "run_page.h"
-#include "runs_model.h"
 #include "runs_page.h"
 #include "scores_page.h"
 #include "scoring_dialog.h"
 #include "store/experiment_store.h"
 #include "teaching_demo.h"
-#include "workbench.h"
 
+#include <QAbstractButton>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QSpinBox>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTableWidget>
-#include <QComboBox>
+#include <QWheelEvent>
 #include <QtTest>
 
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 
@@ -91,6 +103,38 @@ struct Db
     }
 };
 
+// Answers the next question dialog with `button` once it is open; its text goes to `*text`.
+void answerNextQuestion(QMessageBox::StandardButton button, QString* text)
+{
+    auto* poll = new QTimer(qApp);
+    poll->setInterval(20);
+    QObject::connect(poll, &QTimer::timeout, poll, [poll, button, text] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        if (!box)
+            return;
+        if (text)
+            *text = box->text();
+        poll->stop();
+        poll->deleteLater();
+        box->button(button)->click();
+    });
+    poll->start();
+}
+
+// The small grid fixture with its file paths made absolute.
+QString smallGrid()
+{
+    const QString fixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/");
+    QFile f(fixtures + QStringLiteral("small-grid.json"));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    QString grid = QString::fromUtf8(f.readAll());
+    for (const char* name : {"train.tsv", "test.tsv", "llm.tsv"})
+        grid.replace(QStringLiteral("\"%1\"").arg(QLatin1String(name)),
+                     QStringLiteral("\"%1%2\"").arg(fixtures, QLatin1String(name)));
+    return grid;
+}
+
 }  // namespace
 
 class TestUi : public QObject
@@ -99,17 +143,25 @@ class TestUi : public QObject
 
 private Q_SLOTS:
     void initTestCase();
+    void init();
+    void cleanup();
     void demoLoadsThroughTheWorkbench();
     void thresholdsUpdateLiveCounts();
     void twoEpochRunReportsEveryEpoch();
     void runsTableMatchesTheDatabase();
     void cancelStopsWithinASecond();
+    void escInATextFieldDoesNotCancel();
     void pauseHoldsTraining();
     void quitMarksInterruptedAndResumes();
+    void quittingDuringASweepAsksAndInterrupts();
+    void startIsRefusedWhileASweepTrains();
     void guiThreadNeverStalls();
     void chartsExportImageAndData();
+    void emptyChartsShowWhatFillsThem();
+    void wheelOnlyChangesFocusedFields();
     void badScoreFileShowsAnErrorAndKeepsState();
     void inspectorMatchesTheDatabase();
+    void gridShownIsTheGridRun();
     void ablationSweepReachesTheMatrix();
     void guidedDemoQuotesTheLoadedData();
     void scoringDryRunWritesThePrompts();
@@ -117,21 +169,36 @@ private Q_SLOTS:
 
 private:
     void waitLoaded();
-    QTemporaryDir m_dir;
+    /// Trains a small run of the demo to the end; its id.
+    qint64 trainRun(int epochs);
+    /// Re-reads the runs table and waits for it.
+    void refreshRuns();
+    std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<MainWindow> m_window;
 };
 
 void TestUi::initTestCase()
 {
-    QVERIFY(m_dir.isValid());
     QCoreApplication::setOrganizationName(QStringLiteral("SLLMR-test"));
     QCoreApplication::setApplicationName(QStringLiteral("tst_ui"));
+}
+
+void TestUi::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
     QSettings().clear();
-    m_window = std::make_unique<MainWindow>(m_dir.filePath(QStringLiteral("experiments.db")),
+    m_window = std::make_unique<MainWindow>(m_dir->filePath(QStringLiteral("experiments.db")),
                                             QStringLiteral(SLLMR_DEMO_DIR), false);
     m_window->show();
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
     waitLoaded();
+}
+
+void TestUi::cleanup()
+{
+    m_window.reset();  // the controllers cancel and wait
+    m_dir.reset();
 }
 
 void TestUi::waitLoaded()
@@ -139,6 +206,26 @@ void TestUi::waitLoaded()
     auto* wb = m_window->workbench();
     QTRY_VERIFY_WITH_TIMEOUT(!wb->isBusy() && wb->state().scores && wb->state().preview,
                              kLoadTimeoutMs);
+}
+
+qint64 TestUi::trainRun(int epochs)
+{
+    smallRun(m_window->workbench(), epochs);
+    auto* runs = m_window->runController();
+    QSignalSpy finished(runs, &ui::RunController::finished);
+    if (!m_window->startRun() || !finished.wait(kRunTimeoutMs))
+        return 0;
+    if (finished.front().at(1).toString() != QLatin1String("completed"))
+        return 0;
+    refreshRuns();
+    return finished.front().at(0).toLongLong();
+}
+
+void TestUi::refreshRuns()
+{
+    QSignalSpy refreshed(m_window->runsModel(), &ui::RunsModel::refreshed);
+    m_window->runsModel()->refresh();
+    QVERIFY(refreshed.wait(kLoadTimeoutMs));
 }
 
 void TestUi::demoLoadsThroughTheWorkbench()
@@ -241,15 +328,17 @@ void TestUi::twoEpochRunReportsEveryEpoch()
         if (m.segment == "overall" && m.metric == "llm_auc")
             stored = m.value;
     QVERIFY(std::abs(stored - wb->state().llmQuality.front().auc) < 1e-9);
-    // The results page shows the finished run.
-    QVERIFY(m_window->resultsPage()->shownRuns().contains(id));
-    QVERIFY(m_window->resultsPage()->table()->rowCount() > 5);
+    // The results page shows the finished run (the runs table and the metrics are read in the
+    // background).
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->resultsPage()->shownRuns().contains(id), kLoadTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->resultsPage()->table()->rowCount() > 5, kLoadTimeoutMs);
 }
 
 void TestUi::runsTableMatchesTheDatabase()
 {
+    QVERIFY(trainRun(1) > 0);
     auto* model = m_window->runsModel();
-    model->refresh();
+    refreshRuns();
     Db db(m_window->databasePath());
     const auto rows = db.query("SELECT id, status FROM runs ORDER BY id DESC");
     QCOMPARE(model->rowCount(), rows.size());
@@ -270,6 +359,7 @@ void TestUi::runsTableMatchesTheDatabase()
     model->setNotes(id, QStringLiteral("first look"), QStringLiteral("demo, test"),
                     [&done](const QString& error) { done = error.isEmpty(); });
     QTRY_VERIFY(done);
+    QTRY_COMPARE(model->runById(id)->tags, QStringLiteral("demo, test"));  // refreshed after it
     QCOMPARE(db.query("SELECT notes, tags FROM runs ORDER BY id DESC").front(),
              (QStringList{QStringLiteral("first look"), QStringLiteral("demo, test")}));
     // The filter finds the run by its tag and hides it for another status.
@@ -301,6 +391,122 @@ void TestUi::cancelStopsWithinASecond()
              QStringLiteral("cancelled"));
 }
 
+void TestUi::escInATextFieldDoesNotCancel()
+{
+    smallRun(m_window->workbench(), 50);
+    auto* runs = m_window->runController();
+    QSignalSpy batches(runs, &ui::RunController::batchProgress);
+    QSignalSpy finished(runs, &ui::RunController::finished);
+    QVERIFY(m_window->startRun());
+    QVERIFY(batches.wait(kRunTimeoutMs));
+    // Esc in a text field (and on the window) only does what Esc does there.
+    m_window->showPage(MainWindow::Page::Ablation);
+    QLineEdit* field = m_window->ablationPage()->seedsEdit();
+    field->setFocus();
+    QTest::keyClick(field, Qt::Key_Escape);
+    QTest::keyClick(m_window.get(), Qt::Key_Escape);
+    QTest::qWait(500);
+    QVERIFY(runs->isRunning());
+    QVERIFY(finished.isEmpty());
+    // Cancelling is deliberate: Run > Cancel asks first; "No" keeps training.
+    answerNextQuestion(QMessageBox::No, nullptr);
+    m_window->confirmCancel();
+    QTest::qWait(300);
+    QVERIFY(runs->isRunning());
+    QString question;
+    answerNextQuestion(QMessageBox::Yes, &question);
+    m_window->confirmCancel();
+    QVERIFY(question.contains(QStringLiteral("Stop run")));
+    QVERIFY(finished.wait(5000));
+    QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("cancelled"));
+}
+
+void TestUi::quittingDuringASweepAsksAndInterrupts()
+{
+    auto* page = m_window->ablationPage();
+    page->setGridText(smallGrid());
+    QCOMPARE(page->expand(), 4);
+    auto* sweeps = m_window->sweepController();
+    QSignalSpy batches(sweeps, &ui::SweepController::batchProgress);
+    QVERIFY(page->runGrid());
+    QVERIFY(batches.wait(kRunTimeoutMs));
+    sweeps->setPaused(true);  // hold the first run mid-epoch
+    const qint64 sweepId = sweeps->currentSweepId();
+    const qint64 runId = sweeps->currentRunId();
+    QVERIFY(sweepId > 0 && runId > 0);
+    // The status bar names it like a run.
+    auto* training = m_window->findChild<QLabel*>(QStringLiteral("trainingLabel"));
+    QVERIFY(training);
+    QTRY_VERIFY(training->text().contains(QStringLiteral("Sweep %1").arg(sweepId)));
+    QVERIFY(training->text().contains(QStringLiteral("Paused")));
+
+    // Quitting asks; "No" keeps it running.
+    QString question;
+    answerNextQuestion(QMessageBox::No, &question);
+    QVERIFY(!m_window->close());
+    QVERIFY(question.contains(QStringLiteral("Sweep %1").arg(sweepId)));
+    QVERIFY(sweeps->isRunning());
+    // "Yes": the sweep and its current run stop as `interrupted`.
+    answerNextQuestion(QMessageBox::Yes, nullptr);
+    QVERIFY(m_window->close());
+    QVERIFY(!sweeps->isRunning());
+    {
+        Db db(m_window->databasePath());
+        QCOMPARE(
+            db.query(qPrintable(
+                         QStringLiteral("SELECT status FROM sweeps WHERE id = %1").arg(sweepId)))
+                .front()
+                .front(),
+            QStringLiteral("interrupted"));
+        QCOMPARE(
+            db.query(qPrintable(QStringLiteral("SELECT status FROM runs WHERE id = %1").arg(runId)))
+                .front()
+                .front(),
+            QStringLiteral("interrupted"));
+        QCOMPARE(db.query(qPrintable(QStringLiteral("SELECT status FROM sweep_items WHERE "
+                                                    "sweep_id = %1 AND run_id = %2")
+                                         .arg(sweepId)
+                                         .arg(runId)))
+                     .front()
+                     .front(),
+                 QStringLiteral("interrupted"));
+    }
+    // Resumable: the same run continues and the queue completes.
+    QSignalSpy finished(sweeps, &ui::SweepController::finished);
+    QVERIFY(page->resumeSweep(sweepId));
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(finished.front().at(1).toString(), QStringLiteral("completed"));
+    Db db(m_window->databasePath());
+    QCOMPARE(
+        db.query(qPrintable(QStringLiteral("SELECT status FROM runs WHERE id = %1").arg(runId)))
+            .front()
+            .front(),
+        QStringLiteral("completed"));
+    QCOMPARE(db.query(qPrintable(QStringLiteral("SELECT count(*) FROM sweep_items WHERE "
+                                                "sweep_id = %1 AND status = 'completed'")
+                                     .arg(sweepId)))
+                 .front()
+                 .front(),
+             QStringLiteral("4"));
+}
+
+void TestUi::startIsRefusedWhileASweepTrains()
+{
+    auto* page = m_window->ablationPage();
+    page->setGridText(smallGrid());
+    auto* sweeps = m_window->sweepController();
+    QSignalSpy batches(sweeps, &ui::SweepController::batchProgress);
+    QVERIFY(page->runGrid());
+    QVERIFY(batches.wait(kRunTimeoutMs));
+    sweeps->setPaused(true);
+    // Ctrl+R does what Run > Start does: refused with a message while the sweep trains.
+    QVERIFY(!m_window->startRun());
+    QVERIFY(!m_window->runController()->isRunning());
+    QVERIFY(m_window->statusBar()->currentMessage().contains(QStringLiteral("Sweep")));
+    sweeps->cancelAndWait();
+    QVERIFY(!sweeps->isRunning());
+}
+
 void TestUi::pauseHoldsTraining()
 {
     auto* wb = m_window->workbench();
@@ -317,9 +523,15 @@ void TestUi::pauseHoldsTraining()
     QTest::qWait(1200);
     QCOMPARE(batches.size(), held);
     QVERIFY(finished.isEmpty());
+    // The page says so, without a stale rate or ETA, and the log records it.
+    auto* page = m_window->runPage();
+    QCOMPARE(page->rateLabel()->text(), QStringLiteral("Paused"));
+    QVERIFY(page->progressBar()->format().startsWith(QStringLiteral("Paused")));
+    QVERIFY(page->runLog()->toPlainText().contains(QStringLiteral("paused")));
     runs->setPaused(false);
     QVERIFY(finished.wait(kRunTimeoutMs));
     QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("completed"));
+    QVERIFY(page->runLog()->toPlainText().contains(QStringLiteral("continued")));
 }
 
 void TestUi::quitMarksInterruptedAndResumes()
@@ -331,15 +543,30 @@ void TestUi::quitMarksInterruptedAndResumes()
     QVERIFY(m_window->startRun());
     QVERIFY(epochs.wait(kRunTimeoutMs));
     const qint64 id = runs->currentRunId();
-    runs->interruptAndWait();  // what closing the window does after the user confirms
+    // Closing the window asks; "No" keeps the run going, "Yes" stops it as `interrupted`.
+    QString question;
+    answerNextQuestion(QMessageBox::No, &question);
+    QVERIFY(!m_window->close());
+    QVERIFY(question.contains(QStringLiteral("Run %1").arg(id)));
+    QVERIFY(runs->isRunning());
+    answerNextQuestion(QMessageBox::Yes, nullptr);
+    QVERIFY(m_window->close());
     QVERIFY(!runs->isRunning());
-    m_window->runsModel()->refresh();
+    refreshRuns();
     QCOMPARE(m_window->runsModel()->runById(id)->status, QStringLiteral("interrupted"));
     QSignalSpy finished(runs, &ui::RunController::finished);
+    QSignalSpy resumed(runs, &ui::RunController::resumedFrom);
     QVERIFY(runs->resume(id));
     QVERIFY(finished.wait(kRunTimeoutMs));
     QCOMPARE(finished.at(0).at(0).toLongLong(), id);
     QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("completed"));
+    // The resumed run's charts show the earlier epochs too, and the log says where it went on.
+    QCOMPARE(resumed.size(), 1);
+    const int from = resumed.front().front().toInt();
+    QVERIFY(from >= 1);
+    QCOMPARE(m_window->runPage()->lossChart()->graph(0)->dataCount(), 3);
+    QVERIFY(m_window->runPage()->runLog()->toPlainText().contains(
+        QStringLiteral("resumed from epoch %1").arg(from)));
     ExperimentStore store(m_window->databasePath().toStdString());
     int last = 0;
     for (const auto& m : store.epochMetrics(id))
@@ -374,26 +601,137 @@ void TestUi::guiThreadNeverStalls()
 
 void TestUi::chartsExportImageAndData()
 {
+    const qint64 id = trainRun(3);
+    QVERIFY(id > 0);
     ui::Chart* chart = m_window->runPage()->lossChart();
     const QString csv = chart->toCsv();
     QVERIFY(csv.startsWith(QStringLiteral("series,x,y\n")));
     QVERIFY(csv.count(QLatin1Char('\n')) >= 1 + 3 * 3);  // base, LLM, gate x 3 epochs
-    const QString png = m_dir.filePath(QStringLiteral("loss.png"));
-    const QString pdf = m_dir.filePath(QStringLiteral("loss.pdf"));
+    const QString png = m_dir->filePath(QStringLiteral("loss.png"));
+    const QString pdf = m_dir->filePath(QStringLiteral("loss.pdf"));
     QVERIFY(chart->exportImage(png));
     QVERIFY(chart->exportImage(pdf));
     QVERIFY(QImage(png).width() > 100);
     QFile f(pdf);
     QVERIFY(f.open(QIODevice::ReadOnly));
     QVERIFY(f.read(4) == "%PDF");
-    QVERIFY(m_window->resultsPage()->chart()->toCsv().contains(QStringLiteral("run ")));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        m_window->resultsPage()->chart()->toCsv().contains(QStringLiteral("run %1").arg(id)),
+        kLoadTimeoutMs);
+    // Hovering a point reads out its exact value.
+    ui::Chart* loss = m_window->runPage()->lossChart();
+    QCPGraph* base = loss->graph(0);
+    loss->replot();
+    const QPointF at(loss->xAxis->coordToPixel(base->data()->at(0)->key),
+                     loss->yAxis->coordToPixel(base->data()->at(0)->value));
+    QVERIFY(loss->readoutAt(at).contains(QLocale().toString(base->data()->at(0)->value, 'f', 4)));
+}
+
+void TestUi::emptyChartsShowWhatFillsThem()
+{
+    // A fresh store: no run yet. Every empty chart keeps its size and says what fills it.
+    m_window->showPage(MainWindow::Page::Run);
+    for (ui::Chart* chart : {m_window->runPage()->lossChart(), m_window->runPage()->aucChart(),
+                             m_window->runPage()->gateChart()}) {
+        QTRY_VERIFY(chart->placeholderLabel()->isVisible());
+        QVERIFY(chart->placeholder().contains(QStringLiteral("Ctrl+R")));
+        QVERIFY(chart->width() >= chart->minimumSizeHint().width());
+        QVERIFY(chart->height() >= chart->minimumSizeHint().height());
+    }
+    m_window->showPage(MainWindow::Page::Results);
+    ui::Chart* results = m_window->resultsPage()->chart();
+    QTRY_VERIFY(results->placeholderLabel()->isVisible());
+    const QLabel* label = results->placeholderLabel();
+    QVERIFY(label->text().startsWith(QStringLiteral("Tick one or more completed runs")));
+    // The whole sentence fits inside the chart: it wraps instead of being clipped.
+    QVERIFY(results->rect().contains(label->geometry()));
+    QVERIFY(label->heightForWidth(label->width()) <= label->height());
+}
+
+void TestUi::wheelOnlyChangesFocusedFields()
+{
+    m_window->showPage(MainWindow::Page::ModelAndGate);
+    QSpinBox* seed = m_window->modelPage()->seedBox();
+    QTRY_VERIFY(seed->isVisible());
+    const int before = seed->value();
+    m_window->modelPage()->setFocus();
+    QVERIFY(!seed->hasFocus());
+    auto wheel = [seed] {
+        const QPointF at(seed->width() / 2.0, seed->height() / 2.0);
+        QWheelEvent event(at, seed->mapToGlobal(at), QPoint(), QPoint(0, 120), Qt::NoButton,
+                          Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(seed, &event);
+    };
+    for (int k = 0; k < 3; ++k)
+        wheel();
+    QCOMPARE(seed->value(), before);  // scrolling the form over it leaves it alone
+    QCOMPARE(seed->focusPolicy(), Qt::StrongFocus);
+    // Focused (clicked or tabbed into), the wheel changes it.
+    m_window->activateWindow();
+    seed->setFocus();
+    if (!seed->hasFocus())
+        QSKIP("the offscreen platform gave no keyboard focus to the window");
+    wheel();
+    QCOMPARE(seed->value(), before + 1);
+}
+
+void TestUi::gridShownIsTheGridRun()
+{
+    auto* page = m_window->ablationPage();
+    // A grid file the form can show: the form reads it back.
+    page->setGridText(smallGrid());
+    QVERIFY(page->formShowsGrid());
+    QCOMPARE(page->seedsEdit()->text(), QStringLiteral("1, 2"));
+    QStringList ticked;
+    for (int k = 0; k < page->variantList()->count(); ++k)
+        if (page->variantList()->item(k)->checkState() == Qt::Checked)
+            ticked << page->variantList()->item(k)->text();
+    QCOMPARE(ticked, (QStringList{QStringLiteral("global"), QStringLiteral("reliability")}));
+    // Changing the form rewrites the file at once, keeping its base.
+    page->seedsEdit()->setText(QStringLiteral("7"));
+    Q_EMIT page->seedsEdit()->textEdited(QStringLiteral("7"));
+    for (int k = 0; k < page->variantList()->count(); ++k)
+        if (page->variantList()->item(k)->text() == QLatin1String("none"))
+            page->variantList()->item(k)->setCheckState(Qt::Checked);
+    const auto shown = nlohmann::json::parse(page->gridText().toStdString());
+    QCOMPARE(shown["seeds"], nlohmann::json::array({7}));
+    QCOMPARE(shown["variants"].size(), std::size_t{3});
+    QCOMPARE(shown["base"]["train"]["epochs"], nlohmann::json(2));  // the fixture's base stays
+    QCOMPARE(page->expand(), 3);
+
+    // What runs is exactly what is shown: the stored sweep has the shown rows and seeds.
+    auto* sweeps = m_window->sweepController();
+    QSignalSpy started(sweeps, &ui::SweepController::sweepStarted);
+    QVERIFY(page->runGrid());
+    QVERIFY(started.wait(kRunTimeoutMs));
+    const qint64 sweepId = started.front().at(0).toLongLong();
+    QCOMPARE(started.front().at(1).toInt(), 3);
+    sweeps->cancelAndWait();
+    Db db(m_window->databasePath());
+    const auto items = db.query(qPrintable(
+        QStringLiteral("SELECT row_label, seed FROM sweep_items WHERE sweep_id = %1 ORDER BY "
+                       "position")
+            .arg(sweepId)));
+    QCOMPARE(items.size(), 3);
+    QStringList rows;
+    for (const auto& item : items) {
+        QCOMPARE(item[1], QStringLiteral("7"));
+        rows << item[0];
+    }
+    QCOMPARE(rows, (QStringList{QStringLiteral("none"), QStringLiteral("global"),
+                                QStringLiteral("reliability")}));
+    // A file with settings the form cannot show disables the form and says why.
+    auto other = shown;
+    other["axes"]["train.epochs"] = {1, 2};
+    page->setGridText(QString::fromStdString(other.dump(2)));
+    QVERIFY(!page->formShowsGrid());
 }
 
 void TestUi::badScoreFileShowsAnErrorAndKeepsState()
 {
     auto* wb = m_window->workbench();
     const auto before = wb->state().scores;
-    const QString bad = m_dir.filePath(QStringLiteral("bad.tsv"));
+    const QString bad = m_dir->filePath(QStringLiteral("bad.tsv"));
     QFile f(bad);
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write("user\titem\tscore\n1\t1\tnan\n");
@@ -415,6 +753,7 @@ void TestUi::badScoreFileShowsAnErrorAndKeepsState()
 
 void TestUi::inspectorMatchesTheDatabase()
 {
+    QVERIFY(trainRun(2) > 0);
     Db db(m_window->databasePath());
     const auto completed =
         db.query("SELECT id FROM runs WHERE status = 'completed' ORDER BY id LIMIT 1");
@@ -488,15 +827,8 @@ void TestUi::inspectorMatchesTheDatabase()
 
 void TestUi::ablationSweepReachesTheMatrix()
 {
-    const QString fixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/");
-    QFile f(fixtures + QStringLiteral("small-grid.json"));
-    QVERIFY(f.open(QIODevice::ReadOnly));
-    QString grid = QString::fromUtf8(f.readAll());
-    for (const char* name : {"train.tsv", "test.tsv", "llm.tsv"})
-        grid.replace(QStringLiteral("\"%1\"").arg(QLatin1String(name)),
-                     QStringLiteral("\"%1%2\"").arg(fixtures, QLatin1String(name)));
     auto* page = m_window->ablationPage();
-    page->setGridText(grid);
+    page->setGridText(smallGrid());
     QString message;
     QCOMPARE(page->expand(&message), 4);  // 2 variants x 2 seeds
     QSignalSpy finished(page, &ui::AblationPage::sweepFinished);
@@ -513,7 +845,7 @@ void TestUi::ablationSweepReachesTheMatrix()
     QVERIFY(m);
     QCOMPARE(m->rows.size(), std::size_t{2});
     QCOMPARE(page->matrixTable()->rowCount(), 2);
-    QCOMPARE(page->queueTable()->rowCount(), 4);
+    QTRY_COMPARE_WITH_TIMEOUT(page->queueTable()->rowCount(), 4, kLoadTimeoutMs);
     // The matrix cell is the mean over the seeds of the stored test AUC.
     const int col = [&] {
         for (std::size_t c = 0; c < m->columns.size(); ++c)
@@ -540,7 +872,8 @@ void TestUi::ablationSweepReachesTheMatrix()
     QVERIFY(m->test("reliability", "overall"));
     // Exports.
     for (const char* suffix : {"csv", "json", "tex"}) {
-        const QString path = m_dir.filePath(QStringLiteral("matrix.%1").arg(QLatin1String(suffix)));
+        const QString path =
+            m_dir->filePath(QStringLiteral("matrix.%1").arg(QLatin1String(suffix)));
         QVERIFY(page->exportMatrix(path));
         QVERIFY(QFileInfo(path).size() > 100);
     }
@@ -560,10 +893,16 @@ void TestUi::ablationSweepReachesTheMatrix()
 
 void TestUi::guidedDemoQuotesTheLoadedData()
 {
-    ui::TeachingDemo demo(m_window.get());
+    ui::TeachingDemo demo(m_window.get(), m_window.get());
     QCOMPARE(demo.step(), 0);
     QVERIFY(
         demo.text().contains(QString::number(m_window->workbench()->state().dataset->numUsers())));
+    // "<" in the text is text, not the start of an HTML tag: the whole first step is shown.
+    const QString tau = QString::number(m_window->workbench()->state().segmentation->tauUser);
+    QVERIFY2(demo.text().contains(QStringLiteral("(|H(u)| < %1)").arg(tau)),
+             qPrintable(demo.text()));
+    QCOMPARE(tau, QStringLiteral("20"));
+    QVERIFY(demo.text().contains(QStringLiteral("Drag the dashed lines")));
     QCOMPARE(m_window->currentPage(), MainWindow::Page::Data);
     demo.goTo(1);
     double overall = 0;
@@ -581,7 +920,7 @@ void TestUi::scoringDryRunWritesThePrompts()
     ui::ScoringDialog dialog(m_window->workbench());
     ScoringParams p = dialog.params();
     p.candidates.maxUsers = 5;
-    p.outputPath = m_dir.filePath(QStringLiteral("scores.tsv")).toStdString();
+    p.outputPath = m_dir->filePath(QStringLiteral("scores.tsv")).toStdString();
     p.batchOutputPath = p.outputPath + ".batch.jsonl";
     p.endpoint.baseUrl = "http://127.0.0.1:9/v1";  // never contacted in a dry run
     dialog.setParams(p);

@@ -8,7 +8,6 @@
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QFormLayout>
-#include <QFutureWatcher>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -17,27 +16,30 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScopedValueRollback>
+#include <QSet>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QThread>
+#include <QTimer>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
 #include <fstream>
 
 #include "analysis/grid.h"
-#include "analysis/sweep.h"
 #include "common/error.h"
+#include "common/paths.h"
+#include "engine/job_runner.h"
+#include "engine/runs_model.h"
+#include "engine/store_queries.h"
+#include "engine/sweep_controller.h"
+#include "engine/workbench.h"
 #include "error_text.h"
-#include "main_window.h"
 #include "model/model_spec.h"
-#include "runs_model.h"
 #include "table_util.h"
-#include "workbench.h"
+#include "train/run_config.h"
 
 namespace sllmr::ui {
 
@@ -81,6 +83,80 @@ QString pText(double p)
     return p < 1e-4 ? QStringLiteral("p<1e-4") : QStringLiteral("p=%1").arg(p, 0, 'g', 3);
 }
 
+// A matrix cell: mean +- std over seeds, the difference to the reference, bold when best.
+QTableWidgetItem* metricCell(const MatrixCell& cell, bool isReference)
+{
+    QString text = fmt(cell.mean);
+    if (!std::isnan(cell.stdDev))
+        text += QStringLiteral(" \u00b1 %1").arg(fmt(cell.stdDev));
+    if (!isReference && !std::isnan(cell.difference))
+        text += QStringLiteral("\n\u0394 %1%2")
+                    .arg(cell.difference >= 0 ? QStringLiteral("+") : QString())
+                    .arg(fmt(cell.difference));
+    if (cell.small())
+        text += QStringLiteral(" \u2020");
+    auto* item = readOnlyCell(text, true);
+    if (cell.small()) {
+        item->setForeground(QColor(140, 140, 140));
+        item->setToolTip(QObject::tr("Computed on %1 test interactions (fewer than %2): too few "
+                                     "to read.")
+                             .arg(cell.size)
+                             .arg(kSmallSegment));
+    }
+    if (cell.best) {
+        QFont f = item->font();
+        f.setBold(true);
+        item->setFont(f);
+        item->setToolTip(QObject::tr("Best of this column"));
+    }
+    return item;
+}
+
+// A test cell: the difference with its interval and the Holm-corrected p, coloured by verdict.
+QTableWidgetItem* testCell(const SignificanceTest* t, bool isReference)
+{
+    if (isReference)
+        return readOnlyCell(QStringLiteral("\u2014"));
+    if (!t || !t->note.empty())
+        return readOnlyCell(t ? QString::fromStdString(t->note) : QObject::tr("no test"));
+    const QString mark = t->significant ? QObject::tr("significant") : QObject::tr("n.s.");
+    const QString unit = QString::fromLatin1(toString(t->unit));
+    QString text = QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm, %5s) %6")
+                       .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi), pText(t->tHolm), unit,
+                            mark);
+    if (!t->disagreement.empty())
+        text += QObject::tr("\nmetrics disagree");
+    auto* item = readOnlyCell(text);
+    item->setToolTip(
+        QObject::tr("%1 paired %2s (%11 test interactions). Paired t: t = %3, p = %4, Holm "
+                    "p = %5. Wilcoxon signed-rank: W = %6, p = %7, Holm p = %8. %12 %9% CI "
+                    "of the mean difference: [%10].")
+            .arg(t->pairs)
+            .arg(unit)
+            .arg(t->t.t, 0, 'f', 3)
+            .arg(pText(t->t.p), pText(t->tHolm))
+            .arg(t->wilcoxon.w, 0, 'f', 1)
+            .arg(pText(t->wilcoxon.p), pText(t->wilcoxonHolm))
+            .arg(t->ci.level * 100, 0, 'f', 0)
+            .arg(fmt(t->ci.lo) + QStringLiteral(", ") + fmt(t->ci.hi))
+            .arg(t->interactions)
+            .arg(QString::fromStdString(t->ci.method)) +
+        (t->disagreement.empty()
+             ? QString()
+             : QObject::tr(" The row's metrics move in opposite directions: %1.")
+                   .arg(QString::fromStdString(t->disagreement))));
+    QFont f = item->font();
+    if (t->significant) {
+        f.setBold(true);
+        item->setForeground(QColor(0, 158, 115));
+    } else {
+        f.setItalic(true);
+        item->setForeground(QColor(140, 140, 140));
+    }
+    item->setFont(f);
+    return item;
+}
+
 QList<double> parseNumbers(const QString& text)
 {
     QList<double> out;
@@ -96,37 +172,96 @@ QList<double> parseNumbers(const QString& text)
 
 QString gridsDir()
 {
-    const QString demo = findDemoDir();
+    const QString demo = QString::fromStdString(sllmr::demoDir());
     return demo.isEmpty() ? QString() : QDir(demo).filePath(QStringLiteral("../grids"));
+}
+
+// The dotted config keys the form writes as axes, and the values it writes for each.
+const char* const kLambdaKey = "method.lambda";
+const char* const kBackboneKey = "model.type";
+const char* const kGateInputKeys[] = {"gate.inputs.cold", "gate.inputs.tail",
+                                      "gate.inputs.uncertainty"};
+
+// What the form writes for variant `v` (`withReliability`: the reliability variant is ticked, so
+// the random gate copies its activation rate).
+nlohmann::json variantSet(const VariantChoice& v, bool withReliability)
+{
+    nlohmann::json set = {{"method.name", v.method}, {"gate.mode", v.gate}};
+    if (std::string(v.method) == "global")
+        set.erase("gate.mode");
+    if (std::string(v.label) == "random" && withReliability)
+        set["gate.reference_run"] = "@reliability";
+    return set;
+}
+
+int variantIndex(const std::string& label)
+{
+    for (int k = 0; k < static_cast<int>(std::size(kVariants)); ++k)
+        if (label == kVariants[k].label)
+            return k;
+    return -1;
+}
+
+QString numberList(const nlohmann::json& values)
+{
+    QStringList parts;
+    for (const auto& v : values)
+        parts << QString::number(v.get<double>(), 'g', 10);
+    return parts.join(QStringLiteral(", "));
 }
 
 }  // namespace
 
-AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databasePath,
-                           QWidget* parent)
-    : QWidget(parent), m_workbench(workbench), m_runs(runs), m_databasePath(std::move(databasePath))
+AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, SweepController* sweeps,
+                           QString databasePath, QWidget* parent)
+    : QWidget(parent)
+    , m_workbench(workbench)
+    , m_runs(runs)
+    , m_sweeps(sweeps)
+    , m_databasePath(std::move(databasePath))
+    , m_jobs(new JobRunner(this))
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(18, 12, 18, 12);
     auto* split = new QSplitter(Qt::Vertical, this);
     auto* top = new QSplitter(Qt::Horizontal, split);
+    top->addWidget(createGridForm(top));
+    top->addWidget(createEditor(top));
+    top->setStretchFactor(1, 2);
+    split->addWidget(top);
+    split->addWidget(createQueue(split));
+    split->addWidget(createMatrixView(split));
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 2);
+    split->setStretchFactor(2, 3);
+    layout->addWidget(split, 1);
+    connectSweeps();
+    syncButtons();
+    if (!loadPreset(QStringLiteral("demo-ablation")))
+        buildGridFromForm();
+    refreshSweeps();
+}
 
-    // Grid definition
-    auto* form = new QGroupBox(tr("Grid over the current configuration"), top);
+QWidget* AblationPage::createGridForm(QWidget* parent)
+{
+    auto* box = new QGroupBox(tr("Grid (the form and the file show the same grid)"), parent);
+    auto* boxLayout = new QVBoxLayout(box);
+    auto* form = new QWidget(box);
+    m_form = form;
     auto* fl = new QFormLayout(form);
+    fl->setContentsMargins(0, 0, 0, 0);
+    boxLayout->addWidget(form);
     m_variants = new QListWidget(form);
+    m_variants->setObjectName(QStringLiteral("gridVariants"));
     for (const VariantChoice& v : kVariants) {
         auto* item = new QListWidgetItem(QString::fromLatin1(v.label), m_variants);
         item->setToolTip(tr(v.tip));
-        const bool on = QLatin1String(v.label) == QLatin1String("none") ||
-                        QLatin1String(v.label) == QLatin1String("global") ||
-                        QLatin1String(v.label) == QLatin1String("reliability");
-        item->setCheckState(on ? Qt::Checked : Qt::Unchecked);
+        item->setCheckState(Qt::Unchecked);
     }
     m_variants->setMaximumHeight(200);
     fl->addRow(tr("Variants"), m_variants);
     m_lambdas = new QLineEdit(form);
-    m_lambdas->setPlaceholderText(tr("e.g. 0.05, 0.1, 0.2 (empty: the current lambda)"));
+    m_lambdas->setPlaceholderText(tr("e.g. 0.05, 0.1, 0.2 (empty: the base lambda)"));
     m_lambdas->setToolTip(tr("lambda values: each variant with an LLM loss runs once per value."));
     fl->addRow(tr("lambda values"), m_lambdas);
     m_backbones = new QListWidget(form);
@@ -136,8 +271,7 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     }
     m_backbones->setMaximumHeight(110);
     m_backbones->setToolTip(
-        tr("Backbones to cross with the variants (none ticked: the current "
-           "one)."));
+        tr("Backbones to cross with the variants (none ticked: the base one)."));
     fl->addRow(tr("Backbones"), m_backbones);
     auto* inputs = new QWidget(form);
     auto* ih = new QHBoxLayout(inputs);
@@ -152,26 +286,56 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     ih->addStretch(1);
     fl->addRow(tr("Gate inputs on/off"), inputs);
     m_seeds = new QLineEdit(QStringLiteral("1, 2, 3"), form);
+    m_seeds->setObjectName(QStringLiteral("gridSeeds"));
     m_seeds->setToolTip(tr("Every row runs once per seed; the matrix shows mean +- std."));
     fl->addRow(tr("Seeds"), m_seeds);
+    m_formNote = new QLabel(box);
+    m_formNote->setTextFormat(Qt::PlainText);
+    m_formNote->setWordWrap(true);
+    m_formNote->hide();
+    boxLayout->addWidget(m_formNote);
     auto* formButtons = new QHBoxLayout;
-    auto* build = new QPushButton(tr("Write grid"), form);
-    build->setToolTip(tr("Write these choices as a grid file in the editor."));
-    m_preset = new QComboBox(form);
+    auto* build = new QPushButton(tr("New grid from the form"), box);
+    build->setToolTip(
+        tr("Replace the grid file by the form's choices over the Studio's current "
+           "configuration."));
+    m_preset = new QComboBox(box);
     m_preset->addItem(tr("Presets..."));
     const QDir grids(gridsDir());
     for (const QString& f : grids.entryList({QStringLiteral("*.json")}, QDir::Files))
         m_preset->addItem(QFileInfo(f).completeBaseName());
     formButtons->addWidget(build);
     formButtons->addWidget(m_preset, 1);
-    fl->addRow(formButtons);
+    boxLayout->addLayout(formButtons);
+    boxLayout->addStretch(1);
 
-    auto* editorBox = new QGroupBox(tr("Grid file (runs as is with 'sllmr sweep GRID.json')"), top);
+    connect(build, &QPushButton::clicked, this, &AblationPage::buildGridFromForm);
+    connect(m_preset, &QComboBox::currentIndexChanged, this, [this](int index) {
+        if (index > 0)
+            loadPreset(m_preset->itemText(index));
+        m_preset->setCurrentIndex(0);
+    });
+    // Every change of the form rewrites the grid file at once: the file is what runs.
+    connect(m_variants, &QListWidget::itemChanged, this, &AblationPage::writeFormIntoGrid);
+    connect(m_backbones, &QListWidget::itemChanged, this, &AblationPage::writeFormIntoGrid);
+    for (QLineEdit* e : {m_lambdas, m_seeds})
+        connect(e, &QLineEdit::textEdited, this, &AblationPage::writeFormIntoGrid);
+    for (QCheckBox* c : {m_varyCold, m_varyTail, m_varyQ})
+        connect(c, &QCheckBox::toggled, this, &AblationPage::writeFormIntoGrid);
+    return box;
+}
+
+QWidget* AblationPage::createEditor(QWidget* parent)
+{
+    auto* editorBox = new QGroupBox(
+        tr("Grid file (what 'Run grid' runs; 'sllmr sweep GRID.json' runs it too)"), parent);
     auto* el = new QVBoxLayout(editorBox);
     m_editor = new QPlainTextEdit(editorBox);
+    m_editor->setObjectName(QStringLiteral("gridEditor"));
     m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     el->addWidget(m_editor, 1);
     m_expansion = new QLabel(editorBox);
+    m_expansion->setTextFormat(Qt::PlainText);  // errors quote the file
     m_expansion->setWordWrap(true);
     el->addWidget(m_expansion);
     auto* eb = new QHBoxLayout;
@@ -183,12 +347,38 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     eb->addStretch(1);
     eb->addWidget(m_run);
     el->addLayout(eb);
-    top->addWidget(form);
-    top->addWidget(editorBox);
-    top->setStretchFactor(1, 2);
 
-    // Queue
-    auto* middle = new QWidget(split);
+    // Typing in the file updates the form once the text rests for a moment.
+    m_editorIdle = new QTimer(this);
+    m_editorIdle->setSingleShot(true);
+    m_editorIdle->setInterval(300);
+    connect(m_editorIdle, &QTimer::timeout, this, [this] {
+        readFormFromGrid();
+        expand();
+    });
+    connect(m_editor, &QPlainTextEdit::textChanged, this, [this] {
+        if (!m_syncing)
+            m_editorIdle->start();
+    });
+    connect(check, &QPushButton::clicked, this, [this] { expand(); });
+    connect(save, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Save grid"), QStringLiteral("grid.json"), tr("JSON (*.json)"));
+        if (path.isEmpty())
+            return;
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+            f.write(m_editor->toPlainText().toUtf8()) < 0)
+            QMessageBox::critical(this, tr("Save grid"),
+                                  tr("Could not write %1: %2").arg(path, f.errorString()));
+    });
+    connect(m_run, &QPushButton::clicked, this, [this] { runGrid(); });
+    return editorBox;
+}
+
+QWidget* AblationPage::createQueue(QWidget* parent)
+{
+    auto* middle = new QWidget(parent);
     auto* ml = new QVBoxLayout(middle);
     ml->setContentsMargins(0, 0, 0, 0);
     auto* qb = new QHBoxLayout;
@@ -214,14 +404,31 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     m_progress->setValue(0);
     ml->addWidget(m_progress);
     m_status = new QLabel(middle);
+    m_status->setTextFormat(Qt::PlainText);
     ml->addWidget(m_status);
     m_queue = new QTableWidget(middle);
     m_queue->setObjectName(QStringLiteral("sweepQueue"));
     m_queue->verticalHeader()->hide();
     ml->addWidget(m_queue, 1);
 
-    // Matrix
-    auto* bottom = new QWidget(split);
+    connect(m_resume, &QPushButton::clicked, this, [this] {
+        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
+            resumeSweep(id);
+    });
+    connect(m_cancelOne, &QPushButton::clicked, this, &AblationPage::cancelCurrent);
+    connect(m_cancelEvery, &QPushButton::clicked, this, &AblationPage::cancelAll);
+    connect(matrixButton, &QPushButton::clicked, this, [this] {
+        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
+            buildMatrix(id);
+    });
+    connect(m_sweepPicker, &QComboBox::currentIndexChanged, this,
+            [this] { refreshQueue(m_sweepPicker->currentData().toLongLong()); });
+    return middle;
+}
+
+QWidget* AblationPage::createMatrixView(QWidget* parent)
+{
+    auto* bottom = new QWidget(parent);
     auto* bl = new QVBoxLayout(bottom);
     bl->setContentsMargins(0, 0, 0, 0);
     auto* mb = new QHBoxLayout;
@@ -241,6 +448,13 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
            "seeds). interaction: every test interaction as if independent (one user's are not; "
            "p-values are optimistic)."));
     mb->addWidget(m_unit);
+    mb->addWidget(new QLabel(tr("segments"), bottom));
+    m_segmentFilter = new QComboBox(bottom);
+    m_segmentFilter->setObjectName(QStringLiteral("matrixSegments"));
+    m_segmentFilter->setToolTip(
+        tr("Show every segment, or one (its metrics and its test against the reference) so the "
+           "numbers fit without scrolling."));
+    mb->addWidget(m_segmentFilter);
     mb->addStretch(1);
     auto* exportButton = new QPushButton(tr("Export (CSV, JSON, LaTeX)..."), bottom);
     mb->addWidget(exportButton);
@@ -250,46 +464,10 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     m_matrixTable->setWordWrap(true);
     bl->addWidget(m_matrixTable, 1);
     m_matrixNote = new QLabel(bottom);
+    m_matrixNote->setTextFormat(Qt::PlainText);
     m_matrixNote->setWordWrap(true);
     bl->addWidget(m_matrixNote);
-    split->addWidget(top);
-    split->addWidget(middle);
-    split->addWidget(bottom);
-    split->setStretchFactor(0, 2);
-    split->setStretchFactor(1, 2);
-    split->setStretchFactor(2, 3);
-    layout->addWidget(split, 1);
 
-    connect(build, &QPushButton::clicked, this, &AblationPage::buildGridFromForm);
-    connect(m_preset, &QComboBox::currentIndexChanged, this, [this](int index) {
-        if (index > 0)
-            loadPreset(m_preset->itemText(index));
-        m_preset->setCurrentIndex(0);
-    });
-    connect(check, &QPushButton::clicked, this, [this] { expand(); });
-    connect(save, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(
-            this, tr("Save grid"), QStringLiteral("grid.json"), tr("JSON (*.json)"));
-        if (path.isEmpty())
-            return;
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
-            f.write(m_editor->toPlainText().toUtf8()) < 0)
-            QMessageBox::critical(this, tr("Save grid"), tr("Could not write %1.").arg(path));
-    });
-    connect(m_run, &QPushButton::clicked, this, [this] { runGrid(); });
-    connect(m_resume, &QPushButton::clicked, this, [this] {
-        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
-            resumeSweep(id);
-    });
-    connect(m_cancelOne, &QPushButton::clicked, this, &AblationPage::cancelCurrent);
-    connect(m_cancelEvery, &QPushButton::clicked, this, &AblationPage::cancelAll);
-    connect(matrixButton, &QPushButton::clicked, this, [this] {
-        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
-            buildMatrix(id);
-    });
-    connect(m_sweepPicker, &QComboBox::currentIndexChanged, this,
-            [this] { refreshQueue(m_sweepPicker->currentData().toLongLong()); });
     connect(m_reference, &QComboBox::activated, this, [this] {
         if (m_matrix && m_sweepId > 0)
             buildMatrix(m_sweepId, m_reference->currentText());
@@ -297,6 +475,10 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
     connect(m_unit, &QComboBox::activated, this, [this] {
         if (m_matrix && m_sweepId > 0)
             buildMatrix(m_sweepId, m_reference->currentText());
+    });
+    connect(m_segmentFilter, &QComboBox::activated, this, [this] {
+        if (m_matrix)
+            showMatrix();
     });
     connect(exportButton, &QPushButton::clicked, this, [this] {
         if (!m_matrix)
@@ -312,20 +494,59 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, QString databa
             !m_matrix->runIds[static_cast<std::size_t>(row)].empty())
             Q_EMIT inspectRequested(m_matrix->runIds[static_cast<std::size_t>(row)].front());
     });
-    m_cancelOne->setEnabled(false);
-    m_cancelEvery->setEnabled(false);
-    if (!loadPreset(QStringLiteral("demo-ablation")))
-        buildGridFromForm();
-    refreshSweeps();
+    return bottom;
+}
+
+void AblationPage::connectSweeps()
+{
+    connect(m_sweeps, &SweepController::runningChanged, this, &AblationPage::syncButtons);
+    connect(m_sweeps, &SweepController::sweepStarted, this, [this](qint64 id, int items) {
+        m_sweepId = id;
+        m_progress->setRange(0, std::max(1, items));
+        m_progress->setValue(0);
+        refreshSweeps();
+        Q_EMIT sweepStarted(id, items);
+    });
+    connect(m_sweeps, &SweepController::itemStarted, this, [this](const SweepItemUpdate& item) {
+        m_progress->setRange(0, item.items);
+        m_progress->setValue(item.position);
+        m_status->setText(tr("Run %1 of %2: %3, seed %4 (run %5)")
+                              .arg(item.position + 1)
+                              .arg(item.items)
+                              .arg(item.row)
+                              .arg(item.seed)
+                              .arg(item.runId));
+        refreshQueue(item.sweepId);
+        Q_EMIT itemStarted(item.position, item.row, item.runId);
+    });
+    connect(m_sweeps, &SweepController::itemFinished, this,
+            [this](int position, const QString& status, const QString& error) {
+                m_progress->setValue(position + 1);
+                refreshQueue(m_sweepId);
+                if (!error.isEmpty())
+                    m_status->setText(tr("Item %1 %2: %3").arg(position + 1).arg(status, error));
+                Q_EMIT itemFinished(position, status);
+            });
+    connect(m_sweeps, &SweepController::finished, this,
+            [this](qint64 id, const QString& status, const QString& summary) {
+                m_status->setText(tr("Sweep %1 %2: %3.").arg(id).arg(status, summary));
+                m_runs->refresh();
+                refreshSweeps();
+                Q_EMIT sweepFinished(id, status);
+                buildMatrix(id);
+            });
+    connect(m_sweeps, &SweepController::failed, this, [this](qint64 id, const QString& message) {
+        m_status->setText(tr("Sweep %1 stopped: %2").arg(id).arg(message));
+        m_runs->refresh();
+        refreshSweeps();
+        Q_EMIT failed(message);
+    });
 }
 
 AblationPage::~AblationPage()
 {
-    if (m_thread) {
-        m_cancelAll->store(true);
-        m_cancelCurrent->store(true);
-        m_thread->wait();
-    }
+    m_jobs->cancelAll();
+    m_jobs->waitForAll();
 }
 
 QString AblationPage::gridText() const
@@ -335,8 +556,85 @@ QString AblationPage::gridText() const
 
 void AblationPage::setGridText(const QString& text)
 {
-    m_editor->setPlainText(text);
+    {
+        const QScopedValueRollback<bool> syncing(m_syncing, true);
+        m_editor->setPlainText(text);
+    }
+    m_editorIdle->stop();
+    readFormFromGrid();
     expand();
+}
+
+bool AblationPage::formShowsGrid() const
+{
+    return m_form->isEnabled();
+}
+
+bool AblationPage::isRunning() const
+{
+    return m_sweeps->isRunning();
+}
+
+qint64 AblationPage::currentSweep() const
+{
+    return m_sweeps->isRunning() ? m_sweeps->currentSweepId() : m_sweepId;
+}
+
+void AblationPage::setTrainingElsewhere(bool running)
+{
+    m_trainingElsewhere = running;
+    syncButtons();
+}
+
+void AblationPage::syncButtons()
+{
+    const bool running = m_sweeps->isRunning();
+    m_run->setEnabled(!running && !m_trainingElsewhere);
+    m_resume->setEnabled(!running && !m_trainingElsewhere);
+    m_run->setToolTip(m_trainingElsewhere ? tr("A run is in progress on the Run page; start the "
+                                               "grid when it has finished.")
+                                          : QString());
+    m_cancelOne->setEnabled(running);
+    m_cancelEvery->setEnabled(running);
+}
+
+nlohmann::json AblationPage::formGridParts() const
+{
+    nlohmann::json parts;
+    parts["variants"] = nlohmann::json::array();
+    bool withReliability = false;
+    for (int k = 0; k < m_variants->count(); ++k)
+        withReliability |= QLatin1String(kVariants[k].label) == QLatin1String("reliability") &&
+                           m_variants->item(k)->checkState() == Qt::Checked;
+    QStringList labels;
+    for (int k = 0; k < m_variants->count(); ++k) {
+        if (m_variants->item(k)->checkState() != Qt::Checked)
+            continue;
+        parts["variants"].push_back(
+            {{"label", kVariants[k].label}, {"set", variantSet(kVariants[k], withReliability)}});
+        labels << QString::fromLatin1(kVariants[k].label);
+    }
+    nlohmann::json axes = nlohmann::json::object();
+    const auto lambdas = parseNumbers(m_lambdas->text());
+    for (double l : lambdas)
+        axes[kLambdaKey].push_back(l);
+    for (int k = 0; k < m_backbones->count(); ++k)
+        if (m_backbones->item(k)->checkState() == Qt::Checked)
+            axes[kBackboneKey].push_back(m_backbones->item(k)->text().toStdString());
+    const QCheckBox* vary[] = {m_varyCold, m_varyTail, m_varyQ};
+    for (int k = 0; k < 3; ++k)
+        if (vary[k]->isChecked())
+            axes[kGateInputKeys[k]] = {true, false};
+    parts["axes"] = axes;
+    parts["seeds"] = nlohmann::json::array();
+    for (double s : parseNumbers(m_seeds->text()))
+        parts["seeds"].push_back(static_cast<std::int64_t>(s));
+    if (parts["seeds"].empty())
+        parts["seeds"].push_back(static_cast<std::int64_t>(m_workbench->config().seed));
+    parts["reference"] = labels.contains(QStringLiteral("global")) ? std::string("global")
+                         : labels.isEmpty()                        ? std::string()
+                                                                   : labels.front().toStdString();
+    return parts;
 }
 
 void AblationPage::buildGridFromForm()
@@ -345,58 +643,115 @@ void AblationPage::buildGridFromForm()
     grid["name"] = "studio grid";
     grid["description"] = "Written by the Studio's ablation page.";
     grid["base"] = toJson(m_workbench->config());
-    grid["variants"] = nlohmann::json::array();
-    QStringList labels;
-    for (int k = 0; k < m_variants->count(); ++k) {
-        if (m_variants->item(k)->checkState() != Qt::Checked)
-            continue;
-        const VariantChoice& v = kVariants[k];
-        nlohmann::json set = {{"method.name", v.method}, {"gate.mode", v.gate}};
-        if (std::string(v.method) == "global")
-            set.erase("gate.mode");
-        if (std::string(v.label) == "random") {
-            bool haveReliability = false;
-            for (int j = 0; j < m_variants->count(); ++j)
-                haveReliability |=
-                    QLatin1String(kVariants[j].label) == QLatin1String("reliability") &&
-                    m_variants->item(j)->checkState() == Qt::Checked;
-            if (haveReliability)
-                set["gate.reference_run"] = "@reliability";
-        }
-        grid["variants"].push_back({{"label", v.label}, {"set", set}});
-        labels << QString::fromLatin1(v.label);
+    m_form->setEnabled(true);
+    m_formNote->hide();
+    applyForm(grid);
+}
+
+void AblationPage::writeFormIntoGrid()
+{
+    if (m_syncing)
+        return;
+    nlohmann::json grid;
+    try {
+        grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
+    } catch (const nlohmann::json::parse_error&) {
+        buildGridFromForm();  // nothing readable to keep: a new grid over the current config
+        return;
     }
-    nlohmann::json axes = nlohmann::json::object();
-    const auto lambdas = parseNumbers(m_lambdas->text());
-    if (!lambdas.isEmpty()) {
-        axes["method.lambda"] = nlohmann::json::array();
-        for (double l : lambdas)
-            axes["method.lambda"].push_back(l);
+    if (!grid.is_object()) {
+        buildGridFromForm();
+        return;
     }
-    nlohmann::json backbones = nlohmann::json::array();
+    applyForm(grid);
+}
+
+void AblationPage::applyForm(nlohmann::json grid)
+{
+    const nlohmann::json parts = formGridParts();
+    grid["variants"] = parts["variants"];
+    if (parts["axes"].empty())
+        grid.erase("axes");
+    else
+        grid["axes"] = parts["axes"];
+    grid["seeds"] = parts["seeds"];
+    if (parts["reference"].get<std::string>().empty())
+        grid.erase("reference");
+    else
+        grid["reference"] = parts["reference"];
+    {
+        const QScopedValueRollback<bool> syncing(m_syncing, true);
+        m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
+    }
+    m_editorIdle->stop();
+    expand();
+}
+
+QString AblationPage::formCannotShow(const nlohmann::json& grid) const
+{
+    if (!grid.is_object())
+        return tr("the file is not a JSON object");
+    bool withReliability = false;
+    for (const auto& v : grid.value("variants", nlohmann::json::array()))
+        withReliability |= v.value("label", std::string()) == "reliability";
+    for (const auto& v : grid.value("variants", nlohmann::json::array())) {
+        const std::string label = v.value("label", std::string());
+        const int k = variantIndex(label);
+        if (k < 0)
+            return tr("variant '%1' is not one of the form's").arg(QString::fromStdString(label));
+        if (v.value("set", nlohmann::json::object()) != variantSet(kVariants[k], withReliability))
+            return tr("variant '%1' sets other keys than the form's")
+                .arg(QString::fromStdString(label));
+    }
+    // items() refers to its json: keep it alive for the loop (a temporary would dangle).
+    const nlohmann::json axes = grid.value("axes", nlohmann::json::object());
+    for (const auto& [key, values] : axes.items()) {
+        const bool input = std::find(std::begin(kGateInputKeys), std::end(kGateInputKeys), key) !=
+                           std::end(kGateInputKeys);
+        if (input && values != nlohmann::json{true, false})
+            return tr("axis '%1' is not on/off").arg(QString::fromStdString(key));
+        if (!input && key != kLambdaKey && key != kBackboneKey)
+            return tr("axis '%1' is not one of the form's").arg(QString::fromStdString(key));
+    }
+    return {};
+}
+
+void AblationPage::readFormFromGrid()
+{
+    nlohmann::json grid;
+    try {
+        grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
+    } catch (const nlohmann::json::parse_error&) {
+        return;  // expand() says what is wrong; the form keeps its last state meanwhile
+    }
+    const QString why = formCannotShow(grid);
+    m_form->setEnabled(why.isEmpty());
+    m_formNote->setVisible(!why.isEmpty());
+    if (!why.isEmpty()) {
+        m_formNote->setText(tr("The form cannot show this grid (%1); it runs as written in the "
+                               "file. 'New grid from the form' replaces it.")
+                                .arg(why));
+        return;
+    }
+    const QScopedValueRollback<bool> syncing(m_syncing, true);
+    QSet<QString> labels;
+    for (const auto& v : grid.value("variants", nlohmann::json::array()))
+        labels.insert(QString::fromStdString(v.value("label", std::string())));
+    for (int k = 0; k < m_variants->count(); ++k)
+        m_variants->item(k)->setCheckState(
+            labels.contains(m_variants->item(k)->text()) ? Qt::Checked : Qt::Unchecked);
+    const nlohmann::json axes = grid.value("axes", nlohmann::json::object());
+    m_lambdas->setText(axes.contains(kLambdaKey) ? numberList(axes[kLambdaKey]) : QString());
+    QSet<QString> backbones;
+    for (const auto& b : axes.value(kBackboneKey, nlohmann::json::array()))
+        backbones.insert(QString::fromStdString(b.get<std::string>()));
     for (int k = 0; k < m_backbones->count(); ++k)
-        if (m_backbones->item(k)->checkState() == Qt::Checked)
-            backbones.push_back(m_backbones->item(k)->text().toStdString());
-    if (!backbones.empty())
-        axes["model.type"] = backbones;
-    if (m_varyCold->isChecked())
-        axes["gate.inputs.cold"] = {true, false};
-    if (m_varyTail->isChecked())
-        axes["gate.inputs.tail"] = {true, false};
-    if (m_varyQ->isChecked())
-        axes["gate.inputs.uncertainty"] = {true, false};
-    if (!axes.empty())
-        grid["axes"] = axes;
-    grid["seeds"] = nlohmann::json::array();
-    for (double s : parseNumbers(m_seeds->text()))
-        grid["seeds"].push_back(static_cast<std::int64_t>(s));
-    if (grid["seeds"].empty())
-        grid["seeds"].push_back(static_cast<std::int64_t>(m_workbench->config().seed));
-    if (labels.contains(QStringLiteral("global")))
-        grid["reference"] = "global";
-    else if (!labels.isEmpty())
-        grid["reference"] = labels.front().toStdString();
-    setGridText(QString::fromStdString(grid.dump(2)));
+        m_backbones->item(k)->setCheckState(
+            backbones.contains(m_backbones->item(k)->text()) ? Qt::Checked : Qt::Unchecked);
+    QCheckBox* vary[] = {m_varyCold, m_varyTail, m_varyQ};
+    for (int k = 0; k < 3; ++k)
+        vary[k]->setChecked(axes.contains(kGateInputKeys[k]));
+    m_seeds->setText(grid.contains("seeds") ? numberList(grid["seeds"]) : QString());
 }
 
 bool AblationPage::loadPreset(const QString& name)
@@ -439,10 +794,19 @@ int AblationPage::expand(QString* message)
 
 bool AblationPage::runGrid()
 {
-    if (m_thread) {
+    if (m_sweeps->isRunning()) {
         Q_EMIT failed(tr("A sweep is already running; cancel it or wait for it."));
         return false;
     }
+    if (m_trainingElsewhere) {
+        Q_EMIT failed(
+            tr("A run is in progress on the Run page; start the grid when it has "
+               "finished (or cancel it)."));
+        return false;
+    }
+    // What runs is exactly the grid file as shown (the form has already written into it).
+    m_editorIdle->stop();
+    readFormFromGrid();
     QString message;
     if (expand(&message) < 0) {
         Q_EMIT failed(message);
@@ -451,11 +815,7 @@ bool AblationPage::runGrid()
     try {
         const auto j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
         const Grid grid = gridFromJson(j, "grid editor", gridsDir().toStdString());
-        const GridExpansion e = expandGrid(grid);
-        ExperimentStore store(m_databasePath.toStdString());  // one short write
-        const std::int64_t id = createSweep(store, grid, e);
-        launch(id);
-        return true;
+        return m_sweeps->start(grid, expandGrid(grid));
     } catch (const Error& e) {
         Q_EMIT failed(errorText(e));
     }
@@ -464,218 +824,91 @@ bool AblationPage::runGrid()
 
 bool AblationPage::resumeSweep(qint64 sweepId)
 {
-    if (m_thread)
+    if (m_trainingElsewhere)
         return false;
-    launch(sweepId);
-    return true;
-}
-
-void AblationPage::launch(qint64 sweepId)
-{
     m_sweepId = sweepId;
-    m_cancelCurrent = std::make_shared<std::atomic<bool>>(false);
-    m_cancelAll = std::make_shared<std::atomic<bool>>(false);
-    auto cancelCurrent = m_cancelCurrent;
-    auto cancelAll = m_cancelAll;
-    const QString path = m_databasePath;
-    QPointer<AblationPage> self(this);
-    m_thread = QThread::create([self, path, sweepId, cancelCurrent, cancelAll] {
-        auto post = [self](auto fn) {
-            QMetaObject::invokeMethod(self.data(), [self, fn] {
-                if (self)
-                    fn(*self);
-            });
-        };
-        try {
-            ExperimentStore store(path.toStdString());
-            SweepCallbacks cb;
-            cb.cancelCurrent = cancelCurrent.get();
-            cb.cancelAll = cancelAll.get();
-            cb.onItemStarted = [post](const SweepItemRecord& item, std::int64_t runId, int items) {
-                const QString row = QString::fromStdString(item.rowLabel);
-                const int position = item.position;
-                post([=](AblationPage& page) {
-                    page.m_progress->setRange(0, items);
-                    page.m_progress->setValue(position);
-                    page.m_status->setText(tr("Run %1 of %2: %3, seed %4 (run %5)")
-                                               .arg(position + 1)
-                                               .arg(items)
-                                               .arg(row)
-                                               .arg(item.seed)
-                                               .arg(runId));
-                    page.refreshQueue(page.m_sweepId);
-                    Q_EMIT page.itemStarted(position, row, runId);
-                });
-            };
-            cb.onItemFinished = [post](const SweepItemRecord& item, RunStatus status,
-                                       const std::string& error) {
-                const int position = item.position;
-                const QString text = QString::fromLatin1(toString(status));
-                const QString why = QString::fromStdString(error);
-                post([=](AblationPage& page) {
-                    page.m_progress->setValue(position + 1);
-                    page.refreshQueue(page.m_sweepId);
-                    if (!why.isEmpty())
-                        page.m_status->setText(
-                            tr("Item %1 %2: %3").arg(position + 1).arg(text, why));
-                    Q_EMIT page.itemFinished(position, text);
-                });
-            };
-            const SweepOutcome outcome = runSweep(store, sweepId, cb);
-            const QString status = QString::fromLatin1(toString(outcome.status));
-            post([=](AblationPage& page) {
-                page.teardown();
-                page.m_status->setText(tr("Sweep %1 %2: %3 completed, %4 already done, %5 "
-                                          "failed, %6 cancelled.")
-                                           .arg(sweepId)
-                                           .arg(status)
-                                           .arg(outcome.completed)
-                                           .arg(outcome.skipped)
-                                           .arg(outcome.failed)
-                                           .arg(outcome.cancelled));
-                Q_EMIT page.sweepFinished(sweepId, status);
-                page.buildMatrix(sweepId);
-            });
-        } catch (const Error& e) {
-            const QString message = errorText(e);
-            post([=](AblationPage& page) {
-                page.teardown();
-                Q_EMIT page.failed(message);
-            });
-        } catch (const std::exception& e) {
-            const QString message = QString::fromStdString(e.what());
-            post([=](AblationPage& page) {
-                page.teardown();
-                Q_EMIT page.failed(message);
-            });
-        }
-    });
-    m_thread->setObjectName(QStringLiteral("sweep"));
-    m_thread->start();
-    m_run->setEnabled(false);
-    m_resume->setEnabled(false);
-    m_cancelOne->setEnabled(true);
-    m_cancelEvery->setEnabled(true);
-    refreshSweeps();
-    try {
-        ExperimentStore store(m_databasePath.toStdString());
-        Q_EMIT sweepStarted(sweepId, static_cast<int>(store.sweepItems(sweepId).size()));
-    } catch (const Error&) {}
-}
-
-void AblationPage::teardown()
-{
-    if (!m_thread)
-        return;
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-    m_run->setEnabled(true);
-    m_resume->setEnabled(true);
-    m_cancelOne->setEnabled(false);
-    m_cancelEvery->setEnabled(false);
-    m_runs->refresh();
-    refreshSweeps();
+    return m_sweeps->resume(sweepId);
 }
 
 void AblationPage::cancelCurrent()
 {
-    if (m_cancelCurrent)
-        m_cancelCurrent->store(true);
+    m_sweeps->cancelCurrent();
 }
 
 void AblationPage::cancelAll()
 {
-    if (m_cancelAll)
-        m_cancelAll->store(true);
-    if (m_cancelCurrent)
-        m_cancelCurrent->store(true);
+    m_sweeps->cancel();
 }
 
 void AblationPage::refreshSweeps()
 {
-    const qint64 keep = m_sweepId > 0 ? m_sweepId : m_sweepPicker->currentData().toLongLong();
-    const QSignalBlocker block(m_sweepPicker);
-    m_sweepPicker->clear();
-    try {
-        ExperimentStore store(m_databasePath.toStdString());
-        for (const SweepRecord& s : store.sweeps())
-            m_sweepPicker->addItem(
-                QStringLiteral("%1 \u00b7 %2 \u00b7 %3 \u00b7 %4")
-                    .arg(s.id)
-                    .arg(QString::fromStdString(s.name), QString::fromLatin1(toString(s.status)),
-                         QString::fromStdString(s.createdAt)),
-                static_cast<qint64>(s.id));
-    } catch (const Error&) {}
-    const int index = m_sweepPicker->findData(keep);
-    m_sweepPicker->setCurrentIndex(index >= 0 ? index : 0);
-    refreshQueue(m_sweepPicker->currentData().toLongLong());
+    m_jobs->start(
+        QStringLiteral("sweeps"), [path = m_databasePath](JobContext&) { return readSweeps(path); },
+        [this](const std::vector<SweepEntry>& sweeps) {
+            const qint64 keep =
+                m_sweepId > 0 ? m_sweepId : m_sweepPicker->currentData().toLongLong();
+            {
+                const QSignalBlocker block(m_sweepPicker);
+                m_sweepPicker->clear();
+                for (const SweepEntry& s : sweeps)
+                    m_sweepPicker->addItem(s.label, s.id);
+                const int index = m_sweepPicker->findData(keep);
+                m_sweepPicker->setCurrentIndex(index >= 0 ? index : 0);
+            }
+            refreshQueue(m_sweepPicker->currentData().toLongLong());
+        },
+        [this](const QString& message) { m_status->setText(message); });
 }
 
 void AblationPage::refreshQueue(qint64 sweepId)
 {
-    QList<QStringList> rows;
-    try {
-        if (sweepId > 0) {
-            ExperimentStore store(m_databasePath.toStdString());
-            for (const SweepItemRecord& item : store.sweepItems(sweepId))
-                rows << QStringList{QString::number(item.position + 1),
-                                    QString::fromStdString(item.rowLabel),
-                                    QString::number(item.seed),
-                                    QString::fromLatin1(toString(item.status)),
-                                    item.runId ? QString::number(*item.runId) : QString(),
-                                    item.duplicateOf
-                                        ? tr("same as item %1").arg(*item.duplicateOf + 1)
-                                        : QString()};
-        }
-    } catch (const Error&) {}
-    fillTable(m_queue, {tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")}, rows,
-              {0, 2, 4});
+    m_jobs->start(
+        QStringLiteral("queue"),
+        [path = m_databasePath, sweepId](JobContext&) { return readSweepQueue(path, sweepId); },
+        [this](const QList<QStringList>& rows) {
+            fillTable(m_queue,
+                      {tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")}, rows,
+                      {0, 2, 4});
+            Q_EMIT queueShown();
+        },
+        [this](const QString& message) { m_status->setText(message); });
 }
 
 void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)
 {
     m_sweepId = sweepId;
-    const int request = ++m_matrixRequest;
     const TestUnit unit = testUnitFromString(m_unit->currentData().toString().toStdString());
     m_matrixNote->setText(tr("Building the matrix of sweep %1 (paired tests, unit %2)...")
                               .arg(sweepId)
                               .arg(QString::fromLatin1(toString(unit))));
-    const QString path = m_databasePath;
-    const std::string ref = reference.toStdString();
-    auto* watcher = new QFutureWatcher<std::shared_ptr<ResultsMatrix>>(this);
-    auto error = std::make_shared<QString>();
-    connect(watcher, &QFutureWatcher<std::shared_ptr<ResultsMatrix>>::finished, this,
-            [this, watcher, request, error] {
-                watcher->deleteLater();
-                if (request != m_matrixRequest)
-                    return;  // superseded
-                const auto result = watcher->result();
-                if (!result) {
-                    m_matrixNote->setText(*error);
-                    return;
-                }
-                m_matrix = std::make_unique<ResultsMatrix>(*result);
-                showMatrix();
-                Q_EMIT matrixReady();
-            });
-    watcher->setFuture(QtConcurrent::run([path, sweepId, ref, unit, error]() {
-        try {
-            ExperimentStore store(path.toStdString());
-            std::string sweepReference, title;
-            const auto groups = sweepGroups(store, sweepId, &sweepReference, &title);
-            MatrixSettings settings;
-            settings.reference = ref.empty() ? sweepReference : ref;
-            settings.unit = unit;
-            auto m = std::make_shared<ResultsMatrix>(sllmr::buildMatrix(store, groups, settings));
-            if (m->title.empty())
-                m->title = title;
-            return m;
-        } catch (const Error& e) {
-            *error = errorText(e);
+    m_jobs->start(
+        QStringLiteral("matrix"),
+        [path = m_databasePath, sweepId, ref = reference.toStdString(), unit](JobContext&) {
+            return std::make_shared<ResultsMatrix>(buildSweepMatrix(path, sweepId, ref, unit));
+        },
+        [this](const std::shared_ptr<ResultsMatrix>& m) {
+            m_matrix = std::make_unique<ResultsMatrix>(*m);
+            showMatrix();
+            Q_EMIT matrixReady();
+        },
+        [this](const QString& message) { m_matrixNote->setText(message); });
+}
+
+void AblationPage::fillSegmentFilter(const ResultsMatrix& m)
+{
+    // Every segment, or one so its numbers fit without scrolling.
+    const QString keep = m_segmentFilter->currentData().toString();
+    const QSignalBlocker block(m_segmentFilter);
+    m_segmentFilter->clear();
+    m_segmentFilter->addItem(tr("all"), QString());
+    std::string last;
+    for (const auto& column : m.columns)
+        if (column.segment != last) {
+            last = column.segment;
+            m_segmentFilter->addItem(QString::fromStdString(last), QString::fromStdString(last));
         }
-        return std::shared_ptr<ResultsMatrix>();
-    }));
+    const int index = m_segmentFilter->findData(keep);
+    m_segmentFilter->setCurrentIndex(index >= 0 ? index : 0);
 }
 
 void AblationPage::showMatrix()
@@ -688,33 +921,44 @@ void AblationPage::showMatrix()
             m_reference->addItem(QString::fromStdString(row));
         m_reference->setCurrentText(QString::fromStdString(m.reference));
     }
+    fillSegmentFilter(m);
+    const std::string only = m_segmentFilter->currentData().toString().toStdString();
     // Columns: row, n, then per segment: its metrics, then "vs reference".
     QStringList headers{tr("Variant"), tr("n")};
+    QStringList tips{tr("The grid row: variant and axis values."),
+                     tr("Runs (seeds) averaged in each cell.")};
     std::vector<std::pair<int, std::string>> layout;  // column index or -1 + segment for tests
     std::string lastSegment;
+    auto addTest = [&](const std::string& segment) {
+        headers << tr("%1 vs %2")
+                       .arg(QString::fromStdString(segment), QString::fromStdString(m.reference));
+        tips
+            << tr("Segment %1: mean difference to '%2' with its bootstrap interval, Holm-corrected "
+                  "p of the paired t test over test interactions.")
+                   .arg(QString::fromStdString(segment), QString::fromStdString(m.reference));
+        layout.emplace_back(-1, segment);
+    };
     for (std::size_t c = 0; c < m.columns.size(); ++c) {
-        if (!lastSegment.empty() && m.columns[c].segment != lastSegment) {
-            headers << tr("%1 vs %2")
-                           .arg(QString::fromStdString(lastSegment),
-                                QString::fromStdString(m.reference));
-            layout.emplace_back(-1, lastSegment);
-        }
+        if (!only.empty() && m.columns[c].segment != only)
+            continue;
+        if (!lastSegment.empty() && m.columns[c].segment != lastSegment)
+            addTest(lastSegment);
         lastSegment = m.columns[c].segment;
         headers << QStringLiteral("%1 %2").arg(QString::fromStdString(m.columns[c].segment),
                                                QString::fromStdString(m.columns[c].metric));
+        tips << tr("Test %1 on segment %2: mean \u00b1 std over seeds; \u0394 to the reference.")
+                    .arg(QString::fromStdString(m.columns[c].metric),
+                         QString::fromStdString(m.columns[c].segment));
         layout.emplace_back(static_cast<int>(c), m.columns[c].segment);
     }
-    if (!lastSegment.empty()) {
-        headers << tr("%1 vs %2")
-                       .arg(QString::fromStdString(lastSegment),
-                            QString::fromStdString(m.reference));
-        layout.emplace_back(-1, lastSegment);
-    }
+    if (!lastSegment.empty())
+        addTest(lastSegment);
     m_matrixTable->clear();
     m_matrixTable->setColumnCount(static_cast<int>(headers.size()));
     m_matrixTable->setHorizontalHeaderLabels(headers);
+    for (int c = 0; c < headers.size(); ++c)
+        m_matrixTable->horizontalHeaderItem(c)->setToolTip(tips[c]);
     m_matrixTable->setRowCount(static_cast<int>(m.rows.size()));
-    const QColor significant(0, 158, 115);
     for (std::size_t r = 0; r < m.rows.size(); ++r) {
         const auto row = static_cast<int>(r);
         const bool isReference = m.rows[r] == m.reference;
@@ -724,82 +968,18 @@ void AblationPage::showMatrix()
         m_matrixTable->setItem(row, 1, readOnlyCell(QString::number(m.runIds[r].size()), true));
         int col = 2;
         for (const auto& [c, segment] : layout) {
-            if (c >= 0) {
-                const MatrixCell& cell = m.cells[r][static_cast<std::size_t>(c)];
-                QString text = fmt(cell.mean);
-                if (!std::isnan(cell.stdDev))
-                    text += QStringLiteral(" \u00b1 %1").arg(fmt(cell.stdDev));
-                if (!isReference && !std::isnan(cell.difference))
-                    text += QStringLiteral("\n\u0394 %1%2")
-                                .arg(cell.difference >= 0 ? QStringLiteral("+") : QString())
-                                .arg(fmt(cell.difference));
-                if (cell.small())
-                    text += QStringLiteral(" \u2020");
-                auto* item = readOnlyCell(text, true);
-                if (cell.small()) {
-                    item->setForeground(QColor(140, 140, 140));
-                    item->setToolTip(tr("Computed on %1 test interactions (fewer than %2): too "
-                                        "few to read.")
-                                         .arg(cell.size)
-                                         .arg(kSmallSegment));
-                }
-                if (cell.best) {
-                    QFont f = item->font();
-                    f.setBold(true);
-                    item->setFont(f);
-                    item->setToolTip(tr("Best of this column"));
-                }
-                m_matrixTable->setItem(row, col, item);
-            } else {
-                const SignificanceTest* t = m.test(m.rows[r], segment);
-                QTableWidgetItem* item = nullptr;
-                if (isReference) {
-                    item = readOnlyCell(QStringLiteral("\u2014"));
-                } else if (!t || !t->note.empty()) {
-                    item = readOnlyCell(t ? QString::fromStdString(t->note) : tr("no test"));
-                } else {
-                    const QString mark = t->significant ? tr("significant") : tr("n.s.");
-                    const QString unit = QString::fromLatin1(toString(t->unit));
-                    QString text = QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm, %5s) %6")
-                                       .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi),
-                                            pText(t->tHolm), unit, mark);
-                    if (!t->disagreement.empty())
-                        text += tr("\nmetrics disagree");
-                    item = readOnlyCell(text);
-                    item->setToolTip(
-                        tr("%1 paired %2s (%11 test interactions). Paired t: t = %3, p = %4, Holm "
-                           "p = %5. Wilcoxon signed-rank: W = %6, p = %7, Holm p = %8. %12 %9% CI "
-                           "of the mean difference: [%10].")
-                            .arg(t->pairs)
-                            .arg(unit)
-                            .arg(t->t.t, 0, 'f', 3)
-                            .arg(pText(t->t.p), pText(t->tHolm))
-                            .arg(t->wilcoxon.w, 0, 'f', 1)
-                            .arg(pText(t->wilcoxon.p), pText(t->wilcoxonHolm))
-                            .arg(t->ci.level * 100, 0, 'f', 0)
-                            .arg(fmt(t->ci.lo) + QStringLiteral(", ") + fmt(t->ci.hi))
-                            .arg(t->interactions)
-                            .arg(QString::fromStdString(t->ci.method)) +
-                        (t->disagreement.empty()
-                             ? QString()
-                             : tr(" The row's metrics move in opposite directions: %1.")
-                                   .arg(QString::fromStdString(t->disagreement))));
-                    QFont f = item->font();
-                    if (t->significant) {
-                        f.setBold(true);
-                        item->setForeground(significant);
-                    } else {
-                        f.setItalic(true);
-                        item->setForeground(QColor(140, 140, 140));
-                    }
-                    item->setFont(f);
-                }
-                m_matrixTable->setItem(row, col, item);
-            }
+            m_matrixTable->setItem(
+                row, col,
+                c >= 0 ? metricCell(m.cells[r][static_cast<std::size_t>(c)], isReference)
+                       : testCell(m.test(m.rows[r], segment), isReference));
             ++col;
         }
     }
     m_matrixTable->resizeColumnsToContents();
+    constexpr int kMaxColumnWidth = 240;  // long labels elide; the tooltip has them in full
+    for (int c = 0; c < m_matrixTable->columnCount(); ++c)
+        m_matrixTable->setColumnWidth(c, std::min(m_matrixTable->columnWidth(c), kMaxColumnWidth));
+    m_matrixTable->horizontalHeader()->setTextElideMode(Qt::ElideRight);
     m_matrixTable->resizeRowsToContents();
     QString note = tr("Mean \u00b1 std over seeds; bold: best of the column; \u2020 grey: computed "
                       "on fewer than %4 test interactions, too few to read. Tests (%5) paired "

@@ -2,16 +2,18 @@
 
 // The ablation studio: define a grid (methods, gate modes, gate inputs on/off, lambda values,
 // backbones, seeds) over the Studio's current configuration or load a preset, see how many runs
-// it expands to, and run it as a queue on a worker thread (one run at a time, resumable after a
-// restart, cancel one or all). The results matrix (mean +- std over seeds per segment and
+// it expands to, and run it as a queue through the SweepController (one run at a time,
+// resumable after a restart, cancel one or all). The grid file in the editor is the one source
+// of truth: every change of the form rewrites it at once, and the form is read back from it
+// (disabled, with the reason, when the file holds settings the form cannot show). "Run grid"
+// runs exactly the file as shown. The results matrix (mean +- std over seeds per segment and
 // metric, best per column, differences and paired significance tests against a reference row
-// with Holm's correction) is built off the GUI thread and exported as CSV, JSON or LaTeX.
+// with Holm's correction) is built as a job and exported as CSV, JSON or LaTeX.
 //
 // The same grid file runs headless with `sllmr sweep GRID.json`.
 
 #include <QWidget>
 
-#include <atomic>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -27,11 +29,13 @@ class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
 class QTableWidget;
-class QThread;
+class QTimer;
 
 namespace sllmr::ui {
 
+class JobRunner;
 class RunsModel;
+class SweepController;
 class Workbench;
 
 class AblationPage : public QWidget
@@ -39,8 +43,8 @@ class AblationPage : public QWidget
     Q_OBJECT
 
 public:
-    AblationPage(Workbench* workbench, RunsModel* runs, QString databasePath,
-                 QWidget* parent = nullptr);
+    AblationPage(Workbench* workbench, RunsModel* runs, SweepController* sweeps,
+                 QString databasePath, QWidget* parent = nullptr);
     ~AblationPage() override;
 
     AblationPage(const AblationPage&) = delete;
@@ -51,8 +55,13 @@ public:
     /// The grid document in the editor.
     [[nodiscard]] QString gridText() const;
     void setGridText(const QString& text);
-    /// Writes the form's choices into the editor as a grid over the current configuration.
+    /// Replaces the grid file by the form's choices over the Studio's current configuration.
     void buildGridFromForm();
+    /// The form's seeds field and variant list (tests drive the form through them).
+    [[nodiscard]] QLineEdit* seedsEdit() const { return m_seeds; }
+    [[nodiscard]] QListWidget* variantList() const { return m_variants; }
+    /// False while the file holds settings the form cannot show.
+    [[nodiscard]] bool formShowsGrid() const;
     /// Loads resources/grids/<name>.json from the bundled presets.
     bool loadPreset(const QString& name);
     /// Expands the editor's grid; returns the number of runs (-1 and a message when invalid).
@@ -63,8 +72,10 @@ public:
     bool resumeSweep(qint64 sweepId);
     void cancelCurrent();
     void cancelAll();
-    [[nodiscard]] bool isRunning() const { return m_thread != nullptr; }
-    [[nodiscard]] qint64 currentSweep() const { return m_sweepId; }
+    [[nodiscard]] bool isRunning() const;
+    [[nodiscard]] qint64 currentSweep() const;
+    /// A single run trains elsewhere: Run grid and Resume wait for it.
+    void setTrainingElsewhere(bool running);
     /// Builds the matrix of sweep `sweepId` on a pool thread; `matrixReady` follows.
     void buildMatrix(qint64 sweepId, const QString& reference = {});
     [[nodiscard]] const ResultsMatrix* matrix() const { return m_matrix.get(); }
@@ -78,28 +89,45 @@ Q_SIGNALS:
     void itemFinished(int position, const QString& status);
     void sweepFinished(qint64 sweepId, const QString& status);
     void matrixReady();
+    void queueShown();
     void failed(const QString& message);
     /// The user asked to inspect a run of the matrix.
     void inspectRequested(qint64 runId);
 
 private:
-    void launch(qint64 sweepId);
+    QWidget* createGridForm(QWidget* parent);
+    QWidget* createEditor(QWidget* parent);
+    QWidget* createQueue(QWidget* parent);
+    QWidget* createMatrixView(QWidget* parent);
+    void connectSweeps();
+    void syncButtons();
+    /// The grid parts the form decides: variants, axes, seeds, reference.
+    [[nodiscard]] nlohmann::json formGridParts() const;
+    /// Writes the form's parts into `grid` and shows it in the editor.
+    void applyForm(nlohmann::json grid);
+    void writeFormIntoGrid();
+    void readFormFromGrid();
+    /// Why the form cannot show `grid`; empty when it can.
+    [[nodiscard]] QString formCannotShow(const nlohmann::json& grid) const;
     void refreshSweeps();
     void refreshQueue(qint64 sweepId);
     void showMatrix();
-    void teardown();
+    void fillSegmentFilter(const ResultsMatrix& m);
 
     Workbench* m_workbench;
     RunsModel* m_runs;
+    SweepController* m_sweeps;
     QString m_databasePath;
-    QThread* m_thread = nullptr;
-    std::shared_ptr<std::atomic<bool>> m_cancelCurrent;
-    std::shared_ptr<std::atomic<bool>> m_cancelAll;
+    JobRunner* m_jobs;
     qint64 m_sweepId = 0;
+    bool m_trainingElsewhere = false;
+    bool m_syncing = false;  // the form and the file are being synchronised
     std::unique_ptr<ResultsMatrix> m_matrix;
-    int m_matrixRequest = 0;
 
     // Grid form
+    QWidget* m_form = nullptr;
+    QLabel* m_formNote = nullptr;
+    QTimer* m_editorIdle = nullptr;
     QListWidget* m_variants = nullptr;
     QLineEdit* m_lambdas = nullptr;
     QListWidget* m_backbones = nullptr;
@@ -122,6 +150,7 @@ private:
     // Matrix
     QComboBox* m_reference = nullptr;
     QComboBox* m_unit = nullptr;
+    QComboBox* m_segmentFilter = nullptr;
     QTableWidget* m_matrixTable = nullptr;
     QLabel* m_matrixNote = nullptr;
 };

@@ -4,9 +4,12 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
+#include <QMouseEvent>
 #include <QTextStream>
+#include <QToolTip>
 
 #include <array>
 
@@ -15,6 +18,12 @@ namespace sllmr::ui {
 namespace {
 
 constexpr int kReplotDelayMs = 40;
+
+QString keyAxisLabel(QCPAbstractPlottable* plottable)
+{
+    const QString label = plottable->keyAxis()->label();
+    return label.isEmpty() ? QObject::tr("x") : label;
+}
 
 QString csvField(const QString& text)
 {
@@ -52,19 +61,26 @@ QColor seriesColor(int index)
 
 Chart::Chart(const QString& title, QWidget* parent) : QCustomPlot(parent)
 {
-    setMinimumHeight(200);
+    setMinimumSize(minimumSizeHint());
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
     plotLayout()->insertRow(0);
     QFont titleFont = font();
     titleFont.setBold(true);
     m_title = new QCPTextElement(this, title, titleFont);
     plotLayout()->addElement(0, 0, m_title);
 
-    m_placeholder = new QCPItemText(this);
-    m_placeholder->position->setType(QCPItemPosition::ptAxisRectRatio);
-    m_placeholder->position->setCoords(0.5, 0.5);
-    m_placeholder->setColor(Qt::gray);
-    m_placeholder->setVisible(false);
-    m_placeholder->setClipToAxisRect(false);
+    // A label over the plot rather than a plot item: it wraps instead of being clipped.
+    m_placeholder = new QLabel(this);
+    m_placeholder->setObjectName(QStringLiteral("chartPlaceholder"));
+    m_placeholder->setTextFormat(Qt::PlainText);
+    m_placeholder->setWordWrap(true);
+    m_placeholder->setAlignment(Qt::AlignCenter);
+    m_placeholder->setAttribute(Qt::WA_TransparentForMouseEvents);
+    m_placeholder->setStyleSheet(QStringLiteral("color: gray;"));
+    m_placeholder->hide();
+
+    setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    setMouseTracking(true);
 
     m_replotTimer.setSingleShot(true);
     m_replotTimer.setInterval(kReplotDelayMs);
@@ -72,7 +88,7 @@ Chart::Chart(const QString& title, QWidget* parent) : QCustomPlot(parent)
 
     setContextMenuPolicy(Qt::CustomContextMenu);
     connect(this, &QWidget::customContextMenuRequested, this, &Chart::showContextMenu);
-    setToolTip(tr("Right-click to export this chart as PNG or PDF, or its data as CSV."));
+    setToolTip({});  // the hover read-out uses the tooltip; the menu says how to export
     applyPalette();
 }
 
@@ -88,7 +104,125 @@ QString Chart::title() const
 
 void Chart::requestReplot()
 {
+    // The page set these ranges: they are where "reset view" returns to.
+    m_homeX = xAxis->range();
+    m_homeY = yAxis->range();
+    m_homeSet = true;
     m_replotTimer.start();
+}
+
+void Chart::resetView()
+{
+    if (!m_homeSet)
+        return;
+    xAxis->setRange(m_homeX);
+    yAxis->setRange(m_homeY);
+    replot();
+}
+
+QSize Chart::sizeHint() const
+{
+    return {480, 300};
+}
+
+QSize Chart::minimumSizeHint() const
+{
+    return {320, 220};
+}
+
+void Chart::setIntegerKeys(bool on)
+{
+    if (!on) {
+        xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+        return;
+    }
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(1.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    xAxis->setTicker(ticker);
+    xAxis->setNumberPrecision(0);
+    xAxis->setNumberFormat(QStringLiteral("f"));
+}
+
+void Chart::addReferenceLine(double y, const QString& label)
+{
+    auto* line = new QCPItemStraightLine(this);
+    line->point1->setCoords(0, y);
+    line->point2->setCoords(1, y);
+    line->setPen(QPen(QColor(150, 150, 150), 1, Qt::DashLine));
+    auto* text = new QCPItemText(this);
+    text->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+    text->position->setTypeY(QCPItemPosition::ptPlotCoords);
+    text->position->setCoords(0.99, y);
+    text->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+    text->setText(label);
+    text->setColor(QColor(150, 150, 150));
+}
+
+QString Chart::readoutAt(const QPointF& pos) const
+{
+    constexpr double kNearPx = 12.0;
+    double best = kNearPx;
+    QString text;
+    auto* self = const_cast<Chart*>(this);
+    for (int p = 0; p < plottableCount(); ++p) {
+        QCPAbstractPlottable* plottable = self->plottable(p);
+        if (!plottable->visible())
+            continue;
+        QVariant details;
+        const double d = plottable->selectTest(pos, false, &details);
+        if (d < 0 || d >= best)
+            continue;
+        const QCPDataSelection selection = details.value<QCPDataSelection>();
+        if (selection.isEmpty())
+            continue;
+        const int index = selection.dataRange().begin();
+        auto* series = plottable->interface1D();
+        if (!series || index >= series->dataCount())
+            continue;
+        const double key = series->dataMainKey(index);
+        const double value = series->dataMainValue(index);
+        QString keyText = QLocale().toString(key, 'g', 6);
+        if (auto* ticker = dynamic_cast<QCPAxisTickerText*>(plottable->keyAxis()->ticker().data());
+            ticker && ticker->ticks().contains(key))
+            keyText = ticker->ticks().value(key);
+        best = d;
+        text = QStringLiteral("%1\n%2: %3\n%4")
+                   .arg(plottable->name(), keyAxisLabel(plottable),
+                        keyText.replace(QLatin1Char('\n'), QLatin1Char(' ')),
+                        QLocale().toString(value, 'f', 4));
+    }
+    return text;
+}
+
+void Chart::mouseMoveEvent(QMouseEvent* event)
+{
+    QCustomPlot::mouseMoveEvent(event);
+    if (event->buttons() != Qt::NoButton)
+        return;  // dragging
+    const QString text = readoutAt(event->position());
+    if (text.isEmpty())
+        QToolTip::hideText();
+    else
+        QToolTip::showText(event->globalPosition().toPoint(), text, this);
+}
+
+void Chart::mouseDoubleClickEvent(QMouseEvent* event)
+{
+    QCustomPlot::mouseDoubleClickEvent(event);
+    resetView();
+}
+
+void Chart::resizeEvent(QResizeEvent* event)
+{
+    QCustomPlot::resizeEvent(event);
+    placePlaceholder();
+}
+
+void Chart::placePlaceholder()
+{
+    const QRect area = rect().adjusted(24, 36, -24, -24);
+    m_placeholder->setGeometry(area);
 }
 
 void Chart::showLegendBelow()
@@ -108,6 +242,12 @@ void Chart::setPlaceholder(const QString& text)
 {
     m_placeholder->setText(text);
     m_placeholder->setVisible(!text.isEmpty());
+    placePlaceholder();
+}
+
+QString Chart::placeholder() const
+{
+    return m_placeholder->text();
 }
 
 QString Chart::toCsv() const
@@ -154,6 +294,8 @@ bool Chart::exportImage(const QString& path)
 void Chart::showContextMenu(const QPoint& pos)
 {
     QMenu menu(this);
+    menu.addAction(tr("Reset zoom and pan"), this, &Chart::resetView);
+    menu.addSeparator();
     const QString base = title().isEmpty() ? QStringLiteral("chart") : title();
     QString stem = base;
     stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9]+")), QStringLiteral("-"));

@@ -1,13 +1,17 @@
 #pragma once
 
 // A QCustomPlot with what every Studio chart needs: a title, a right-click menu that exports the
-// picture (PNG, PDF) and the plotted data (CSV), and throttled redrawing: requestReplot() restarts
-// a short single-shot timer, so a burst of updates costs one replot.
+// picture (PNG, PDF) and the plotted data (CSV), throttled redrawing (requestReplot() restarts a
+// short single-shot timer, so a burst of updates costs one replot), a hover read-out of the exact
+// value under the mouse, zoom (wheel) and pan (drag) with a reset (double-click or the menu), and
+// a placeholder sentence centred over an empty chart, which keeps its size.
 
 #include <QString>
 #include <QTimer>
 
 #include "plot.h"
+
+class QLabel;
 
 namespace sllmr::ui {
 
@@ -33,19 +37,39 @@ public:
     /// Shows the legend in a row under the plot, entries side by side, so it never covers data.
     void showLegendBelow();
 
-    /// A centered grey message over the plot area ("No dataset loaded"); empty text hides it.
+    /// A centred, word-wrapped sentence over the plot saying what fills it; empty text hides it.
     void setPlaceholder(const QString& text);
+    [[nodiscard]] QString placeholder() const;
+    [[nodiscard]] QLabel* placeholderLabel() const { return m_placeholder; }
+
+    /// Keys are whole numbers (epochs): ticks at integers only.
+    void setIntegerKeys(bool on);
+    /// A dashed horizontal line at `y` with a label (kept when graphs are cleared).
+    void addReferenceLine(double y, const QString& label);
+    /// Back to the ranges the page last set (undoes zoom and pan).
+    void resetView();
+    /// The read-out for the point nearest to `pos` (widget coordinates); empty when none is near.
+    [[nodiscard]] QString readoutAt(const QPointF& pos) const;
+
+    [[nodiscard]] QSize sizeHint() const override;
+    [[nodiscard]] QSize minimumSizeHint() const override;
 
 protected:
     void changeEvent(QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseDoubleClickEvent(QMouseEvent* event) override;
 
 private:
     void showContextMenu(const QPoint& pos);
     void applyPalette();
+    void placePlaceholder();
 
     QCPTextElement* m_title = nullptr;
-    QCPItemText* m_placeholder = nullptr;
+    QLabel* m_placeholder = nullptr;
     QTimer m_replotTimer;
+    QCPRange m_homeX, m_homeY;
+    bool m_homeSet = false;
 };
 
 /// Distinct colours that read on light and dark palettes.

@@ -28,10 +28,10 @@
 #include "chart.h"
 #include "common/error.h"
 #include "data/loaders.h"
+#include "engine/workbench.h"
 #include "import_dialogs.h"
 #include "settings.h"
 #include "table_util.h"
-#include "workbench.h"
 
 namespace sllmr::ui {
 
@@ -106,6 +106,33 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_summary);
 
+    layout->addWidget(createThresholds());
+
+    auto* split = new QSplitter(Qt::Vertical, this);
+    QWidget* charts = createCharts(split);
+    m_segments = new QTableWidget(split);
+    m_segments->setObjectName(QStringLiteral("segmentTable"));
+    m_segments->setColumnCount(5);
+    m_segments->setHorizontalHeaderLabels(
+        {tr("Segment"), tr("Members"), tr("Test interactions"), tr("Validation"), tr("Rule")});
+    m_segments->horizontalHeader()->setStretchLastSection(true);
+    m_segments->verticalHeader()->hide();
+    split->addWidget(charts);
+    split->addWidget(m_segments);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    layout->addWidget(split, 1);
+
+    connectThresholds();
+    connectWorkbench();
+    rebuildRecentMenu();
+    setThresholds(m_workbench->config().dataset.segments.cold,
+                  m_workbench->config().dataset.segments.tail);
+    m_title->setText(tr("No dataset loaded"));
+}
+
+QWidget* DataPage::createThresholds()
+{
     auto* thresholds = new QGroupBox(tr("Segment thresholds"), this);
     auto* form = new QFormLayout(thresholds);
     auto modeBox = [this] {
@@ -150,10 +177,12 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
     };
     form->addRow(tr("Cold users (tau_u)"), row(m_coldMode, m_coldValue, m_coldLive));
     form->addRow(tr("Long-tail items (tau_i)"), row(m_tailMode, m_tailValue, m_tailLive));
-    layout->addWidget(thresholds);
+    return thresholds;
+}
 
-    auto* split = new QSplitter(Qt::Vertical, this);
-    auto* charts = new QSplitter(Qt::Horizontal, split);
+QWidget* DataPage::createCharts(QWidget* parent)
+{
+    auto* charts = new QSplitter(Qt::Horizontal, parent);
     m_popularity = new Chart(tr("Item popularity (long tail)"), charts);
     m_popularity->setObjectName(QStringLiteral("popularityChart"));
     m_popularity->xAxis->setLabel(tr("Items, most rated first"));
@@ -182,21 +211,15 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
            "Right-click to export."));
     for (Chart* c : {m_popularity, m_history}) {
         c->installEventFilter(this);
-        c->setPlaceholder(tr("No dataset loaded"));
+        c->setPlaceholder(
+            tr("Open a dataset (Ctrl+O) or load the demo (File > Load the demo): its "
+               "distribution is drawn here."));
     }
-    m_segments = new QTableWidget(split);
-    m_segments->setObjectName(QStringLiteral("segmentTable"));
-    m_segments->setColumnCount(5);
-    m_segments->setHorizontalHeaderLabels(
-        {tr("Segment"), tr("Members"), tr("Test interactions"), tr("Validation"), tr("Rule")});
-    m_segments->horizontalHeader()->setStretchLastSection(true);
-    m_segments->verticalHeader()->hide();
-    split->addWidget(charts);
-    split->addWidget(m_segments);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 1);
-    layout->addWidget(split, 1);
+    return charts;
+}
 
+void DataPage::connectThresholds()
+{
     m_applyTimer = new QTimer(this);
     m_applyTimer->setSingleShot(true);
     m_applyTimer->setInterval(kApplyDelayMs);
@@ -234,13 +257,19 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
             if (!m_updating)
                 thresholdsEdited();
         });
+}
 
+void DataPage::connectWorkbench()
+{
     connect(m_workbench, &Workbench::datasetLoaded, this, &DataPage::showDataset);
+    connect(m_workbench, &Workbench::datasetLoaded, this, [this] {
+        if (!m_pendingRecent.isEmpty() &&
+            QString::fromStdString(m_workbench->config().dataset.path) == m_pendingRecent)
+            rememberRecent(m_pendingRecent);
+        m_pendingRecent.clear();
+    });
+    connect(m_workbench, &Workbench::failed, this, [this] { m_pendingRecent.clear(); });
     connect(m_workbench, &Workbench::derivedChanged, this, &DataPage::showSegments);
-    rebuildRecentMenu();
-    setThresholds(m_workbench->config().dataset.segments.cold,
-                  m_workbench->config().dataset.segments.tail);
-    m_title->setText(tr("No dataset loaded"));
 }
 
 void DataPage::openDataset(const QString& given)
@@ -282,7 +311,8 @@ void DataPage::openDataset(const QString& given)
     } catch (const Error&) {
         format = "delimited";  // the dialog shows why it cannot be read
     }
-    rememberRecent(path);
+    // File > Recent lists a file once it has loaded, never one that failed to open.
+    m_pendingRecent = QFileInfo(path).absoluteFilePath();
     if (format == "delimited")
         loadWithDialog(spec);
     else

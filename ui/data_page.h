@@ -45,6 +45,10 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    QWidget* createThresholds();
+    QWidget* createCharts(QWidget* parent);
+    void connectThresholds();
+    void connectWorkbench();
     void showDataset();
     void showSegments();
     void updateLive();
@@ -57,6 +61,7 @@ private:
     [[nodiscard]] double resolvedTau(bool users) const;
 
     Workbench* m_workbench;
+    QString m_pendingRecent;  // opened, not loaded yet
     QLabel* m_title = nullptr;
     QLabel* m_summary = nullptr;
     QToolButton* m_recent = nullptr;

@@ -12,7 +12,6 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QThread>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -20,11 +19,10 @@
 #include <memory>
 
 #include "chart.h"
-#include "common/error.h"
-#include "error_text.h"
+#include "engine/job_runner.h"
+#include "engine/runs_model.h"
+#include "engine/store_queries.h"
 #include "inspect/gate_inspector.h"
-#include "runs_model.h"
-#include "store/experiment_store.h"
 #include "table_util.h"
 
 namespace sllmr::ui {
@@ -98,97 +96,13 @@ void plotBins(Chart* chart, const std::vector<GateBin>& training, const std::vec
 
 }  // namespace
 
-// Lives on the inspector thread and owns the RunInspector there.
-class InspectorWorker : public QObject
-{
-public:
-    explicit InspectorWorker(QString databasePath) : m_databasePath(std::move(databasePath)) {}
-
-    // Runs `fn(inspector)` on this thread and hands the result to `deliver` on the page's thread.
-    template <class Fn, class Deliver>
-    void request(InspectorPage* page, Fn fn, Deliver deliver)
-    {
-        QPointer<InspectorPage> target(page);
-        QMetaObject::invokeMethod(this, [this, target, fn, deliver] {
-            if (!m_inspector)
-                return;
-            try {
-                auto result = fn(*m_inspector);
-                QMetaObject::invokeMethod(target.data(), [target, deliver, result] {
-                    if (target)
-                        deliver(result);
-                });
-            } catch (const Error& e) {
-                fail(target, errorText(e));
-            } catch (const std::exception& e) {
-                fail(target, QString::fromStdString(e.what()));
-            }
-        });
-    }
-
-    static void fail(const QPointer<InspectorPage>& target, const QString& message)
-    {
-        QMetaObject::invokeMethod(target.data(), [target, message] {
-            if (target)
-                Q_EMIT target->failed(message);
-        });
-    }
-
-    void open(InspectorPage* page, qint64 runId)
-    {
-        QPointer<InspectorPage> target(page);
-        QMetaObject::invokeMethod(this, [this, target, runId] {
-            struct Overview
-            {
-                InspectedRun run;
-                std::vector<GateBin> training, final;
-                std::array<GateCell, 4> grid;
-                ActivationHistogram histogram;
-                std::vector<EpochGate> epochs;
-                std::vector<SegmentDirections> directions;
-            };
-            try {
-                m_inspector.reset();
-                ExperimentStore store(m_databasePath.toStdString());
-                m_inspector = std::make_unique<RunInspector>(store, runId);
-                auto o = std::make_shared<Overview>();
-                o->run = m_inspector->run();
-                o->training = m_inspector->trainingBins();
-                o->final = m_inspector->finalBins();
-                o->grid = m_inspector->coldTailGrid();
-                o->histogram = m_inspector->histogram(20);
-                o->epochs = m_inspector->epochs();
-                o->directions = m_inspector->directions();
-                QMetaObject::invokeMethod(target.data(), [target, o] {
-                    if (!target)
-                        return;
-                    target->showDirections(o->directions);  // before 'opened' is emitted
-                    target->showOverview(o->run, o->training, o->final, o->grid, o->histogram,
-                                         o->epochs);
-                });
-            } catch (const Error& e) {
-                fail(target, errorText(e));
-            } catch (const std::exception& e) {
-                fail(target, QString::fromStdString(e.what()));
-            }
-        });
-    }
-
-private:
-    QString m_databasePath;
-    std::unique_ptr<RunInspector> m_inspector;
-};
-
 InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* parent)
-    : QWidget(parent), m_runs(runs), m_databasePath(std::move(databasePath))
+    : QWidget(parent)
+    , m_runs(runs)
+    , m_databasePath(std::move(databasePath))
+    , m_jobs(new JobRunner(this, JobRunner::Threads::OwnThread))
+    , m_session(std::make_shared<InspectorSession>())
 {
-    m_thread = new QThread(this);
-    m_thread->setObjectName(QStringLiteral("inspector"));
-    m_worker = new InspectorWorker(m_databasePath);
-    m_worker->moveToThread(m_thread);
-    connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    m_thread->start();
-
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(18, 12, 18, 12);
     auto* bar = new QHBoxLayout;
@@ -208,8 +122,40 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     layout->addWidget(m_summary);
 
     m_tabs = new QTabWidget(this);
+    m_tabs->addTab(createOverview(m_tabs), tr("Overview"));
+    m_tabs->addTab(createDrillDown(m_tabs), tr("Users and items"));
+    m_tabs->addTab(createDirections(m_tabs), tr("Directions"));
+    layout->addWidget(m_tabs, 1);
+
+    connect(m_open, &QPushButton::clicked, this, [this] {
+        const qint64 id = m_runPicker->currentData().toLongLong();
+        if (id > 0)
+            openRun(id);
+    });
+    connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
+    connect(m_hits, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row < 0)
+            return;
+        const QListWidgetItem* item = m_hits->item(row);
+        const QString kind = item->data(Qt::UserRole).toString();
+        const QString id = item->data(Qt::UserRole + 1).toString();
+        if (kind == QLatin1String("user"))
+            showUser(id);
+        else
+            showItem(id);
+    });
+    connect(this, &InspectorPage::failed, this, [this](const QString& message) {
+        m_open->setEnabled(true);
+        m_summary->setText(tr("<font color='#d55e00'>%1</font>").arg(message.toHtmlEscaped()));
+    });
+    connect(m_runs, &RunsModel::refreshed, this, &InspectorPage::rebuildRunList);
+    rebuildRunList();
+}
+
+QWidget* InspectorPage::createOverview(QWidget* parent)
+{
     // Overview
-    auto* overview = new QWidget(m_tabs);
+    auto* overview = new QWidget(parent);
     auto* grid = new QGridLayout(overview);
     m_historyChart = new Chart(tr("Gate activation by user history length"), overview);
     m_historyChart->yAxis->setLabel(tr("mean a(u,i)"));
@@ -246,9 +192,13 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     m_parameterChart->setToolTip(meanings.join(QLatin1Char('\n')));
     for (Chart* c :
          {m_historyChart, m_popularityChart, m_histogramChart, m_epochChart, m_parameterChart})
-        c->setPlaceholder(tr("No run inspected"));
+        c->setPlaceholder(
+            tr("Pick a completed run above and press Inspect: this chart shows "
+               "what its gate did."));
     m_epochChart->showLegendBelow();
     m_parameterChart->showLegendBelow();
+    m_epochChart->setIntegerKeys(true);
+    m_parameterChart->setIntegerKeys(true);
     grid->addWidget(m_historyChart, 0, 0);
     grid->addWidget(m_popularityChart, 0, 1);
     grid->addWidget(m_grid, 0, 2);
@@ -258,10 +208,12 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     grid->setColumnStretch(0, 3);
     grid->setColumnStretch(1, 3);
     grid->setColumnStretch(2, 2);
-    m_tabs->addTab(overview, tr("Overview"));
+    return overview;
+}
 
-    // Directions
-    auto* directions = new QWidget(m_tabs);
+QWidget* InspectorPage::createDirections(QWidget* parent)
+{
+    auto* directions = new QWidget(parent);
     auto* dl = new QVBoxLayout(directions);
     m_directionsNote = new QLabel(directions);
     m_directionsNote->setWordWrap(true);
@@ -275,10 +227,13 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
            "pair with exactly one item in the segment: the weight that pushes the segment's items "
            "up against down."));
     dl->addWidget(m_directions, 1);
-    m_tabs->addTab(directions, tr("Directions"));
+    return directions;
+}
 
+QWidget* InspectorPage::createDrillDown(QWidget* parent)
+{
     // Drill-down
-    auto* drill = new QSplitter(Qt::Horizontal, m_tabs);
+    auto* drill = new QSplitter(Qt::Horizontal, parent);
     auto* left = new QWidget(drill);
     auto* ll = new QVBoxLayout(left);
     ll->setContentsMargins(0, 0, 0, 0);
@@ -315,38 +270,13 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     drill->addWidget(right);
     drill->setStretchFactor(0, 1);
     drill->setStretchFactor(1, 4);
-    m_tabs->addTab(drill, tr("Users and items"));
-    layout->addWidget(m_tabs, 1);
-
-    connect(m_open, &QPushButton::clicked, this, [this] {
-        const qint64 id = m_runPicker->currentData().toLongLong();
-        if (id > 0)
-            openRun(id);
-    });
-    connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
-    connect(m_hits, &QListWidget::currentRowChanged, this, [this](int row) {
-        if (row < 0)
-            return;
-        const QListWidgetItem* item = m_hits->item(row);
-        const QString kind = item->data(Qt::UserRole).toString();
-        const QString id = item->data(Qt::UserRole + 1).toString();
-        if (kind == QLatin1String("user"))
-            showUser(id);
-        else
-            showItem(id);
-    });
-    connect(this, &InspectorPage::failed, this, [this](const QString& message) {
-        m_open->setEnabled(true);
-        m_summary->setText(tr("<font color='#d55e00'>%1</font>").arg(message.toHtmlEscaped()));
-    });
-    connect(m_runs, &RunsModel::refreshed, this, &InspectorPage::rebuildRunList);
-    rebuildRunList();
+    return drill;
 }
 
 InspectorPage::~InspectorPage()
 {
-    m_thread->quit();
-    m_thread->wait();
+    m_jobs->cancelAll();
+    m_jobs->waitForAll();
 }
 
 void InspectorPage::rebuildRunList()
@@ -382,7 +312,20 @@ void InspectorPage::openRun(qint64 runId)
         m_runPicker->setCurrentIndex(index);
     m_open->setEnabled(false);
     setBusy(tr("Opening run %1: reloading its data, model and gate...").arg(runId));
-    m_worker->open(this, runId);
+    // A new run supersedes the drill-downs of the previous one.
+    m_jobs->cancel(QStringLiteral("search"));
+    m_jobs->cancel(QStringLiteral("detail"));
+    m_jobs->start(
+        QStringLiteral("open"),
+        [session = m_session, path = m_databasePath, runId](JobContext& job) {
+            return std::make_shared<InspectorOverview>(
+                session->open(path, runId, job.cancelToken()));
+        },
+        [this](const std::shared_ptr<InspectorOverview>& o) {
+            showDirections(o->directions);  // before showOverview emits 'opened'
+            showOverview(o->run, o->training, o->final, o->grid, o->histogram, o->epochs);
+        },
+        [this](const QString& message) { Q_EMIT failed(message); });
 }
 
 QString InspectorPage::directionsSummary() const
@@ -544,8 +487,11 @@ void InspectorPage::search(const QString& text)
         return;
     m_search->setText(text);
     const std::string needle = text.trimmed().toStdString();
-    m_worker->request(
-        this, [needle](const RunInspector& inspector) { return inspector.find(needle, 50); },
+    m_jobs->start(
+        QStringLiteral("search"),
+        [session = m_session, needle](JobContext&) {
+            return session->inspector().find(needle, 50);
+        },
         [this](const std::vector<SearchHit>& hits) {
             m_hits->clear();
             for (const SearchHit& h : hits) {
@@ -561,29 +507,32 @@ void InspectorPage::search(const QString& text)
                 m_detail->setText(
                     tr("Nothing matches. Search by the original user or item id, "
                        "or by part of a title."));
-        });
+        },
+        [this](const QString& message) { Q_EMIT failed(message); });
 }
 
 void InspectorPage::showUser(const QString& id)
 {
     const std::string key = id.toStdString();
-    m_worker->request(
-        this,
-        [key](const RunInspector& inspector) {
-            return std::make_shared<UserDrillDown>(inspector.user(key));
+    m_jobs->start(
+        QStringLiteral("detail"),
+        [session = m_session, key](JobContext&) {
+            return std::make_shared<UserDrillDown>(session->inspector().user(key));
         },
-        [this](const std::shared_ptr<UserDrillDown>& d) { showUserDetail(*d); });
+        [this](const std::shared_ptr<UserDrillDown>& d) { showUserDetail(*d); },
+        [this](const QString& message) { Q_EMIT failed(message); });
 }
 
 void InspectorPage::showItem(const QString& id)
 {
     const std::string key = id.toStdString();
-    m_worker->request(
-        this,
-        [key](const RunInspector& inspector) {
-            return std::make_shared<ItemDrillDown>(inspector.item(key));
+    m_jobs->start(
+        QStringLiteral("detail"),
+        [session = m_session, key](JobContext&) {
+            return std::make_shared<ItemDrillDown>(session->inspector().item(key));
         },
-        [this](const std::shared_ptr<ItemDrillDown>& d) { showItemDetail(*d); });
+        [this](const std::shared_ptr<ItemDrillDown>& d) { showItemDetail(*d); },
+        [this](const QString& message) { Q_EMIT failed(message); });
 }
 
 void InspectorPage::showUserDetail(const UserDrillDown& d)
@@ -593,7 +542,7 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
         tr("<b>User %1</b>: %2 training interactions (%3) &middot; %4 LLM-scored items &middot; "
            "%5 candidate pairs, %6 active (mean a %7, mean weight %8), %9 with a reliability "
            "label (%10 where the LLM's order was right) &middot; mean test AUC %11")
-            .arg(QString::fromStdString(d.user.id))
+            .arg(QString::fromStdString(d.user.id).toHtmlEscaped())
             .arg(d.user.historyLength)
             .arg(d.user.cold ? tr("cold") : tr("warm"))
             .arg(d.scored.size())
@@ -629,9 +578,18 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
     }
     fillTable(
         m_pairs,
-        {tr("LLM prefers"), tr("over"), tr("r"), tr("r"), tr("a"), tr("a"), tr("pair a"),
-         tr("weight"), tr("active"), tr("hinge"), tr("lambda*w*hinge"), tr("reliability label")},
-        rows, {2, 3, 4, 5, 6, 7, 9, 10});
+        {tr("LLM prefers"), tr("over"), tr("r(i)"), tr("r(j)"), tr("a(i)"), tr("a(j)"),
+         tr("pair a"), tr("weight"), tr("active"), tr("hinge"), tr("lambda*w*hinge"),
+         tr("reliability label")},
+        rows, {2, 3, 4, 5, 6, 7, 9, 10},
+        {tr("Item i, which the LLM scored higher."), tr("Item j, scored lower."),
+         tr("The LLM's score of i."), tr("The LLM's score of j."), tr("Gate activation a(u,i)."),
+         tr("Gate activation a(u,j)."), tr("The pair's activation: (a(u,i) + a(u,j)) / 2."),
+         tr("The pair's weight in the LLM hinge (the pair a, or 0/1 with the hard switch)."),
+         tr("Whether the pair counts as active (pair a > tau_a)."),
+         tr("max(0, m - (s(u,i) - s(u,j))): how far the model is from the LLM's order."),
+         tr("The pair's term in the loss: lambda x weight x hinge."),
+         tr("Whether the LLM's order agrees with the observed data, where known.")});
     rows.clear();
     for (const TestRanking& t : d.tests)
         rows << QStringList{itemText(t.item),
@@ -658,7 +616,7 @@ void InspectorPage::showItemDetail(const ItemDrillDown& d)
         tr("<b>Item %1</b> %2: popularity %3 (%4) &middot; in %5 users' test sets &middot; "
            "scored by the LLM for %6 users &middot; in %7 pairs as the preferred item (%8 "
            "active, mean a %9) and %10 as the other (%11 active, mean a %12)")
-            .arg(QString::fromStdString(d.item.id),
+            .arg(QString::fromStdString(d.item.id).toHtmlEscaped(),
                  QString::fromStdString(d.item.title).toHtmlEscaped())
             .arg(d.item.popularity)
             .arg(d.item.tail ? tr("tail") : tr("head"))

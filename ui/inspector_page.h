@@ -3,9 +3,9 @@
 // The gate inspector: what the gate did in one completed run. Run-level views (activation by
 // history length and by popularity with counts, the Cold x Tail grid, the distribution of a, the
 // gate's activation and its four parameters per epoch) and drill-downs to one user or one item,
-// searchable by original id and by title. The core RunInspector lives on a worker thread (it
-// holds a LibTorch model); the page sends it requests and receives value-type results, so the
-// window never waits on it.
+// searchable by original id and by title. The run is held by an InspectorSession on the page's
+// own job thread (it holds a LibTorch model); the page sends it jobs and receives value-type
+// results, so the window never waits on it. Opening a run supersedes the previous one.
 
 #include <QWidget>
 
@@ -18,7 +18,6 @@ class QListWidget;
 class QPushButton;
 class QTabWidget;
 class QTableWidget;
-class QThread;
 
 #include "inspect/gate_inspector.h"
 
@@ -26,7 +25,8 @@ namespace sllmr::ui {
 
 class Chart;
 class RunsModel;
-class InspectorWorker;
+class JobRunner;
+class InspectorSession;
 
 class InspectorPage : public QWidget
 {
@@ -67,7 +67,9 @@ Q_SIGNALS:
     void failed(const QString& message);
 
 private:
-    friend class InspectorWorker;
+    QWidget* createOverview(QWidget* parent);
+    QWidget* createDirections(QWidget* parent);
+    QWidget* createDrillDown(QWidget* parent);
     void rebuildRunList();
     void setBusy(const QString& what);
     // Which way the pair weight pushes each item segment (RunInspector::directions).
@@ -80,8 +82,8 @@ private:
 
     RunsModel* m_runs;
     QString m_databasePath;
-    QThread* m_thread = nullptr;
-    InspectorWorker* m_worker = nullptr;
+    JobRunner* m_jobs;
+    std::shared_ptr<InspectorSession> m_session;
     qint64 m_openedRun = 0;
 
     QComboBox* m_runPicker = nullptr;

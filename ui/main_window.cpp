@@ -6,7 +6,9 @@
 #include <QByteArray>
 #include <QCloseEvent>
 #include <QCoreApplication>
+#include <QDialog>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QKeySequence>
@@ -20,6 +22,7 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QStyleFactory>
+#include <QTextBrowser>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QtGlobal>
@@ -32,19 +35,21 @@
 #include "ablation_page.h"
 #include "common/error.h"
 #include "data_page.h"
+#include "engine/run_controller.h"
+#include "engine/runs_model.h"
+#include "engine/sweep_controller.h"
+#include "engine/workbench.h"
 #include "error_text.h"
 #include "inspector_page.h"
 #include "model_page.h"
 #include "results_page.h"
-#include "run_controller.h"
 #include "run_page.h"
-#include "runs_model.h"
 #include "runs_page.h"
 #include "scores_page.h"
 #include "scoring_dialog.h"
 #include "settings.h"
 #include "teaching_demo.h"
-#include "workbench.h"
+#include "wheel_guard.h"
 
 namespace sllmr::ui {
 
@@ -61,6 +66,10 @@ constexpr int kDefaultWidth = 1360;
 constexpr int kDefaultHeight = 860;
 constexpr int kNavigationWidth = 190;
 constexpr int kStatusMessageMs = 6000;
+// The sidebar takes its colours from the palette, so the dark theme reaches it too.
+const QString kNavigationStyle = QStringLiteral(
+    "QListWidget { padding-top: 8px; background: palette(base); }"
+    "QListWidget::item { padding: 8px 12px; }");
 
 struct PageSpec
 {
@@ -112,25 +121,6 @@ QString translate(const char* text)
 
 }  // namespace
 
-QString findDemoDir()
-{
-    const QString fromEnv = qEnvironmentVariable("SLLMR_DEMO_DIR");
-    if (!fromEnv.isEmpty() && QFileInfo(fromEnv).isDir())
-        return QDir(fromEnv).absolutePath();
-    if (QCoreApplication::instance() != nullptr) {
-        const QString installed = QDir(QCoreApplication::applicationDirPath())
-                                      .filePath(QStringLiteral("../share/sllmr/demo"));
-        if (QFileInfo(installed).isDir())
-            return QDir::cleanPath(installed);
-    }
-#ifdef SLLMR_DEMO_DIR_DEV
-    const QString sourceTree = QStringLiteral(SLLMR_DEMO_DIR_DEV);
-    if (QFileInfo(sourceTree).isDir())
-        return QDir::cleanPath(sourceTree);
-#endif
-    return {};
-}
-
 void applyTheme(bool dark)
 {
     if (!dark) {
@@ -167,53 +157,89 @@ MainWindow::MainWindow(QString databasePath, QString demoDir, bool restoreLastCo
     setWindowTitle(tr("SLLMR Studio"));
     if (!m_demoDir.isEmpty() && qEnvironmentVariableIsEmpty("SLLMR_DEMO_DIR"))
         qputenv("SLLMR_DEMO_DIR", m_demoDir.toLocal8Bit());  // core resolves "demo:" paths by it
+    m_firstRun = !kGeometry.isStored();
 
-    m_workbench = new Workbench(m_databasePath, this);
-    m_runs = new RunController(m_databasePath, this);
-    m_runsModel = new RunsModel(m_databasePath, this);
-
+    createEngine();
     createPages();
     createMenus();
     createStatusBar();
+    connectTraining();
+    connectPages();
+    guardWheel(this);
+    restoreSettings(restoreLastConfig);
+    m_runsModel->refresh();
+}
 
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createEngine()
+{
+    m_workbench = new Workbench(m_databasePath, this);
+    m_runs = new RunController(m_databasePath, this);
+    m_sweeps = new SweepController(m_databasePath, this);
+    m_runsModel = new RunsModel(m_databasePath, this);
     connect(m_workbench, &Workbench::failed, this, &MainWindow::showError);
-    connect(m_runs, &RunController::runningChanged, this, [this](bool running) {
-        m_startAction->setEnabled(!running);
-        m_pauseAction->setEnabled(running);
-        m_cancelAction->setEnabled(running);
-    });
-    connect(m_runs, &RunController::pausedChanged, this, [this](bool paused) {
-        m_pauseAction->setText(paused ? tr("Con&tinue") : tr("&Pause"));
-    });
+    connect(m_runsModel, &RunsModel::failed, this,
+            [this](const QString& message) { showError(tr("Experiment database"), message); });
+}
+
+void MainWindow::connectTraining()
+{
+    connect(m_runs, &RunController::runningChanged, this, &MainWindow::syncTrainingState);
+    connect(m_runs, &RunController::pausedChanged, this, &MainWindow::syncTrainingState);
+    connect(m_sweeps, &SweepController::runningChanged, this, &MainWindow::syncTrainingState);
+    connect(m_sweeps, &SweepController::pausedChanged, this, &MainWindow::syncTrainingState);
     connect(m_runs, &RunController::started, m_runsModel, &RunsModel::refresh);
     connect(m_runs, &RunController::finished, this, [this](qint64 id, const QString& status) {
-        m_runsModel->refresh();
-        if (status == QLatin1String("completed")) {
-            QList<qint64> shown = m_resultsPage->shownRuns();
-            if (!shown.contains(id))
-                shown << id;
-            m_resultsPage->showRuns(shown);
-        }
+        m_runsModel->refreshThen([this, id, status] {
+            if (status == QLatin1String("completed")) {
+                QList<qint64> shown = m_resultsPage->shownRuns();
+                if (!shown.contains(id))
+                    shown << id;
+                m_resultsPage->showRuns(shown);
+            }
+        });
         statusBar()->showMessage(tr("Run %1 %2.").arg(id).arg(status), kStatusMessageMs);
     });
     connect(m_runs, &RunController::failed, this, [this](qint64 id, const QString& message) {
         m_runsModel->refresh();
         showError(tr("Run %1 failed").arg(id), message);
     });
+    connect(m_runs, &RunController::batchProgress, this, [this](const BatchUpdate& u) {
+        if (!m_runs->isPaused())
+            m_trainingLabel->setText(tr("Run %1: epoch %2 of %3")
+                                         .arg(m_runs->currentRunId())
+                                         .arg(u.epoch)
+                                         .arg(u.epochs));
+    });
+    connect(m_sweeps, &SweepController::itemStarted, this, [this](const SweepItemUpdate&) {
+        m_runsModel->refresh();
+        syncTrainingState();
+    });
+    connect(m_sweeps, &SweepController::finished, this,
+            [this](qint64 id, const QString& status, const QString&) {
+                statusBar()->showMessage(tr("Sweep %1 %2.").arg(id).arg(status), kStatusMessageMs);
+            });
+}
+
+void MainWindow::connectPages()
+{
     connect(m_runPage, &RunPage::startRequested, this, &MainWindow::startRun);
+    connect(m_runPage, &RunPage::cancelRequested, this, &MainWindow::confirmCancel);
     connect(m_runsPage, &RunsPage::runAgainRequested, this, &MainWindow::runAgain);
     connect(m_runsPage, &RunsPage::resumeRequested, this, [this](qint64 id) {
+        if (isTraining()) {
+            statusBar()->showMessage(tr("Training is in progress; resume run %1 when it has "
+                                        "finished.")
+                                         .arg(id),
+                                     kStatusMessageMs);
+            return;
+        }
         if (m_runs->resume(id))
             showPage(Page::Run);
     });
-    connect(m_runsPage, &RunsPage::inspectRequested, this, [this](qint64 id) {
-        m_inspectorPage->openRun(id);
-        showPage(Page::Inspector);
-    });
-    connect(m_ablationPage, &AblationPage::inspectRequested, this, [this](qint64 id) {
-        m_inspectorPage->openRun(id);
-        showPage(Page::Inspector);
-    });
+    connect(m_runsPage, &RunsPage::inspectRequested, this, &MainWindow::inspectRun);
+    connect(m_ablationPage, &AblationPage::inspectRequested, this, &MainWindow::inspectRun);
     connect(m_ablationPage, &AblationPage::failed, this,
             [this](const QString& message) { showError(tr("Ablation studio"), message); });
     connect(m_inspectorPage, &InspectorPage::failed, this,
@@ -222,12 +248,51 @@ MainWindow::MainWindow(QString databasePath, QString demoDir, bool restoreLastCo
         m_resultsPage->showRuns(ids);
         showPage(Page::Results);
     });
-
-    restoreSettings(restoreLastConfig);
-    m_runsModel->refresh();
 }
 
-MainWindow::~MainWindow() = default;
+const LoadedState& MainWindow::demoState() const
+{
+    return m_workbench->state();
+}
+
+bool MainWindow::runDemoGrid()
+{
+    if (!m_ablationPage->loadPreset(QStringLiteral("demo-ablation"))) {
+        showError(tr("Guided demo"), tr("The demo grid (resources/grids/demo-ablation.json) was "
+                                        "not found next to the demo data in %1.")
+                                         .arg(m_demoDir));
+        return false;
+    }
+    showPage(Page::Ablation);
+    return m_ablationPage->runGrid();
+}
+
+qint64 MainWindow::demoMatrixRun(const std::string& row) const
+{
+    const ResultsMatrix* m = m_ablationPage->matrix();
+    if (!m)
+        return 0;
+    const int index = m->rowIndex(row);
+    if (index < 0 || m->runIds[static_cast<std::size_t>(index)].empty())
+        return 0;
+    return m->runIds[static_cast<std::size_t>(index)].front();
+}
+
+void MainWindow::inspectRun(qint64 runId)
+{
+    m_inspectorPage->openRun(runId);
+    showPage(Page::Inspector);
+}
+
+qint64 MainWindow::demoInspectedRun() const
+{
+    return m_inspectorPage->openedRun();
+}
+
+QString MainWindow::demoDirectionsSummary() const
+{
+    return m_inspectorPage->directionsSummary();
+}
 
 ScoringDialog* MainWindow::scoringDialog()
 {
@@ -238,8 +303,17 @@ ScoringDialog* MainWindow::scoringDialog()
 
 TeachingDemo* MainWindow::teachingDemo()
 {
-    if (!m_teachingDemo)
-        m_teachingDemo = new TeachingDemo(this);
+    if (!m_teachingDemo) {
+        m_teachingDemo = new TeachingDemo(this, this);
+        connect(m_ablationPage, &AblationPage::itemStarted, m_teachingDemo,
+                [demo = m_teachingDemo](int position, const QString& row, qint64) {
+                    demo->sweepItemStarted(position, row);
+                });
+        connect(m_ablationPage, &AblationPage::matrixReady, m_teachingDemo,
+                &TeachingDemo::matrixReady);
+        connect(m_workbench, &Workbench::derivedChanged, m_teachingDemo, &TeachingDemo::render);
+        connect(m_inspectorPage, &InspectorPage::opened, m_teachingDemo, &TeachingDemo::render);
+    }
     return m_teachingDemo;
 }
 
@@ -255,11 +329,17 @@ void MainWindow::createPages()
     m_navigation->setFixedWidth(kNavigationWidth);
     m_navigation->setFrameShape(QFrame::NoFrame);
     m_navigation->setSpacing(2);
-    m_navigation->setStyleSheet(
-        QStringLiteral("QListWidget { padding-top: 8px; }"
-                       "QListWidget::item { padding: 8px 12px; }"));
+    m_navigation->setAutoFillBackground(true);
+    m_navigation->setStyleSheet(kNavigationStyle);
 
-    m_pages = new QStackedWidget(central);
+    auto* right = new QWidget(central);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->setSpacing(0);
+    m_banner = createBanner(right);
+    rightLayout->addWidget(m_banner);
+    m_pages = new QStackedWidget(right);
+    rightLayout->addWidget(m_pages, 1);
     m_pages->setObjectName(QStringLiteral("pages"));
     m_dataPage = new DataPage(m_workbench, m_pages);
     m_scoresPage = new ScoresPage(m_workbench, m_pages);
@@ -268,7 +348,7 @@ void MainWindow::createPages()
     m_resultsPage = new ResultsPage(m_runsModel, m_databasePath, m_pages);
     m_runsPage = new RunsPage(m_runsModel, m_pages);
     m_inspectorPage = new InspectorPage(m_runsModel, m_databasePath, m_pages);
-    m_ablationPage = new AblationPage(m_workbench, m_runsModel, m_databasePath, m_pages);
+    m_ablationPage = new AblationPage(m_workbench, m_runsModel, m_sweeps, m_databasePath, m_pages);
     int step = 1;
     for (const PageSpec& spec : kPageSpecs) {
         auto* item = new QListWidgetItem(
@@ -286,7 +366,7 @@ void MainWindow::createPages()
     separator->setFrameShadow(QFrame::Sunken);
     layout->addWidget(m_navigation);
     layout->addWidget(separator);
-    layout->addWidget(m_pages, 1);
+    layout->addWidget(right, 1);
     setCentralWidget(central);
     connect(m_navigation, &QListWidget::currentRowChanged, m_pages,
             &QStackedWidget::setCurrentIndex);
@@ -318,16 +398,7 @@ void MainWindow::createMenus()
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setMenuRole(QAction::QuitRole);
 
-    QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
-    m_startAction = runMenu->addAction(tr("&Start"), this, &MainWindow::startRun);
-    m_startAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
-    m_pauseAction =
-        runMenu->addAction(tr("&Pause"), this, [this] { m_runs->setPaused(!m_runs->isPaused()); });
-    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
-    m_pauseAction->setEnabled(false);
-    m_cancelAction = runMenu->addAction(tr("&Cancel"), m_runs, &RunController::cancel);
-    m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
-    m_cancelAction->setEnabled(false);
+    createRunMenu();
 
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
     int step = 0;
@@ -354,10 +425,106 @@ void MainWindow::createMenus()
         teachingDemo()->raise();
     });
 
+    createHelpMenu();
+}
+
+void MainWindow::createRunMenu()
+{
+    QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
+    m_startAction = runMenu->addAction(tr("&Start"), this, &MainWindow::startRun);
+    m_startAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_pauseAction = runMenu->addAction(tr("&Pause"), this, [this] {
+        if (m_runs->isRunning())
+            m_runs->setPaused(!m_runs->isPaused());
+        else if (m_sweeps->isRunning())
+            m_sweeps->setPaused(!m_sweeps->isPaused());
+    });
+    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+    m_pauseAction->setEnabled(false);
+    // No shortcut on purpose: Esc in a text field or a dialog must never stop training.
+    m_cancelAction = runMenu->addAction(tr("&Cancel..."), this, &MainWindow::confirmCancel);
+    m_cancelAction->setEnabled(false);
+}
+
+void MainWindow::createHelpMenu()
+{
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
+    QAction* keys =
+        helpMenu->addAction(tr("&Keyboard shortcuts"), this, &MainWindow::showShortcuts);
+    keys->setShortcut(QKeySequence::HelpContents);
+    helpMenu->addAction(tr("&README"), this,
+                        [this] { showDocument(tr("README"), QStringLiteral(":/docs/README.md")); });
+    helpMenu->addAction(tr("The method (&SPEC)"), this, [this] {
+        showDocument(tr("SPEC: the method"), QStringLiteral(":/docs/SPEC.md"));
+    });
+    helpMenu->addSeparator();
     QAction* aboutAction = helpMenu->addAction(tr("&About SLLMR Studio"), this, &MainWindow::about);
     aboutAction->setMenuRole(QAction::AboutRole);
     helpMenu->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+QWidget* MainWindow::createBanner(QWidget* parent)
+{
+    auto* banner = new QFrame(parent);
+    banner->setObjectName(QStringLiteral("firstRunBanner"));
+    banner->setFrameShape(QFrame::StyledPanel);
+    auto* layout = new QHBoxLayout(banner);
+    auto* text = new QLabel(
+        tr("Welcome. The bundled demo is loading. Press Ctrl+R to train a first model on it, "
+           "or open Tools > Guided demo for a tour of where the LLM helps. Help > Keyboard "
+           "shortcuts lists the keys."),
+        banner);
+    text->setTextFormat(Qt::PlainText);
+    text->setWordWrap(true);
+    auto* close = new QToolButton(banner);
+    close->setText(tr("Got it"));
+    layout->addWidget(text, 1);
+    layout->addWidget(close);
+    connect(close, &QToolButton::clicked, banner, &QWidget::hide);
+    banner->hide();
+    return banner;
+}
+
+void MainWindow::showShortcuts()
+{
+    const QList<std::pair<QString, QString>> keys{
+        {QStringLiteral("Ctrl+1 ... Ctrl+8"), tr("Go to a workflow page")},
+        {QStringLiteral("Ctrl+O"), tr("Open a dataset")},
+        {QStringLiteral("Ctrl+Shift+O"), tr("Open LLM scores")},
+        {QStringLiteral("Ctrl+S"), tr("Save the run configuration")},
+        {QStringLiteral("Ctrl+R"), tr("Start a run (refused while a run or a sweep trains)")},
+        {QStringLiteral("Ctrl+P"), tr("Pause or continue the run or sweep in training")},
+        {tr("Run > Cancel..."), tr("Cancel training (asks first; Esc never cancels)")},
+        {QStringLiteral("Ctrl+Q"), tr("Quit (asks first while training)")},
+        {QStringLiteral("F1"), tr("This list")},
+    };
+    QString html = QStringLiteral("<table cellpadding='4'>");
+    for (const auto& [key, what] : keys)
+        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
+                    .arg(key.toHtmlEscaped(), what.toHtmlEscaped());
+    html += QStringLiteral("</table>");
+    QMessageBox box(QMessageBox::NoIcon, tr("Keyboard shortcuts"), html, QMessageBox::Close, this);
+    box.setTextFormat(Qt::RichText);
+    box.exec();
+}
+
+void MainWindow::showDocument(const QString& title, const QString& resource)
+{
+    QFile file(resource);
+    if (!file.open(QIODevice::ReadOnly)) {
+        showError(title, tr("The document %1 is not bundled with this build.").arg(resource));
+        return;
+    }
+    auto* dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(title);
+    auto* layout = new QVBoxLayout(dialog);
+    auto* browser = new QTextBrowser(dialog);
+    browser->setOpenExternalLinks(true);
+    browser->setMarkdown(QString::fromUtf8(file.readAll()));
+    layout->addWidget(browser);
+    dialog->resize(820, 720);
+    dialog->show();
 }
 
 void MainWindow::createStatusBar()
@@ -387,6 +554,10 @@ void MainWindow::createStatusBar()
                 m_busyBar->setValue(static_cast<int>(fraction * 1000.0));
                 m_busyBar->setFormat(stage);
             });
+    m_trainingLabel = new QLabel(this);
+    m_trainingLabel->setObjectName(QStringLiteral("trainingLabel"));
+    m_trainingLabel->setTextFormat(Qt::PlainText);
+    statusBar()->addPermanentWidget(m_trainingLabel);
     m_storeLabel = new QLabel(tr("Store: %1").arg(store), this);
     m_storeLabel->setObjectName(QStringLiteral("storeLabel"));
     m_storeLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -409,6 +580,7 @@ void MainWindow::restoreSettings(bool restoreLastConfig)
     if (kDarkTheme.get())
         applyTheme(true);
 
+    m_banner->setVisible(m_firstRun);
     const QString last = kLastConfig.get();
     if (restoreLastConfig && !last.isEmpty()) {
         try {
@@ -438,10 +610,22 @@ void MainWindow::loadDemo()
     }
 }
 
+bool MainWindow::isTraining() const
+{
+    return m_runs->isRunning() || m_sweeps->isRunning();
+}
+
 bool MainWindow::startRun()
 {
-    if (m_runs->isRunning()) {
-        statusBar()->showMessage(tr("A run is already in progress."), kStatusMessageMs);
+    if (m_runs->isRunning() || m_sweeps->isRunning()) {
+        const QString why =
+            m_runs->isRunning()
+                ? tr("Run %1 is in progress: wait for it, or cancel it (Run > Cancel).")
+                      .arg(m_runs->currentRunId())
+                : tr("Sweep %1 is training its queue: a second training in parallel would halve "
+                     "the speed of both. Wait for it, or cancel it (Run > Cancel).")
+                      .arg(m_sweeps->currentSweepId());
+        statusBar()->showMessage(why, kStatusMessageMs);
         return false;
     }
     if (m_workbench->isBusy()) {
@@ -456,8 +640,64 @@ bool MainWindow::startRun()
                                        .arg(QString::fromStdString(toString(config.method.name))));
         return false;
     }
+    m_banner->hide();
     showPage(Page::Run);
     return m_runs->start(config);
+}
+
+void MainWindow::confirmCancel()
+{
+    if (m_runs->isRunning()) {
+        if (ask(tr("Cancel the run"),
+                tr("Stop run %1 after the current batch? It is kept as 'cancelled' and can be "
+                   "resumed from its last finished epoch on the Runs page.")
+                    .arg(m_runs->currentRunId())))
+            m_runs->cancel();
+    } else if (m_sweeps->isRunning()) {
+        if (ask(tr("Cancel the sweep"),
+                tr("Stop sweep %1 after the current batch? Its finished runs are kept and Resume "
+                   "on the Ablation page continues the queue.")
+                    .arg(m_sweeps->currentSweepId())))
+            m_sweeps->cancel();
+    }
+}
+
+void MainWindow::syncTrainingState()
+{
+    const bool running = isTraining();
+    const bool paused = m_runs->isPaused() || m_sweeps->isPaused();
+    m_startAction->setEnabled(!running);
+    m_pauseAction->setEnabled(running);
+    m_cancelAction->setEnabled(running);
+    m_pauseAction->setText(paused ? tr("Con&tinue") : tr("&Pause"));
+    m_ablationPage->setTrainingElsewhere(m_runs->isRunning());
+    QString text;
+    if (m_runs->isRunning()) {
+        text = tr("Run %1").arg(m_runs->currentRunId());
+    } else if (m_sweeps->isRunning()) {
+        const SweepItemUpdate& item = m_sweeps->currentItem();
+        text = item.items > 0 ? tr("Sweep %1: run %2 of %3 (%4, seed %5)")
+                                    .arg(m_sweeps->currentSweepId())
+                                    .arg(item.position + 1)
+                                    .arg(item.items)
+                                    .arg(item.row)
+                                    .arg(item.seed)
+                              : tr("Sweep starting");
+    }
+    if (running && paused)
+        text += tr(" \u00b7 Paused");
+    m_trainingLabel->setText(text);
+    m_trainingLabel->setVisible(running);
+}
+
+bool MainWindow::ask(const QString& title, const QString& question)
+{
+    QMessageBox box(QMessageBox::Question, title, question, QMessageBox::Yes | QMessageBox::No,
+                    this);
+    box.setObjectName(QStringLiteral("confirmDialog"));
+    box.setTextFormat(Qt::PlainText);
+    box.setDefaultButton(QMessageBox::No);
+    return box.exec() == QMessageBox::Yes;
 }
 
 void MainWindow::runAgain(const RunConfig& config)
@@ -480,21 +720,41 @@ void MainWindow::showError(const QString& title, const QString& message)
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    if (m_runs->isRunning()) {
-        const auto answer = QMessageBox::question(
-            this, tr("Quit"),
-            tr("Run %1 is in progress. Stop it and quit? It is kept as 'interrupted' and can be "
-               "resumed from its last finished epoch on the Runs page.")
-                .arg(m_runs->currentRunId()),
-            QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
-        if (answer != QMessageBox::Yes) {
+    // A run and a sweep are treated alike: ask, then stop and keep them `interrupted`.
+    QString question;
+    if (m_runs->isRunning())
+        question = tr("Run %1 is in progress. Stop it and quit? It is kept as 'interrupted' and "
+                      "can be resumed from its last finished epoch on the Runs page.")
+                       .arg(m_runs->currentRunId());
+    else if (m_sweeps->isRunning())
+        question = tr("Sweep %1 is in progress (run %2). Stop it and quit? The sweep and its "
+                      "current run are kept as 'interrupted'; Resume on the Ablation page "
+                      "continues the queue from the last finished epoch.")
+                       .arg(m_sweeps->currentSweepId())
+                       .arg(m_sweeps->currentRunId());
+    if (!question.isEmpty()) {
+        if (!ask(tr("Quit"), question)) {
             event->ignore();
             return;
         }
-        m_runs->interruptAndWait();
+        const QString error =
+            m_runs->isRunning() ? m_runs->interruptAndWait() : m_sweeps->interruptAndWait();
+        if (!error.isEmpty())
+            QMessageBox::warning(this, tr("Quit"),
+                                 tr("Training stopped, but it could not be marked "
+                                    "'interrupted' (it stays 'cancelled' and resumes the same "
+                                    "way): %1")
+                                     .arg(error));
     }
     saveSettings();
     QMainWindow::closeEvent(event);
+}
+
+void MainWindow::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::PaletteChange && m_navigation)
+        m_navigation->setStyleSheet(kNavigationStyle);  // re-reads palette(base)
+    QMainWindow::changeEvent(event);
 }
 
 MainWindow::Page MainWindow::currentPage() const

@@ -2,12 +2,20 @@
 
 // The Studio main window: a left-to-right workflow (Data -> LLM scores -> Model and gate -> Run ->
 // Results -> Runs) as a navigation list beside a stack of pages, the menus with their shortcuts,
-// and a status bar naming the experiment store and showing background loads. It owns the
-// Workbench (data and configuration), the RunController (training off the GUI thread) and the
-// runs table model, and connects them to the pages.
+// and a status bar naming the experiment store and showing background loads and training. It
+// owns the engine objects (ui/engine: the Workbench with the data and configuration, the
+// RunController and the SweepController that train off the GUI thread, the runs table model) and
+// connects them to the pages; pages never reach back into it. A run and a sweep are treated
+// alike: one at a time (Ctrl+R is refused while either trains), the same pause and cancel (with
+// a confirmation, never a global Esc), and quitting asks first and leaves them `interrupted`.
 
 #include <QMainWindow>
 #include <QString>
+
+#include <functional>
+
+#include "studio_page.h"
+#include "teaching_demo.h"
 
 class QAction;
 class QCloseEvent;
@@ -31,27 +39,25 @@ class TeachingDemo;
 class ModelPage;
 class ResultsPage;
 class RunController;
+class SweepController;
 class RunPage;
 class RunsModel;
 class RunsPage;
 class ScoresPage;
 class Workbench;
 
-/// The bundled demo folder (resources/demo), or an empty string when none exists. Looks, in order,
-/// at the SLLMR_DEMO_DIR environment variable, `<applicationDirPath>/../share/sllmr/demo` (an
-/// installed Studio) and the source tree's resources/demo (SLLMR_DEMO_DIR_DEV, a build tree).
-[[nodiscard]] QString findDemoDir();
-
 /// Applies the light (system) or a dark Fusion palette to the application.
 void applyTheme(bool dark);
 
-class MainWindow : public QMainWindow
+class MainWindow : public QMainWindow, public DemoHost
 {
     Q_OBJECT
 
 public:
     /// The workflow pages, in navigation order.
-    enum class Page { Data, LlmScores, ModelAndGate, Run, Results, Runs, Inspector, Ablation };
+    using Page = StudioPage;
+    /// Asks a yes/no question; true for yes. The default shows a QMessageBox.
+    using Confirm = std::function<bool(const QString& title, const QString& question)>;
 
     /// `restoreLastConfig`: start from the configuration saved at the last quit (else the demo).
     MainWindow(QString databasePath, QString demoDir, bool restoreLastConfig = true,
@@ -71,6 +77,7 @@ public:
 
     [[nodiscard]] Workbench* workbench() const { return m_workbench; }
     [[nodiscard]] RunController* runController() const { return m_runs; }
+    [[nodiscard]] SweepController* sweepController() const { return m_sweeps; }
     [[nodiscard]] RunsModel* runsModel() const { return m_runsModel; }
     [[nodiscard]] DataPage* dataPage() const { return m_dataPage; }
     [[nodiscard]] ScoresPage* scoresPage() const { return m_scoresPage; }
@@ -84,18 +91,44 @@ public:
     ScoringDialog* scoringDialog();
     TeachingDemo* teachingDemo();
 
-    /// Starts a run of the current configuration (what Run > Start does).
+    /// Starts a run of the current configuration (what Run > Start does); refused (with a message
+    /// in the status bar) while a run or a sweep trains.
     bool startRun();
+    /// Asks, then cancels the run or the sweep in training (what Run > Cancel does).
+    void confirmCancel();
+    [[nodiscard]] bool isTraining() const;
     /// Loads the bundled demo (ml-latest-small split + ChatGPT EXP_3).
     void loadDemo();
+    /// The first-run banner (shown when the Studio starts without saved settings).
+    [[nodiscard]] QWidget* firstRunBanner() const { return m_banner; }
+
+    // DemoHost
+    void showDemoPage(StudioPage page) override { showPage(page); }
+    [[nodiscard]] const LoadedState& demoState() const override;
+    bool runDemoGrid() override;
+    [[nodiscard]] qint64 demoMatrixRun(const std::string& row) const override;
+    void inspectRun(qint64 runId) override;
+    [[nodiscard]] qint64 demoInspectedRun() const override;
+    [[nodiscard]] QString demoDirectionsSummary() const override;
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
+    void createEngine();
     void createPages();
+    QWidget* createBanner(QWidget* parent);
     void createMenus();
+    void createRunMenu();
+    void createHelpMenu();
     void createStatusBar();
+    void connectTraining();
+    void connectPages();
+    void syncTrainingState();
+    bool ask(const QString& title, const QString& question);
+    void showDocument(const QString& title, const QString& resource);
+    void showShortcuts();
     void restoreSettings(bool restoreLastConfig);
     void saveSettings() const;
     void showError(const QString& title, const QString& message);
@@ -106,7 +139,9 @@ private:
     QString m_demoDir;
     Workbench* m_workbench = nullptr;
     RunController* m_runs = nullptr;
+    SweepController* m_sweeps = nullptr;
     RunsModel* m_runsModel = nullptr;
+    bool m_firstRun = false;
 
     QListWidget* m_navigation = nullptr;
     QStackedWidget* m_pages = nullptr;
@@ -121,7 +156,9 @@ private:
     ScoringDialog* m_scoringDialog = nullptr;
     TeachingDemo* m_teachingDemo = nullptr;
 
+    QWidget* m_banner = nullptr;
     QLabel* m_storeLabel = nullptr;
+    QLabel* m_trainingLabel = nullptr;
     QLabel* m_busyLabel = nullptr;
     QProgressBar* m_busyBar = nullptr;
     QToolButton* m_busyCancel = nullptr;

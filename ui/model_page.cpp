@@ -27,10 +27,10 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "engine/workbench.h"
 #include "error_text.h"
 #include "settings.h"
 #include "table_util.h"
-#include "workbench.h"
 
 namespace sllmr::ui {
 
@@ -115,9 +115,14 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
     auto* save = new QPushButton(tr("Save config..."), this);
     save->setToolTip(tr("Save the configuration as a JSON file the CLI runs with 'sllmr run'."));
     connect(save, &QPushButton::clicked, this, &ModelPage::saveConfigFile);
+    auto* reset = new QPushButton(tr("Reset to defaults"), this);
+    reset->setToolTip(
+        tr("Every setting on this page back to its default (the data and the LLM scores stay)."));
+    connect(reset, &QPushButton::clicked, this, &ModelPage::resetToDefaults);
     bar->addWidget(json);
     bar->addWidget(load);
     bar->addWidget(save);
+    bar->addWidget(reset);
     outer->addLayout(bar);
 
     auto* split = new QSplitter(Qt::Horizontal, this);
@@ -126,8 +131,46 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
     auto* formHost = new QWidget(scroll);
     auto* formLayout = new QVBoxLayout(formHost);
 
+    for (QWidget* group : {createBackboneGroup(formHost), createMethodGroup(formHost),
+                           createGateGroup(formHost), createTrainingGroup(formHost)})
+        formLayout->addWidget(group);
+    formLayout->addStretch(1);
+    scroll->setWidget(formHost);
+    auto* right = createPreview(split);
+    split->addWidget(scroll);
+    split->addWidget(right);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
+    outer->addWidget(split, 1);
+    connectEdits();
+    showConfig(m_workbench->config());
+}
+
+void ModelPage::connectEdits()
+{
+    // Any edit updates the configuration and the preview.
+    for (auto* box : findChildren<QComboBox*>())
+        connect(box, &QComboBox::currentIndexChanged, this, &ModelPage::edited);
+    for (auto* box : findChildren<QSpinBox*>())
+        connect(box, &QSpinBox::valueChanged, this, &ModelPage::edited);
+    for (auto* box : findChildren<QDoubleSpinBox*>())
+        connect(box, &QDoubleSpinBox::valueChanged, this, &ModelPage::edited);
+    for (auto* box : findChildren<QCheckBox*>())
+        connect(box, &QCheckBox::toggled, this, &ModelPage::edited);
+    for (auto* edit : {m_hidden, m_name})
+        connect(edit, &QLineEdit::editingFinished, this, &ModelPage::edited);
+
+    connect(m_workbench, &Workbench::configChanged, this, [this] {
+        if (!m_updating)
+            showConfig(m_workbench->config());
+    });
+    connect(m_workbench, &Workbench::derivedChanged, this, &ModelPage::refreshPreview);
+}
+
+QWidget* ModelPage::createBackboneGroup(QWidget* host)
+{
     // Backbone
-    auto* model = new QGroupBox(tr("Recommender (backbone)"), formHost);
+    auto* model = new QGroupBox(tr("Recommender (backbone)"), host);
     auto* mf = new QFormLayout(model);
     m_backbone = new QComboBox(model);
     for (const auto& type : backboneTypes())
@@ -153,10 +196,13 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
         tr("Feed the dataset's item-side categorical fields to the "
            "backbone when it has them."));
     mf->addRow(QString(), m_itemFeatures);
-    formLayout->addWidget(model);
+    return model;
+}
 
+QWidget* ModelPage::createMethodGroup(QWidget* host)
+{
     // Method
-    auto* method = new QGroupBox(tr("LLM regularization"), formHost);
+    auto* method = new QGroupBox(tr("LLM regularization"), host);
     auto* mm = new QFormLayout(method);
     m_method =
         choices(method, {QStringLiteral("none"), QStringLiteral("kd"), QStringLiteral("pointwise"),
@@ -181,10 +227,13 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
         tr("K: LLM pairs kept per user and batch (the largest |r_i - r_j| "
            "among random candidates), so heavy LLM users do not dominate."));
     mm->addRow(tr("Pair budget K"), m_pairs);
-    formLayout->addWidget(method);
+    return method;
+}
 
+QWidget* ModelPage::createGateGroup(QWidget* host)
+{
     // Gate
-    auto* gate = new QGroupBox(tr("Gate"), formHost);
+    auto* gate = new QGroupBox(tr("Gate"), host);
     auto* gm = new QFormLayout(gate);
     m_gateMode = choices(
         gate, {QStringLiteral("reliability"), QStringLiteral("paper"), QStringLiteral("threshold"),
@@ -262,10 +311,13 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
         tr("Reliability gate: which positives label whether the LLM's "
            "order of a pair was right."));
     gm->addRow(tr("Gate supervision"), m_supervision);
-    formLayout->addWidget(gate);
+    return gate;
+}
 
+QWidget* ModelPage::createTrainingGroup(QWidget* host)
+{
     // Training
-    auto* train = new QGroupBox(tr("Training"), formHost);
+    auto* train = new QGroupBox(tr("Training"), host);
     auto* tm = new QFormLayout(train);
     m_epochs = integer(train, 1, 10000);
     m_epochs->setToolTip(tr("Maximum number of passes over the training interactions."));
@@ -281,11 +333,12 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
     m_seed = integer(train, 0, 2147483647);
     m_seed->setToolTip(tr("The same configuration and seed give the same numbers."));
     tm->addRow(tr("Seed"), m_seed);
-    formLayout->addWidget(train);
-    formLayout->addStretch(1);
-    scroll->setWidget(formHost);
+    return train;
+}
 
-    auto* right = new QWidget(split);
+QWidget* ModelPage::createPreview(QWidget* parent)
+{
+    auto* right = new QWidget(parent);
     auto* rl = new QVBoxLayout(right);
     auto* previewTitle =
         new QLabel(tr("<b>What the thresholds switch on, before training</b>"), right);
@@ -308,30 +361,7 @@ ModelPage::ModelPage(Workbench* workbench, QWidget* parent)
     m_previewNote = new QLabel(right);
     m_previewNote->setWordWrap(true);
     rl->addWidget(m_previewNote);
-    split->addWidget(scroll);
-    split->addWidget(right);
-    split->setStretchFactor(0, 2);
-    split->setStretchFactor(1, 3);
-    outer->addWidget(split, 1);
-
-    // Any edit updates the configuration and the preview.
-    for (auto* box : findChildren<QComboBox*>())
-        connect(box, &QComboBox::currentIndexChanged, this, &ModelPage::edited);
-    for (auto* box : findChildren<QSpinBox*>())
-        connect(box, &QSpinBox::valueChanged, this, &ModelPage::edited);
-    for (auto* box : findChildren<QDoubleSpinBox*>())
-        connect(box, &QDoubleSpinBox::valueChanged, this, &ModelPage::edited);
-    for (auto* box : findChildren<QCheckBox*>())
-        connect(box, &QCheckBox::toggled, this, &ModelPage::edited);
-    for (auto* edit : {m_hidden, m_name})
-        connect(edit, &QLineEdit::editingFinished, this, &ModelPage::edited);
-
-    connect(m_workbench, &Workbench::configChanged, this, [this] {
-        if (!m_updating)
-            showConfig(m_workbench->config());
-    });
-    connect(m_workbench, &Workbench::derivedChanged, this, &ModelPage::refreshPreview);
-    showConfig(m_workbench->config());
+    return right;
 }
 
 void ModelPage::showConfig(const RunConfig& c)
@@ -435,8 +465,29 @@ void ModelPage::edited()
     refreshPreview();
 }
 
+void ModelPage::resetToDefaults()
+{
+    RunConfig defaults = defaultRunConfig();
+    defaults.dataset = m_workbench->config().dataset;
+    defaults.scores = m_workbench->config().scores;
+    defaults.gate.tauUser.reset();
+    defaults.gate.tauItem.reset();
+    showConfig(defaults);
+    m_updating = true;
+    m_workbench->updateTraining(formConfig());
+    m_updating = false;
+    refreshPreview();
+}
+
 void ModelPage::syncEnabled()
 {
+    // Backbone sizes the chosen backbone does not use are disabled.
+    const QString backbone = m_backbone->currentText();
+    const bool ctr = backbone != QLatin1String("mf");
+    m_hidden->setEnabled(ctr);
+    m_crossLayers->setEnabled(backbone == QLatin1String("dcnv2") ||
+                              backbone == QLatin1String("dcnv1"));
+    m_itemFeatures->setEnabled(ctr);
     const auto method = chosen<MethodName>(m_method);
     const bool selective = method == MethodName::Selective;
     const auto mode = chosen<GateMode>(m_gateMode);

@@ -3,7 +3,8 @@
 // Workflow step 3: model, method and gate. Every S-LLMR setting of the run configuration, each
 // with a one-sentence tooltip, plus a live preview of what the gate thresholds switch on (users,
 // items, LLM entries and candidate pairs per segment) before any training. Settings not on the
-// form (every backbone size, evaluation details) are reachable through "Edit as JSON".
+// form (every backbone size, evaluation details) are reachable through "Edit as JSON". Fields the
+// chosen backbone or method does not use are disabled; "Reset to defaults" restores the rest.
 
 #include <QWidget>
 
@@ -38,6 +39,10 @@ public:
     void setGateMode(const QString& mode);
     void setMethod(const QString& method);
     [[nodiscard]] QTableWidget* previewTable() const { return m_preview; }
+    [[nodiscard]] QSpinBox* seedBox() const { return m_seed; }
+
+    /// Every setting of the page back to its default; the data and the scores stay.
+    void resetToDefaults();
 
 public Q_SLOTS:
     void editAsJson();
@@ -45,6 +50,12 @@ public Q_SLOTS:
     void saveConfigFile();
 
 private:
+    QWidget* createBackboneGroup(QWidget* host);
+    QWidget* createMethodGroup(QWidget* host);
+    QWidget* createGateGroup(QWidget* host);
+    QWidget* createTrainingGroup(QWidget* host);
+    QWidget* createPreview(QWidget* parent);
+    void connectEdits();
     void edited();
     void refreshPreview();
     void syncEnabled();

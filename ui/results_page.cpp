@@ -1,23 +1,29 @@
 #include "results_page.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QListWidget>
+#include <QLocale>
+#include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "analysis/matrix.h"
 #include "chart.h"
-#include "common/error.h"
-#include "runs_model.h"
-#include "store/experiment_store.h"
+#include "engine/job_runner.h"
+#include "engine/runs_model.h"
+#include "table_export.h"
 #include "table_util.h"
 #include "train/reference_scorer.h"
 
@@ -37,15 +43,48 @@ int segmentOrder(const std::string& s)
     return 100;
 }
 
-bool isBucket(const std::string& s)
+// Two-sided 95% Student t quantiles for 1..30 degrees of freedom; 1.96 beyond.
+double tQuantile95(int df)
 {
-    return s.rfind("hist_", 0) == 0 || s.rfind("pop_", 0) == 0;
+    static constexpr double kT[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                    2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                    2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                    2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    return df >= 1 && df <= 30 ? kT[df - 1] : 1.96;
+}
+
+// Test interactions of `segment` in `metrics` (0 when unknown).
+std::int64_t segmentSize(const RunMetrics& metrics, const std::string& segment)
+{
+    const auto it = metrics.sizes.find(segment);
+    return it == metrics.sizes.end() ? 0 : it->second;
 }
 
 }  // namespace
 
+ResultsPage::SeedSummary ResultsPage::seedSummary(const std::vector<double>& values)
+{
+    SeedSummary out;
+    out.n = static_cast<int>(values.size());
+    double sum = 0;
+    for (double v : values)
+        sum += v;
+    out.mean = sum / out.n;
+    if (out.n < 2)
+        return out;  // one seed: no interval
+    double ss = 0;
+    for (double v : values)
+        ss += (v - out.mean) * (v - out.mean);
+    const double sd = std::sqrt(ss / (out.n - 1));
+    out.halfWidth = tQuantile95(out.n - 1) * sd / std::sqrt(static_cast<double>(out.n));
+    return out;
+}
+
 ResultsPage::ResultsPage(RunsModel* model, QString databasePath, QWidget* parent)
-    : QWidget(parent), m_model(model), m_databasePath(std::move(databasePath))
+    : QWidget(parent)
+    , m_model(model)
+    , m_databasePath(std::move(databasePath))
+    , m_jobs(new JobRunner(this))
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(18, 12, 18, 12);
@@ -68,19 +107,47 @@ ResultsPage::ResultsPage(RunsModel* model, QString databasePath, QWidget* parent
            "ndcg@K, recall@K, hr@K, mrr: top-K ranking; llm_auc: the LLM alone; "
            "gate_mean / gate_active: how open the gate was."));
     bar->addWidget(m_metric);
+    m_groupSeeds = new QCheckBox(tr("Group seeds"), right);
+    m_groupSeeds->setToolTip(
+        tr("Merge runs whose configurations differ only in the seed: mean and 95% t-interval "
+           "over seeds (the unit of the interval is the seed)."));
+    bar->addWidget(m_groupSeeds);
     bar->addStretch(1);
+    auto* exportButton = new QPushButton(tr("Export table..."), right);
+    exportButton->setToolTip(tr("The table below as CSV or a LaTeX table."));
+    bar->addWidget(exportButton);
     rl->addLayout(bar);
     auto* vsplit = new QSplitter(Qt::Vertical, right);
     m_chart = new Chart(tr("Test metric per segment"), vsplit);
     m_chart->setObjectName(QStringLiteral("resultsChart"));
     m_chart->showLegendBelow();
-    m_chart->setPlaceholder(tr("Tick one or more completed runs"));
+    m_chart->setPlaceholder(
+        tr("Tick one or more completed runs on the left to compare their "
+           "test metrics per segment here."));
+    auto* chance = new QCPItemStraightLine(m_chart);
+    chance->point1->setCoords(0, 0.5);
+    chance->point2->setCoords(1, 0.5);
+    chance->setPen(QPen(QColor(150, 150, 150), 1, Qt::DashLine));
+    m_chanceLine = chance;
+    auto* chanceLabel = new QCPItemText(m_chart);
+    chanceLabel->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+    chanceLabel->position->setCoords(0.99, 0.5);
+    chanceLabel->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+    chanceLabel->setText(tr("chance (AUC 0.5)"));
+    chanceLabel->setColor(QColor(150, 150, 150));
+    m_chanceLabel = chanceLabel;
+    m_note = new QLabel(right);
+    m_note->setObjectName(QStringLiteral("lowAucNote"));
+    m_note->setTextFormat(Qt::PlainText);
+    m_note->setWordWrap(true);
+    m_note->hide();
     m_table = new QTableWidget(vsplit);
     m_table->setObjectName(QStringLiteral("resultsTable"));
     m_table->verticalHeader()->hide();
     vsplit->addWidget(m_chart);
     vsplit->addWidget(m_table);
     rl->addWidget(vsplit, 1);
+    rl->addWidget(m_note);
     split->addWidget(left);
     split->addWidget(right);
     split->setStretchFactor(0, 1);
@@ -88,6 +155,11 @@ ResultsPage::ResultsPage(RunsModel* model, QString databasePath, QWidget* parent
     layout->addWidget(split);
 
     connect(m_model, &RunsModel::refreshed, this, &ResultsPage::rebuildRunList);
+    connect(m_groupSeeds, &QCheckBox::toggled, this, [this] { refresh(); });
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        exportTableWithDialog(this, *m_table->model(), m_table->horizontalHeader(),
+                              QStringLiteral("results"));
+    });
     connect(m_runs, &QListWidget::itemChanged, this, [this] {
         if (m_updating)
             return;
@@ -149,6 +221,11 @@ QList<qint64> ResultsPage::shownRuns() const
     return m_checked;
 }
 
+void ResultsPage::setGroupSeeds(bool on)
+{
+    m_groupSeeds->setChecked(on);
+}
+
 void ResultsPage::setMetric(const QString& metric)
 {
     m_metric->setCurrentText(metric);
@@ -156,28 +233,98 @@ void ResultsPage::setMetric(const QString& metric)
 
 void ResultsPage::refresh()
 {
-    // metric -> segment -> run -> value; segment sizes per run.
-    std::map<std::string, std::map<std::string, std::map<qint64, double>>> values;
-    std::map<std::string, std::int64_t> sizes;
-    try {
-        if (!m_checked.isEmpty()) {
-            ExperimentStore store(m_databasePath.toStdString());
-            for (qint64 id : m_checked)
-                for (const auto& m : store.segmentMetrics(id)) {
-                    if (isBucket(m.segment))
-                        continue;
-                    values[m.metric][m.segment][id] = m.value;
-                    sizes[m.segment] = m.size;
-                }
-        }
-    } catch (const Error&) {
-        values.clear();  // the runs table reports store problems
-    }
+    const QList<qint64> ids = m_checked;
+    m_jobs->start(
+        QStringLiteral("metrics"),
+        [path = m_databasePath, ids](JobContext&) { return readRunMetrics(path, ids); },
+        [this, ids](const RunMetrics& metrics) {
+            if (ids == m_checked)
+                render(metrics);
+        },
+        [this](const QString& message) {
+            m_chart->setPlaceholder(tr("Could not read the runs' metrics: %1").arg(message));
+            m_chart->requestReplot();
+        });
+}
 
+void ResultsPage::explainLowAuc(
+    const std::string& metric,
+    const std::map<std::string, std::map<std::string, std::map<qint64, double>>>& values)
+{
+    QStringList below;
+    if (metric.find("auc") != std::string::npos && values.count(metric))
+        for (const auto& [segment, byRun] : values.at(metric))
+            for (const auto& [run, value] : byRun)
+                if (value < 0.5)
+                    below << tr("%1 of run %2 (%3)")
+                                 .arg(QString::fromStdString(segment))
+                                 .arg(run)
+                                 .arg(QLocale().toString(value, 'f', 4));
+    m_note->setVisible(!below.isEmpty());
+    m_note->setText(
+        tr("Below chance (0.5): %1. An AUC under 0.5 means the model ranks these held-out "
+           "items below most items the user never rated. It is common on long-tail items: "
+           "with few ratings a model leans on popularity, and tail items are unpopular by "
+           "definition. It is a real result, not an error.")
+            .arg(below.join(QStringLiteral(", "))));
+}
+
+std::vector<ResultsPage::Series> ResultsPage::buildSeries(const RunMetrics& metrics) const
+{
+    // Runs with the same configuration except the seed form one group when grouping is on.
+    std::vector<Series> series;
+    std::map<std::string, std::size_t> byConfig;
+    for (qint64 id : m_checked) {
+        const RunRow* row = m_model->runById(id);
+        std::string key = std::to_string(id);
+        QString name = QStringLiteral("run %1").arg(id);
+        if (row) {
+            name =
+                QStringLiteral("run %1 %2%3")
+                    .arg(id)
+                    .arg(row->method,
+                         row->gate.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(row->gate));
+            if (m_groupSeeds->isChecked()) {
+                try {
+                    auto config = nlohmann::json::parse(row->configJson.toStdString());
+                    config.erase("seed");
+                    config.erase("name");
+                    key = config.dump();
+                    name = QStringLiteral("%1 %2%3").arg(
+                        row->backbone, row->method,
+                        row->gate.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(row->gate));
+                } catch (const nlohmann::json::exception&) {
+                    // an unreadable config stays a group of its own
+                }
+            }
+        }
+        auto [it, added] = byConfig.emplace(key, series.size());
+        if (added)
+            series.push_back(Series{name, {}, {}});
+        series[it->second].runs << id;
+    }
+    for (Series& s : series) {
+        for (const auto& [metric, bySegment] : metrics.values)
+            for (const auto& [segment, byRun] : bySegment) {
+                std::vector<double> v;
+                for (qint64 id : s.runs)
+                    if (auto it = byRun.find(id); it != byRun.end())
+                        v.push_back(it->second);
+                if (!v.empty())
+                    s.values[metric][segment] = seedSummary(v);
+            }
+        if (s.runs.size() > 1)
+            s.name += tr(" \u00b7 %n seed(s)", nullptr, static_cast<int>(s.runs.size()));
+    }
+    return series;
+}
+
+void ResultsPage::render(const RunMetrics& metrics)
+{
     m_updating = true;
     const QString previous = m_metric->currentText();
     m_metric->clear();
-    for (const auto& [metric, _] : values)
+    for (const auto& [metric, _] : metrics.values)
         if (metric != "best_epoch")
             m_metric->addItem(QString::fromStdString(metric));
     const int keep = m_metric->findText(previous.isEmpty() ? QStringLiteral("auc") : previous);
@@ -185,12 +332,20 @@ void ResultsPage::refresh()
                                         : std::max(0, m_metric->findText(QStringLiteral("auc"))));
     m_updating = false;
     const std::string metric = m_metric->currentText().toStdString();
+    const std::vector<Series> series = buildSeries(metrics);
+    renderChart(metric, metrics, series);
+    explainLowAuc(metric, metrics.values);
+    renderTable(metrics, series);
+}
 
-    // Chart: one bar series per run, grouped by segment.
+void ResultsPage::renderChart(const std::string& metric, const RunMetrics& metrics,
+                              const std::vector<Series>& series)
+{
+    const auto sizeOf = [&](const std::string& seg) { return segmentSize(metrics, seg); };
     m_chart->clearPlottables();
     std::vector<std::string> segments;
-    if (values.count(metric))
-        for (const auto& [segment, _] : values[metric])
+    if (metrics.values.count(metric))
+        for (const auto& [segment, _] : metrics.values.at(metric))
             segments.push_back(segment);
     std::sort(segments.begin(), segments.end(), [](const auto& a, const auto& b) {
         return std::make_pair(segmentOrder(a), a) < std::make_pair(segmentOrder(b), b);
@@ -201,60 +356,94 @@ void ResultsPage::refresh()
             static_cast<double>(s + 1),
             QStringLiteral("%1\n(n=%2%3)")
                 .arg(QString::fromStdString(segments[s]))
-                .arg(sizes[segments[s]])
-                .arg(sizes[segments[s]] < kSmallSegment ? QStringLiteral(" \u2020") : QString()));
+                .arg(countText(sizeOf(segments[s])))
+                .arg(sizeOf(segments[s]) < kSmallSegment ? QStringLiteral(" \u2020") : QString()));
     m_chart->xAxis->setTicker(ticker);
+    const bool grouped = m_groupSeeds->isChecked();
     auto* group = new QCPBarsGroup(m_chart);
-    double lo = 1e300, hi = -1e300;
-    for (int k = 0; k < m_checked.size(); ++k) {
-        const qint64 id = m_checked[k];
-        const RunRow* row = m_model->runById(id);
-        auto* bars = new QCPBars(m_chart->xAxis, m_chart->yAxis);
-        bars->setName(row ? QStringLiteral("run %1 %2%3")
-                                .arg(id)
-                                .arg(row->method, row->gate.isEmpty()
-                                                      ? QString()
-                                                      : QStringLiteral(" (%1)").arg(row->gate))
-                          : QStringLiteral("run %1").arg(id));
-        bars->setBrush(seriesColor(k));
-        bars->setPen(Qt::NoPen);
-        bars->setWidth(0.8 / std::max<qsizetype>(1, m_checked.size()));
-        bars->setBarsGroup(group);
+    const double width = 0.8 / static_cast<double>(std::max<std::size_t>(1, series.size()));
+    double hi = 0;
+    for (std::size_t k = 0; k < series.size(); ++k) {
+        QVector<double> keys, values, errors;
         for (std::size_t s = 0; s < segments.size(); ++s) {
-            const auto& bySegment = values[metric][segments[s]];
-            if (auto it = bySegment.find(id); it != bySegment.end()) {
-                bars->addData(static_cast<double>(s + 1), it->second);
-                lo = std::min(lo, it->second);
-                hi = std::max(hi, it->second);
-            }
+            const auto byMetric = series[k].values.find(metric);
+            if (byMetric == series[k].values.end())
+                continue;
+            const auto it = byMetric->second.find(segments[s]);
+            if (it == byMetric->second.end())
+                continue;
+            // Dots for seed groups sit where their bars would; error bars are the interval.
+            keys << static_cast<double>(s + 1) +
+                        (grouped ? (static_cast<double>(k) - (series.size() - 1) / 2.0) * width
+                                 : 0.0);
+            values << it->second.mean;
+            errors << (std::isnan(it->second.halfWidth) ? 0.0 : it->second.halfWidth);
+            hi = std::max(hi, it->second.mean + errors.back());
+        }
+        const QColor color = seriesColor(static_cast<int>(k));
+        if (grouped) {
+            QCPGraph* dots = m_chart->addGraph();
+            dots->setName(series[k].name);
+            dots->setLineStyle(QCPGraph::lsNone);
+            dots->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, color, 8));
+            dots->setData(keys, values);
+            auto* interval = new QCPErrorBars(m_chart->xAxis, m_chart->yAxis);
+            interval->removeFromLegend();
+            interval->setDataPlottable(dots);
+            interval->setData(errors);
+            interval->setPen(QPen(color, 1.5));
+            interval->setName(series[k].name + tr(" (95% interval over seeds)"));
+        } else {
+            auto* bars = new QCPBars(m_chart->xAxis, m_chart->yAxis);
+            bars->setName(series[k].name);
+            bars->setBrush(color);
+            bars->setPen(Qt::NoPen);
+            bars->setWidth(width);
+            bars->setBarsGroup(group);
+            bars->setData(keys, values);
         }
     }
-    const bool anySmall = std::any_of(segments.begin(), segments.end(),
-                                      [&](const auto& seg) { return sizes[seg] < kSmallSegment; });
+    const bool anySmall = std::any_of(segments.begin(), segments.end(), [&](const auto& seg) {
+        return sizeOf(seg) < kSmallSegment;
+    });
     m_chart->setTitle(
-        tr("Test %1 per segment").arg(QString::fromStdString(metric)) +
+        (grouped ? tr("Test %1 per segment: mean over seeds, 95% t-interval (unit: seed)")
+                       .arg(QString::fromStdString(metric))
+                 : tr("Test %1 per segment").arg(QString::fromStdString(metric))) +
         (anySmall
              ? tr("  (\u2020 fewer than %1 test interactions: too few to read)").arg(kSmallSegment)
              : QString()));
     m_chart->xAxis->setRange(0.4, static_cast<double>(segments.size()) + 0.6);
-    if (hi >= lo) {
-        // Start the axis near the smallest value so differences between runs are visible.
-        const double pad = std::max((hi - lo) * 0.25, 0.01);
-        m_chart->yAxis->setRange(std::max(0.0, lo - pad), hi + pad);
-    }
-    m_chart->setPlaceholder(m_checked.isEmpty() ? tr("Tick one or more completed runs")
-                                                : QString());
+    // Bars start at 0: their length is the value. Hover for the exact value; zoom with the wheel
+    // to compare close values (double-click resets).
+    const bool isAuc = metric.find("auc") != std::string::npos;
+    m_chart->yAxis->setRange(0.0, std::max(isAuc ? 1.0 : 1e-9, hi * 1.08));
+    m_chanceLine->setVisible(isAuc);
+    m_chanceLabel->setVisible(isAuc);
+    m_chart->setPlaceholder(m_checked.isEmpty()
+                                ? tr("Tick one or more completed runs on the left to compare their "
+                                     "test metrics per segment here.")
+                                : QString());
     m_chart->requestReplot();
+}
 
-    // Table: every metric and segment, one column per run.
+void ResultsPage::renderTable(const RunMetrics& metrics, const std::vector<Series>& series)
+{
+    const auto sizeOf = [&](const std::string& seg) { return segmentSize(metrics, seg); };
+    // Every metric and segment, one column per run or seed group.
     m_table->clear();
-    m_table->setColumnCount(3 + static_cast<int>(m_checked.size()));
+    m_table->setColumnCount(3 + static_cast<int>(series.size()));
     QStringList headers{tr("Segment"), tr("Metric"), tr("Test interactions")};
-    for (qint64 id : m_checked)
-        headers << tr("Run %1").arg(id);
+    for (const Series& s : series)
+        headers << s.name;
     m_table->setHorizontalHeaderLabels(headers);
+    for (int c = 3; c < headers.size(); ++c)
+        m_table->horizontalHeaderItem(c)->setToolTip(
+            headers[c] + (m_groupSeeds->isChecked()
+                              ? tr("\nmean \u00b1 half-width of the 95% t-interval over seeds")
+                              : QString()));
     m_table->setRowCount(0);
-    for (const auto& [metricName, bySegment] : values) {
+    for (const auto& [metricName, bySegment] : metrics.values) {
         std::vector<std::string> segs;
         for (const auto& [segment, _] : bySegment)
             segs.push_back(segment);
@@ -266,24 +455,26 @@ void ResultsPage::refresh()
             m_table->insertRow(r);
             m_table->setItem(r, 0, readOnlyCell(QString::fromStdString(segment)));
             m_table->setItem(r, 1, readOnlyCell(QString::fromStdString(metricName)));
-            const bool small = sizes[segment] < kSmallSegment;
-            auto* size = readOnlyCell(
-                QString::number(sizes[segment]) + (small ? QStringLiteral(" \u2020") : QString()),
-                true);
+            const bool small = sizeOf(segment) < kSmallSegment;
+            auto* size = readOnlyCell(countText(sizeOf(segment)) +
+                                          (small ? QStringLiteral(" \u2020") : QString()),
+                                      true);
             if (small)
                 size->setToolTip(
                     tr("Fewer than %1 test interactions: too few to read.").arg(kSmallSegment));
             m_table->setItem(r, 2, size);
-            for (int k = 0; k < m_checked.size(); ++k) {
-                const auto& byRun = bySegment.at(segment);
-                const auto it = byRun.find(m_checked[k]);
-                m_table->setItem(
-                    r, 3 + k,
-                    readOnlyCell(it == byRun.end()
-                                     ? QString()
-                                     : QString::number(it->second, 'f', 4) +
-                                           (small ? QStringLiteral(" \u2020") : QString()),
-                                 true));
+            for (std::size_t k = 0; k < series.size(); ++k) {
+                QString text;
+                if (auto m = series[k].values.find(metricName); m != series[k].values.end())
+                    if (auto it = m->second.find(segment); it != m->second.end())
+                        text = std::isnan(it->second.halfWidth)
+                                   ? QLocale().toString(it->second.mean, 'f', 4)
+                                   : QStringLiteral("%1 \u00b1 %2")
+                                         .arg(QLocale().toString(it->second.mean, 'f', 4),
+                                              QLocale().toString(it->second.halfWidth, 'f', 4));
+                if (small && !text.isEmpty())
+                    text += QStringLiteral(" \u2020");
+                m_table->setItem(r, 3 + static_cast<int>(k), readOnlyCell(text, true));
             }
         }
     }

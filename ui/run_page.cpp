@@ -50,7 +50,7 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
            "(Ctrl+P)."));
     m_cancel = new QPushButton(tr("Cancel"), this);
     m_cancel->setToolTip(
-        tr("Stop after the current batch (Esc). The run is kept as "
+        tr("Stop after the current batch (asks first). The run is kept as "
            "'cancelled' and can be resumed from its last finished epoch."));
     bar->addWidget(m_start);
     bar->addWidget(m_pause);
@@ -67,6 +67,7 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
     layout->addLayout(bar);
     m_status = new QLabel(tr("Ready."), this);
     m_status->setObjectName(QStringLiteral("runStatus"));
+    m_status->setTextFormat(Qt::PlainText);
     layout->addWidget(m_status);
     m_warnings = new QLabel(this);
     m_warnings->setObjectName(QStringLiteral("runWarnings"));
@@ -100,8 +101,12 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
         tr("How open the gate is on the LLM pairs of each segment. The 'paper' "
            "gate falls towards 0 (it only ever lowers the loss by closing); the "
            "'reliability' gate settles where the LLM agrees with the data."));
-    for (Chart* c : {m_loss, m_auc, m_gate})
+    for (Chart* c : {m_loss, m_auc, m_gate}) {
         c->showLegendBelow();
+        c->setIntegerKeys(true);  // epochs
+        c->setPlaceholder(tr("Start a run (Ctrl+R): one point per finished epoch appears here."));
+    }
+    m_auc->addReferenceLine(0.5, tr("chance (AUC 0.5)"));
     grid->addWidget(m_loss, 0, 0);
     grid->addWidget(m_auc, 0, 1);
     grid->addWidget(m_gate, 1, 0, 1, 2);
@@ -117,12 +122,11 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
     connect(m_start, &QPushButton::clicked, this, &RunPage::startRequested);
     connect(m_pause, &QPushButton::clicked, this,
             [this] { m_controller->setPaused(!m_controller->isPaused()); });
-    connect(m_cancel, &QPushButton::clicked, m_controller, &RunController::cancel);
+    connect(m_cancel, &QPushButton::clicked, this, &RunPage::cancelRequested);
     connect(m_controller, &RunController::runningChanged, this, &RunPage::syncButtons);
-    connect(m_controller, &RunController::pausedChanged, this, [this](bool paused) {
-        syncButtons();
-        m_status->setText(paused ? tr("Paused after the current batch. Press Continue.")
-                                 : tr("Training."));
+    connect(m_controller, &RunController::pausedChanged, this, &RunPage::onPaused);
+    connect(m_controller, &RunController::resumedFrom, this, [this](int epoch) {
+        log(tr("Run %1 resumed from epoch %2.").arg(m_controller->currentRunId()).arg(epoch));
     });
     connect(m_controller, &RunController::started, this, &RunPage::onStarted);
     connect(m_controller, &RunController::stageChanged, this, [this](const QString& stage) {
@@ -155,7 +159,29 @@ void RunPage::clearCharts()
 {
     for (Chart* c : {m_loss, m_auc, m_gate}) {
         c->clearGraphs();
+        c->setPlaceholder(tr("Waiting for the first epoch to finish..."));
         c->requestReplot();
+    }
+}
+
+void RunPage::onPaused(bool paused)
+{
+    syncButtons();
+    const qint64 id = m_controller->currentRunId();
+    if (paused) {
+        m_pausedAt.start();
+        m_rate->setText(tr("Paused"));
+        m_progress->setFormat(tr("Paused \u00b7 %p%"));
+        m_status->setText(tr("Run %1 paused after the current batch. Press Continue.").arg(id));
+        log(tr("Run %1 paused.").arg(id));
+    } else {
+        // Paused time is not training time: the ETA's clock skips it.
+        if (m_pausedAt.isValid())
+            m_pausedMs += m_pausedAt.elapsed();
+        m_pausedAt.invalidate();
+        m_rate->clear();
+        m_status->setText(tr("Run %1: training.").arg(id));
+        log(tr("Run %1 continued.").arg(id));
     }
 }
 
@@ -165,6 +191,8 @@ void RunPage::onStarted(qint64 runId)
     m_progress->setValue(0);
     m_rate->clear();
     m_clock.start();
+    m_pausedMs = 0;
+    m_pausedAt.invalidate();
     m_startFraction = -1;
     m_epochs = 0;
     m_warnings->clear();
@@ -175,8 +203,8 @@ void RunPage::onStarted(qint64 runId)
 
 void RunPage::onBatch(const BatchUpdate& u)
 {
-    if (u.epochs <= 0 || u.batches <= 0)
-        return;
+    if (u.epochs <= 0 || u.batches <= 0 || m_controller->isPaused())
+        return;  // a report sent before the pause took hold shows no stale rate
     m_epochs = u.epochs;
     const double fraction = (static_cast<double>(u.epoch - 1) +
                              static_cast<double>(u.batch) / static_cast<double>(u.batches)) /
@@ -191,11 +219,13 @@ void RunPage::onBatch(const BatchUpdate& u)
         // A resumed run starts part-way: time the remaining work from here.
         m_startFraction = fraction;
         m_clock.restart();
+        m_pausedMs = 0;
     }
     const double done = fraction - m_startFraction;
     QString eta;
     if (done > 0.002) {
-        const double remaining = m_clock.elapsed() / 1000.0 * (1.0 - fraction) / done;
+        const double trained = static_cast<double>(m_clock.elapsed() - m_pausedMs) / 1000.0;
+        const double remaining = trained * (1.0 - fraction) / done;
         eta = tr(" \u00b7 ETA \u2264 %1").arg(duration(remaining));
     }
     m_rate->setText(tr("%1 samples/s%2").arg(u.samplesPerSecond, 0, 'f', 0).arg(eta));
@@ -228,6 +258,8 @@ void RunPage::addPoint(Chart* chart, const QString& series, double x, double y)
 
 void RunPage::onEpoch(const EpochUpdate& u)
 {
+    for (Chart* c : {m_loss, m_auc, m_gate})
+        c->setPlaceholder({});
     addPoint(m_loss, tr("base"), u.epoch, u.baseLoss);
     addPoint(m_loss, tr("LLM"), u.epoch, u.llmLoss);
     addPoint(m_loss, tr("gate"), u.epoch, u.gateLoss);
@@ -242,7 +274,8 @@ void RunPage::onEpoch(const EpochUpdate& u)
         if (shownSegment(it.key()))
             addPoint(m_gate, it.key(), u.epoch, it.value());
     m_gate->yAxis->setRange(0, 1.02);
-    log(tr("epoch %1: base %2, LLM %3, gate %4, %5 s; validation AUC %6")
+    log(tr("%1epoch %2: base %3, LLM %4, gate %5, %6 s; validation AUC %7")
+            .arg(u.replayed ? tr("(stored) ") : QString())
             .arg(u.epoch)
             .arg(u.baseLoss, 0, 'f', 4)
             .arg(u.llmLoss, 0, 'f', 4)

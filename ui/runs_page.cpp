@@ -1,5 +1,6 @@
 #include "runs_page.h"
 
+#include <QAction>
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -11,19 +12,26 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
+#include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <map>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "engine/runs_model.h"
 #include "error_text.h"
-#include "runs_model.h"
+#include "table_export.h"
+#include "table_util.h"
 
 namespace sllmr::ui {
 
@@ -92,6 +100,11 @@ RunsPage::RunsPage(RunsModel* model, QWidget* parent) : QWidget(parent), m_model
     auto* refresh = new QPushButton(tr("Refresh"), this);
     refresh->setShortcut(QKeySequence::Refresh);
     bar->addWidget(refresh);
+    auto* exportButton = new QPushButton(tr("Export..."), this);
+    exportButton->setToolTip(
+        tr("The table as shown (filtered, sorted, visible columns) as CSV "
+           "or a LaTeX table."));
+    bar->addWidget(exportButton);
     layout->addLayout(bar);
 
     auto* split = new QSplitter(Qt::Horizontal, this);
@@ -108,9 +121,53 @@ RunsPage::RunsPage(RunsModel* model, QWidget* parent) : QWidget(parent), m_model
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_view->verticalHeader()->hide();
     m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->horizontalHeader()->setTextElideMode(Qt::ElideRight);
+    m_view->setTextElideMode(Qt::ElideRight);
     m_view->setAlternatingRowColors(true);
+    setupColumns();
 
-    auto* side = new QWidget(split);
+    QWidget* side = createSidePanel(split);
+    split->addWidget(m_view);
+    split->addWidget(side);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    layout->addWidget(split, 1);
+
+    connect(m_filter, &QLineEdit::textChanged, this, &RunsPage::setFilterText);
+    connect(m_status, &QComboBox::currentIndexChanged, this,
+            [this, filter] { filter->setStatus(m_status->currentData().toString()); });
+    connect(refresh, &QPushButton::clicked, m_model, &RunsModel::refresh);
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        exportTableWithDialog(this, *m_proxy, m_view->horizontalHeader(), QStringLiteral("runs"));
+    });
+    connect(m_diff, &QPushButton::clicked, this, &RunsPage::showConfigDiff);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &RunsPage::selectionChanged);
+    connect(m_model, &RunsModel::refreshed, this, &RunsPage::selectionChanged);
+    connect(m_save, &QPushButton::clicked, this, &RunsPage::saveNotes);
+    connect(m_delete, &QPushButton::clicked, this, &RunsPage::deleteSelected);
+    connect(m_json, &QPushButton::clicked, this, &RunsPage::showConfigJson);
+    connect(m_again, &QPushButton::clicked, this, &RunsPage::runAgain);
+    connect(m_resume, &QPushButton::clicked, this, [this] {
+        const auto ids = selectedRuns();
+        if (ids.size() == 1)
+            Q_EMIT resumeRequested(ids.front());
+    });
+    connect(m_inspect, &QPushButton::clicked, this, [this] {
+        const auto ids = selectedRuns();
+        if (ids.size() == 1)
+            Q_EMIT inspectRequested(ids.front());
+    });
+    connect(m_compare, &QPushButton::clicked, this,
+            [this] { Q_EMIT compareRequested(selectedRuns()); });
+    connect(m_view, &QTableView::doubleClicked, this,
+            [this] { Q_EMIT compareRequested(selectedRuns()); });
+    selectionChanged();
+}
+
+QWidget* RunsPage::createSidePanel(QWidget* parent)
+{
+    auto* side = new QWidget(parent);
     auto* sl = new QVBoxLayout(side);
     m_details = new QLabel(tr("Select a run."), side);
     m_details->setWordWrap(true);
@@ -144,42 +201,105 @@ RunsPage::RunsPage(RunsModel* model, QWidget* parent) : QWidget(parent), m_model
     actions->addWidget(m_json, 1, 1);
     m_inspect = new QPushButton(tr("Inspect the gate"), side);
     m_inspect->setToolTip(tr("Open the run in the gate inspector."));
+    m_diff = new QPushButton(tr("Compare configs"), side);
+    m_diff->setToolTip(
+        tr("Select two runs: their configurations side by side, differences "
+           "only."));
     actions->addWidget(m_inspect, 2, 0);
-    actions->addWidget(m_delete, 2, 1);
+    actions->addWidget(m_diff, 2, 1);
+    actions->addWidget(m_delete, 3, 1);
     sl->addLayout(actions);
     sl->addStretch(1);
-    split->addWidget(m_view);
-    split->addWidget(side);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 1);
-    layout->addWidget(split, 1);
+    return side;
+}
 
-    connect(m_filter, &QLineEdit::textChanged, this, &RunsPage::setFilterText);
-    connect(m_status, &QComboBox::currentIndexChanged, this,
-            [this, filter] { filter->setStatus(m_status->currentData().toString()); });
-    connect(refresh, &QPushButton::clicked, m_model, &RunsModel::refresh);
-    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
-            &RunsPage::selectionChanged);
-    connect(m_model, &RunsModel::refreshed, this, &RunsPage::selectionChanged);
-    connect(m_save, &QPushButton::clicked, this, &RunsPage::saveNotes);
-    connect(m_delete, &QPushButton::clicked, this, &RunsPage::deleteSelected);
-    connect(m_json, &QPushButton::clicked, this, &RunsPage::showConfigJson);
-    connect(m_again, &QPushButton::clicked, this, &RunsPage::runAgain);
-    connect(m_resume, &QPushButton::clicked, this, [this] {
-        const auto ids = selectedRuns();
-        if (ids.size() == 1)
-            Q_EMIT resumeRequested(ids.front());
-    });
-    connect(m_inspect, &QPushButton::clicked, this, [this] {
-        const auto ids = selectedRuns();
-        if (ids.size() == 1)
-            Q_EMIT inspectRequested(ids.front());
-    });
-    connect(m_compare, &QPushButton::clicked, this,
-            [this] { Q_EMIT compareRequested(selectedRuns()); });
-    connect(m_view, &QTableView::doubleClicked, this,
-            [this] { Q_EMIT compareRequested(selectedRuns()); });
-    selectionChanged();
+void RunsPage::setupColumns()
+{
+    QHeaderView* header = m_view->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setMinimumSectionSize(40);
+    // Numbers get the width of their digits; text columns a sensible width (elided beyond it).
+    for (int c : {RunsModel::Id, RunsModel::Seed, RunsModel::Lambda, RunsModel::Auc,
+                  RunsModel::ColdAuc, RunsModel::TailAuc})
+        header->resizeSection(
+            c, QFontMetrics(font()).horizontalAdvance(QStringLiteral("0.00000")) + 24);
+    header->resizeSection(RunsModel::Name, 160);
+    header->resizeSection(RunsModel::Created, 150);
+    // Right-click the header to choose the columns.
+    header->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(header, &QHeaderView::customContextMenuRequested, this,
+            [this, header](const QPoint& at) {
+                QMenu menu(this);
+                for (int c = 0; c < m_model->columnCount(); ++c) {
+                    QAction* a = menu.addAction(
+                        m_model->headerData(c, Qt::Horizontal, Qt::DisplayRole).toString());
+                    a->setCheckable(true);
+                    a->setChecked(!header->isSectionHidden(c));
+                    connect(a, &QAction::toggled, header,
+                            [header, c](bool on) { header->setSectionHidden(c, !on); });
+                }
+                menu.exec(header->mapToGlobal(at));
+            });
+    header->setToolTip(tr("Right-click to choose the columns."));
+}
+
+void RunsPage::showConfigDiff()
+{
+    const auto ids = selectedRuns();
+    if (ids.size() != 2) {
+        QMessageBox::information(this, tr("Compare configs"), tr("Select exactly two runs."));
+        return;
+    }
+    const RunRow* a = m_model->runById(ids[0]);
+    const RunRow* b = m_model->runById(ids[1]);
+    if (!a || !b)
+        return;
+    const QList<QStringList> rows = configDifferences(a->configJson, b->configJson);
+    auto* dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(
+        tr("Run %1 and run %2: configuration differences").arg(a->id).arg(b->id));
+    auto* layout = new QVBoxLayout(dialog);
+    auto* table = new QTableWidget(dialog);
+    table->setObjectName(QStringLiteral("configDiff"));
+    table->verticalHeader()->hide();
+    fillTable(table, {tr("Key"), tr("Run %1").arg(a->id), tr("Run %1").arg(b->id)}, rows);
+    layout->addWidget(new QLabel(
+        rows.isEmpty() ? tr("The configurations are identical.")
+                       : tr("%n setting(s) differ.", nullptr, static_cast<int>(rows.size())),
+        dialog));
+    layout->addWidget(table, 1);
+    dialog->resize(720, 480);
+    dialog->show();
+}
+
+QList<QStringList> configDifferences(const QString& left, const QString& right)
+{
+    // Flattens both configs to dotted keys and lists the keys whose values differ.
+    std::map<std::string, std::pair<std::string, std::string>> keys;
+    const auto flatten = [&keys](const nlohmann::json& j, bool first) {
+        const nlohmann::json flat = j.flatten();
+        for (const auto& [key, value] : flat.items()) {
+            auto& slot = keys[key];
+            (first ? slot.first : slot.second) = value.dump();
+        }
+    };
+    try {
+        flatten(nlohmann::json::parse(left.toStdString()), true);
+        flatten(nlohmann::json::parse(right.toStdString()), false);
+    } catch (const nlohmann::json::exception& e) {
+        return {{QObject::tr("(unreadable config)"), QString::fromUtf8(e.what()), QString()}};
+    }
+    QList<QStringList> rows;
+    for (const auto& [key, values] : keys) {
+        if (values.first == values.second)
+            continue;
+        QString dotted =
+            QString::fromStdString(key).mid(1).replace(QLatin1Char('/'), QLatin1Char('.'));
+        rows << QStringList{dotted, QString::fromStdString(values.first),
+                            QString::fromStdString(values.second)};
+    }
+    return rows;
 }
 
 void RunsPage::setFilterText(const QString& text)
@@ -235,11 +355,13 @@ void RunsPage::selectionChanged()
     m_details->setText(
         tr("<b>Run %1</b> %2<br/>%3 &middot; %4%5 &middot; seed %6<br/>started %7%8%9")
             .arg(r->id)
-            .arg(r->name.toHtmlEscaped(), r->backbone, r->method,
-                 r->gate.isEmpty() ? QString() : QStringLiteral(" (%1 gate)").arg(r->gate))
+            .arg(r->name.toHtmlEscaped(), r->backbone.toHtmlEscaped(), r->method.toHtmlEscaped(),
+                 r->gate.isEmpty() ? QString()
+                                   : QStringLiteral(" (%1 gate)").arg(r->gate.toHtmlEscaped()))
             .arg(r->seed)
-            .arg(r->created,
-                 r->finished.isEmpty() ? QString() : tr(", finished %1").arg(r->finished),
+            .arg(r->created.toHtmlEscaped(),
+                 r->finished.isEmpty() ? QString()
+                                       : tr(", finished %1").arg(r->finished.toHtmlEscaped()),
                  r->error.isEmpty() ? QString()
                                     : QStringLiteral("<br/><font color='#d55e00'>%1</font>")
                                           .arg(r->error.toHtmlEscaped())));

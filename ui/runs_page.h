@@ -3,8 +3,12 @@
 // Workflow step 6: the run browser over experiments.db. A sortable, filterable table of runs
 // (status, config summary, key metrics); notes and tags editable; delete with confirmation; run
 // again with a run's config; resume interrupted or cancelled runs; open the config as JSON;
-// send runs to the Results page for a side-by-side comparison.
+// send runs to the Results page for a side-by-side comparison; compare two runs' configurations
+// key by key; choose the columns (right-click the header; lambda among them) and export the
+// table as shown (CSV, LaTeX).
 
+#include <QList>
+#include <QStringList>
 #include <QWidget>
 
 #include "train/run_config.h"
@@ -47,6 +51,9 @@ private:
     void deleteSelected();
     void showConfigJson();
     void runAgain();
+    void setupColumns();
+    QWidget* createSidePanel(QWidget* parent);
+    void showConfigDiff();
 
     RunsModel* m_model;
     QSortFilterProxyModel* m_proxy = nullptr;
@@ -63,6 +70,11 @@ private:
     QPushButton* m_delete = nullptr;
     QPushButton* m_json = nullptr;
     QPushButton* m_inspect = nullptr;
+    QPushButton* m_diff = nullptr;
 };
+
+/// Rows (dotted key, left value, right value) of the keys whose values differ between two run
+/// configs given as JSON text.
+[[nodiscard]] QList<QStringList> configDifferences(const QString& left, const QString& right);
 
 }  // namespace sllmr::ui

@@ -13,10 +13,10 @@
 #include <cmath>
 
 #include "chart.h"
+#include "engine/workbench.h"
 #include "import_dialogs.h"
 #include "settings.h"
 #include "table_util.h"
-#include "workbench.h"
 
 namespace sllmr::ui {
 
@@ -81,7 +81,9 @@ ScoresPage::ScoresPage(Workbench* workbench, QWidget* parent)
     m_chart->setObjectName(QStringLiteral("llmQualityChart"));
     m_chart->yAxis->setLabel(tr("LLM-alone AUC"));
     m_chart->yAxis->setRange(0, 1);
-    m_chart->setPlaceholder(tr("No LLM scores loaded"));
+    m_chart->setPlaceholder(
+        tr("Open an LLM score file (Ctrl+Shift+O): the LLM's quality per "
+           "segment is drawn here."));
     auto* chance = new QCPItemStraightLine(m_chart);  // AUC 0.5: no better than chance
     chance->point1->setCoords(0, 0.5);
     chance->point2->setCoords(1, 0.5);
@@ -180,7 +182,9 @@ void ScoresPage::showQuality()
     m_segments->setRowCount(0);
     m_chart->clearPlottables();
     if (quality.empty()) {
-        m_chart->setPlaceholder(tr("No LLM scores loaded"));
+        m_chart->setPlaceholder(
+            tr("Open an LLM score file (Ctrl+Shift+O): the LLM's quality per "
+               "segment is drawn here."));
         m_chart->requestReplot();
         return;
     }

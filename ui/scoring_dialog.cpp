@@ -13,19 +13,50 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include "common/error.h"
+#include "engine/job_runner.h"
+#include "engine/workbench.h"
 #include "error_text.h"
+#include "llm/http_client.h"
 #include "settings.h"
-#include "workbench.h"
+#include "wheel_guard.h"
 
 namespace sllmr::ui {
+
+namespace {
+
+constexpr double kProbeTimeoutSeconds = 10.0;
+
+// One request without credentials before the job: an endpoint that cannot be reached at all stops
+// here, after the first connection failure, instead of after every user's retries. Any HTTP
+// answer (even 400 or 401) means the server is there.
+void probeEndpoint(const std::string& baseUrl, const std::atomic<bool>* cancel)
+{
+    std::string url = baseUrl;
+    while (!url.empty() && url.back() == '/')
+        url.pop_back();
+    url += "/chat/completions";
+    const HttpResponse r =
+        httpPostJson(url, {"Content-Type: application/json"}, "{}", kProbeTimeoutSeconds, cancel);
+    if (r.cancelled)
+        throw Error(ErrorKind::Cancelled, "cancelled");
+    if (r.status == 0 && !r.transportError.empty())
+        throw Error(ErrorKind::Usage,
+                    "cannot reach the LLM endpoint " + baseUrl + " (" +
+                        (r.timedOut ? std::string("no answer within 10 s") : r.transportError) +
+                        "); nothing was sent to it",
+                    {}, 0,
+                    "check the base URL (scheme, host, port and the /v1 part), that the server "
+                    "is running and listening on that address, and any proxy or firewall "
+                    "between; or tick 'dry run' to write the prompts without sending them");
+}
+
+}  // namespace
 
 namespace {
 
@@ -56,7 +87,7 @@ QDoubleSpinBox* real(QWidget* parent, double lo, double hi, double value, int de
 }  // namespace
 
 ScoringDialog::ScoringDialog(Workbench* workbench, QWidget* parent)
-    : QDialog(parent), m_workbench(workbench)
+    : QDialog(parent), m_workbench(workbench), m_jobs(new JobRunner(this))
 {
     setWindowTitle(tr("Score the dataset's users with an LLM"));
     auto* layout = new QVBoxLayout(this);
@@ -70,49 +101,8 @@ ScoringDialog::ScoringDialog(Workbench* workbench, QWidget* parent)
     layout->addWidget(intro);
 
     const ScoringParams defaults;
-    auto* endpoint = new QGroupBox(tr("Endpoint (OpenAI-compatible chat completions)"), this);
-    auto* ef = new QFormLayout(endpoint);
-    m_baseUrl = new QLineEdit(kBaseUrl.get(), endpoint);
-    m_baseUrl->setToolTip(
-        tr("llama.cpp server: http://127.0.0.1:8080/v1 \u00b7 Ollama: "
-           "http://127.0.0.1:11434/v1 \u00b7 hosted: the provider's /v1 URL."));
-    m_model = new QLineEdit(kModel.get(), endpoint);
-    m_keyEnv = new QLineEdit(kKeyEnv.get(), endpoint);
-    m_keyEnv->setToolTip(
-        tr("The environment variable that holds the API key (set it before "
-           "starting the Studio). The key itself is never stored."));
-    m_temperature = real(endpoint, 0, 2, defaults.endpoint.temperature, 2,
-                         tr("Sampling temperature; 0 gives the most repeatable answers."));
-    m_maxTokens = integer(endpoint, 16, 32768, defaults.endpoint.maxTokens,
-                          tr("Upper bound on the answer's length in tokens."));
-    ef->addRow(tr("Base URL"), m_baseUrl);
-    ef->addRow(tr("Model"), m_model);
-    ef->addRow(tr("API key variable"), m_keyEnv);
-    ef->addRow(tr("Temperature"), m_temperature);
-    ef->addRow(tr("Max tokens"), m_maxTokens);
-    layout->addWidget(endpoint);
-
-    auto* sampling = new QGroupBox(tr("Candidates (seeded)"), this);
-    auto* sf = new QFormLayout(sampling);
-    const CandidateSpec& c = defaults.candidates;
-    m_history = integer(sampling, 1, 200, c.history, tr("L: recent training items shown."));
-    m_candidates = integer(sampling, 1, 500, c.candidates, tr("N: candidates per user."));
-    m_pool = integer(sampling, 1, 100000, c.popularPool,
-                     tr("M: candidates come from the M most popular items."));
-    m_coldExtra = integer(sampling, 0, 500, c.coldExtra, tr("Extra candidates for cold users."));
-    m_tailExtra =
-        integer(sampling, 0, 500, c.tailExtra, tr("Extra long-tail candidates for every user."));
-    m_maxUsers = integer(sampling, 0, 100000000, c.maxUsers,
-                         tr("Score at most this many users (0: all), e.g. to try a prompt."));
-    m_maxUsers->setSpecialValueText(tr("all"));
-    sf->addRow(tr("History L"), m_history);
-    sf->addRow(tr("Candidates N"), m_candidates);
-    sf->addRow(tr("Popular pool M"), m_pool);
-    sf->addRow(tr("Cold-user extras"), m_coldExtra);
-    sf->addRow(tr("Long-tail extras"), m_tailExtra);
-    sf->addRow(tr("Users"), m_maxUsers);
-    layout->addWidget(sampling);
-
+    layout->addWidget(createEndpointGroup(defaults));
+    layout->addWidget(createCandidateGroup(defaults));
     auto* job = new QGroupBox(tr("Job"), this);
     auto* jf = new QFormLayout(job);
     m_concurrency = integer(job, 1, 64, defaults.concurrency, tr("Requests in flight."));
@@ -181,13 +171,63 @@ ScoringDialog::ScoringDialog(Workbench* workbench, QWidget* parent)
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &ScoringDialog::reject);
     resize(640, 820);
+    guardWheel(this);
+}
+
+QWidget* ScoringDialog::createEndpointGroup(const ScoringParams& defaults)
+{
+    auto* endpoint = new QGroupBox(tr("Endpoint (OpenAI-compatible chat completions)"), this);
+    auto* ef = new QFormLayout(endpoint);
+    m_baseUrl = new QLineEdit(kBaseUrl.get(), endpoint);
+    m_baseUrl->setToolTip(
+        tr("llama.cpp server: http://127.0.0.1:8080/v1 \u00b7 Ollama: "
+           "http://127.0.0.1:11434/v1 \u00b7 hosted: the provider's /v1 URL."));
+    m_model = new QLineEdit(kModel.get(), endpoint);
+    m_keyEnv = new QLineEdit(kKeyEnv.get(), endpoint);
+    m_keyEnv->setToolTip(
+        tr("The environment variable that holds the API key (set it before "
+           "starting the Studio). The key itself is never stored."));
+    m_temperature = real(endpoint, 0, 2, defaults.endpoint.temperature, 2,
+                         tr("Sampling temperature; 0 gives the most repeatable answers."));
+    m_maxTokens = integer(endpoint, 16, 32768, defaults.endpoint.maxTokens,
+                          tr("Upper bound on the answer's length in tokens."));
+    ef->addRow(tr("Base URL"), m_baseUrl);
+    ef->addRow(tr("Model"), m_model);
+    ef->addRow(tr("API key variable"), m_keyEnv);
+    ef->addRow(tr("Temperature"), m_temperature);
+    ef->addRow(tr("Max tokens"), m_maxTokens);
+    return endpoint;
+}
+
+QWidget* ScoringDialog::createCandidateGroup(const ScoringParams& defaults)
+{
+    auto* sampling = new QGroupBox(tr("Candidates (seeded)"), this);
+    auto* sf = new QFormLayout(sampling);
+    const CandidateSpec& c = defaults.candidates;
+    m_history = integer(sampling, 1, 200, c.history, tr("L: recent training items shown."));
+    m_candidates = integer(sampling, 1, 500, c.candidates, tr("N: candidates per user."));
+    m_pool = integer(sampling, 1, 100000, c.popularPool,
+                     tr("M: candidates come from the M most popular items."));
+    m_coldExtra = integer(sampling, 0, 500, c.coldExtra, tr("Extra candidates for cold users."));
+    m_tailExtra =
+        integer(sampling, 0, 500, c.tailExtra, tr("Extra long-tail candidates for every user."));
+    m_maxUsers = integer(sampling, 0, 100000000, c.maxUsers,
+                         tr("Score at most this many users (0: all), e.g. to try a prompt."));
+    m_maxUsers->setSpecialValueText(tr("all"));
+    sf->addRow(tr("History L"), m_history);
+    sf->addRow(tr("Candidates N"), m_candidates);
+    sf->addRow(tr("Popular pool M"), m_pool);
+    sf->addRow(tr("Cold-user extras"), m_coldExtra);
+    sf->addRow(tr("Long-tail extras"), m_tailExtra);
+    sf->addRow(tr("Users"), m_maxUsers);
+    return sampling;
 }
 
 ScoringDialog::~ScoringDialog()
 {
-    if (m_cancel)
-        *m_cancel = true;
-    m_future.waitForFinished();  // the job aborts a request in flight within about a second
+    // The job aborts a request in flight within about a second.
+    m_jobs->cancelAll();
+    m_jobs->waitForAll();
 }
 
 ScoringParams ScoringDialog::params() const
@@ -243,7 +283,10 @@ void ScoringDialog::setParams(const ScoringParams& p)
 bool ScoringDialog::start()
 {
     const auto dataset = m_workbench->state().dataset;
-    if (m_running || !dataset) {
+    if (isRunning() || !dataset) {
+        if (isRunning())
+            m_log->appendPlainText(
+                tr("The previous job is still stopping; try again in a moment."));
         if (!dataset)
             QMessageBox::warning(this, windowTitle(),
                                  tr("Load a dataset first: the LLM scores its users."));
@@ -253,8 +296,6 @@ bool ScoringDialog::start()
     kModel.set(m_model->text());
     kKeyEnv.set(m_keyEnv->text());
     const ScoringParams p = params();
-    m_cancel = std::make_shared<std::atomic<bool>>(false);
-    m_running = true;
     m_run->setEnabled(false);
     m_stop->setEnabled(true);
     m_load->setEnabled(false);
@@ -264,72 +305,67 @@ bool ScoringDialog::start()
                   .arg(QString::fromStdString(p.endpoint.model),
                        QString::fromStdString(p.endpoint.baseUrl))
             : tr("Writing the prompts to %1...").arg(QString::fromStdString(p.batchOutputPath)));
-    QPointer<ScoringDialog> self(this);
-    auto cancel = m_cancel;
-    // The dataset is shared with the job so it outlives it even if another one is loaded.
-    m_future = QtConcurrent::run([self, p, dataset, cancel] {
-        ScoringResult result;
-        QString error;
-        try {
-            ScoringJob job(p, *dataset);
+    m_jobs->start(
+        QStringLiteral("score"),
+        // The dataset is shared with the job so it outlives it even if another one is loaded.
+        [this, p, dataset](JobContext& job) {
+            if (p.batchOutputPath.empty() && !p.offline)
+                probeEndpoint(p.endpoint.baseUrl, job.cancelToken());
+            ScoringJob scoring(p, *dataset);
             ScoringCallbacks callbacks;
-            callbacks.cancel = cancel.get();
-            callbacks.onProgress = [self](const ScoringProgress& progress) {
-                QMetaObject::invokeMethod(self.data(), [self, progress] {
-                    if (self)
-                        self->showProgress(progress);
-                });
+            callbacks.cancel = job.cancelToken();
+            callbacks.onProgress = [this, &job](const ScoringProgress& progress) {
+                job.post([this, progress] { showProgress(progress); });
             };
-            result = job.run(callbacks);
-        } catch (const Error& e) {
-            error = e.kind() == ErrorKind::Cancelled
-                        ? QObject::tr(
-                              "Cancelled; the answers received so far are cached and a "
-                              "new run resumes from them.")
-                        : errorText(e);
-        } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
-        }
-        QMetaObject::invokeMethod(self.data(), [self, result, error] {
-            if (!self)
-                return;
-            self->m_running = false;
-            self->m_run->setEnabled(true);
-            self->m_stop->setEnabled(false);
-            if (!error.isEmpty()) {
-                self->m_log->appendPlainText(error);
-                Q_EMIT self->finished(false, error);
-                return;
-            }
-            self->m_result = result;
-            self->showProgress(result.progress);
-            QString summary;
-            if (result.batchRequests > 0) {
-                summary = tr("Wrote %1 requests to %2.")
-                              .arg(result.batchRequests)
-                              .arg(QString::fromStdString(self->params().batchOutputPath));
-            } else {
-                summary = tr("Wrote %1 rows for %2 users to %3 (%4 scored, %5 unanswered at "
-                             "the default, %6 unknown ids ignored, %7 clipped, %8 malformed "
-                             "answers, %9 failed requests).")
-                              .arg(result.rows)
-                              .arg(result.usersWritten)
-                              .arg(QString::fromStdString(result.outputPath))
-                              .arg(result.scored)
-                              .arg(result.missing)
-                              .arg(result.unknownIds)
-                              .arg(result.clipped)
-                              .arg(result.malformed.size())
-                              .arg(result.failures.size());
-                self->m_load->setEnabled(result.rows > 0);
-            }
-            for (const auto& f : result.failures)
-                self->m_log->appendPlainText(QString::fromStdString(f));
-            self->m_log->appendPlainText(summary);
-            Q_EMIT self->finished(true, summary);
-        });
-    });
+            return scoring.run(callbacks);
+        },
+        [this](const ScoringResult& result) { onFinished(result); },
+        [this](const QString& error) { onFailed(error); });
     return true;
+}
+
+void ScoringDialog::onFailed(const QString& error)
+{
+    setIdle();
+    m_log->appendPlainText(error);
+    Q_EMIT finished(false, error);
+}
+
+void ScoringDialog::setIdle()
+{
+    m_run->setEnabled(true);
+    m_stop->setEnabled(false);
+}
+
+void ScoringDialog::onFinished(const ScoringResult& result)
+{
+    setIdle();
+    m_result = result;
+    showProgress(result.progress);
+    QString summary;
+    if (result.batchRequests > 0) {
+        summary = tr("Wrote %1 requests to %2.")
+                      .arg(result.batchRequests)
+                      .arg(QString::fromStdString(params().batchOutputPath));
+    } else {
+        summary = tr("Wrote %1 rows for %2 users to %3 (%4 scored, %5 unanswered at the default, "
+                     "%6 unknown ids ignored, %7 clipped, %8 malformed answers, %9 failed "
+                     "requests).")
+                      .arg(result.rows)
+                      .arg(result.usersWritten)
+                      .arg(QString::fromStdString(result.outputPath))
+                      .arg(result.scored)
+                      .arg(result.missing)
+                      .arg(result.unknownIds)
+                      .arg(result.clipped)
+                      .arg(result.malformed.size())
+                      .arg(result.failures.size());
+        m_load->setEnabled(result.rows > 0);
+    }
+    for (const auto& f : result.failures)
+        m_log->appendPlainText(QString::fromStdString(f));
+    m_log->appendPlainText(summary);
+    Q_EMIT finished(true, summary);
 }
 
 void ScoringDialog::showProgress(const ScoringProgress& p)
@@ -354,15 +390,25 @@ void ScoringDialog::showProgress(const ScoringProgress& p)
 
 void ScoringDialog::cancel()
 {
-    if (m_cancel)
-        *m_cancel = true;
+    if (!isRunning())
+        return;
+    // The job stops between requests and reports nothing; say so here.
+    m_jobs->cancel(QStringLiteral("score"));
+    setIdle();
+    m_log->appendPlainText(
+        tr("Cancelled; the answers received so far are cached and a new run resumes from them."));
+    Q_EMIT finished(false, tr("cancelled"));
+}
+
+bool ScoringDialog::isRunning() const
+{
+    return m_jobs->isBusy(QStringLiteral("score"));
 }
 
 void ScoringDialog::reject()
 {
-    if (m_running) {
+    if (isRunning()) {
         cancel();  // the job stops between requests; cached answers stay
-        m_log->appendPlainText(tr("Cancelling..."));
         return;
     }
     QDialog::reject();

@@ -3,15 +3,11 @@
 // "Score with an LLM": the Studio's front to the offline scoring pipeline (core ScoringJob). It
 // asks an OpenAI-compatible endpoint to score each user's sampled candidates for the loaded
 // dataset and writes a pointwise score file, or writes the prompts as batch JSONL (dry run).
-// The job runs on a pool thread with progress (requests, cache hits, retries, tokens, cost) and a
+// The job runs as a JobRunner job with progress (requests, cache hits, retries, tokens, cost) and a
 // cancel button; answers already received stay cached, so running again resumes. The API key is
 // read from an environment variable by the core at request time; the dialog only names it.
 
 #include <QDialog>
-#include <QFuture>
-
-#include <atomic>
-#include <memory>
 
 #include "llm/scoring_job.h"
 
@@ -26,6 +22,7 @@ class QSpinBox;
 
 namespace sllmr::ui {
 
+class JobRunner;
 class Workbench;
 
 class ScoringDialog : public QDialog
@@ -46,7 +43,7 @@ public:
     /// Starts the job (what the Run button does); false when one is running or nothing is loaded.
     bool start();
     void cancel();
-    [[nodiscard]] bool isRunning() const { return m_running; }
+    [[nodiscard]] bool isRunning() const;
     [[nodiscard]] const ScoringResult& lastResult() const { return m_result; }
 
 Q_SIGNALS:
@@ -56,12 +53,15 @@ protected:
     void reject() override;
 
 private:
+    QWidget* createEndpointGroup(const ScoringParams& defaults);
+    QWidget* createCandidateGroup(const ScoringParams& defaults);
     void showProgress(const ScoringProgress& p);
+    void onFinished(const ScoringResult& result);
+    void onFailed(const QString& error);
+    void setIdle();
 
     Workbench* m_workbench;
-    std::shared_ptr<std::atomic<bool>> m_cancel;
-    bool m_running = false;
-    QFuture<void> m_future;
+    JobRunner* m_jobs;
     ScoringResult m_result;
 
     QLineEdit* m_baseUrl = nullptr;

@@ -28,19 +28,36 @@ namespace sllmr::ui {
     return QLocale().toString(static_cast<qlonglong>(n));
 }
 
-/// Replaces the table's content. Columns whose header is in `numeric` are right-aligned.
+/// Text columns wider than this are elided (the cell's tooltip has the full text), so the
+/// numbers beside them fit without scrolling.
+constexpr int kMaxTextColumnWidth = 260;
+
+/// Replaces the table's content. Columns whose header is in `numeric` are right-aligned; `tips`
+/// are header tooltips (by column; the header text itself when missing).
 inline void fillTable(QTableWidget* table, const QStringList& headers,
-                      const QList<QStringList>& rows, const QList<int>& numeric = {})
+                      const QList<QStringList>& rows, const QList<int>& numeric = {},
+                      const QStringList& tips = {})
 {
     table->clear();
     table->setSortingEnabled(false);
     table->setColumnCount(static_cast<int>(headers.size()));
     table->setHorizontalHeaderLabels(headers);
+    for (int c = 0; c < headers.size(); ++c)
+        table->horizontalHeaderItem(c)->setToolTip(c < tips.size() ? tips[c] : headers[c]);
     table->setRowCount(static_cast<int>(rows.size()));
     for (int r = 0; r < rows.size(); ++r)
-        for (int c = 0; c < rows[r].size() && c < headers.size(); ++c)
-            table->setItem(r, c, readOnlyCell(rows[r][c], numeric.contains(c)));
+        for (int c = 0; c < rows[r].size() && c < headers.size(); ++c) {
+            QTableWidgetItem* item = readOnlyCell(rows[r][c], numeric.contains(c));
+            if (!numeric.contains(c) && rows[r][c].size() > 30)
+                item->setToolTip(rows[r][c]);
+            table->setItem(r, c, item);
+        }
+    table->setTextElideMode(Qt::ElideRight);
+    table->horizontalHeader()->setTextElideMode(Qt::ElideRight);
     table->resizeColumnsToContents();
+    for (int c = 0; c < headers.size(); ++c)
+        if (!numeric.contains(c) && table->columnWidth(c) > kMaxTextColumnWidth)
+            table->setColumnWidth(c, kMaxTextColumnWidth);
     table->horizontalHeader()->setStretchLastSection(true);
 }
 

@@ -8,10 +8,7 @@
 
 #include <cmath>
 
-#include "ablation_page.h"
-#include "inspector_page.h"
-#include "main_window.h"
-#include "workbench.h"
+#include "engine/workbench.h"
 
 namespace sllmr::ui {
 
@@ -21,25 +18,26 @@ struct Step
 {
     const char* title;
     const char* text;
-    MainWindow::Page page;
+    StudioPage page;
     const char* action;  // button text, or nullptr
 };
 
 const Step kSteps[] = {
     {QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "1. The data"),
-     QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo",
-                       "MovieLens ml-latest-small as split for the LLM study: %1 users, %2 items, "
-                       "%3 test interactions. Cold-start users are those with the shortest "
-                       "histories (|H(u)| < %4), long-tail items the least rated (pop(i) < %5). "
-                       "Drag the dashed lines to see how the segments change."),
-     MainWindow::Page::Data, nullptr},
+     QT_TRANSLATE_NOOP(
+         "sllmr::ui::TeachingDemo",
+         "MovieLens ml-latest-small as split for the LLM study: %1 users, %2 items, "
+         "%3 test interactions. Cold-start users are those with the shortest "
+         "histories (|H(u)| &lt; %4), long-tail items the least rated (pop(i) &lt; %5). "
+         "Drag the dashed lines to see how the segments change."),
+     StudioPage::Data, nullptr},
     {QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "2. The LLM's opinion"),
      QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo",
                        "ChatGPT re-ranked candidate lists for these users offline. On its own it "
                        "ranks test items with AUC %1 overall, %2 on cold users and %3 on "
                        "long-tail items (0.5 is chance): its opinion helps in some places and "
                        "hurts in others. That is what a gate has to learn."),
-     MainWindow::Page::LlmScores, nullptr},
+     StudioPage::LlmScores, nullptr},
     {QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "3. Five ways to use it"),
      QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo",
                        "<b>none</b>: matrix factorization alone. <b>global</b>: add the LLM's "
@@ -49,7 +47,7 @@ const Step kSteps[] = {
                        "opens at random, as often as the reliability gate; if it does as well, "
                        "<i>where</i> the gate opens does not matter. Press Run: 5 variants x 3 "
                        "seeds, a few minutes on two cores."),
-     MainWindow::Page::Ablation, QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "Run the demo")},
+     StudioPage::Ablation, QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "Run the demo")},
     {QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "4. The verdict"),
      QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo",
                        "The matrix shows test AUC per segment, mean \u00b1 std over the seeds, "
@@ -60,7 +58,7 @@ const Step kSteps[] = {
                        "are the reference rows to beat. Read the tail column: does selective "
                        "regularization beat global regularization on long-tail items, by how "
                        "much, and is it significant?"),
-     MainWindow::Page::Ablation, nullptr},
+     StudioPage::Ablation, nullptr},
     {QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "5. Inside the gate"),
      QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo",
                        "The inspector shows what a gate did. For the paper gate, the activation "
@@ -68,7 +66,7 @@ const Step kSteps[] = {
                        "gate, so it closes. The reliability gate stays open where the LLM tends "
                        "to be right; search a user or a movie title to see each LLM pair, its "
                        "gate value and whether the LLM was right."),
-     MainWindow::Page::Inspector,
+     StudioPage::Inspector,
      QT_TRANSLATE_NOOP("sllmr::ui::TeachingDemo", "Inspect the reliability run")},
 };
 
@@ -84,18 +82,20 @@ int TeachingDemo::stepCount()
     return static_cast<int>(std::size(kSteps));
 }
 
-TeachingDemo::TeachingDemo(MainWindow* window) : QDialog(window), m_window(window)
+TeachingDemo::TeachingDemo(DemoHost* host, QWidget* parent) : QDialog(parent), m_host(host)
 {
     setWindowTitle(tr("Guided demo: where does the LLM help?"));
     setModal(false);
     auto* layout = new QVBoxLayout(this);
     m_title = new QLabel(this);
+    m_title->setTextFormat(Qt::PlainText);
     QFont f = m_title->font();
     f.setBold(true);
     f.setPointSizeF(f.pointSizeF() * 1.2);
     m_title->setFont(f);
     layout->addWidget(m_title);
     m_text = new QTextBrowser(this);
+    m_text->setObjectName(QStringLiteral("demoText"));
     m_text->setOpenExternalLinks(false);
     layout->addWidget(m_text, 1);
     auto* buttons = new QHBoxLayout;
@@ -110,40 +110,36 @@ TeachingDemo::TeachingDemo(MainWindow* window) : QDialog(window), m_window(windo
     connect(m_back, &QPushButton::clicked, this, [this] { goTo(m_step - 1); });
     connect(m_next, &QPushButton::clicked, this, [this] { goTo(m_step + 1); });
     connect(m_action, &QPushButton::clicked, this, [this] {
-        AblationPage* ablation = m_window->ablationPage();
         if (m_step == 2) {
-            ablation->loadPreset(QStringLiteral("demo-ablation"));
-            ablation->runGrid();
-        } else if (m_step == 4 && ablation->matrix()) {
-            const ResultsMatrix& m = *ablation->matrix();
-            const int row = m.rowIndex("reliability");
-            if (row >= 0 && !m.runIds[static_cast<std::size_t>(row)].empty())
-                m_window->inspectorPage()->openRun(m.runIds[static_cast<std::size_t>(row)].front());
+            m_host->runDemoGrid();
+        } else if (m_step == 4) {
+            if (const qint64 run = m_host->demoMatrixRun("reliability"); run > 0)
+                m_host->inspectRun(run);
         }
     });
-    AblationPage* ablation = m_window->ablationPage();
-    connect(ablation, &AblationPage::itemStarted, this,
-            [this](int position, const QString& row, qint64) {
-                m_progress = tr("Training %1 (queue item %2)...").arg(row).arg(position + 1);
-                render();
-            });
-    connect(ablation, &AblationPage::matrixReady, this, [this] {
-        m_progress = tr("The matrix is ready.");
-        if (m_step == 2)
-            goTo(3);
-        else
-            render();
-    });
-    connect(m_window->workbench(), &Workbench::derivedChanged, this, &TeachingDemo::render);
-    connect(m_window->inspectorPage(), &InspectorPage::opened, this, &TeachingDemo::render);
     resize(460, 380);
     goTo(0);
+}
+
+void TeachingDemo::sweepItemStarted(int position, const QString& row)
+{
+    m_progress = tr("Training %1 (queue item %2)...").arg(row).arg(position + 1);
+    render();
+}
+
+void TeachingDemo::matrixReady()
+{
+    m_progress = tr("The matrix is ready.");
+    if (m_step == 2)
+        goTo(3);
+    else
+        render();
 }
 
 void TeachingDemo::goTo(int step)
 {
     m_step = std::clamp(step, 0, stepCount() - 1);
-    m_window->showPage(kSteps[m_step].page);
+    m_host->showDemoPage(kSteps[m_step].page);
     render();
 }
 
@@ -157,13 +153,15 @@ void TeachingDemo::render()
     const Step& s = kSteps[m_step];
     m_title->setText(tr(s.title));
     QString body = tr(s.text);
-    const auto& state = m_window->workbench()->state();
+    const auto& state = m_host->demoState();
     if (m_step == 0 && state.dataset && state.segmentation)
         body = body.arg(state.dataset->numUsers())
                    .arg(state.dataset->numItems())
                    .arg(state.dataset->test.size())
                    .arg(state.segmentation->tauUser)
                    .arg(state.segmentation->tauItem);
+    // The step texts are rich text written here; everything filled in is escaped.
+    const auto escaped = [](const QString& text) { return text.toHtmlEscaped(); };
     if (m_step == 1) {
         double overall = std::nan(""), cold = std::nan(""), tail = std::nan("");
         for (const auto& q : state.llmQuality) {
@@ -174,15 +172,14 @@ void TeachingDemo::render()
             else if (q.segment == "tail")
                 tail = q.auc;
         }
-        body = body.arg(auc(overall), auc(cold), auc(tail));
+        body = body.arg(escaped(auc(overall)), escaped(auc(cold)), escaped(auc(tail)));
     }
-    if (m_step == 4 && m_window->inspectorPage()->openedRun() > 0)
-        body += QStringLiteral("</p><p>") +
-                tr("In run %1: %2")
-                    .arg(m_window->inspectorPage()->openedRun())
-                    .arg(m_window->inspectorPage()->directionsSummary().toHtmlEscaped());
+    if (m_step == 4 && m_host->demoInspectedRun() > 0)
+        body += QStringLiteral("</p><p>") + tr("In run %1: %2")
+                                                .arg(m_host->demoInspectedRun())
+                                                .arg(m_host->demoDirectionsSummary().toHtmlEscaped());
     if (!m_progress.isEmpty() && (m_step == 2 || m_step == 3))
-        body += QStringLiteral("<p><i>%1</i></p>").arg(m_progress.toHtmlEscaped());
+        body += QStringLiteral("<p><i>%1</i></p>").arg(escaped(m_progress));
     m_text->setHtml(QStringLiteral("<p>%1</p>").arg(body));
     m_back->setEnabled(m_step > 0);
     m_next->setEnabled(m_step + 1 < stepCount());

@@ -1,16 +1,19 @@
 #pragma once
 
 // The runs of experiments.db as a table: id, name, status, backbone, method, gate, seed, start
-// time, the key test metrics per segment, tags and notes. Reads go through the model's own
-// read-only use of the store (SQLite in WAL mode lets it read while a run writes); writes (notes,
-// tags, delete) run on a pool thread with their own connection so the GUI never waits on a
-// database lock, and the model refreshes when they are done.
+// time, the key test metrics per segment, tags and notes. Reads and writes (notes, tags, delete)
+// are JobRunner jobs with their own connection, so the GUI never waits on a database lock
+// (SQLite in WAL mode lets them read while a run writes). A newer refresh supersedes an older
+// one; the model refreshes after each write. Store errors are reported by `failed`.
 
 #include <QAbstractTableModel>
 #include <QString>
 #include <QVector>
 
 #include <functional>
+#include <vector>
+
+#include "engine/job_runner.h"
 
 namespace sllmr {
 class ExperimentStore;
@@ -32,6 +35,7 @@ struct RunRow
     double auc = -1;  // test AUC overall / cold / tail; -1 when not stored
     double coldAuc = -1;
     double tailAuc = -1;
+    double lambda = -1;  // method.lambda; -1 when not set
     QString tags;
     QString notes;
     QString error;
@@ -50,6 +54,7 @@ public:
         Backbone,
         Method,
         Gate,
+        Lambda,
         Seed,
         Created,
         Auc,
@@ -78,19 +83,27 @@ public:
                   std::function<void(QString)> done = {});
     void deleteRun(qint64 id, std::function<void(QString)> done = {});
 
+    /// Re-reads every run, then runs `then` on the GUI thread (after `refreshed`).
+    void refreshThen(std::function<void()> then);
+    [[nodiscard]] bool isRefreshing() const { return m_jobs->isBusy(QStringLiteral("read")); }
+
 public Q_SLOTS:
-    /// Re-reads every run (synchronous read).
+    /// Re-reads every run in the background; `refreshed` follows.
     void refresh();
 
 Q_SIGNALS:
     void refreshed();
+    void failed(const QString& message);
 
 private:
     void write(std::function<void(ExperimentStore&)> fn, std::function<void(QString)> done);
+    void deliverRefresh();
 
     QString m_databasePath;
     QVector<RunRow> m_rows;
     QString m_lastError;
+    JobRunner* m_jobs;
+    std::vector<std::function<void()>> m_pendingThen;
 };
 
 }  // namespace sllmr::ui

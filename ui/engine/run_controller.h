@@ -6,6 +6,8 @@
 // polls between batches; pause holds the worker at its next progress report until resumed or
 // cancelled. The controller's destructor cancels a run in progress and waits for the thread, so
 // closing the window leaves the run `cancelled` (resumable), never half-written.
+// SweepController (sweep_controller.h) runs a queue of runs the same way, with the same control
+// block.
 
 #include <QMap>
 #include <QMetaType>
@@ -19,6 +21,7 @@
 #include <memory>
 #include <mutex>
 
+#include "train/progress.h"
 #include "train/run_config.h"
 
 class QThread;
@@ -42,23 +45,44 @@ struct BatchUpdate
 struct EpochUpdate
 {
     int epoch = 0;
+    bool replayed = false;  // read back from the store for a resumed run
     double baseLoss = 0;
     double llmLoss = 0;
     double gateLoss = 0;
-    double seconds = 0;
+    double seconds = 0;                   // training time, without the time spent paused
     QMap<QString, double> validationAuc;  // by segment
     QMap<QString, double> gateMean;       // by segment
     std::array<double, 4> gateParameters{};
 };
 
-/// Shared between the GUI thread and a worker: the cancel flag and the pause gate.
+/// Shared between the GUI thread and a training worker (one run or a sweep): the cancel flag,
+/// the pause gate and what the worker is running now.
 struct RunControlBlock
 {
-    std::atomic<bool> cancel{false};
+    std::atomic<bool> cancel{false};         // stop (a sweep: the whole sweep)
+    std::atomic<bool> cancelCurrent{false};  // a sweep: stop the current run, go on with the next
+    std::atomic<qint64> runId{0};            // the run in progress (0 before it starts)
+    std::atomic<qint64> sweepId{0};          // a sweep's id once it exists
+    std::atomic<int> position{-1};           // a sweep: the queue position in progress
     std::mutex mutex;
     std::condition_variable wake;
-    bool paused = false;  // guarded by mutex
+    bool paused = false;         // guarded by mutex
+    double pausedSeconds = 0.0;  // worker thread only: time held since the last epoch
+
+    /// Called by the worker between batches: holds while paused, until resumed or cancelled.
+    void holdWhilePaused();
+    /// Sets the pause gate; false when it already was in that state.
+    bool setPaused(bool paused);
+    /// Raises the cancel flag and wakes a paused worker.
+    void raiseCancel();
 };
+
+/// Value-type copies of core's progress reports for queued signals.
+[[nodiscard]] BatchUpdate batchUpdate(const BatchProgress& progress);
+[[nodiscard]] EpochUpdate epochUpdate(const EpochResult& result);
+
+/// What quitting does to a stopped run: `cancelled` becomes `interrupted` (resumable).
+void markInterrupted(const QString& databasePath, qint64 runId);
 
 class RunWorker : public QObject
 {
@@ -77,6 +101,8 @@ Q_SIGNALS:
     void warning(const QString& text);
     void batchProgress(const sllmr::ui::BatchUpdate& update);
     void epochFinished(const sllmr::ui::EpochUpdate& update);
+    /// A resumed run continues after `epoch`; the earlier epochs were sent as epochFinished.
+    void resumedFrom(int epoch);
     /// status: "completed", "cancelled"; runId 0 when the run never started.
     void finished(qint64 runId, const QString& status);
     void failed(qint64 runId, const QString& message);
@@ -114,8 +140,9 @@ public:
     /// Cancels and blocks until the worker has stopped.
     void cancelAndWait();
     /// What quitting does to a run in progress: stops it like cancelAndWait() and marks it
-    /// `interrupted`, so it shows as such on the next start and can be resumed.
-    void interruptAndWait();
+    /// `interrupted`, so it shows as such on the next start and can be resumed. Returns the
+    /// store's error when the mark could not be written (the run then stays `cancelled`).
+    QString interruptAndWait();
 
 Q_SIGNALS:
     void runningChanged(bool running);
@@ -125,6 +152,7 @@ Q_SIGNALS:
     void warning(const QString& text);
     void batchProgress(const sllmr::ui::BatchUpdate& update);
     void epochFinished(const sllmr::ui::EpochUpdate& update);
+    void resumedFrom(int epoch);
     void finished(qint64 runId, const QString& status);
     void failed(qint64 runId, const QString& message);
 

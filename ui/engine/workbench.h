@@ -2,11 +2,10 @@
 
 // The Studio's working state over the core engine: the current run configuration and what it
 // loads (dataset, segmentation, LLM scores, the gate preview index and the LLM's quality per
-// segment). Loading and every recomputation run on a thread pool; results arrive through
-// signals on the GUI thread, so nothing here blocks the window. A newer request supersedes an
-// older one (its result is dropped), and a load in progress can be cancelled.
+// segment). Loading and every recomputation are JobRunner jobs on one channel: results arrive
+// through signals on the GUI thread, so nothing here blocks the window; a newer request
+// supersedes an older one (its result is dropped), and a load in progress can be cancelled.
 
-#include <QFutureWatcher>
 #include <QObject>
 #include <QString>
 
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "data/segments.h"
+#include "engine/job_runner.h"
 #include "eval/llm_quality.h"
 #include "llm/scores.h"
 #include "train/gate_preview.h"
@@ -75,16 +75,14 @@ Q_SIGNALS:
     void failed(const QString& title, const QString& message);
 
 private:
-    struct Job;
-    void start(std::shared_ptr<Job> job);
-    void finish(const std::shared_ptr<Job>& job);
+    struct Request;
+    void start(Request request);
+    void finish(const Request& request, LoadedState output);
 
     QString m_databasePath;
     RunConfig m_config;
     LoadedState m_state;
-    std::shared_ptr<Job> m_current;
-    std::vector<std::pair<std::shared_ptr<Job>, QFuture<void>>> m_running;
-    std::uint64_t m_generation = 0;
+    JobRunner* m_jobs = nullptr;
 };
 
 }  // namespace sllmr::ui

@@ -1,9 +1,6 @@
-#include "runs_model.h"
+#include "engine/runs_model.h"
 
 #include <QColor>
-#include <QFutureWatcher>
-#include <QPointer>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <nlohmann/json.hpp>
 
@@ -33,7 +30,9 @@ QString metricText(double v)
 }  // namespace
 
 RunsModel::RunsModel(QString databasePath, QObject* parent)
-    : QAbstractTableModel(parent), m_databasePath(std::move(databasePath))
+    : QAbstractTableModel(parent)
+    , m_databasePath(std::move(databasePath))
+    , m_jobs(new JobRunner(this))
 {}
 
 int RunsModel::rowCount(const QModelIndex& parent) const
@@ -77,6 +76,8 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
                 return tr("Method");
             case Gate:
                 return tr("Gate");
+            case Lambda:
+                return tr("lambda");
             case Seed:
                 return tr("Seed");
             case Created:
@@ -95,10 +96,24 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
                 return {};
         }
     }
-    if (role == Qt::ToolTipRole && section >= Auc && section <= TailAuc)
-        return tr(
-            "Full-ranking test AUC of the run: overall, on cold-start users, on long-tail "
-            "items.");
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+            case Auc:
+                return tr("Full-ranking test AUC over all test interactions (0.5 = chance).");
+            case ColdAuc:
+                return tr("Test AUC on cold-start users (|H(u)| < tau_u).");
+            case TailAuc:
+                return tr(
+                    "Test AUC on long-tail items (pop(i) < tau_i); below 0.5 is common "
+                    "there: a model leaning on popularity ranks rare items low.");
+            case Lambda:
+                return tr("method.lambda: the weight of the LLM loss (empty for method none).");
+            case Gate:
+                return tr("gate.mode of a selective run.");
+            default:
+                return headerData(section, orientation, Qt::DisplayRole);
+        }
+    }
     return {};
 }
 
@@ -122,6 +137,12 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const
                 return r->method;
             case Gate:
                 return r->gate;
+            case Lambda:
+                if (sortKey)
+                    return r->lambda;
+                return r->lambda < 0 || r->method == QLatin1String("none")
+                           ? QVariant(QString())
+                           : QVariant(QString::number(r->lambda, 'g', 4));
             case Seed:
                 return sortKey ? QVariant(r->seed) : QVariant(QString::number(r->seed));
             case Created:
@@ -154,85 +175,115 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const
             return QColor(230, 159, 0);
         return {};
     }
-    if (role == Qt::TextAlignmentRole && (index.column() == Id || index.column() == Seed ||
-                                          (index.column() >= Auc && index.column() <= TailAuc)))
+    if (role == Qt::TextAlignmentRole &&
+        (index.column() == Id || index.column() == Seed || index.column() == Lambda ||
+         (index.column() >= Auc && index.column() <= TailAuc)))
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
 
-void RunsModel::refresh()
+namespace {
+
+// Every run of the store as table rows (on a job thread).
+QVector<RunRow> readRuns(const QString& databasePath)
 {
     QVector<RunRow> rows;
-    try {
-        ExperimentStore store(m_databasePath.toStdString());
-        for (const RunRecord& rec : store.runs()) {
-            RunRow r;
-            r.id = rec.id;
-            r.name = QString::fromStdString(rec.name);
-            r.status = QString::fromLatin1(toString(rec.status));
-            r.seed = static_cast<qint64>(rec.seed);
-            r.created =
-                QString::fromStdString(rec.startedAt.empty() ? rec.createdAt : rec.startedAt);
-            r.finished = QString::fromStdString(rec.finishedAt);
-            r.tags = QString::fromStdString(rec.tags);
-            r.notes = QString::fromStdString(rec.notes);
-            r.error = QString::fromStdString(rec.error);
-            r.configJson = QString::fromStdString(rec.configJson);
-            try {
-                const auto j = nlohmann::json::parse(rec.configJson);
-                r.backbone = jsonString(j, "model", "type");
-                r.method = jsonString(j, "method", "name");
-                r.gate = r.method == QLatin1String("selective") ? jsonString(j, "gate", "mode")
-                                                                : QString();
-            } catch (const nlohmann::json::exception&) {
-                r.backbone = tr("(unreadable config)");
-            }
-            for (const auto& m : store.segmentMetrics(rec.id)) {
-                if (m.metric != "auc")
-                    continue;
-                if (m.segment == "overall")
-                    r.auc = m.value;
-                else if (m.segment == "cold")
-                    r.coldAuc = m.value;
-                else if (m.segment == "tail")
-                    r.tailAuc = m.value;
-            }
-            rows.push_back(std::move(r));
+    ExperimentStore store(databasePath.toStdString());
+    for (const RunRecord& rec : store.runs()) {
+        RunRow r;
+        r.id = rec.id;
+        r.name = QString::fromStdString(rec.name);
+        r.status = QString::fromLatin1(toString(rec.status));
+        r.seed = static_cast<qint64>(rec.seed);
+        r.created = QString::fromStdString(rec.startedAt.empty() ? rec.createdAt : rec.startedAt);
+        r.finished = QString::fromStdString(rec.finishedAt);
+        r.tags = QString::fromStdString(rec.tags);
+        r.notes = QString::fromStdString(rec.notes);
+        r.error = QString::fromStdString(rec.error);
+        r.configJson = QString::fromStdString(rec.configJson);
+        try {
+            const auto j = nlohmann::json::parse(rec.configJson);
+            r.backbone = jsonString(j, "model", "type");
+            r.method = jsonString(j, "method", "name");
+            r.gate =
+                r.method == QLatin1String("selective") ? jsonString(j, "gate", "mode") : QString();
+            if (j.contains("method") && j["method"].contains("lambda") &&
+                j["method"]["lambda"].is_number())
+                r.lambda = j["method"]["lambda"].get<double>();
+        } catch (const nlohmann::json::exception&) {
+            r.backbone = RunsModel::tr("(unreadable config)");
         }
-        m_lastError.clear();
-    } catch (const Error& e) {
-        m_lastError = errorText(e);
+        for (const auto& m : store.segmentMetrics(rec.id)) {
+            if (m.metric != "auc")
+                continue;
+            if (m.segment == "overall")
+                r.auc = m.value;
+            else if (m.segment == "cold")
+                r.coldAuc = m.value;
+            else if (m.segment == "tail")
+                r.tailAuc = m.value;
+        }
+        rows.push_back(std::move(r));
     }
-    beginResetModel();
-    m_rows = std::move(rows);
-    endResetModel();
+    return rows;
+}
+
+}  // namespace
+
+void RunsModel::refresh()
+{
+    refreshThen({});
+}
+
+void RunsModel::refreshThen(std::function<void()> then)
+{
+    if (then)
+        m_pendingThen.push_back(std::move(then));
+    const QString path = m_databasePath;
+    m_jobs->start(
+        QStringLiteral("read"), [path](JobContext&) { return readRuns(path); },
+        [this](const QVector<RunRow>& rows) {
+            m_lastError.clear();
+            beginResetModel();
+            m_rows = rows;
+            endResetModel();
+            deliverRefresh();
+        },
+        [this](const QString& message) {
+            m_lastError = message;
+            Q_EMIT failed(message);
+            deliverRefresh();
+        });
+}
+
+void RunsModel::deliverRefresh()
+{
     Q_EMIT refreshed();
+    const auto pending = std::exchange(m_pendingThen, {});
+    for (const auto& fn : pending)
+        fn();
 }
 
 void RunsModel::write(std::function<void(ExperimentStore&)> fn, std::function<void(QString)> done)
 {
-    auto* watcher = new QFutureWatcher<QString>(this);
-    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, done] {
-        const QString error = watcher->result();
-        watcher->deleteLater();
+    const QString path = m_databasePath;
+    auto finished = [this, done](const QString& error) {
         refresh();
         if (done)
             done(error);
-    });
-    const QString path = m_databasePath;
-    watcher->setFuture(QtConcurrent::run([path, fn]() -> QString {
-        try {
+        else if (!error.isEmpty())
+            Q_EMIT failed(error);
+    };
+    // Writes do not supersede each other: no channel.
+    m_jobs->start(
+        QString(),
+        [path, fn](JobContext&) {
             ExperimentStore store(path.toStdString());
             fn(store);
-            return {};
-        } catch (const Error& e) {
-            return errorText(e);
-        } catch (const std::exception& e) {
-            return QString::fromStdString(e.what());
-        }
-    }));
+            return true;
+        },
+        [finished](bool) { finished({}); }, finished);
 }
-
 void RunsModel::setNotes(qint64 id, const QString& notes, const QString& tags,
                          std::function<void(QString)> done)
 {

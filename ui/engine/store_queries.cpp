@@ -1,0 +1,126 @@
+#include "engine/store_queries.h"
+
+#include "analysis/sweep.h"
+#include "common/error.h"
+#include "store/experiment_store.h"
+
+namespace sllmr::ui {
+
+namespace {
+
+bool isBucket(const std::string& s)
+{
+    return s.rfind("hist_", 0) == 0 || s.rfind("pop_", 0) == 0;
+}
+
+}  // namespace
+
+StoreCheck checkStore(const QString& databasePath)
+{
+    StoreCheck check;
+    try {
+        ExperimentStore store(databasePath.toStdString());
+        const int interrupted = store.markStaleRunsInterrupted();
+        check.message =
+            QStringLiteral("%1 runs in the store%2")
+                .arg(store.runs().size())
+                .arg(interrupted > 0
+                         ? QStringLiteral(", %1 marked interrupted (resume them on the Runs page)")
+                               .arg(interrupted)
+                         : QString());
+    } catch (const Error& e) {
+        check.error = QString::fromStdString(e.what());
+    }
+    return check;
+}
+
+RunMetrics readRunMetrics(const QString& databasePath, const QList<qint64>& runIds)
+{
+    RunMetrics out;
+    if (runIds.isEmpty())
+        return out;
+    ExperimentStore store(databasePath.toStdString());
+    for (qint64 id : runIds)
+        for (const auto& m : store.segmentMetrics(id)) {
+            if (isBucket(m.segment))
+                continue;
+            out.values[m.metric][m.segment][id] = m.value;
+            out.sizes[m.segment] = m.size;
+        }
+    return out;
+}
+
+std::vector<SweepEntry> readSweeps(const QString& databasePath)
+{
+    std::vector<SweepEntry> out;
+    ExperimentStore store(databasePath.toStdString());
+    for (const SweepRecord& s : store.sweeps())
+        out.push_back(
+            {s.id, QStringLiteral("%1 \u00b7 %2 \u00b7 %3 \u00b7 %4")
+                       .arg(s.id)
+                       .arg(QString::fromStdString(s.name), QString::fromLatin1(toString(s.status)),
+                            QString::fromStdString(s.createdAt))});
+    return out;
+}
+
+QList<QStringList> readSweepQueue(const QString& databasePath, qint64 sweepId)
+{
+    QList<QStringList> rows;
+    if (sweepId <= 0)
+        return rows;
+    ExperimentStore store(databasePath.toStdString());
+    for (const SweepItemRecord& item : store.sweepItems(sweepId))
+        rows << QStringList{QString::number(item.position + 1),
+                            QString::fromStdString(item.rowLabel),
+                            QString::number(item.seed),
+                            QString::fromLatin1(toString(item.status)),
+                            item.runId ? QString::number(*item.runId) : QString(),
+                            item.duplicateOf
+                                ? QStringLiteral("same as item %1").arg(*item.duplicateOf + 1)
+                                : QString()};
+    return rows;
+}
+
+ResultsMatrix buildSweepMatrix(const QString& databasePath, qint64 sweepId,
+                               const std::string& reference, TestUnit unit)
+{
+    ExperimentStore store(databasePath.toStdString());
+    std::string sweepReference, title;
+    const auto groups = sweepGroups(store, sweepId, &sweepReference, &title);
+    MatrixSettings settings;
+    settings.reference = reference.empty() ? sweepReference : reference;
+    settings.unit = unit;
+    ResultsMatrix m = buildMatrix(store, groups, settings);
+    if (m.title.empty())
+        m.title = title;
+    return m;
+}
+
+InspectorOverview InspectorSession::open(const QString& databasePath, qint64 runId,
+                                         const std::atomic<bool>* cancel)
+{
+    m_inspector.reset();
+    const ExperimentStore store(databasePath.toStdString());
+    InspectOptions options;
+    options.cancel = cancel;
+    m_inspector = std::make_unique<RunInspector>(store, runId, options);
+    InspectorOverview o;
+    o.run = m_inspector->run();
+    o.training = m_inspector->trainingBins();
+    o.final = m_inspector->finalBins();
+    o.grid = m_inspector->coldTailGrid();
+    o.histogram = m_inspector->histogram(20);
+    o.epochs = m_inspector->epochs();
+    o.directions = m_inspector->directions();
+    return o;
+}
+
+const RunInspector& InspectorSession::inspector() const
+{
+    if (!m_inspector)
+        throw Error(ErrorKind::Usage, "no run is open in the inspector", {}, 0,
+                    "pick a completed run and press Inspect");
+    return *m_inspector;
+}
+
+}  // namespace sllmr::ui
