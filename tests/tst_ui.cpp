@@ -28,6 +28,7 @@
 
 #include <QAbstractButton>
 #include <QComboBox>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
@@ -637,6 +638,13 @@ void TestUi::emptyChartsShowWhatFillsThem()
         QVERIFY(chart->placeholder().contains(QStringLiteral("Ctrl+R")));
         QVERIFY(chart->width() >= chart->minimumSizeHint().width());
         QVERIFY(chart->height() >= chart->minimumSizeHint().height());
+        // The plot itself keeps the chart's width (an empty legend row once narrowed it to a
+        // corner box).
+        chart->replot();
+        QVERIFY2(chart->axisRect()->width() > chart->width() / 2,
+                 qPrintable(QStringLiteral("plot %1 px of a %2 px chart")
+                                .arg(chart->axisRect()->width())
+                                .arg(chart->width())));
     }
     m_window->showPage(MainWindow::Page::Results);
     ui::Chart* results = m_window->resultsPage()->chart();
@@ -646,6 +654,7 @@ void TestUi::emptyChartsShowWhatFillsThem()
     // The whole sentence fits inside the chart: it wraps instead of being clipped.
     QVERIFY(results->rect().contains(label->geometry()));
     QVERIFY(label->heightForWidth(label->width()) <= label->height());
+    QVERIFY(!results->title().contains(QStringLiteral("  ")));  // no metric left out
 }
 
 void TestUi::wheelOnlyChangesFocusedFields()
@@ -913,6 +922,13 @@ void TestUi::guidedDemoQuotesTheLoadedData()
     QCOMPARE(m_window->currentPage(), MainWindow::Page::LlmScores);
     demo.goTo(ui::TeachingDemo::stepCount() - 1);
     QCOMPARE(m_window->currentPage(), MainWindow::Page::Inspector);
+
+    // The window's own guide is docked beside the pages (right), not a window over them.
+    ui::TeachingDemo* docked = m_window->teachingDemo();
+    auto* dock = qobject_cast<QDockWidget*>(docked->parentWidget());
+    QVERIFY(dock);
+    QCOMPARE(m_window->dockWidgetArea(dock), Qt::RightDockWidgetArea);
+    QVERIFY(!docked->isWindow());
 }
 
 void TestUi::scoringDryRunWritesThePrompts()

@@ -227,14 +227,30 @@ void Chart::placePlaceholder()
 
 void Chart::showLegendBelow()
 {
-    legend->setVisible(true);
-    if (legend->layout() != plotLayout()) {
-        axisRect()->insetLayout()->take(legend);
+    if (m_legendBelow)
+        return;
+    m_legendBelow = true;
+    axisRect()->insetLayout()->take(legend);
+    legend->setFillOrder(QCPLegend::foColumnsFirst);
+    legend->setWrap(4);
+    legend->setMargins(QMargins(4, 2, 4, 2));
+    connect(this, &QCustomPlot::beforeReplot, this, &Chart::syncLegendRow);
+    syncLegendRow();
+}
+
+void Chart::syncLegendRow()
+{
+    // A layout column is as narrow as its narrowest maximum size, and an empty legend's is a few
+    // pixels: the legend row exists only while the legend has entries.
+    const bool inLayout = legend->layout() == plotLayout();
+    const bool wanted = legend->itemCount() > 0;
+    legend->setVisible(wanted);
+    if (wanted && !inLayout) {
         plotLayout()->addElement(plotLayout()->rowCount(), 0, legend);
-        legend->setFillOrder(QCPLegend::foColumnsFirst);
-        legend->setWrap(4);
         plotLayout()->setRowStretchFactor(plotLayout()->rowCount() - 1, 0.001);
-        legend->setMargins(QMargins(4, 2, 4, 2));
+    } else if (!wanted && inLayout) {
+        plotLayout()->take(legend);
+        plotLayout()->simplify();
     }
 }
 

@@ -35,6 +35,7 @@ public:
     bool exportImage(const QString& path);
 
     /// Shows the legend in a row under the plot, entries side by side, so it never covers data.
+    /// The row exists only while the legend has entries (an empty legend would narrow the plot).
     void showLegendBelow();
 
     /// A centred, word-wrapped sentence over the plot saying what fills it; empty text hides it.
@@ -61,6 +62,7 @@ protected:
     void mouseDoubleClickEvent(QMouseEvent* event) override;
 
 private:
+    void syncLegendRow();
     void showContextMenu(const QPoint& pos);
     void applyPalette();
     void placePlaceholder();
@@ -70,6 +72,7 @@ private:
     QTimer m_replotTimer;
     QCPRange m_homeX, m_homeY;
     bool m_homeSet = false;
+    bool m_legendBelow = false;
 };
 
 /// Distinct colours that read on light and dark palettes.

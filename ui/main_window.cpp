@@ -8,6 +8,7 @@
 #include <QCoreApplication>
 #include <QDialog>
 #include <QDir>
+#include <QDockWidget>
 #include <QFile>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -304,7 +305,12 @@ ScoringDialog* MainWindow::scoringDialog()
 TeachingDemo* MainWindow::teachingDemo()
 {
     if (!m_teachingDemo) {
-        m_teachingDemo = new TeachingDemo(this, this);
+        // Docked beside the page it explains (right), never over it; the dock can float or close.
+        m_demoDock = new QDockWidget(tr("Guided demo"), this);
+        m_demoDock->setObjectName(QStringLiteral("guidedDemoDock"));
+        m_teachingDemo = new TeachingDemo(this, m_demoDock);
+        m_demoDock->setWidget(m_teachingDemo);
+        addDockWidget(Qt::RightDockWidgetArea, m_demoDock);
         connect(m_ablationPage, &AblationPage::itemStarted, m_teachingDemo,
                 [demo = m_teachingDemo](int position, const QString& row, qint64) {
                     demo->sweepItemStarted(position, row);
@@ -421,8 +427,9 @@ void MainWindow::createMenus()
     toolsMenu->addAction(tr("&Score the users with an LLM..."), this,
                          [this] { scoringDialog()->show(); });
     toolsMenu->addAction(tr("&Guided demo..."), this, [this] {
-        teachingDemo()->show();
-        teachingDemo()->raise();
+        teachingDemo();
+        m_demoDock->show();
+        m_demoDock->raise();
     });
 
     createHelpMenu();

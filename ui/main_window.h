@@ -19,6 +19,7 @@
 
 class QAction;
 class QCloseEvent;
+class QDockWidget;
 class QLabel;
 class QListWidget;
 class QProgressBar;
@@ -155,6 +156,7 @@ private:
     AblationPage* m_ablationPage = nullptr;
     ScoringDialog* m_scoringDialog = nullptr;
     TeachingDemo* m_teachingDemo = nullptr;
+    QDockWidget* m_demoDock = nullptr;
 
     QWidget* m_banner = nullptr;
     QLabel* m_storeLabel = nullptr;

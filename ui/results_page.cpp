@@ -417,7 +417,10 @@ void ResultsPage::renderChart(const std::string& metric, const RunMetrics& metri
     // Bars start at 0: their length is the value. Hover for the exact value; zoom with the wheel
     // to compare close values (double-click resets).
     const bool isAuc = metric.find("auc") != std::string::npos;
-    m_chart->yAxis->setRange(0.0, std::max(isAuc ? 1.0 : 1e-9, hi * 1.08));
+    // An empty chart (nothing ticked) keeps the AUC scale rather than a range of 1e-9.
+    m_chart->yAxis->setRange(0.0, std::max(isAuc || metric.empty() ? 1.0 : 1e-9, hi * 1.08));
+    if (metric.empty())
+        m_chart->setTitle(tr("Test metrics per segment"));
     m_chanceLine->setVisible(isAuc);
     m_chanceLabel->setVisible(isAuc);
     m_chart->setPlaceholder(m_checked.isEmpty()

@@ -82,10 +82,9 @@ int TeachingDemo::stepCount()
     return static_cast<int>(std::size(kSteps));
 }
 
-TeachingDemo::TeachingDemo(DemoHost* host, QWidget* parent) : QDialog(parent), m_host(host)
+TeachingDemo::TeachingDemo(DemoHost* host, QWidget* parent) : QWidget(parent), m_host(host)
 {
     setWindowTitle(tr("Guided demo: where does the LLM help?"));
-    setModal(false);
     auto* layout = new QVBoxLayout(this);
     m_title = new QLabel(this);
     m_title->setTextFormat(Qt::PlainText);
@@ -117,7 +116,7 @@ TeachingDemo::TeachingDemo(DemoHost* host, QWidget* parent) : QDialog(parent), m
                 m_host->inspectRun(run);
         }
     });
-    resize(460, 380);
+    setMinimumWidth(340);
     goTo(0);
 }
 

@@ -2,13 +2,13 @@
 
 // The guided teaching demo on the bundled data: base vs global vs the paper gate vs the
 // reliability gate vs the random gate, each step explained in a sentence, ending in the results
-// matrix and the gate inspector. A small non-modal window beside the main window: it moves the
+// matrix and the gate inspector. A panel docked beside the page it explains: it moves the
 // Studio from page to page, starts the demo grid (MF, 3 seeds; a few minutes on 2 cores) and
 // follows its progress, all through the narrow DemoHost interface. Every number it quotes is read
 // from the loaded data or the finished runs, never written in; data strings are escaped before
 // they enter its rich text.
 
-#include <QDialog>
+#include <QWidget>
 
 #include <string>
 
@@ -39,7 +39,7 @@ public:
     [[nodiscard]] virtual QString demoDirectionsSummary() const = 0;
 };
 
-class TeachingDemo : public QDialog
+class TeachingDemo : public QWidget
 {
     Q_OBJECT
 
