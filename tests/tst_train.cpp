@@ -35,11 +35,6 @@ namespace {
 
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/train");
 
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
-
 std::string fixture(const char* name)
 {
     return (kFixtures + QLatin1Char('/') + QLatin1String(name)).toStdString();

@@ -8,6 +8,7 @@
 #include <QListWidget>
 #include <QLocale>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -58,6 +59,19 @@ std::int64_t segmentSize(const RunMetrics& metrics, const std::string& segment)
 {
     const auto it = metrics.sizes.find(segment);
     return it == metrics.sizes.end() ? 0 : it->second;
+}
+
+// A run config as dotted key -> value text (objects flattened, arrays kept as JSON).
+void flattenConfig(const nlohmann::json& j, const std::string& prefix,
+                   std::map<std::string, std::string>& out)
+{
+    if (j.is_object()) {
+        for (const auto& [key, value] : j.items())
+            flattenConfig(value, prefix.empty() ? key : prefix + "." + key, out);
+        return;
+    }
+    out[prefix] = j.is_string() ? j.get<std::string>()
+                                : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -200,10 +214,11 @@ void ResultsPage::rebuildRunList()
                             .arg(r.name),
             m_runs);
         item->setData(kRunIdRole, r.id);
-        const bool checked = m_checked.contains(r.id);
+        const bool checked = m_checked.contains(r.id) || m_pending.contains(r.id);
         item->setCheckState(checked ? Qt::Checked : Qt::Unchecked);
         if (checked)
             still << r.id;
+        m_pending.removeAll(r.id);
     }
     m_checked = still;
     m_updating = false;
@@ -212,7 +227,9 @@ void ResultsPage::rebuildRunList()
 
 void ResultsPage::showRuns(const QList<qint64>& runIds)
 {
+    // Runs the list does not hold yet (the runs model still loading) are ticked when they come.
     m_checked = runIds;
+    m_pending = runIds;
     rebuildRunList();
 }
 
@@ -316,7 +333,56 @@ std::vector<ResultsPage::Series> ResultsPage::buildSeries(const RunMetrics& metr
         if (s.runs.size() > 1)
             s.name += tr(" \u00b7 %n seed(s)", nullptr, static_cast<int>(s.runs.size()));
     }
+    nameDifferences(series);
     return series;
+}
+
+void ResultsPage::nameDifferences(std::vector<Series>& series) const
+{
+    // Series whose labels would read the same (e.g. two lambdas of one method) get the config
+    // settings that tell them apart, at most three, in their names.
+    std::vector<std::map<std::string, std::string>> configs(series.size());
+    for (std::size_t k = 0; k < series.size(); ++k)
+        if (const RunRow* row = m_model->runById(series[k].runs.front())) {
+            try {
+                auto config = nlohmann::json::parse(row->configJson.toStdString());
+                config.erase("name");
+                if (series[k].runs.size() > 1)
+                    config.erase("seed");  // a group of seeds
+                flattenConfig(config, {}, configs[k]);
+            } catch (const nlohmann::json::exception&) {
+                // an unreadable config adds nothing
+            }
+        }
+    const auto base = [](const QString& name) {
+        return name.section(QStringLiteral(" \u00b7 "), 0, 0).remove(QRegularExpression(QStringLiteral("^run \\d+ ")));
+    };
+    for (std::size_t a = 0; a < series.size(); ++a) {
+        std::set<std::string> differing;
+        for (std::size_t b = 0; b < series.size(); ++b) {
+            if (a == b || base(series[a].name) != base(series[b].name))
+                continue;
+            for (const auto& [key, value] : configs[a]) {
+                const auto it = configs[b].find(key);
+                if (it == configs[b].end() || it->second != value)
+                    differing.insert(key);
+            }
+        }
+        QStringList parts;
+        for (const auto& key : differing) {
+            if (parts.size() == 3)
+                break;
+            // The last two parts of the key ("cold.value", "method.lambda", "seed").
+            auto dot = key.rfind('.');
+            if (dot != std::string::npos && dot > 0)
+                dot = key.rfind('.', dot - 1);
+            parts << QStringLiteral("%1 %2").arg(
+                QString::fromStdString(dot == std::string::npos ? key : key.substr(dot + 1)),
+                QString::fromStdString(configs[a][key]));
+        }
+        if (!parts.isEmpty())
+            series[a].name += QStringLiteral(" \u00b7 ") + parts.join(QStringLiteral(", "));
+    }
 }
 
 void ResultsPage::render(const RunMetrics& metrics)

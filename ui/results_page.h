@@ -66,6 +66,7 @@ private:
         std::map<std::string, std::map<std::string, SeedSummary>> values;  // metric -> segment
     };
     [[nodiscard]] std::vector<Series> buildSeries(const RunMetrics& metrics) const;
+    void nameDifferences(std::vector<Series>& series) const;
     void renderChart(const std::string& metric, const RunMetrics& metrics,
                      const std::vector<Series>& series);
     void renderTable(const RunMetrics& metrics, const std::vector<Series>& series);
@@ -90,6 +91,7 @@ private:
     QCPAbstractItem* m_chanceLine = nullptr;
     QCPAbstractItem* m_chanceLabel = nullptr;
     QList<qint64> m_checked;
+    QList<qint64> m_pending;  // asked for by showRuns(), not yet in the runs model
     bool m_updating = false;
 };
 

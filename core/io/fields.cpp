@@ -61,6 +61,11 @@ std::string excerpt(std::string_view text, std::size_t max)
 void splitFields(std::string_view line, std::string_view delim, std::vector<std::string_view>& out)
 {
     out.clear();
+    if (line.empty()) {
+        // An empty view may have no data at all: memchr must not see a null pointer.
+        out.push_back(line);
+        return;
+    }
     if (delim.size() == 1) {
         const char d = delim[0];
         std::size_t start = 0;
