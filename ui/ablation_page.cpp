@@ -929,13 +929,18 @@ void AblationPage::showMatrix()
                      tr("Runs (seeds) averaged in each cell.")};
     std::vector<std::pair<int, std::string>> layout;  // column index or -1 + segment for tests
     std::string lastSegment;
+    // The test's difference is a mean over the unit's pairs (per user by default), which is not
+    // the difference of the run-level means in the metric columns: the header says which.
+    const QString unitName = QString::fromLatin1(toString(m.settings.unit));
     auto addTest = [&](const std::string& segment) {
-        headers << tr("%1 vs %2")
-                       .arg(QString::fromStdString(segment), QString::fromStdString(m.reference));
-        tips
-            << tr("Segment %1: mean difference to '%2' with its bootstrap interval, Holm-corrected "
-                  "p of the paired t test over test interactions.")
-                   .arg(QString::fromStdString(segment), QString::fromStdString(m.reference));
+        headers << tr("%1 vs %2 (per %3)")
+                       .arg(QString::fromStdString(segment), QString::fromStdString(m.reference),
+                            unitName);
+        tips << tr("Segment %1: mean difference to '%2' over paired %3s (not the difference of "
+                   "the run-level means beside it), its confidence interval and the "
+                   "Holm-corrected p of the paired t test.")
+                    .arg(QString::fromStdString(segment), QString::fromStdString(m.reference),
+                         unitName);
         layout.emplace_back(-1, segment);
     };
     for (std::size_t c = 0; c < m.columns.size(); ++c) {
