@@ -286,6 +286,34 @@ void ResultsPage::explainLowAuc(
             .arg(below.join(QStringLiteral(", "))));
 }
 
+void ResultsPage::warnDifferentSegments(const RunMetrics& metrics)
+{
+    // Runs whose segments hold different test interactions (other thresholds, another split) are
+    // not compared on the same users or items: say so rather than draw them side by side.
+    QStringList differing;
+    for (const auto& [segment, byRun] : metrics.sizesByRun) {
+        std::set<std::int64_t> sizes;
+        for (const auto& [run, size] : byRun)
+            sizes.insert(size);
+        if (sizes.size() > 1) {
+            QStringList parts;
+            for (const auto& [run, size] : byRun)
+                parts << tr("run %1: n = %2").arg(run).arg(countText(size));
+            differing << QStringLiteral("%1 (%2)")
+                             .arg(QString::fromStdString(segment), parts.join(QStringLiteral(", ")));
+        }
+    }
+    if (differing.isEmpty())
+        return;
+    const QString text =
+        tr("Not the same segments: %1. These runs define the segments differently (thresholds, "
+           "split or data), so their values per segment are not comparable; the axis shows the "
+           "fewest test interactions.")
+            .arg(differing.join(QStringLiteral("; ")));
+    m_note->setText(m_note->isVisible() ? m_note->text() + QStringLiteral("\n\n") + text : text);
+    m_note->setVisible(true);
+}
+
 std::vector<ResultsPage::Series> ResultsPage::buildSeries(const RunMetrics& metrics) const
 {
     // Runs with the same configuration except the seed form one group when grouping is on.
@@ -401,6 +429,7 @@ void ResultsPage::render(const RunMetrics& metrics)
     const std::vector<Series> series = buildSeries(metrics);
     renderChart(metric, metrics, series);
     explainLowAuc(metric, metrics.values);
+    warnDifferentSegments(metrics);
     renderTable(metrics, series);
 }
 

@@ -75,6 +75,7 @@ private:
     void refresh();
     void render(const RunMetrics& metrics);
     /// A footnote naming AUC values below chance and what they mean.
+    void warnDifferentSegments(const RunMetrics& metrics);
     void explainLowAuc(
         const std::string& metric,
         const std::map<std::string, std::map<std::string, std::map<qint64, double>>>& values);

@@ -1,5 +1,7 @@
 #include "engine/store_queries.h"
 
+#include <algorithm>
+
 #include "analysis/sweep.h"
 #include "common/error.h"
 #include "store/experiment_store.h"
@@ -45,7 +47,9 @@ RunMetrics readRunMetrics(const QString& databasePath, const QList<qint64>& runI
             if (isBucket(m.segment))
                 continue;
             out.values[m.metric][m.segment][id] = m.value;
-            out.sizes[m.segment] = m.size;
+            out.sizesByRun[m.segment][id] = m.size;
+            const auto it = out.sizes.find(m.segment);
+            out.sizes[m.segment] = it == out.sizes.end() ? m.size : std::min(it->second, m.size);
         }
     return out;
 }

@@ -37,7 +37,9 @@ struct RunMetrics
 {
     // metric -> segment -> run -> value
     std::map<std::string, std::map<std::string, std::map<qint64, double>>> values;
-    std::map<std::string, std::int64_t> sizes;  // test interactions per segment
+    std::map<std::string, std::int64_t> sizes;  // test interactions per segment (fewest of the runs)
+    // segment -> run -> test interactions: runs with other segment thresholds differ here
+    std::map<std::string, std::map<qint64, std::int64_t>> sizesByRun;
 };
 [[nodiscard]] RunMetrics readRunMetrics(const QString& databasePath, const QList<qint64>& runIds);
 
