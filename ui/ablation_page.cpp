@@ -39,6 +39,7 @@
 #include "error_text.h"
 #include "model/model_spec.h"
 #include "table_util.h"
+#include "train/reference_scorer.h"
 #include "train/run_config.h"
 
 namespace sllmr::ui {
@@ -771,12 +772,21 @@ int AblationPage::expand(QString* message)
         const GridExpansion e = expandGrid(grid);
         const auto runs = static_cast<int>(e.items.size());
         const int seeds = static_cast<int>(grid.seeds.size());
-        m_expansion->setText(tr("%1 rows x %2 seeds = %3 runs (%4 to train, %5 identical "
-                                "configurations run once); reference row: %6")
+        // Reference rows (mostpop, itemknn, llm) are evaluated, not trained.
+        int evaluated = 0;
+        for (const GridItem& item : e.items)
+            if (!item.duplicateOf &&
+                isReferenceMethod(item.config.value("method", nlohmann::json::object())
+                                      .value("name", std::string())))
+                ++evaluated;
+        m_expansion->setText(tr("%1 rows x %2 seeds = %3 runs (%4 to train, %5 reference rows "
+                                "evaluated without training, %6 identical configurations run "
+                                "once); reference row: %7")
                                  .arg(e.rows.size())
                                  .arg(seeds)
                                  .arg(runs)
-                                 .arg(e.uniqueRuns)
+                                 .arg(e.uniqueRuns - evaluated)
+                                 .arg(evaluated)
                                  .arg(runs - e.uniqueRuns)
                                  .arg(QString::fromStdString(e.reference)));
         if (message)

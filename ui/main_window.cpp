@@ -477,7 +477,8 @@ QWidget* MainWindow::createBanner(QWidget* parent)
     banner->setFrameShape(QFrame::StyledPanel);
     auto* layout = new QHBoxLayout(banner);
     auto* text = new QLabel(
-        tr("Welcome. The bundled demo is loading. Press Ctrl+R to train a first model on it, "
+        tr("Welcome. The Studio opens on the bundled demo (MovieLens latest-small with ChatGPT's "
+           "rankings). Press Ctrl+R to train a first model on it, "
            "or open Tools > Guided demo for a tour of where the LLM helps. Help > Keyboard "
            "shortcuts lists the keys."),
         banner);

@@ -561,14 +561,15 @@ void ResultsPage::renderTable(const RunMetrics& metrics, const std::vector<Serie
                 size->setToolTip(
                     tr("Fewer than %1 test interactions: too few to read.").arg(kSmallSegment));
             m_table->setItem(r, 2, size);
+            const int decimals = metricName == "best_epoch" ? 0 : 4;  // an epoch number
             for (std::size_t k = 0; k < series.size(); ++k) {
                 QString text;
                 if (auto m = series[k].values.find(metricName); m != series[k].values.end())
                     if (auto it = m->second.find(segment); it != m->second.end())
                         text = std::isnan(it->second.halfWidth)
-                                   ? QLocale().toString(it->second.mean, 'f', 4)
+                                   ? QLocale().toString(it->second.mean, 'f', decimals)
                                    : QStringLiteral("%1 \u00b1 %2")
-                                         .arg(QLocale().toString(it->second.mean, 'f', 4),
+                                         .arg(QLocale().toString(it->second.mean, 'f', decimals),
                                               QLocale().toString(it->second.halfWidth, 'f', 4));
                 if (small && !text.isEmpty())
                     text += QStringLiteral(" \u2020");

@@ -222,7 +222,7 @@ void testPairs(SignificanceTest& t, const PairedSample& s, const MatrixSettings&
     if (settings.unit == TestUnit::Seed && s.a.size() < 3) {
         t.note = fmt::format(
             "the seed unit needs at least 3 seeds paired with the reference; {} here (run more "
-            "seeds, or use --unit user)",
+            "seeds, or test on the user unit)",
             s.a.size());
         return;
     }
