@@ -16,8 +16,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "test_paths.h"
 #include <sys/stat.h>
+#include "test_paths.h"
 
 #include <nlohmann/json.hpp>
 

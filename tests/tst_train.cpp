@@ -23,9 +23,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <stdexcept>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 using namespace sllmr;
@@ -1035,7 +1035,8 @@ void TestTrain::gateWithoutLabelsSaysSo()
     c.gate.mode = GateMode::Reliability;
     c.train.epochs = 1;
     const Loaded data = load(c);
-    QCOMPARE(scoredSupervisionPositives(data.dataset, data.scores, GateSupervision::Train), std::int64_t(0));
+    QCOMPARE(scoredSupervisionPositives(data.dataset, data.scores, GateSupervision::Train),
+             std::int64_t(0));
     const auto outcome = executeRun(c, store);
     QCOMPARE(outcome.status, RunStatus::Completed);
     QCOMPARE(outcome.warnings.size(), std::size_t(2));  // at the start, and after training

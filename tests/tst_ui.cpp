@@ -10,11 +10,11 @@
 #include "chart.h"
 #include "data/loaders.h"
 #include "data_page.h"
-#include "import_dialogs.h"
 #include "engine/run_controller.h"
 #include "engine/runs_model.h"
 #include "engine/sweep_controller.h"
 #include "engine/workbench.h"
+#include "import_dialogs.h"
 #include "inspector_page.h"
 #include "main_window.h"
 #include "model_page.h"
@@ -812,10 +812,8 @@ void TestUi::inspectorMatchesTheDatabase()
     // The directions view: one row per item segment when the run has the hinge, and a sentence.
     auto* directions = page->findChild<QTableWidget*>(QStringLiteral("directionsTable"));
     QVERIFY(directions);
-    const auto method = db.query(QStringLiteral("SELECT config_json FROM runs WHERE id = %1")
-                                     .arg(id)
-                                     .toUtf8()
-                                     .constData());
+    const auto method = db.query(
+        QStringLiteral("SELECT config_json FROM runs WHERE id = %1").arg(id).toUtf8().constData());
     const bool hinge = method.front().front().contains(QStringLiteral("\"global\"")) ||
                        method.front().front().contains(QStringLiteral("\"selective\""));
     QCOMPARE(directions->rowCount() > 0, hinge);

@@ -122,9 +122,9 @@ QTableWidgetItem* testCell(const SignificanceTest* t, bool isReference)
         return readOnlyCell(t ? QString::fromStdString(t->note) : QObject::tr("no test"));
     const QString mark = t->significant ? QObject::tr("significant") : QObject::tr("n.s.");
     const QString unit = QString::fromLatin1(toString(t->unit));
-    QString text = QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm, %5s) %6")
-                       .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi), pText(t->tHolm), unit,
-                            mark);
+    QString text =
+        QStringLiteral("\u0394 %1 [%2, %3]\n%4 (Holm, %5s) %6")
+            .arg(fmt(t->ci.mean), fmt(t->ci.lo), fmt(t->ci.hi), pText(t->tHolm), unit, mark);
     if (!t->disagreement.empty())
         text += QObject::tr("\nmetrics disagree");
     auto* item = readOnlyCell(text);

@@ -299,8 +299,8 @@ void ResultsPage::warnDifferentSegments(const RunMetrics& metrics)
             QStringList parts;
             for (const auto& [run, size] : byRun)
                 parts << tr("run %1: n = %2").arg(run).arg(countText(size));
-            differing << QStringLiteral("%1 (%2)")
-                             .arg(QString::fromStdString(segment), parts.join(QStringLiteral(", ")));
+            differing << QStringLiteral("%1 (%2)").arg(QString::fromStdString(segment),
+                                                       parts.join(QStringLiteral(", ")));
         }
     }
     if (differing.isEmpty())
@@ -383,7 +383,8 @@ void ResultsPage::nameDifferences(std::vector<Series>& series) const
             }
         }
     const auto base = [](const QString& name) {
-        return name.section(QStringLiteral(" \u00b7 "), 0, 0).remove(QRegularExpression(QStringLiteral("^run \\d+ ")));
+        return name.section(QStringLiteral(" \u00b7 "), 0, 0)
+            .remove(QRegularExpression(QStringLiteral("^run \\d+ ")));
     };
     for (std::size_t a = 0; a < series.size(); ++a) {
         std::set<std::string> differing;
@@ -498,9 +499,8 @@ void ResultsPage::renderChart(const std::string& metric, const RunMetrics& metri
             bars->setData(keys, values);
         }
     }
-    const bool anySmall = std::any_of(segments.begin(), segments.end(), [&](const auto& seg) {
-        return sizeOf(seg) < kSmallSegment;
-    });
+    const bool anySmall = std::any_of(segments.begin(), segments.end(),
+                                      [&](const auto& seg) { return sizeOf(seg) < kSmallSegment; });
     m_chart->setTitle(
         (grouped ? tr("Test %1 per segment: mean over seeds, 95% t-interval (unit: seed)")
                        .arg(QString::fromStdString(metric))
@@ -554,9 +554,8 @@ void ResultsPage::renderTable(const RunMetrics& metrics, const std::vector<Serie
             m_table->setItem(r, 0, readOnlyCell(QString::fromStdString(segment)));
             m_table->setItem(r, 1, readOnlyCell(QString::fromStdString(metricName)));
             const bool small = sizeOf(segment) < kSmallSegment;
-            auto* size = readOnlyCell(countText(sizeOf(segment)) +
-                                          (small ? QStringLiteral(" \u2020") : QString()),
-                                      true);
+            auto* size = readOnlyCell(
+                countText(sizeOf(segment)) + (small ? QStringLiteral(" \u2020") : QString()), true);
             if (small)
                 size->setToolTip(
                     tr("Fewer than %1 test interactions: too few to read.").arg(kSmallSegment));

@@ -174,9 +174,10 @@ void TeachingDemo::render()
         body = body.arg(escaped(auc(overall)), escaped(auc(cold)), escaped(auc(tail)));
     }
     if (m_step == 4 && m_host->demoInspectedRun() > 0)
-        body += QStringLiteral("</p><p>") + tr("In run %1: %2")
-                                                .arg(m_host->demoInspectedRun())
-                                                .arg(m_host->demoDirectionsSummary().toHtmlEscaped());
+        body +=
+            QStringLiteral("</p><p>") + tr("In run %1: %2")
+                                            .arg(m_host->demoInspectedRun())
+                                            .arg(m_host->demoDirectionsSummary().toHtmlEscaped());
     if (!m_progress.isEmpty() && (m_step == 2 || m_step == 3))
         body += QStringLiteral("<p><i>%1</i></p>").arg(escaped(m_progress));
     m_text->setHtml(QStringLiteral("<p>%1</p>").arg(body));

@@ -38,8 +38,8 @@ void guardWheel(QWidget* root)
     // WheelGuard has no meta-object of its own (findChild<WheelGuard*> would match any QObject):
     // it is found by its name.
     const QString name = QStringLiteral("sllmrWheelGuard");
-    auto* guard = dynamic_cast<WheelGuard*>(
-        root->findChild<QObject*>(name, Qt::FindDirectChildrenOnly));
+    auto* guard =
+        dynamic_cast<WheelGuard*>(root->findChild<QObject*>(name, Qt::FindDirectChildrenOnly));
     if (!guard) {
         guard = new WheelGuard(root);
         guard->setObjectName(name);

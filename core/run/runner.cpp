@@ -351,8 +351,8 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         };
         if (scores)
             warn(heldOutWarning(scores->report));
-        const bool reliability =
-            config.method.name == MethodName::Selective && config.gate.mode == GateMode::Reliability;
+        const bool reliability = config.method.name == MethodName::Selective &&
+                                 config.gate.mode == GateMode::Reliability;
         if (scores && reliability)
             warn(gateSupervisionWarning(
                 scoredSupervisionPositives(dataset, *scores, config.gate.supervision),

@@ -67,23 +67,24 @@ Evaluation evaluateReferenceMethod(const RunConfig& config, const Dataset& datas
 {
     std::shared_ptr<const ReferenceScorer> scorer;
     switch (config.method.name) {
-    case MethodName::MostPop:
-        scorer = std::make_shared<ReferenceScorer>(ReferenceScorer::mostPop(dataset));
-        break;
-    case MethodName::ItemKnn:
-        scorer = std::make_shared<ReferenceScorer>(
-            ReferenceScorer::itemKnn(dataset, config.method.neighbours));
-        break;
-    case MethodName::Llm:
-        if (!scores)
-            throw Error(ErrorKind::Usage, "method 'llm' needs an LLM score file ('scores.path')",
-                        {}, 0, "set scores.path");
-        scorer = std::make_shared<ReferenceScorer>(ReferenceScorer::llm(dataset, *scores));
-        break;
-    default:
-        throw Error(ErrorKind::Usage,
-                    "method '" + toString(config.method.name) + "' is not a reference method", {},
-                    0, "use mostpop, itemknn or llm");
+        case MethodName::MostPop:
+            scorer = std::make_shared<ReferenceScorer>(ReferenceScorer::mostPop(dataset));
+            break;
+        case MethodName::ItemKnn:
+            scorer = std::make_shared<ReferenceScorer>(
+                ReferenceScorer::itemKnn(dataset, config.method.neighbours));
+            break;
+        case MethodName::Llm:
+            if (!scores)
+                throw Error(ErrorKind::Usage,
+                            "method 'llm' needs an LLM score file ('scores.path')", {}, 0,
+                            "set scores.path");
+            scorer = std::make_shared<ReferenceScorer>(ReferenceScorer::llm(dataset, *scores));
+            break;
+        default:
+            throw Error(ErrorKind::Usage,
+                        "method '" + toString(config.method.name) + "' is not a reference method",
+                        {}, 0, "use mostpop, itemknn or llm");
     }
     auto model = referenceBackbone(scorer);
     return evaluate(*model, dataset, segmentation, scores, config.eval, config.seed, cancel);

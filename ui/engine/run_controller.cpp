@@ -10,8 +10,8 @@
 
 #include "common/error.h"
 #include "error_text.h"
-#include "store/experiment_store.h"
 #include "run/runner.h"
+#include "store/experiment_store.h"
 
 namespace sllmr::ui {
 

@@ -37,7 +37,8 @@ struct RunMetrics
 {
     // metric -> segment -> run -> value
     std::map<std::string, std::map<std::string, std::map<qint64, double>>> values;
-    std::map<std::string, std::int64_t> sizes;  // test interactions per segment (fewest of the runs)
+    std::map<std::string, std::int64_t>
+        sizes;  // test interactions per segment (fewest of the runs)
     // segment -> run -> test interactions: runs with other segment thresholds differ here
     std::map<std::string, std::map<qint64, std::int64_t>> sizesByRun;
 };
