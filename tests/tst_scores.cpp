@@ -234,8 +234,8 @@ void TestScores::initTestCase()
     QCOMPARE(m_tiny->train.size(), std::size_t(6));
     QCOMPARE(m_tiny->test.size(), std::size_t(3));
     // The shipped split is bundled with the demo.
-    m_shipped = loadGiven(llm(QStringLiteral("split/train.tsv")),
-                          llm(QStringLiteral("split/test.tsv")));
+    m_shipped =
+        loadGiven(llm(QStringLiteral("split/train.tsv")), llm(QStringLiteral("split/test.tsv")));
     QCOMPARE(m_shipped->numUsers(), 603u);
     QCOMPARE(m_shipped->numItems(), 1862u);
     QCOMPARE(m_shipped->train.size(), std::size_t(51576));
