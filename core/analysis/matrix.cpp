@@ -536,27 +536,12 @@ ResultsMatrix buildMatrix(const ExperimentStore& store, const std::vector<Matrix
 // -------------------------------------------------------------------------------------------------
 // Exports
 
-std::string matrixText(const ResultsMatrix& m)
-{
-    std::ostringstream out;
-    const auto& s = m.settings;
-    std::size_t width = 10;
-    for (const auto& r : m.rows)
-        width = std::max(width, r.size() + 6);
-    const int seeds = static_cast<int>(
-        m.runIds.empty()
-            ? 0
-            : std::max_element(m.runIds.begin(), m.runIds.end(), [](const auto& x, const auto& y) {
-                  return x.size() < y.size();
-              })->size());
-    out << fmt::format("{}{}{} rows, up to {} seeds; reference \"{}\"\n", m.title,
-                       m.title.empty() ? "" : ": ", m.rows.size(), seeds, m.reference);
-    out << fmt::format(
-        "{} by segment: mean ± std over seeds, difference to the reference, Holm-adjusted p of a\n"
-        "paired t-test; * significant at {} on this unit only\n{}\n\n",
-        s.testMetric, s.alpha, testUnitDescription(s.unit, s.testMetric));
+namespace {
 
-    // Block 1: the test metric per segment with differences and p.
+// Block 1: the test metric per segment with differences and p.
+void textTestMetricBlock(std::ostringstream& out, const ResultsMatrix& m, std::size_t width)
+{
+    const auto& s = m.settings;
     out << fmt::format("{:<{}} {:>5}", "row", width, "seeds");
     for (const auto& seg : s.segments)
         out << fmt::format("  {:<36}", seg + " " + s.testMetric);
@@ -589,8 +574,12 @@ std::string matrixText(const ResultsMatrix& m)
         "(^ best of the column; † computed on fewer than {} test interactions, too few to read;\n"
         " ≠ the row's metrics in this segment move in opposite directions, see below)\n",
         kSmallSegment);
+}
 
-    // Block 2: the verdicts, long-tail items first.
+// Block 2: the verdicts, long-tail items first.
+void textVerdictBlock(std::ostringstream& out, const ResultsMatrix& m, std::size_t width)
+{
+    const auto& s = m.settings;
     std::vector<std::string> order;
     for (const char* first : {"tail", "cold", "overall"})
         if (std::find(s.segments.begin(), s.segments.end(), first) != s.segments.end())
@@ -631,8 +620,12 @@ std::string matrixText(const ResultsMatrix& m)
             out << fmt::format("    († fewer than {} test interactions: read with care)\n",
                                kSmallSegment);
     }
+}
 
-    // Block 3: every metric, mean ± std.
+// Block 3: every metric, mean ± std.
+void textAllMetricsBlock(std::ostringstream& out, const ResultsMatrix& m, std::size_t width)
+{
+    const auto& s = m.settings;
     for (const auto& seg : s.segments) {
         out << fmt::format("\n{:<{}}", seg, width);
         for (const auto& metric : s.metrics)
@@ -659,6 +652,33 @@ std::string matrixText(const ResultsMatrix& m)
         }))
         out << fmt::format("† computed on fewer than {} test interactions: too few to read\n",
                            kSmallSegment);
+}
+
+}  // namespace
+
+std::string matrixText(const ResultsMatrix& m)
+{
+    std::ostringstream out;
+    const auto& s = m.settings;
+    std::size_t width = 10;
+    for (const auto& r : m.rows)
+        width = std::max(width, r.size() + 6);
+    const int seeds = static_cast<int>(
+        m.runIds.empty()
+            ? 0
+            : std::max_element(m.runIds.begin(), m.runIds.end(), [](const auto& x, const auto& y) {
+                  return x.size() < y.size();
+              })->size());
+    out << fmt::format("{}{}{} rows, up to {} seeds; reference \"{}\"\n", m.title,
+                       m.title.empty() ? "" : ": ", m.rows.size(), seeds, m.reference);
+    out << fmt::format(
+        "{} by segment: mean ± std over seeds, difference to the reference, Holm-adjusted p of a\n"
+        "paired t-test; * significant at {} on this unit only\n{}\n\n",
+        s.testMetric, s.alpha, testUnitDescription(s.unit, s.testMetric));
+
+    textTestMetricBlock(out, m, width);
+    textVerdictBlock(out, m, width);
+    textAllMetricsBlock(out, m, width);
     for (const auto& note : m.notes)
         out << "note: " << note << '\n';
     return out.str();

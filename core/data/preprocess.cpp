@@ -146,96 +146,56 @@ void report(const LoadControl& control, double f, const char* stage)
         control.progress(f, stage);
 }
 
-}  // namespace
-
-Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vector<RawFile> parts,
-                     const LoadControl& control)
+// Repeats until every user and item has at least k interactions over all parts; returns the
+// number of rows removed.
+std::int64_t applyKcore(std::vector<RawFile>& parts, std::size_t numUsers, std::size_t numItems,
+                        std::uint32_t k)
 {
-    Dataset ds;
-    ds.spec = spec;
-    auto& rep = ds.report;
-    ds.hasRatings = !parts.empty();
-    ds.hasTimestamps = !parts.empty();
-    for (auto& p : parts) {
-        rep.rowsRead += p.report.rows;
-        ds.hasRatings = ds.hasRatings && p.hasRatings;
-        ds.hasTimestamps = ds.hasTimestamps && p.hasTimestamps;
-        ds.files.push_back(p.report);
-    }
-    report(control, 0.0, "preprocessing");
-
-    // 1. Rating-to-implicit threshold.
-    if (spec.implicitThreshold) {
-        if (!ds.hasRatings)
-            throw Error(ErrorKind::Usage,
-                        "an implicit threshold is set but the data has no rating column", spec.path,
-                        0, "remove 'implicit_threshold' or map the rating column");
-        const float t = static_cast<float>(*spec.implicitThreshold);
+    std::int64_t total = 0;
+    for (;;) {
+        std::vector<std::uint32_t> uc(numUsers, 0);
+        std::vector<std::uint32_t> ic(numItems, 0);
         for (auto& p : parts)
-            rep.belowThreshold += static_cast<std::int64_t>(
-                std::erase_if(p.rows, [t](const Interaction& r) { return r.rating < t; }));
+            for (auto& r : p.rows) {
+                ++uc[r.user];
+                ++ic[r.item];
+            }
+        std::int64_t removed = 0;
+        for (auto& p : parts)
+            removed += static_cast<std::int64_t>(std::erase_if(
+                p.rows, [&](const Interaction& r) { return uc[r.user] < k || ic[r.item] < k; }));
+        total += removed;
+        if (removed == 0)
+            return total;
     }
+}
 
-    // 2. Duplicates within each file, then pairs repeated across parts (kept in train).
-    const bool keepFirst = spec.duplicates == "first";
+// Keeps the users and items still present, renumbered densely, in `ds`; rewrites the rows.
+void compactIds(Dataset& ds, const IdMap& users, const IdMap& items, std::vector<RawFile>& parts)
+{
+    std::vector<bool> keepU(users.size(), false);
+    std::vector<bool> keepI(items.size(), false);
     for (auto& p : parts)
-        rep.duplicates += dropDuplicates(p.rows, keepFirst);  // leaves rows sorted by (user, item)
-    if (parts.size() > 1) {
-        for (std::size_t k = 1; k < parts.size(); ++k)
-            rep.crossSplitDuplicates += dropPairsIn(parts[k].rows, parts[0].rows);
-        if (parts.size() == 3)  // validation pairs also in test
-            rep.crossSplitDuplicates += dropPairsIn(parts[2].rows, parts[1].rows);
-    }
-    report(control, 0.3, "preprocessing");
-
-    // 3. k-core over all parts together.
-    if (spec.kcore > 1) {
-        const auto k = static_cast<std::uint32_t>(spec.kcore);
-        for (;;) {
-            std::vector<std::uint32_t> uc(users.size(), 0);
-            std::vector<std::uint32_t> ic(items.size(), 0);
-            for (auto& p : parts)
-                for (auto& r : p.rows) {
-                    ++uc[r.user];
-                    ++ic[r.item];
-                }
-            std::int64_t removed = 0;
-            for (auto& p : parts)
-                removed +=
-                    static_cast<std::int64_t>(std::erase_if(p.rows, [&](const Interaction& r) {
-                        return uc[r.user] < k || ic[r.item] < k;
-                    }));
-            rep.kcoreRemoved += removed;
-            if (removed == 0)
-                break;
+        for (auto& r : p.rows) {
+            keepU[r.user] = true;
+            keepI[r.item] = true;
         }
-    }
+    std::vector<std::uint32_t> mapU;
+    std::vector<std::uint32_t> mapI;
+    ds.users = users.compacted(keepU, mapU);
+    ds.items = items.compacted(keepI, mapI);
+    for (auto& p : parts)
+        for (auto& r : p.rows) {
+            r.user = mapU[r.user];
+            r.item = mapI[r.item];
+        }
+}
 
-    // 4. Compact ids to those still present.
-    {
-        std::vector<bool> keepU(users.size(), false);
-        std::vector<bool> keepI(items.size(), false);
-        for (auto& p : parts)
-            for (auto& r : p.rows) {
-                keepU[r.user] = true;
-                keepI[r.item] = true;
-            }
-        std::vector<std::uint32_t> mapU;
-        std::vector<std::uint32_t> mapI;
-        ds.users = users.compacted(keepU, mapU);
-        ds.items = items.compacted(keepI, mapI);
-        for (auto& p : parts)
-            for (auto& r : p.rows) {
-                r.user = mapU[r.user];
-                r.item = mapI[r.item];
-            }
-    }
-    if (ds.users.size() == 0 || ds.items.size() == 0)
-        throw Error(ErrorKind::BadInput, "no interactions are left after preprocessing", spec.path,
-                    0, "lower the implicit threshold or the k-core");
-    report(control, 0.5, "splitting");
-
-    // 5. Split.
+// Train, validation and test: the given files, or carved per user (leave-one-out, ratio by
+// time, random), then the validation rows carved from what is left for training.
+void split(Dataset& ds, const DatasetSpec& spec, std::vector<RawFile>& parts)
+{
+    auto& rep = ds.report;
     std::mt19937_64 rng(spec.seed);
     const auto& method = spec.split.method;
     std::string validation = spec.split.validation;
@@ -281,6 +241,81 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
         rep.validationCarved = static_cast<std::int64_t>(ds.validation.size() - before);
         std::sort(ds.validation.begin(), ds.validation.end(), byUserTime);
     }
+}
+
+// Every input's bytes plus the spec, without what does not change the data (paths, the name,
+// the encoding: the files' hashes are over the decoded text).
+std::string contentHash(const DatasetSpec& spec, const std::vector<FileReport>& files)
+{
+    Hasher h;
+    for (const auto& f : files)
+        h.add(f.contentHash);
+    nlohmann::json sj = spec;
+    sj.erase("name");
+    for (const char* k : {"path", "test_path", "validation_path", "items_path",
+                          "item_features_path", "item_feature_names_path"})
+        sj.erase(k);
+    sj.erase("encoding");
+    h.add(sj.dump());
+    return h.hex();
+}
+
+}  // namespace
+
+Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vector<RawFile> parts,
+                     const LoadControl& control)
+{
+    Dataset ds;
+    ds.spec = spec;
+    auto& rep = ds.report;
+    ds.hasRatings = !parts.empty();
+    ds.hasTimestamps = !parts.empty();
+    for (auto& p : parts) {
+        rep.rowsRead += p.report.rows;
+        ds.hasRatings = ds.hasRatings && p.hasRatings;
+        ds.hasTimestamps = ds.hasTimestamps && p.hasTimestamps;
+        ds.files.push_back(p.report);
+    }
+    report(control, 0.0, "preprocessing");
+
+    // 1. Rating-to-implicit threshold.
+    if (spec.implicitThreshold) {
+        if (!ds.hasRatings)
+            throw Error(ErrorKind::Usage,
+                        "an implicit threshold is set but the data has no rating column", spec.path,
+                        0, "remove 'implicit_threshold' or map the rating column");
+        const float t = static_cast<float>(*spec.implicitThreshold);
+        for (auto& p : parts)
+            rep.belowThreshold += static_cast<std::int64_t>(
+                std::erase_if(p.rows, [t](const Interaction& r) { return r.rating < t; }));
+    }
+
+    // 2. Duplicates within each file, then pairs repeated across parts (kept in train).
+    const bool keepFirst = spec.duplicates == "first";
+    for (auto& p : parts)
+        rep.duplicates += dropDuplicates(p.rows, keepFirst);  // leaves rows sorted by (user, item)
+    if (parts.size() > 1) {
+        for (std::size_t k = 1; k < parts.size(); ++k)
+            rep.crossSplitDuplicates += dropPairsIn(parts[k].rows, parts[0].rows);
+        if (parts.size() == 3)  // validation pairs also in test
+            rep.crossSplitDuplicates += dropPairsIn(parts[2].rows, parts[1].rows);
+    }
+    report(control, 0.3, "preprocessing");
+
+    // 3. k-core over all parts together.
+    if (spec.kcore > 1)
+        rep.kcoreRemoved +=
+            applyKcore(parts, users.size(), items.size(), static_cast<std::uint32_t>(spec.kcore));
+
+    // 4. Compact ids to those still present.
+    compactIds(ds, users, items, parts);
+    if (ds.users.size() == 0 || ds.items.size() == 0)
+        throw Error(ErrorKind::BadInput, "no interactions are left after preprocessing", spec.path,
+                    0, "lower the implicit threshold or the k-core");
+    report(control, 0.5, "splitting");
+
+    // 5. Split.
+    split(ds, spec, parts);
     report(control, 0.8, "indexing");
 
     // 6. Training counts and unseen test entities.
@@ -299,17 +334,7 @@ Dataset buildDataset(const DatasetSpec& spec, IdMap users, IdMap items, std::vec
     readItemInfo(spec, ds.items, ds.itemInfo, ds.files);
 
     // 8. Content hash: every input's bytes plus the spec.
-    Hasher h;
-    for (const auto& f : ds.files)
-        h.add(f.contentHash);
-    nlohmann::json sj = spec;
-    sj.erase("name");
-    for (const char* k : {"path", "test_path", "validation_path", "items_path",
-                          "item_features_path", "item_feature_names_path"})
-        sj.erase(k);       // the same bytes under another path are the same dataset
-    sj.erase("encoding");  // the files' hashes are over the decoded text: same text, same dataset
-    h.add(sj.dump());
-    ds.contentHash = h.hex();
+    ds.contentHash = contentHash(spec, ds.files);
     if (ds.spec.name.empty())
         ds.spec.name = std::filesystem::path(spec.path).filename().string();
     report(control, 1.0, "done");

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -465,6 +466,193 @@ std::string addCandidates(const ScoreFileSpec& spec, const Dataset& ds, std::vec
     return cands.contentHash();
 }
 
+// Reads the data rows of a score file one by one: checks each value, counts what the report
+// shows (unknown ids, duplicates, rows in train or test, values out of range) and keeps the rows
+// that name a known user and item.
+class ScoreRows
+{
+public:
+    ScoreRows(const ScoreFileSpec& spec, const Dataset& ds, const ScoreLayout& lay,
+              ScoreReport& rep)
+        : listLength(ds.numUsers(), 0)
+        , maxRank(ds.numUsers(), 0)
+        , m_spec(spec)
+        , m_ds(ds)
+        , m_lay(lay)
+        , m_rep(rep)
+        , m_ctx{&spec.path, 0}
+        , m_what(lay.kind == "rank" ? "rank" : "score")
+    {
+        // Known positives for the report: train and validation (carved from the training
+        // history).
+        m_trainPairs.reserve((ds.train.size() + ds.validation.size()) * 2);
+        for (const auto* part : {&ds.train, &ds.validation})
+            for (const auto& r : *part)
+                m_trainPairs.insert(pairKey(r.user, r.item));
+        for (const auto& r : ds.test)
+            m_testPairs.insert(pairKey(r.user, r.item));
+    }
+
+    void add(std::string_view text, std::int64_t at);
+    void finish()
+    {
+        m_rep.matched = static_cast<std::int64_t>(rows.size());
+        m_rep.distinctUnknownUsers = static_cast<std::int64_t>(m_unknownU.size());
+        m_rep.distinctUnknownItems = static_cast<std::int64_t>(m_unknownI.size());
+    }
+
+    std::vector<Row> rows;
+    std::vector<std::uint32_t> listLength;
+    std::vector<std::int64_t> maxRank;
+
+private:
+    /// The row's value (the default when missing); nullopt when a missing value is skipped.
+    std::optional<double> value(bool missing, std::int64_t at);
+    /// False for a repeated (user, item): known ids compare as ids ("010" and "10" are one
+    /// item), unknown ones as text.
+    bool firstTime(std::optional<std::uint32_t> u, std::optional<std::uint32_t> i);
+    /// False (and counted, with a warning for the first few) when the id is unknown.
+    bool known(bool found, std::string_view id, std::int64_t at, const char* noun,
+               std::int64_t& count, std::unordered_set<std::string>& seen);
+
+    const ScoreFileSpec& m_spec;
+    const Dataset& m_ds;
+    const ScoreLayout& m_lay;
+    ScoreReport& m_rep;
+    FieldContext m_ctx;
+    const char* m_what;
+    std::unordered_set<std::uint64_t, PairHash> m_trainPairs;
+    std::unordered_set<std::uint64_t, PairHash> m_testPairs;
+    std::unordered_set<std::uint64_t, PairHash> m_seenPairs;
+    std::unordered_set<std::string> m_seenText;  // (user, item) text of rows with an unknown id
+    std::unordered_set<std::string> m_unknownU;
+    std::unordered_set<std::string> m_unknownI;
+    std::vector<std::string_view> m_f;
+    std::string m_scratch;
+    std::string m_key;
+};
+
+std::optional<double> ScoreRows::value(bool missing, std::int64_t at)
+{
+    const std::string& path = m_spec.path;
+    const std::string_view text = trimmed(m_f[m_lay.value]);
+    if (missing) {
+        ++m_rep.missingValues;
+        if (m_spec.missing == "error")
+            throwBadInput(path, at, std::string("empty ") + m_what + " (the LLM gave no answer?)",
+                          "fill it, or choose what empty values mean: --missing skip or "
+                          "default (run config: 'scores.missing')");
+        if (m_spec.missing == "skip")
+            return std::nullopt;
+        return m_spec.candidateDefault;
+    }
+    const double v = parseNumber(m_f[m_lay.value], m_ctx, m_what);
+    if (std::fabs(v) > kMaxValue)
+        throwBadInput(path, at, std::string(m_what) + " '" + excerpt(text) + "' is out of range",
+                      "scores, ratings and ranks must lie between -1e9 and 1e9");
+    if (m_lay.kind == "rank") {
+        if (v < 1 || std::floor(v) != v)
+            throwBadInput(path, at, "rank " + excerpt(text) + " is not a whole number >= 1",
+                          "ranks start at 1 (best)");
+        if (v > kMaxRank)
+            throwBadInput(path, at, "rank " + excerpt(text) + " is implausibly large",
+                          "ranks are positions in a list; the largest accepted is 2^31");
+        m_rep.maxRank = std::max<std::int64_t>(m_rep.maxRank, static_cast<std::int64_t>(v));
+    }
+    return v;
+}
+
+bool ScoreRows::firstTime(std::optional<std::uint32_t> u, std::optional<std::uint32_t> i)
+{
+    if (u && i)
+        return m_seenPairs.insert(pairKey(*u, *i)).second;
+    m_key.assign(trimmed(m_f[m_lay.user]));
+    m_key += '\x1f';
+    m_key.append(trimmed(m_f[m_lay.item]));
+    return m_seenText.insert(m_key).second;
+}
+
+bool ScoreRows::known(bool found, std::string_view id, std::int64_t at, const char* noun,
+                      std::int64_t& count, std::unordered_set<std::string>& seen)
+{
+    if (found)
+        return true;
+    ++count;
+    if (seen.insert(std::string(trimmed(id))).second && m_rep.warnings.size() < 5)
+        m_rep.warnings.push_back("line " + std::to_string(at) + ": unknown " + noun + " '" +
+                                 excerpt(trimmed(id)) + "'");
+    return false;
+}
+
+void ScoreRows::add(std::string_view text, std::int64_t at)
+{
+    const std::string& path = m_spec.path;
+    m_ctx.line = at;
+    if (!splitRecord(text, m_lay.delim, m_f, m_scratch))
+        throwBadInput(path, at, "unterminated quote",
+                      "a quoted field must end with a closing double quote on the same line");
+    dropTrailingEmpty(m_f, m_lay.fields);
+    if (m_f.size() != m_lay.fields)
+        throwBadInput(path, at,
+                      "found " + std::to_string(m_f.size()) + " fields, expected " +
+                          std::to_string(m_lay.fields),
+                      "is the line truncated, or are delimiters mixed?");
+    ++m_rep.rows;
+    const auto u = lookup(m_ds.users, m_f[m_lay.user], m_ctx, "user id");
+    const auto i = lookup(m_ds.items, m_f[m_lay.item], m_ctx, "item id");
+    const bool missing = trimmed(m_f[m_lay.value]).empty();
+    const std::optional<double> parsed = value(missing, at);
+    if (!parsed)
+        return;  // a missing value, skipped
+    double v = *parsed;
+    if (u && !missing) {
+        ++listLength[*u];
+        if (m_lay.kind == "rank")
+            maxRank[*u] = std::max<std::int64_t>(maxRank[*u], static_cast<std::int64_t>(v));
+    }
+    if (u && i) {
+        const auto k = pairKey(*u, *i);
+        m_rep.inTrain += m_trainPairs.count(k);
+        m_rep.inTest += m_testPairs.count(k);
+    }
+    if (!firstTime(u, i)) {
+        ++m_rep.duplicates;
+        return;
+    }
+    if (!known(u.has_value(), m_f[m_lay.user], at, "user", m_rep.unknownUsers, m_unknownU) ||
+        !known(i.has_value(), m_f[m_lay.item], at, "item", m_rep.unknownItems, m_unknownI))
+        return;
+    if (!missing && m_lay.kind == "pointwise" && (v < 0 || v > 1)) {
+        ++m_rep.outOfRange;
+        v = std::clamp(v, 0.0, 1.0);
+    } else if (!missing && m_lay.kind == "rating" &&
+               (v < m_spec.ratingMin || v > m_spec.ratingMax)) {
+        ++m_rep.outOfRange;
+        v = std::clamp(v, m_spec.ratingMin, m_spec.ratingMax);
+    }
+    rows.push_back({*u, *i, v, static_cast<std::uint32_t>(rows.size()), missing});
+}
+
+// The same bytes read another way (kind, columns, mapping, candidates) are another score set.
+// The encoding is not part of it (the hash is over the decoded text), nor is the missing-value
+// policy when no value is missing.
+std::string scoreSetHash(const ScoreFileSpec& spec, const ScoreReport& rep,
+                         const std::string& fileHash, const std::string& candidatesHash)
+{
+    Json how = spec;
+    for (const char* k : {"path", "name", "candidates_path", "encoding"})
+        how.erase(k);
+    if (rep.missingValues == 0)
+        how.erase("missing");
+    if (spec.heldOut == "keep")
+        how.erase("held_out");  // the default reads the file as before the option existed
+    Hasher hasher;
+    hasher.add(fileHash);
+    hasher.add(candidatesHash);
+    hasher.add(how.dump());
+    return hasher.hex();
+}
+
 }  // namespace
 
 ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadControl& control)
@@ -479,163 +667,33 @@ ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadCont
         throwBadInput(path, 0, "the score file is empty",
                       "expected one 'user, item, score|rating|rank' row per line");
     const ScoreLayout lay = planScores(spec, ds, line, reader.lineNumber());
-    const std::string& kind = lay.kind;
-    rep.kind = kind;
+    rep.kind = lay.kind;
     rep.missingPolicy = spec.missing;
-
-    // Known positives for the report: train and validation (carved from the training history).
-    std::unordered_set<std::uint64_t, PairHash> trainPairs;
-    std::unordered_set<std::uint64_t, PairHash> testPairs;
-    trainPairs.reserve((ds.train.size() + ds.validation.size()) * 2);
-    for (const auto* part : {&ds.train, &ds.validation})
-        for (const auto& r : *part)
-            trainPairs.insert(pairKey(r.user, r.item));
-    for (const auto& r : ds.test)
-        testPairs.insert(pairKey(r.user, r.item));
-
-    std::vector<Row> rows;
-    std::unordered_set<std::uint64_t, PairHash> seenPairs;
-    std::unordered_set<std::string> seenText;  // (user, item) text of rows with an unknown id
-    std::unordered_set<std::string> unknownU;
-    std::unordered_set<std::string> unknownI;
-    std::vector<std::uint32_t> listLength(ds.numUsers(), 0);
-    std::vector<std::int64_t> maxRank(ds.numUsers(), 0);
-    FieldContext ctx{&path, 0};
-    std::vector<std::string_view> f;
-    std::string scratch;
-    std::string key;
-    const char* what = kind == "rank" ? "rank" : "score";
-
-    auto handle = [&](std::string_view text) {
-        const std::int64_t at = reader.lineNumber();
-        ctx.line = at;
-        if (!splitRecord(text, lay.delim, f, scratch))
-            throwBadInput(path, at, "unterminated quote",
-                          "a quoted field must end with a closing double quote on the same line");
-        dropTrailingEmpty(f, lay.fields);
-        if (f.size() != lay.fields)
-            throwBadInput(path, at,
-                          "found " + std::to_string(f.size()) + " fields, expected " +
-                              std::to_string(lay.fields),
-                          "is the line truncated, or are delimiters mixed?");
-        ++rep.rows;
-        const auto u = lookup(ds.users, f[lay.user], ctx, "user id");
-        const auto i = lookup(ds.items, f[lay.item], ctx, "item id");
-        const bool missing = trimmed(f[lay.value]).empty();
-        double v = spec.candidateDefault;
-        if (missing) {
-            ++rep.missingValues;
-            if (spec.missing == "error")
-                throwBadInput(path, at, std::string("empty ") + what + " (the LLM gave no answer?)",
-                              "fill it, or choose what empty values mean: --missing skip or "
-                              "default (run config: 'scores.missing')");
-            if (spec.missing == "skip")
-                return;
-        } else {
-            v = parseNumber(f[lay.value], ctx, what);
-            if (std::fabs(v) > kMaxValue)
-                throwBadInput(
-                    path, at,
-                    std::string(what) + " '" + excerpt(trimmed(f[lay.value])) + "' is out of range",
-                    "scores, ratings and ranks must lie between -1e9 and 1e9");
-        }
-        if (kind == "rank" && !missing) {
-            if (v < 1 || std::floor(v) != v)
-                throwBadInput(
-                    path, at,
-                    "rank " + excerpt(trimmed(f[lay.value])) + " is not a whole number >= 1",
-                    "ranks start at 1 (best)");
-            if (v > kMaxRank)
-                throwBadInput(path, at,
-                              "rank " + excerpt(trimmed(f[lay.value])) + " is implausibly large",
-                              "ranks are positions in a list; the largest accepted is 2^31");
-            rep.maxRank = std::max<std::int64_t>(rep.maxRank, static_cast<std::int64_t>(v));
-        }
-        if (u && !missing) {
-            ++listLength[*u];
-            if (kind == "rank")
-                maxRank[*u] = std::max<std::int64_t>(maxRank[*u], static_cast<std::int64_t>(v));
-        }
-        if (u && i) {
-            const auto k = pairKey(*u, *i);
-            rep.inTrain += trainPairs.count(k);
-            rep.inTest += testPairs.count(k);
-        }
-        // Known ids are compared as ids ("010" and "10" are one item); unknown ones as text.
-        bool repeated = false;
-        if (u && i) {
-            repeated = !seenPairs.insert(pairKey(*u, *i)).second;
-        } else {
-            key.assign(trimmed(f[lay.user]));
-            key += '\x1f';
-            key.append(trimmed(f[lay.item]));
-            repeated = !seenText.insert(key).second;
-        }
-        if (repeated) {
-            ++rep.duplicates;
-            return;
-        }
-        if (!u) {
-            ++rep.unknownUsers;
-            if (unknownU.insert(std::string(trimmed(f[lay.user]))).second &&
-                rep.warnings.size() < 5)
-                rep.warnings.push_back("line " + std::to_string(at) + ": unknown user '" +
-                                       excerpt(trimmed(f[lay.user])) + "'");
-            return;
-        }
-        if (!i) {
-            ++rep.unknownItems;
-            if (unknownI.insert(std::string(trimmed(f[lay.item]))).second &&
-                rep.warnings.size() < 5)
-                rep.warnings.push_back("line " + std::to_string(at) + ": unknown item '" +
-                                       excerpt(trimmed(f[lay.item])) + "'");
-            return;
-        }
-        if (!missing && kind == "pointwise" && (v < 0 || v > 1)) {
-            ++rep.outOfRange;
-            v = std::clamp(v, 0.0, 1.0);
-        } else if (!missing && kind == "rating" && (v < spec.ratingMin || v > spec.ratingMax)) {
-            ++rep.outOfRange;
-            v = std::clamp(v, spec.ratingMin, spec.ratingMax);
-        }
-        rows.push_back({*u, *i, v, static_cast<std::uint32_t>(rows.size()), missing});
-        if ((rows.size() & 0x3FFF) == 0)
-            checkCancel(control);
-    };
     {
         const auto src = rep.provenance.find("source");
         rep.simulated = src != rep.provenance.end() && src->second == "simulated";
     }
+
+    ScoreRows reading(spec, ds, lay, rep);
     if (!lay.header)
-        handle(line);
-    while (nextData(reader, line, rep, false))
-        handle(line);
-    rep.matched = static_cast<std::int64_t>(rows.size());
-    rep.distinctUnknownUsers = static_cast<std::int64_t>(unknownU.size());
-    rep.distinctUnknownItems = static_cast<std::int64_t>(unknownI.size());
+        reading.add(line, reader.lineNumber());
+    std::int64_t lines = 0;
+    while (nextData(reader, line, rep, false)) {
+        reading.add(line, reader.lineNumber());
+        if ((++lines & 0x3FFF) == 0)
+            checkCancel(control);
+    }
+    reading.finish();
     if (rep.rows == 0)
         throwBadInput(path, reader.lineNumber(), "the score file has no data rows",
                       "expected one 'user, item, value' row per line");
-    normalize(rows, spec, kind, listLength, maxRank);
+    std::vector<Row>& rows = reading.rows;
+    normalize(rows, spec, lay.kind, reading.listLength, reading.maxRank);
     const std::string candidatesHash =
         spec.candidatesPath.empty() ? std::string() : addCandidates(spec, ds, rows, rep);
     checkHeldOut(rows, ds, spec.heldOut == "drop", rep);
     buildCsr(set, ds, rows);
-    // The same bytes read another way (kind, columns, mapping, candidates) are another score set.
-    // The encoding is not part of it (the hash is over the decoded text), nor is the missing-value
-    // policy when no value is missing.
-    Json how = spec;
-    for (const char* k : {"path", "name", "candidates_path", "encoding"})
-        how.erase(k);
-    if (rep.missingValues == 0)
-        how.erase("missing");
-    if (spec.heldOut == "keep")
-        how.erase("held_out");  // the default reads the file as before the option existed
-    Hasher hasher;
-    hasher.add(reader.contentHash());
-    hasher.add(candidatesHash);
-    hasher.add(how.dump());
-    rep.contentHash = hasher.hex();
+    rep.contentHash = scoreSetHash(spec, rep, reader.contentHash(), candidatesHash);
     if (set.spec.name.empty())
         set.spec.name = std::filesystem::path(path).filename().string();
     return set;
