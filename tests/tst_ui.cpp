@@ -33,6 +33,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -161,6 +163,7 @@ private Q_SLOTS:
     void emptyChartsShowWhatFillsThem();
     void wheelOnlyChangesFocusedFields();
     void badScoreFileShowsAnErrorAndKeepsState();
+    void recentListsOnlyFilesThatLoaded();
     void inspectorMatchesTheDatabase();
     void gridShownIsTheGridRun();
     void ablationSweepReachesTheMatrix();
@@ -645,6 +648,9 @@ void TestUi::emptyChartsShowWhatFillsThem()
                  qPrintable(QStringLiteral("plot %1 px of a %2 px chart")
                                 .arg(chart->axisRect()->width())
                                 .arg(chart->width())));
+        // The empty axes already show the range values will take (AUC and activations 0-1).
+        QVERIFY(chart->yAxis->range().upper <= 1.05);
+        QVERIFY(chart->xAxis->range().lower > 0 && chart->xAxis->range().upper <= 2);
     }
     m_window->showPage(MainWindow::Page::Results);
     ui::Chart* results = m_window->resultsPage()->chart();
@@ -760,6 +766,41 @@ void TestUi::badScoreFileShowsAnErrorAndKeepsState()
     QCOMPARE(wb->state().scores, before);  // what was loaded stays
 }
 
+void TestUi::recentListsOnlyFilesThatLoaded()
+{
+    auto* wb = m_window->workbench();
+    QMenu* recent = m_window->dataPage()->recentMenu();
+    QVERIFY(recent);
+    QVERIFY(!recent->menuAction()->isEnabled());  // nothing opened yet
+    // The File menu shows the same menu.
+    const auto fileMenus = m_window->menuBar()->actions();
+    QVERIFY(!fileMenus.isEmpty() && fileMenus.front()->menu());
+    QVERIFY(fileMenus.front()->menu()->actions().contains(recent->menuAction()));
+
+    // A file that fails to load is not listed.
+    disconnect(wb, &ui::Workbench::failed, m_window.get(), nullptr);
+    const QString bad = m_dir->filePath(QStringLiteral("broken.inter"));
+    QFile f(bad);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("no header here\n");
+    f.close();
+    QSignalSpy failed(wb, &ui::Workbench::failed);
+    m_window->dataPage()->openDataset(bad);
+    QVERIFY(failed.wait(kLoadTimeoutMs));
+    QVERIFY(!recent->menuAction()->isEnabled());
+    QVERIFY(recent->actions().isEmpty());
+
+    // One that loads is, once.
+    const QString ratings =
+        QDir(QStringLiteral(SLLMR_DEMO_DIR)).filePath(QStringLiteral("ml-latest-small/ratings.csv"));
+    QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
+    m_window->dataPage()->openDataset(ratings);
+    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QTRY_VERIFY(recent->menuAction()->isEnabled());
+    QCOMPARE(recent->actions().size(), 1);
+    QVERIFY(recent->actions().front()->text().contains(QFileInfo(ratings).absoluteFilePath()));
+}
+
 void TestUi::inspectorMatchesTheDatabase()
 {
     QVERIFY(trainRun(2) > 0);
@@ -820,8 +861,13 @@ void TestUi::inspectorMatchesTheDatabase()
     QVERIFY(!page->directionsSummary().isEmpty());
     // Search by title, then drill down to a user.
     QSignalSpy shown(page, &ui::InspectorPage::detailShown);
-    page->search(QStringLiteral("toy story"));
+    // Typing is enough: no Enter.
+    m_window->showPage(MainWindow::Page::Inspector);
+    auto* field = page->findChild<QLineEdit*>(QStringLiteral("inspectorSearch"));
+    QVERIFY(field);
+    QTest::keyClicks(field, QStringLiteral("toy story"));
     QTRY_VERIFY_WITH_TIMEOUT(page->hitsList()->count() > 0, kLoadTimeoutMs);
+    QVERIFY(page->hitsList()->item(0)->text().contains(QStringLiteral("Toy Story")));
     page->showUser(QStringLiteral("1"));
     QVERIFY(shown.wait(kLoadTimeoutMs));
     QCOMPARE(shown.back().at(0).toString(), QStringLiteral("user"));

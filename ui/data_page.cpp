@@ -90,7 +90,7 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
     m_recent = new QToolButton(this);
     m_recent->setText(tr("Recent"));
     m_recent->setPopupMode(QToolButton::InstantPopup);
-    m_recent->setMenu(new QMenu(m_recent));
+    m_recent->setMenu(new QMenu(tr("Open &recent"), m_recent));
     bar->addWidget(m_recent);
     auto* mapping = new QPushButton(tr("Loader and split..."), this);
     mapping->setToolTip(
@@ -346,6 +346,12 @@ void DataPage::rebuildRecentMenu()
         menu->addAction(QFileInfo(path).fileName() + QStringLiteral("  \u2014  ") + path, this,
                         [this, path] { openDataset(path); });
     m_recent->setEnabled(!recent.isEmpty());
+    menu->menuAction()->setEnabled(!recent.isEmpty());
+}
+
+QMenu* DataPage::recentMenu() const
+{
+    return m_recent->menu();
 }
 
 void DataPage::dragEnterEvent(QDragEnterEvent* event)

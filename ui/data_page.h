@@ -12,6 +12,7 @@
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
+class QMenu;
 class QTableWidget;
 class QTimer;
 class QToolButton;
@@ -38,6 +39,9 @@ public:
     [[nodiscard]] Chart* popularityChart() const { return m_popularity; }
     [[nodiscard]] Chart* historyChart() const { return m_history; }
     [[nodiscard]] QString liveSummary() const;
+    /// The datasets opened lately (newest first, only files that loaded): the page's Recent
+    /// button and File > Open recent show this one menu.
+    [[nodiscard]] QMenu* recentMenu() const;
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;

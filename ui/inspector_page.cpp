@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTabWidget>
+#include <QTimer>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -132,7 +133,16 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
         if (id > 0)
             openRun(id);
     });
-    connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
+    // Results follow the typing (a newer search supersedes an older one); Enter searches at once.
+    auto* typing = new QTimer(this);
+    typing->setSingleShot(true);
+    typing->setInterval(250);
+    connect(typing, &QTimer::timeout, this, [this] { search(m_search->text()); });
+    connect(m_search, &QLineEdit::textEdited, typing, qOverload<>(&QTimer::start));
+    connect(m_search, &QLineEdit::returnPressed, this, [this, typing] {
+        typing->stop();
+        search(m_search->text());
+    });
     connect(m_hits, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0)
             return;
@@ -238,7 +248,10 @@ QWidget* InspectorPage::createDrillDown(QWidget* parent)
     auto* ll = new QVBoxLayout(left);
     ll->setContentsMargins(0, 0, 0, 0);
     m_search = new QLineEdit(left);
-    m_search->setPlaceholderText(tr("User or item id, or part of a title"));
+    m_search->setObjectName(QStringLiteral("inspectorSearch"));
+    m_search->setPlaceholderText(tr("Type a user or item id, or part of a title"));
+    m_search->setToolTip(tr("Matches appear as you type: original user and item ids, and item "
+                            "titles when the dataset has them."));
     m_search->setClearButtonEnabled(true);
     ll->addWidget(m_search);
     m_hits = new QListWidget(left);

@@ -392,6 +392,7 @@ void MainWindow::createMenus()
         m_scoresPage->openScores();
     });
     openScores->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    fileMenu->addMenu(m_dataPage->recentMenu());
     fileMenu->addAction(tr("Load the &demo"), this, &MainWindow::loadDemo);
     fileMenu->addSeparator();
     fileMenu->addAction(tr("Load run &config..."), m_modelPage, &ModelPage::loadConfigFile);

@@ -107,6 +107,7 @@ RunPage::RunPage(RunController* controller, QWidget* parent)
         c->setPlaceholder(tr("Start a run (Ctrl+R): one point per finished epoch appears here."));
     }
     m_auc->addReferenceLine(0.5, tr("chance (AUC 0.5)"));
+    setEmptyRanges();
     grid->addWidget(m_loss, 0, 0);
     grid->addWidget(m_auc, 0, 1);
     grid->addWidget(m_gate, 1, 0, 1, 2);
@@ -160,6 +161,16 @@ void RunPage::clearCharts()
     for (Chart* c : {m_loss, m_auc, m_gate}) {
         c->clearGraphs();
         c->setPlaceholder(tr("Waiting for the first epoch to finish..."));
+    }
+    setEmptyRanges();
+}
+
+void RunPage::setEmptyRanges()
+{
+    // Before the first epoch the axes show the ranges the values will take, not QCustomPlot's 0-5.
+    for (Chart* c : {m_loss, m_auc, m_gate}) {
+        c->xAxis->setRange(0.5, 2.0);
+        c->yAxis->setRange(0, 1.02);
         c->requestReplot();
     }
 }

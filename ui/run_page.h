@@ -49,6 +49,7 @@ private:
     void onPaused(bool paused);
     void syncButtons();
     void clearCharts();
+    void setEmptyRanges();
     void addPoint(Chart* chart, const QString& series, double x, double y);
     void log(const QString& line);
 

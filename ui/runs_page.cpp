@@ -269,6 +269,9 @@ void RunsPage::showConfigDiff()
                        : tr("%n setting(s) differ.", nullptr, static_cast<int>(rows.size())),
         dialog));
     layout->addWidget(table, 1);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    layout->addWidget(buttons);
     dialog->resize(720, 480);
     dialog->show();
 }
