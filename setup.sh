@@ -21,8 +21,9 @@ packages=(
   # makes DeepFM/DCNv2 training about 10x slower.
   libopenblas0-pthread
   nlohmann-json3-dev libcli11-dev libfmt-dev libboost-math-dev libcurl4-openssl-dev
-  # The fuzz preset (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes.
-  clang-14 libclang-rt-14-dev
+  # The fuzz preset (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes; the tidy
+  # preset and .ci/tidy: clang-tidy.
+  clang-14 libclang-rt-14-dev clang-tidy-14
 )
 
 as_root() {

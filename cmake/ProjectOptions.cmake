@@ -38,6 +38,6 @@ endif()
 
 option(SLLMR_CLANG_TIDY "Run clang-tidy while building" OFF)
 if(SLLMR_CLANG_TIDY)
-  find_program(SLLMR_CLANG_TIDY_EXE clang-tidy REQUIRED)
+  find_program(SLLMR_CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
   set(CMAKE_CXX_CLANG_TIDY ${SLLMR_CLANG_TIDY_EXE})
 endif()

@@ -18,6 +18,7 @@
 
 #include <sys/stat.h>
 #include "test_paths.h"
+#include "train_configs.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,58 +30,15 @@ using nlohmann::json;
 
 namespace {
 
+using testconfigs::demoConfig;
+using testconfigs::inspectConfig;
+using testconfigs::tinyConfig;
+
 const QString kCli = QStringLiteral(SLLMR_CLI);
 const QString kScoreFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/scores");
 const QString kCliFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/cli");
 const QString kRepro = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/repro");
 const QString kDataFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/data");
-const QString kTrainFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/train");
-
-std::string trainFixture(const char* name)
-{
-    return (kTrainFixtures + QLatin1Char('/') + QLatin1String(name)).toStdString();
-}
-
-// The training configs of tst_train: the tiny fixtures, the bundled demo, the inspector's run.
-RunConfig tinyConfig()
-{
-    RunConfig c;
-    c.dataset.path = trainFixture("tiny_train.tsv");
-    c.dataset.testPath = trainFixture("tiny_test.tsv");
-    c.dataset.split.method = "given";
-    c.dataset.split.validation = "none";
-    c.scores.path = trainFixture("tiny_llm.tsv");
-    c.scores.kind = "rank";
-    c.model.type = "mf";
-    c.model.dim = 8;
-    c.model.dropout = 0.0;
-    c.train.batchSize = 4;
-    c.train.learningRate = 0.05;
-    c.train.patience = 0;
-    return c;
-}
-
-RunConfig demoConfig(const std::string& method, const std::string& gate, int epochs)
-{
-    RunConfig c = runConfigFromJson(toJson(defaultRunConfig()));
-    c.method.name = *parseChoice<MethodName>(method);
-    c.gate.mode = *parseChoice<GateMode>(gate);
-    c.train.epochs = epochs;
-    c.train.patience = 0;
-    c.model.dim = 32;
-    return c;
-}
-
-RunConfig inspectConfig()
-{
-    RunConfig c = tinyConfig();
-    c.dataset.itemsPath = trainFixture("tiny_items.csv");
-    c.scores.path = trainFixture("tiny_llm_inspect.tsv");
-    c.method.name = MethodName::Selective;
-    c.gate.mode = GateMode::Reliability;
-    c.train.epochs = 3;
-    return c;
-}
 
 QString repro(const char* name)
 {

@@ -17,6 +17,7 @@
 #include "train/losses.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
+#include "train_configs.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -428,22 +429,7 @@ void TestGate::inspectorHingeEqualsTraining()
     // weights are straight-through values), then every candidate pair of user 1 in the inspector
     // against the model and gate reloaded from the run's checkpoint and the training functions.
     QTemporaryDir dir;
-    RunConfig c;
-    c.dataset.path = fixture(QStringLiteral("train/tiny_train.tsv"));
-    c.dataset.testPath = fixture(QStringLiteral("train/tiny_test.tsv"));
-    c.dataset.itemsPath = fixture(QStringLiteral("train/tiny_items.csv"));
-    c.dataset.split.method = "given";
-    c.dataset.split.validation = "none";
-    c.scores.path = fixture(QStringLiteral("train/tiny_llm_inspect.tsv"));
-    c.scores.kind = "rank";
-    c.model.type = "mf";
-    c.model.dim = 8;
-    c.model.dropout = 0.0;
-    c.train.batchSize = 4;
-    c.train.learningRate = 0.05;
-    c.train.patience = 0;
-    c.train.epochs = 3;
-    c.method.name = MethodName::Selective;
+    RunConfig c = testconfigs::inspectConfig();
     c.method.margin = 2.0;
     c.gate.mode = GateMode::Paper;
     c.gate.hard = true;

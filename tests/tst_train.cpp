@@ -14,6 +14,7 @@
 #include "train/run_checks.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
+#include "train_configs.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -33,6 +34,10 @@ using nlohmann::json;
 
 namespace {
 
+using testconfigs::demoConfig;
+using testconfigs::inspectConfig;
+using testconfigs::tinyConfig;
+
 const QString kFixtures = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/train");
 
 std::string fixture(const char* name)
@@ -49,36 +54,6 @@ std::optional<Error> errorFrom(Fn&& fn)
         return error;
     }
     return std::nullopt;
-}
-
-RunConfig tinyConfig()
-{
-    RunConfig c;
-    c.dataset.path = fixture("tiny_train.tsv");
-    c.dataset.testPath = fixture("tiny_test.tsv");
-    c.dataset.split.method = "given";
-    c.dataset.split.validation = "none";
-    c.scores.path = fixture("tiny_llm.tsv");
-    c.scores.kind = "rank";
-    c.model.type = "mf";
-    c.model.dim = 8;
-    c.model.dropout = 0.0;
-    c.train.batchSize = 4;
-    c.train.learningRate = 0.05;
-    c.train.patience = 0;
-    return c;
-}
-
-// The shipped split from the bundled demo, MF, a few epochs.
-RunConfig demoConfig(const std::string& method, const std::string& gate, int epochs)
-{
-    RunConfig c = runConfigFromJson(toJson(defaultRunConfig()));
-    c.method.name = *parseChoice<MethodName>(method);
-    c.gate.mode = *parseChoice<GateMode>(gate);
-    c.train.epochs = epochs;
-    c.train.patience = 0;
-    c.model.dim = 32;
-    return c;
 }
 
 struct Loaded
@@ -538,17 +513,6 @@ DirectionsCheck checkDirections(const RunInspector& inspector, const Loaded& dat
             out.tail = dt;
     }
     return out;
-}
-
-RunConfig inspectConfig()
-{
-    RunConfig c = tinyConfig();
-    c.dataset.itemsPath = fixture("tiny_items.csv");
-    c.scores.path = fixture("tiny_llm_inspect.tsv");
-    c.method.name = MethodName::Selective;
-    c.gate.mode = GateMode::Reliability;
-    c.train.epochs = 3;
-    return c;
 }
 
 void TestTrain::inspectorMatchesStoreAndGate()

@@ -82,6 +82,7 @@ struct Db
     explicit Db(const QString& path)
     {
         sqlite3_open_v2(path.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr);
+        sqlite3_busy_timeout(db, 10000);  // the Studio's workers may be writing
     }
     ~Db() { sqlite3_close(db); }
     Db(const Db&) = delete;
@@ -91,9 +92,12 @@ struct Db
     {
         QList<QStringList> rows;
         sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
+        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
+            QTest::qFail(sqlite3_errmsg(db), __FILE__, __LINE__);
             return rows;
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        }
+        int rc = SQLITE_ROW;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             QStringList row;
             for (int c = 0; c < sqlite3_column_count(st); ++c) {
                 const auto* text = sqlite3_column_text(st, c);
@@ -101,6 +105,8 @@ struct Db
             }
             rows << row;
         }
+        if (rc != SQLITE_DONE)  // an error is a failed test, never an empty result
+            QTest::qFail(sqlite3_errmsg(db), __FILE__, __LINE__);
         sqlite3_finalize(st);
         return rows;
     }
@@ -164,6 +170,7 @@ private Q_SLOTS:
     void wheelOnlyChangesFocusedFields();
     void badScoreFileShowsAnErrorAndKeepsState();
     void recentListsOnlyFilesThatLoaded();
+    void thresholdsEditedWhileLoadingApplyToTheNewData();
     void inspectorMatchesTheDatabase();
     void gridShownIsTheGridRun();
     void ablationSweepReachesTheMatrix();
@@ -791,14 +798,48 @@ void TestUi::recentListsOnlyFilesThatLoaded()
     QVERIFY(recent->actions().isEmpty());
 
     // One that loads is, once.
-    const QString ratings =
-        QDir(QStringLiteral(SLLMR_DEMO_DIR)).filePath(QStringLiteral("ml-latest-small/ratings.csv"));
+    const QString ratings = QDir(QStringLiteral(SLLMR_DEMO_DIR))
+                                .filePath(QStringLiteral("ml-latest-small/ratings.csv"));
     QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
+    failed.clear();
     m_window->dataPage()->openDataset(ratings);
-    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QVERIFY2(loaded.wait(kLoadTimeoutMs),
+             failed.isEmpty() ? "timeout" : qPrintable(failed.back().at(1).toString()));
     QTRY_VERIFY(recent->menuAction()->isEnabled());
     QCOMPARE(recent->actions().size(), 1);
     QVERIFY(recent->actions().front()->text().contains(QFileInfo(ratings).absoluteFilePath()));
+}
+
+void TestUi::thresholdsEditedWhileLoadingApplyToTheNewData()
+{
+    // New thresholds while a dataset loads once superseded the load with a segmentation of the
+    // old dataset: the new dataset never arrived. They now apply to the dataset that loads.
+    auto* wb = m_window->workbench();
+    DatasetSpec spec;
+    spec.path = (QStringLiteral(SLLMR_DEMO_DIR) + QStringLiteral("/ml-latest-small/ratings.csv"))
+                    .toStdString();
+    spec.split.method = "leave-one-out";
+    QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
+    QSignalSpy failed(wb, &ui::Workbench::failed);
+    wb->loadDataset(spec);
+    SegmentSpec segments = wb->config().dataset.segments;
+    segments.cold = Threshold{"absolute", 30};
+    segments.tail = Threshold{"absolute", 7};
+    wb->setSegments(segments);
+    QVERIFY2(loaded.wait(kLoadTimeoutMs),
+             failed.isEmpty() ? "timeout" : qPrintable(failed.back().at(1).toString()));
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        !wb->isBusy() && wb->state().segmentation && wb->state().segmentation->tauUser == 30,
+        qPrintable(QStringLiteral("tau_u %1, tau_i %2, config %3 %4")
+                       .arg(wb->state().segmentation->tauUser)
+                       .arg(wb->state().segmentation->tauItem)
+                       .arg(QString::fromStdString(wb->config().dataset.segments.cold.mode))
+                       .arg(wb->config().dataset.segments.cold.value)),
+        kLoadTimeoutMs);
+    QCOMPARE(wb->state().segmentation->tauItem, 7.0);
+    QCOMPARE(wb->config().dataset.path, spec.path);
+    QCOMPARE(wb->config().dataset.segments.cold.value, 30.0);
+    QCOMPARE(wb->state().dataset->numUsers(), 610u);  // ml-latest-small, not the demo's split
 }
 
 void TestUi::inspectorMatchesTheDatabase()

@@ -391,6 +391,12 @@ double DataPage::resolvedTau(bool users) const
 
 void DataPage::setThresholds(const Threshold& cold, const Threshold& tail)
 {
+    showThresholds(cold, tail);
+    thresholdsEdited();
+}
+
+void DataPage::showThresholds(const Threshold& cold, const Threshold& tail)
+{
     m_updating = true;
     auto apply = [](QComboBox* mode, QDoubleSpinBox* value, const Threshold& t) {
         mode->setCurrentIndex(std::max(0, mode->findData(QString::fromStdString(t.mode))));
@@ -406,7 +412,7 @@ void DataPage::setThresholds(const Threshold& cold, const Threshold& tail)
     apply(m_coldMode, m_coldValue, cold);
     apply(m_tailMode, m_tailValue, tail);
     m_updating = false;
-    thresholdsEdited();
+    updateLive();
 }
 
 void DataPage::thresholdsEdited()
@@ -521,7 +527,8 @@ void DataPage::showDataset()
     }
     m_history->graph(0)->setData(hx, hy, true);
     m_history->setPlaceholder({});
-    setThresholds(spec.segments.cold, spec.segments.tail);
+    // The loaded dataset's thresholds: shown, not applied again (the load computed them).
+    showThresholds(spec.segments.cold, spec.segments.tail);
 }
 
 void DataPage::showSegments()

@@ -57,6 +57,7 @@ private:
     void showSegments();
     void updateLive();
     void thresholdsEdited();
+    void showThresholds(const Threshold& cold, const Threshold& tail);
     void rememberRecent(const QString& path);
     void rebuildRecentMenu();
     void loadWithDialog(const DatasetSpec& spec);

@@ -11,8 +11,8 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTabWidget>
-#include <QTimer>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -250,8 +250,9 @@ QWidget* InspectorPage::createDrillDown(QWidget* parent)
     m_search = new QLineEdit(left);
     m_search->setObjectName(QStringLiteral("inspectorSearch"));
     m_search->setPlaceholderText(tr("Type a user or item id, or part of a title"));
-    m_search->setToolTip(tr("Matches appear as you type: original user and item ids, and item "
-                            "titles when the dataset has them."));
+    m_search->setToolTip(
+        tr("Matches appear as you type: original user and item ids, and item "
+           "titles when the dataset has them."));
     m_search->setClearButtonEnabled(true);
     ll->addWidget(m_search);
     m_hits = new QListWidget(left);

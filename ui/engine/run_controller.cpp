@@ -1,9 +1,6 @@
 #include "engine/run_controller.h"
 
-#include <QThread>
-
 #include <algorithm>
-#include <chrono>
 #include <exception>
 #include <map>
 #include <utility>
@@ -14,37 +11,6 @@
 #include "store/experiment_store.h"
 
 namespace sllmr::ui {
-
-void RunControlBlock::holdWhilePaused()
-{
-    std::unique_lock lock(mutex);
-    if (!paused || cancel)
-        return;
-    const auto from = std::chrono::steady_clock::now();
-    wake.wait(lock, [&] { return !paused || cancel; });
-    pausedSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
-}
-
-bool RunControlBlock::setPaused(bool value)
-{
-    {
-        std::lock_guard lock(mutex);
-        if (paused == value)
-            return false;
-        paused = value;
-    }
-    wake.notify_all();
-    return true;
-}
-
-void RunControlBlock::raiseCancel()
-{
-    {
-        std::lock_guard lock(mutex);
-        cancel = true;
-    }
-    wake.notify_all();
-}
 
 BatchUpdate batchUpdate(const BatchProgress& p)
 {
@@ -164,7 +130,7 @@ void RunWorker::run()
 }
 
 RunController::RunController(QString databasePath, QObject* parent)
-    : QObject(parent), m_databasePath(std::move(databasePath))
+    : WorkerController(std::move(databasePath), parent)
 {
     qRegisterMetaType<BatchUpdate>();
     qRegisterMetaType<EpochUpdate>();
@@ -173,14 +139,6 @@ RunController::RunController(QString databasePath, QObject* parent)
 RunController::~RunController()
 {
     cancelAndWait();
-}
-
-bool RunController::isPaused() const
-{
-    if (!m_control)
-        return false;
-    std::lock_guard lock(m_control->mutex);
-    return m_control->paused;
 }
 
 bool RunController::start(const RunConfig& config)
@@ -195,90 +153,32 @@ bool RunController::resume(qint64 runId)
 
 bool RunController::launch(const RunConfig& config, qint64 resumeRunId)
 {
-    if (m_thread)
+    if (!prepare())
         return false;
-    m_control = std::make_shared<RunControlBlock>();
     m_control->runId = resumeRunId;
     m_runId = resumeRunId;
-    m_thread = new QThread(this);
-    m_thread->setObjectName(QStringLiteral("training"));
     auto* worker = new RunWorker(m_databasePath, config, resumeRunId, m_control);
-    m_worker = worker;
-    worker->moveToThread(m_thread);
-
-    connect(m_thread, &QThread::started, worker, &RunWorker::run);
-    // Signals still queued from a worker torn down by cancelAndWait() must not reach the next
-    // run; a new worker can even reuse the old one's address, so runs are told apart by number.
-    const quint64 generation = ++m_generation;
-    auto current = [this, generation] { return m_generation == generation && m_thread; };
-    connect(worker, &RunWorker::started, this, [this, current](qint64 id) {
+    adopt(worker, &RunWorker::run, QStringLiteral("training"));
+    connect(worker, &RunWorker::started, this, [this, current = isCurrent()](qint64 id) {
         if (!current())
             return;
         m_runId = id;
         Q_EMIT started(id);
     });
-    connect(worker, &RunWorker::stageChanged, this, [this, current](const QString& stage) {
-        if (current())
-            Q_EMIT stageChanged(stage);
-    });
-    connect(worker, &RunWorker::warning, this, [this, current](const QString& text) {
-        if (current())
-            Q_EMIT warning(text);
-    });
-    connect(worker, &RunWorker::batchProgress, this, [this, current](const BatchUpdate& u) {
-        if (current())
-            Q_EMIT batchProgress(u);
-    });
-    connect(worker, &RunWorker::epochFinished, this, [this, current](const EpochUpdate& u) {
-        if (current())
-            Q_EMIT epochFinished(u);
-    });
-    connect(worker, &RunWorker::resumedFrom, this, [this, current](int epoch) {
-        if (current())
-            Q_EMIT resumedFrom(epoch);
-    });
-    connect(worker, &RunWorker::finished, this, [this, current](qint64 id, const QString& status) {
-        if (!current())
-            return;  // already torn down by cancelAndWait()
-        tearDown();
-        Q_EMIT finished(id, status);
-    });
-    connect(worker, &RunWorker::failed, this, [this, current](qint64 id, const QString& message) {
-        if (!current())
-            return;
-        tearDown();
-        Q_EMIT failed(id, message);
-    });
-    m_thread->start();
-    Q_EMIT runningChanged(true);
+    relay(worker, &RunWorker::stageChanged, &RunController::stageChanged);
+    relay(worker, &RunWorker::warning, &RunController::warning);
+    relay(worker, &RunWorker::batchProgress, &RunController::batchProgress);
+    relay(worker, &RunWorker::epochFinished, &RunController::epochFinished);
+    relay(worker, &RunWorker::resumedFrom, &RunController::resumedFrom);
+    relayLast(worker, &RunWorker::finished, &RunController::finished);
+    relayLast(worker, &RunWorker::failed, &RunController::failed);
+    startThread();
     return true;
-}
-
-void RunController::setPaused(bool paused)
-{
-    if (m_control && m_control->setPaused(paused))
-        Q_EMIT pausedChanged(paused);
-}
-
-void RunController::cancel()
-{
-    if (m_control)
-        m_control->raiseCancel();
-}
-
-void RunController::cancelAndWait()
-{
-    if (!m_thread)
-        return;
-    cancel();
-    // The worker's signals are queued to this thread; its run() returns once the trainer sees
-    // the flag (between batches), so waiting here is bounded by one batch.
-    tearDown();
 }
 
 QString RunController::interruptAndWait()
 {
-    if (!m_thread)
+    if (!isRunning())
         return {};
     const qint64 id = m_control->runId;
     cancelAndWait();
@@ -288,18 +188,6 @@ QString RunController::interruptAndWait()
         return errorText(e);  // the run stays `cancelled`, which resumes the same way
     }
     return {};
-}
-
-void RunController::tearDown()
-{
-    m_thread->quit();
-    m_thread->wait();
-    delete m_worker;  // its thread has finished
-    m_worker = nullptr;
-    delete m_thread;
-    m_thread = nullptr;
-    m_control.reset();
-    Q_EMIT runningChanged(false);
 }
 
 }  // namespace sllmr::ui

@@ -6,21 +6,18 @@
 // polls between batches; pause holds the worker at its next progress report until resumed or
 // cancelled. The controller's destructor cancels a run in progress and waits for the thread, so
 // closing the window leaves the run `cancelled` (resumable), never half-written.
-// SweepController (sweep_controller.h) runs a queue of runs the same way, with the same control
-// block.
+// SweepController (sweep_controller.h) runs a queue of runs the same way: both are
+// WorkerControllers (worker_controller.h).
 
 #include <QMap>
 #include <QMetaType>
 #include <QObject>
-#include <QPointer>
 #include <QString>
 
 #include <array>
-#include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
+#include "engine/worker_controller.h"
 #include "train/progress.h"
 #include "train/run_config.h"
 
@@ -53,28 +50,6 @@ struct EpochUpdate
     QMap<QString, double> validationAuc;  // by segment
     QMap<QString, double> gateMean;       // by segment
     std::array<double, 4> gateParameters{};
-};
-
-/// Shared between the GUI thread and a training worker (one run or a sweep): the cancel flag,
-/// the pause gate and what the worker is running now.
-struct RunControlBlock
-{
-    std::atomic<bool> cancel{false};         // stop (a sweep: the whole sweep)
-    std::atomic<bool> cancelCurrent{false};  // a sweep: stop the current run, go on with the next
-    std::atomic<qint64> runId{0};            // the run in progress (0 before it starts)
-    std::atomic<qint64> sweepId{0};          // a sweep's id once it exists
-    std::atomic<int> position{-1};           // a sweep: the queue position in progress
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool paused = false;         // guarded by mutex
-    double pausedSeconds = 0.0;  // worker thread only: time held since the last epoch
-
-    /// Called by the worker between batches: holds while paused, until resumed or cancelled.
-    void holdWhilePaused();
-    /// Sets the pause gate; false when it already was in that state.
-    bool setPaused(bool paused);
-    /// Raises the cancel flag and wakes a paused worker.
-    void raiseCancel();
 };
 
 /// Value-type copies of core's progress reports for queued signals.
@@ -114,7 +89,7 @@ private:
     std::shared_ptr<RunControlBlock> m_control;
 };
 
-class RunController : public QObject
+class RunController : public WorkerController
 {
     Q_OBJECT
 
@@ -127,26 +102,18 @@ public:
     RunController(RunController&&) = delete;
     RunController& operator=(RunController&&) = delete;
 
-    [[nodiscard]] bool isRunning() const { return m_thread != nullptr; }
-    [[nodiscard]] bool isPaused() const;
     [[nodiscard]] qint64 currentRunId() const { return m_runId; }
 
     /// Starts a new run of `config`; false when a run is already in progress.
     bool start(const RunConfig& config);
     /// Continues an interrupted or cancelled run from its last checkpoint.
     bool resume(qint64 runId);
-    void setPaused(bool paused);
-    void cancel();
-    /// Cancels and blocks until the worker has stopped.
-    void cancelAndWait();
     /// What quitting does to a run in progress: stops it like cancelAndWait() and marks it
     /// `interrupted`, so it shows as such on the next start and can be resumed. Returns the
     /// store's error when the mark could not be written (the run then stays `cancelled`).
     QString interruptAndWait();
 
 Q_SIGNALS:
-    void runningChanged(bool running);
-    void pausedChanged(bool paused);
     void started(qint64 runId);
     void stageChanged(const QString& stage);
     void warning(const QString& text);
@@ -158,13 +125,7 @@ Q_SIGNALS:
 
 private:
     bool launch(const RunConfig& config, qint64 resumeRunId);
-    void tearDown();
 
-    QString m_databasePath;
-    QThread* m_thread = nullptr;
-    RunWorker* m_worker = nullptr;
-    quint64 m_generation = 0;  // of the current worker; see launch()
-    std::shared_ptr<RunControlBlock> m_control;
     qint64 m_runId = 0;
 };
 

@@ -1,7 +1,5 @@
 #include "engine/sweep_controller.h"
 
-#include <QThread>
-
 #include <algorithm>
 #include <exception>
 #include <utility>
@@ -71,7 +69,7 @@ void SweepWorker::run()
 }
 
 SweepController::SweepController(QString databasePath, QObject* parent)
-    : QObject(parent), m_databasePath(std::move(databasePath))
+    : WorkerController(std::move(databasePath), parent)
 {
     qRegisterMetaType<BatchUpdate>();
     qRegisterMetaType<EpochUpdate>();
@@ -81,14 +79,6 @@ SweepController::SweepController(QString databasePath, QObject* parent)
 SweepController::~SweepController()
 {
     cancelAndWait();
-}
-
-bool SweepController::isPaused() const
-{
-    if (!m_control)
-        return false;
-    std::lock_guard lock(m_control->mutex);
-    return m_control->paused;
 }
 
 bool SweepController::start(const Grid& grid, const GridExpansion& expansion)
@@ -103,77 +93,36 @@ bool SweepController::resume(qint64 sweepId)
 
 bool SweepController::launch(std::optional<std::pair<Grid, GridExpansion>> grid, qint64 sweepId)
 {
-    if (m_thread)
+    if (!prepare())
         return false;
-    m_control = std::make_shared<RunControlBlock>();
     m_control->sweepId = sweepId;
     m_sweepId = sweepId;
     m_runId = 0;
     m_item = {};
-    m_thread = new QThread(this);
-    m_thread->setObjectName(QStringLiteral("sweep"));
     auto* worker = new SweepWorker(m_databasePath, std::move(grid), sweepId, m_control);
-    m_worker = worker;
-    worker->moveToThread(m_thread);
-    connect(m_thread, &QThread::started, worker, &SweepWorker::run);
-
-    // As in RunController: signals of a worker already torn down never reach the next sweep.
-    const quint64 generation = ++m_generation;
-    auto current = [this, generation] { return m_generation == generation && m_thread; };
-    connect(worker, &SweepWorker::sweepStarted, this, [this, current](qint64 id, int items) {
-        if (!current())
-            return;
-        m_sweepId = id;
-        Q_EMIT sweepStarted(id, items);
-    });
-    connect(worker, &SweepWorker::itemStarted, this, [this, current](const SweepItemUpdate& item) {
-        if (!current())
-            return;
-        m_item = item;
-        m_runId = item.runId;
-        Q_EMIT itemStarted(item);
-    });
-    connect(worker, &SweepWorker::itemFinished, this,
-            [this, current](int position, const QString& status, const QString& error) {
-                if (current())
-                    Q_EMIT itemFinished(position, status, error);
-            });
-    connect(worker, &SweepWorker::batchProgress, this, [this, current](const BatchUpdate& u) {
-        if (current())
-            Q_EMIT batchProgress(u);
-    });
-    connect(worker, &SweepWorker::epochFinished, this, [this, current](const EpochUpdate& u) {
-        if (current())
-            Q_EMIT epochFinished(u);
-    });
-    connect(worker, &SweepWorker::finished, this,
-            [this, current](qint64 id, const QString& status, const QString& summary) {
+    adopt(worker, &SweepWorker::run, QStringLiteral("sweep"));
+    connect(worker, &SweepWorker::sweepStarted, this,
+            [this, current = isCurrent()](qint64 id, int items) {
                 if (!current())
                     return;
-                tearDown();
-                Q_EMIT finished(id, status, summary);
+                m_sweepId = id;
+                Q_EMIT sweepStarted(id, items);
             });
-    connect(worker, &SweepWorker::failed, this, [this, current](qint64 id, const QString& message) {
-        if (!current())
-            return;
-        tearDown();
-        Q_EMIT failed(id, message);
-    });
-    m_thread->start();
-    Q_EMIT runningChanged(true);
+    connect(worker, &SweepWorker::itemStarted, this,
+            [this, current = isCurrent()](const SweepItemUpdate& item) {
+                if (!current())
+                    return;
+                m_item = item;
+                m_runId = item.runId;
+                Q_EMIT itemStarted(item);
+            });
+    relay(worker, &SweepWorker::itemFinished, &SweepController::itemFinished);
+    relay(worker, &SweepWorker::batchProgress, &SweepController::batchProgress);
+    relay(worker, &SweepWorker::epochFinished, &SweepController::epochFinished);
+    relayLast(worker, &SweepWorker::finished, &SweepController::finished);
+    relayLast(worker, &SweepWorker::failed, &SweepController::failed);
+    startThread();
     return true;
-}
-
-void SweepController::setPaused(bool paused)
-{
-    if (m_control && m_control->setPaused(paused))
-        Q_EMIT pausedChanged(paused);
-}
-
-void SweepController::cancel()
-{
-    if (m_control)
-        m_control->raiseCancel();
 }
 
 void SweepController::cancelCurrent()
@@ -184,17 +133,9 @@ void SweepController::cancelCurrent()
     m_control->setPaused(false);  // a held run has to reach its next batch to stop
 }
 
-void SweepController::cancelAndWait()
-{
-    if (!m_thread)
-        return;
-    cancel();
-    tearDown();
-}
-
 QString SweepController::interruptAndWait()
 {
-    if (!m_thread)
+    if (!isRunning())
         return {};
     const auto control = m_control;
     cancelAndWait();
@@ -215,18 +156,6 @@ QString SweepController::interruptAndWait()
         return errorText(e);  // the sweep stays `cancelled`, which resumes the same way
     }
     return {};
-}
-
-void SweepController::tearDown()
-{
-    m_thread->quit();
-    m_thread->wait();
-    delete m_worker;
-    m_worker = nullptr;
-    delete m_thread;
-    m_thread = nullptr;
-    m_control.reset();
-    Q_EMIT runningChanged(false);
 }
 
 }  // namespace sllmr::ui

@@ -1,10 +1,10 @@
 #pragma once
 
-// Runs an ablation sweep off the GUI thread, shaped like RunController: one worker thread per
-// sweep with its own connection to the experiment store, the same control block (cancel, pause,
-// the run in progress), value-type signals, and interrupt-and-wait for quitting. The worker
-// creates the sweep from an expanded grid (or continues a stored one) and calls core's runSweep,
-// which runs the queue one item at a time. Cancel stops the whole sweep (resumable);
+// Runs an ablation sweep off the GUI thread, a WorkerController like RunController: one worker
+// thread per sweep with its own connection to the experiment store, the same control block
+// (cancel, pause, the run in progress), value-type signals, and interrupt-and-wait for quitting.
+// The worker creates the sweep from an expanded grid (or continues a stored one) and calls core's
+// runSweep, which runs the queue one item at a time. Cancel stops the whole sweep (resumable);
 // cancelCurrent() stops only the run in progress and goes on with the next item. The destructor
 // cancels and waits, so closing the window never leaves the store half-written.
 
@@ -16,8 +16,6 @@
 
 #include "analysis/grid.h"
 #include "engine/run_controller.h"
-
-class QThread;
 
 namespace sllmr::ui {
 
@@ -61,7 +59,7 @@ private:
     std::shared_ptr<RunControlBlock> m_control;
 };
 
-class SweepController : public QObject
+class SweepController : public WorkerController
 {
     Q_OBJECT
 
@@ -74,8 +72,6 @@ public:
     SweepController(SweepController&&) = delete;
     SweepController& operator=(SweepController&&) = delete;
 
-    [[nodiscard]] bool isRunning() const { return m_thread != nullptr; }
-    [[nodiscard]] bool isPaused() const;
     /// The sweep in progress (0 until the worker has created it) and its current run.
     [[nodiscard]] qint64 currentSweepId() const { return m_sweepId; }
     [[nodiscard]] qint64 currentRunId() const { return m_runId; }
@@ -85,19 +81,13 @@ public:
     bool start(const Grid& grid, const GridExpansion& expansion);
     /// Continues a stored sweep: completed items are kept, unfinished runs resume.
     bool resume(qint64 sweepId);
-    void setPaused(bool paused);
-    /// Stops the whole sweep after the current batch (the sweep is resumable).
-    void cancel();
     /// Stops only the run in progress; the queue goes on with the next item.
     void cancelCurrent();
-    void cancelAndWait();
     /// What quitting does: stops like cancelAndWait() and marks the sweep and its current run
     /// `interrupted` (resumable). Returns the store's error when a mark could not be written.
     QString interruptAndWait();
 
 Q_SIGNALS:
-    void runningChanged(bool running);
-    void pausedChanged(bool paused);
     void sweepStarted(qint64 sweepId, int items);
     void itemStarted(const sllmr::ui::SweepItemUpdate& item);
     void itemFinished(int position, const QString& status, const QString& error);
@@ -108,13 +98,7 @@ Q_SIGNALS:
 
 private:
     bool launch(std::optional<std::pair<Grid, GridExpansion>> grid, qint64 sweepId);
-    void tearDown();
 
-    QString m_databasePath;
-    QThread* m_thread = nullptr;
-    SweepWorker* m_worker = nullptr;
-    quint64 m_generation = 0;
-    std::shared_ptr<RunControlBlock> m_control;
     qint64 m_sweepId = 0;
     qint64 m_runId = 0;
     SweepItemUpdate m_item;

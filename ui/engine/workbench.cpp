@@ -46,8 +46,19 @@ Workbench::Workbench(QString databasePath, QObject* parent)
     , m_jobs(new JobRunner(this))
 {
     connect(m_jobs, &JobRunner::busyChanged, this, [this](const QString&, bool busy) {
-        if (!busy)
-            Q_EMIT busyChanged(false, {});
+        if (busy)
+            return;
+        m_loadingFiles = false;
+        // Thresholds edited while files were loading apply to what loaded (finish() runs first).
+        if (m_segmentsPending)
+            QMetaObject::invokeMethod(
+                this,
+                [this] {
+                    if (std::exchange(m_segmentsPending, false))
+                        setSegments(m_config.dataset.segments);
+                },
+                Qt::QueuedConnection);
+        Q_EMIT busyChanged(false, {});
     });
     try {
         m_config = runConfigFromJson(toJson(defaultRunConfig()), {});
@@ -114,6 +125,12 @@ void Workbench::setSegments(const SegmentSpec& spec)
     m_config.dataset.segments = spec;
     if (!m_state.dataset)
         return;
+    if (m_loadingFiles) {
+        // A segmentation of the old dataset must not supersede the dataset or scores loading
+        // now: the new thresholds are applied once they have loaded.
+        m_segmentsPending = true;
+        return;
+    }
     Request request;
     request.kind = Request::Kind::Segments;
     request.datasetSpec = m_config.dataset;
@@ -133,6 +150,7 @@ bool Workbench::isBusy() const
 
 void Workbench::start(Request request)
 {
+    m_loadingFiles = request.kind != Request::Kind::Segments;
     const QString what = request.kind == Request::Kind::Dataset  ? tr("Loading the dataset")
                          : request.kind == Request::Kind::Scores ? tr("Loading the LLM scores")
                                                                  : tr("Updating the segments");
@@ -180,8 +198,12 @@ void Workbench::finish(const Request& request, LoadedState output)
     const bool datasetChanged = output.dataset != m_state.dataset;
     const bool scoresChanged = output.scores != m_state.scores;
     m_state = std::move(output);
-    if (request.kind == Request::Kind::Dataset)
+    if (request.kind == Request::Kind::Dataset) {
+        const SegmentSpec edited = m_config.dataset.segments;
         m_config.dataset = request.datasetSpec;
+        if (m_segmentsPending)
+            m_config.dataset.segments = edited;
+    }
     if (request.kind == Request::Kind::Scores)
         m_config.scores = request.scoreSpec;
     if (request.kind != Request::Kind::Segments)

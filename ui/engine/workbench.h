@@ -83,6 +83,8 @@ private:
     RunConfig m_config;
     LoadedState m_state;
     JobRunner* m_jobs = nullptr;
+    bool m_loadingFiles = false;     // a dataset or scores job is in progress
+    bool m_segmentsPending = false;  // thresholds edited meanwhile, applied after it
 };
 
 }  // namespace sllmr::ui
