@@ -167,6 +167,8 @@ private Q_SLOTS:
     void guiThreadNeverStalls();
     void chartsExportImageAndData();
     void emptyChartsShowWhatFillsThem();
+    void legendsWrapInsteadOfClipping();
+    void resultsSayWhenSegmentsDiffer();
     void wheelOnlyChangesFocusedFields();
     void badScoreFileShowsAnErrorAndKeepsState();
     void recentListsOnlyFilesThatLoaded();
@@ -668,6 +670,59 @@ void TestUi::emptyChartsShowWhatFillsThem()
     QVERIFY(results->rect().contains(label->geometry()));
     QVERIFY(label->heightForWidth(label->width()) <= label->height());
     QVERIFY(!results->title().contains(QStringLiteral("  ")));  // no metric left out
+}
+
+void TestUi::legendsWrapInsteadOfClipping()
+{
+    // Long series names in a narrow chart: the legend wraps to rows that fit the chart's width.
+    ui::Chart chart(QStringLiteral("narrow"));
+    chart.showLegendBelow();
+    for (int k = 0; k < 6; ++k)
+        chart.addGraph()->setName(QStringLiteral("selective, reliability gate, seed %1").arg(k));
+    chart.resize(360, 300);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    chart.replot();
+    QVERIFY(chart.legend->visible());
+    QVERIFY2(chart.legend->outerRect().right() <= chart.width(),
+             qPrintable(QStringLiteral("legend to x = %1 in a %2 px chart")
+                            .arg(chart.legend->outerRect().right())
+                            .arg(chart.width())));
+    QVERIFY(chart.legend->wrap() < 4);
+    // Wide again: entries side by side.
+    chart.resize(1600, 300);
+    chart.replot();
+    QCOMPARE(chart.legend->wrap(), 4);
+    QVERIFY(chart.legend->outerRect().right() <= chart.width());
+}
+
+void TestUi::resultsSayWhenSegmentsDiffer()
+{
+    // Two runs whose cold segment differs (another threshold): the Results page says their
+    // segments are not comparable, and names each series by the setting that tells them apart.
+    const qint64 first = trainRun(1);
+    QVERIFY(first > 0);
+    auto* wb = m_window->workbench();
+    SegmentSpec segments = wb->config().dataset.segments;
+    segments.cold = Threshold{"absolute", 40};
+    wb->setSegments(segments);
+    QTRY_VERIFY_WITH_TIMEOUT(!wb->isBusy() && wb->state().segmentation->tauUser == 40,
+                             kLoadTimeoutMs);
+    const qint64 second = trainRun(1);
+    QVERIFY(second > 0);
+    auto* page = m_window->resultsPage();
+    m_window->showPage(MainWindow::Page::Results);
+    page->setMetric(QStringLiteral("auc"));
+    page->showRuns({first, second});
+    QTRY_VERIFY_WITH_TIMEOUT(
+        page->lowAucNote()->isVisible() &&
+            page->lowAucNote()->text().contains(QStringLiteral("Not the same segments")),
+        kLoadTimeoutMs);
+    QVERIFY(page->lowAucNote()->text().contains(QStringLiteral("cold")));
+    QVERIFY(page->lowAucNote()->text().contains(QStringLiteral("run %1").arg(second)));
+    // The two series differ only in the threshold, and their names say so.
+    const QString csv = page->chart()->toCsv();
+    QVERIFY2(csv.contains(QStringLiteral("cold.value 40")), qPrintable(csv.left(400)));
 }
 
 void TestUi::wheelOnlyChangesFocusedFields()

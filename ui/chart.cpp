@@ -11,6 +11,7 @@
 #include <QTextStream>
 #include <QToolTip>
 
+#include <algorithm>
 #include <array>
 
 namespace sllmr::ui {
@@ -251,6 +252,20 @@ void Chart::syncLegendRow()
     } else if (!wanted && inLayout) {
         plotLayout()->take(legend);
         plotLayout()->simplify();
+    }
+    if (!wanted)
+        return;
+    // As many entries side by side as the chart's width holds (at most 4): a row wider than the
+    // chart would be clipped at its right edge.
+    int widest = 1;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (const QCPAbstractLegendItem* entry = legend->item(i))  // a grid cell may be empty
+            widest = std::max(widest, entry->minimumOuterSizeHint().width());
+    const int available = width() - legend->margins().left() - legend->margins().right() - 8;
+    const int columns = std::clamp(available / (widest + legend->columnSpacing()), 1, 4);
+    if (columns != legend->wrap()) {
+        legend->setWrap(columns);
+        legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);  // re-arranges the entries
     }
 }
 
