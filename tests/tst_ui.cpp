@@ -261,6 +261,18 @@ void TestUi::demoLoadsThroughTheWorkbench()
     QVERIFY(nav);
     QCOMPARE(nav->count(), 8);
     QVERIFY(m_window->scoresPage()->segmentTable()->rowCount() >= 5);
+    // The load report's counts are in sight, next to their labels (not pushed right by a warning).
+    m_window->showPage(MainWindow::Page::LlmScores);
+    auto* report = m_window->scoresPage()->findChild<QTableWidget*>(QStringLiteral("scoreReport"));
+    QVERIFY(report);
+    QTRY_VERIFY(report->rowCount() > 2 && report->isVisible());
+    QCOMPARE(report->item(1, 1)->text(), QStringLiteral("matched (the scores)"));
+    QCOMPARE(report->item(1, 0)->text(), QStringLiteral("29,174"));
+    const QRect count = report->visualItemRect(report->item(1, 0));
+    QVERIFY2(count.right() <= report->viewport()->width(),
+             qPrintable(QStringLiteral("count cell ends at %1 of %2 px")
+                            .arg(count.right())
+                            .arg(report->viewport()->width())));
     QVERIFY(m_window->dataPage()->popularityChart()->graph(0)->dataCount() > 1000);
 }
 
@@ -381,6 +393,15 @@ void TestUi::runsTableMatchesTheDatabase()
     m_window->runsPage()->setFilterText(QStringLiteral("no such run"));
     QCOMPARE(m_window->runsPage()->proxy()->rowCount(), 0);
     m_window->runsPage()->setFilterText({});
+    // Newest first, and the sorted column's tooltip says so in words.
+    auto* proxy = m_window->runsPage()->proxy();
+    QCOMPARE(proxy->sortColumn(), static_cast<int>(ui::RunsModel::Id));
+    QVERIFY(proxy->headerData(ui::RunsModel::Id, Qt::Horizontal, Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("largest first")));
+    QVERIFY(!proxy->headerData(ui::RunsModel::Auc, Qt::Horizontal, Qt::ToolTipRole)
+                 .toString()
+                 .contains(QStringLiteral("Sorted by")));
 }
 
 void TestUi::cancelStopsWithinASecond()
@@ -694,6 +715,10 @@ void TestUi::legendsWrapInsteadOfClipping()
     chart.replot();
     QCOMPARE(chart.legend->wrap(), 4);
     QVERIFY(chart.legend->outerRect().right() <= chart.width());
+    // Fitted to the data, no point sits on the plot's edge (the gate parameters once did).
+    chart.graph(0)->setData({1, 2, 3}, {0.9, 1.1, -0.42});
+    chart.rescaleWithMargin();
+    QVERIFY(chart.yAxis->range().lower < -0.42 && chart.yAxis->range().upper > 1.1);
 }
 
 void TestUi::resultsSayWhenSegmentsDiffer()

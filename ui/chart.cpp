@@ -269,6 +269,14 @@ void Chart::syncLegendRow()
     }
 }
 
+void Chart::rescaleWithMargin()
+{
+    rescaleAxes();
+    const QCPRange r = yAxis->range();
+    const double pad = std::max(r.size() * 0.08, 0.01);
+    yAxis->setRange(r.lower - pad, r.upper + pad);
+}
+
 void Chart::setPlaceholder(const QString& text)
 {
     m_placeholder->setText(text);

@@ -47,6 +47,9 @@ public:
     void setIntegerKeys(bool on);
     /// A dashed horizontal line at `y` with a label (kept when graphs are cleared).
     void addReferenceLine(double y, const QString& label);
+    /// Fits both axes to the data, the value axis with a margin of 8% of its span (at least
+    /// 0.01) on each side, so that no point sits on the plot's edge.
+    void rescaleWithMargin();
     /// Back to the ranges the page last set (undoes zoom and pan).
     void resetView();
     /// The read-out for the point nearest to `pos` (widget coordinates); empty when none is near.

@@ -295,7 +295,10 @@ InspectorPage::~InspectorPage()
 
 void InspectorPage::rebuildRunList()
 {
-    const qint64 current = m_runPicker->currentData().toLongLong();
+    // The user's choice in the list; before the list first fills, the run already open (a run
+    // opened from the command line or another page before the runs were read).
+    const qint64 current =
+        m_runPicker->count() > 0 ? m_runPicker->currentData().toLongLong() : openedRun();
     m_runPicker->clear();
     for (const RunRow& r : m_runs->rows()) {
         if (r.status != QLatin1String("completed"))
@@ -486,7 +489,7 @@ void InspectorPage::showOverview(const InspectedRun& run, const std::vector<Gate
             g->addData(e.epoch, e.parameters[p]);
     }
     for (Chart* c : {m_epochChart, m_parameterChart}) {
-        c->rescaleAxes();
+        c->rescaleWithMargin();
         c->xAxis->setRange(0.5, std::max(2.0, c->xAxis->range().upper + 0.5));
         c->setPlaceholder(epochs.empty() ? tr("No epochs stored") : QString());
         c->requestReplot();

@@ -262,7 +262,7 @@ void RunPage::addPoint(Chart* chart, const QString& series, double x, double y)
         graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
     }
     graph->addData(x, y);
-    chart->rescaleAxes();
+    chart->rescaleWithMargin();
     chart->xAxis->setRange(0.5, std::max(chart->xAxis->range().upper + 0.5, 2.0));
     chart->requestReplot();
 }

@@ -55,6 +55,24 @@ public:
         invalidateRowsFilter();
     }
 
+    // Header tooltips say the order in words: Qt draws a downward arrow for ascending order,
+    // which many read the other way round.
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override
+    {
+        QVariant value = QSortFilterProxyModel::headerData(section, orientation, role);
+        if (role != Qt::ToolTipRole || orientation != Qt::Horizontal)
+            return value;
+        QString text = value.toString();
+        if (section == sortColumn())
+            text +=
+                QLatin1Char('\n') +
+                (sortOrder() == Qt::AscendingOrder
+                     ? QObject::tr("Sorted by this column: smallest first (A to Z, oldest first).")
+                     : QObject::tr("Sorted by this column: largest first (Z to A, newest first)."));
+        return text + QLatin1Char('\n') +
+               QObject::tr("Click a title to sort by it; right-click to choose the columns.");
+    }
+
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& parent) const override
     {

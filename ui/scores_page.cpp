@@ -62,7 +62,8 @@ ScoresPage::ScoresPage(Workbench* workbench, QWidget* parent)
     m_report = new QTableWidget(split);
     m_report->setObjectName(QStringLiteral("scoreReport"));
     m_report->setColumnCount(2);
-    m_report->setHorizontalHeaderLabels({tr("Load report"), tr("Rows")});
+    // Counts first: at any width of the table they stay in sight, the labels take the rest.
+    m_report->setHorizontalHeaderLabels({tr("Rows"), tr("Load report")});
     m_report->horizontalHeader()->setStretchLastSection(true);
     m_report->verticalHeader()->hide();
     auto* right = new QSplitter(Qt::Vertical, split);
@@ -164,16 +165,22 @@ void ScoresPage::showReport()
     for (const auto& [label, value] : rows) {
         const int row = m_report->rowCount();
         m_report->insertRow(row);
-        m_report->setItem(row, 0, readOnlyCell(label));
-        m_report->setItem(row, 1, readOnlyCell(countText(value), true));
+        m_report->setItem(row, 0, readOnlyCell(countText(value), true));
+        QTableWidgetItem* text = readOnlyCell(label);
+        text->setToolTip(label);
+        m_report->setItem(row, 1, text);
     }
     for (const auto& w : r.warnings) {
         const int row = m_report->rowCount();
         m_report->insertRow(row);
         m_report->setItem(row, 0, readOnlyCell(tr("warning")));
-        m_report->setItem(row, 1, readOnlyCell(QString::fromStdString(w)));
+        QTableWidgetItem* text = readOnlyCell(QString::fromStdString(w));
+        text->setToolTip(text->text());  // elided in the cell
+        m_report->setItem(row, 1, text);
     }
-    m_report->resizeColumnsToContents();
+    // The counts at their width, labels and warnings (elided, full in the tooltip) in the rest: a
+    // column as wide as the longest warning once pushed the counts out of sight.
+    m_report->resizeColumnToContents(0);
 }
 
 void ScoresPage::showQuality()
