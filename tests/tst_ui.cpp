@@ -173,6 +173,7 @@ private Q_SLOTS:
     void badScoreFileShowsAnErrorAndKeepsState();
     void recentListsOnlyFilesThatLoaded();
     void thresholdsEditedWhileLoadingApplyToTheNewData();
+    void undoRestoresSettingsAndThresholds();
     void inspectorMatchesTheDatabase();
     void gridShownIsTheGridRun();
     void ablationSweepReachesTheMatrix();
@@ -922,6 +923,46 @@ void TestUi::thresholdsEditedWhileLoadingApplyToTheNewData()
     QCOMPARE(wb->state().dataset->numUsers(), 610u);  // ml-latest-small, not the demo's split
 }
 
+void TestUi::undoRestoresSettingsAndThresholds()
+{
+    auto* wb = m_window->workbench();
+    const RunConfig before = wb->config();
+    const double tauBefore = wb->state().segmentation->tauUser;
+    QVERIFY(!wb->canRedo());
+    // A training setting, then a threshold.
+    RunConfig c = before;
+    c.model.dim = before.model.dim + 16;
+    wb->updateTraining(c);
+    SegmentSpec segments = before.dataset.segments;
+    segments.cold = Threshold{"absolute", 30};
+    wb->setSegments(segments);
+    QTRY_VERIFY_WITH_TIMEOUT(!wb->isBusy() && wb->state().segmentation->tauUser == 30,
+                             kLoadTimeoutMs);
+    QVERIFY(wb->canUndo());
+    // Undo the threshold: segmentation and the Data page's field go back.
+    wb->undo();
+    QTRY_VERIFY_WITH_TIMEOUT(!wb->isBusy() && wb->state().segmentation->tauUser == tauBefore,
+                             kLoadTimeoutMs);
+    QCOMPARE(wb->config().dataset.segments.cold.mode, before.dataset.segments.cold.mode);
+    QCOMPARE(wb->config().model.dim, before.model.dim + 16);
+    QVERIFY(
+        m_window->dataPage()->liveSummary().contains(QStringLiteral("|H(u)| < %1").arg(tauBefore)));
+    // Undo the setting, then redo it.
+    wb->undo();
+    QCOMPARE(wb->config().model.dim, before.model.dim);
+    QVERIFY(wb->canRedo());
+    wb->redo();
+    QCOMPARE(wb->config().model.dim, before.model.dim + 16);
+    // The Edit menu offers it with the standard keys.
+    bool found = false;
+    for (QAction* menu : m_window->menuBar()->actions())
+        if (menu->menu())
+            for (QAction* a : menu->menu()->actions())
+                found =
+                    found || (a->shortcut() == QKeySequence(QKeySequence::Undo) && a->isEnabled());
+    QVERIFY(found);
+}
+
 void TestUi::inspectorMatchesTheDatabase()
 {
     QVERIFY(trainRun(2) > 0);
@@ -937,6 +978,9 @@ void TestUi::inspectorMatchesTheDatabase()
     QVERIFY2(opened.wait(kLoadTimeoutMs),
              failed.isEmpty() ? "timeout" : qPrintable(failed.front().front().toString()));
     QCOMPARE(page->openedRun(), id);
+    auto* picker = page->findChild<QComboBox*>(QStringLiteral("inspectorRun"));
+    QVERIFY(picker);
+    QTRY_COMPARE(picker->currentData().toLongLong(), id);  // the list shows the run that is open
     // The "during training" bars are the stored gate bins of the evaluated (best) epoch.
     const auto best =
         db.query(QStringLiteral("SELECT value FROM segment_metrics WHERE run_id = %1 AND segment = "

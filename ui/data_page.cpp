@@ -126,8 +126,10 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
     connectThresholds();
     connectWorkbench();
     rebuildRecentMenu();
-    setThresholds(m_workbench->config().dataset.segments.cold,
-                  m_workbench->config().dataset.segments.tail);
+    // Shown, not applied: they are the configuration's already (applying them here once raced
+    // the first load and overrode thresholds set meanwhile).
+    showThresholds(m_workbench->config().dataset.segments.cold,
+                   m_workbench->config().dataset.segments.tail);
     m_title->setText(tr("No dataset loaded"));
 }
 
@@ -270,6 +272,13 @@ void DataPage::connectWorkbench()
     });
     connect(m_workbench, &Workbench::failed, this, [this] { m_pendingRecent.clear(); });
     connect(m_workbench, &Workbench::derivedChanged, this, &DataPage::showSegments);
+    // Undo and redo change the thresholds from outside: show them (unless an edit here is still
+    // waiting to be applied).
+    connect(m_workbench, &Workbench::configChanged, this, [this] {
+        if (!m_applyTimer->isActive() && m_workbench->state().dataset)
+            showThresholds(m_workbench->config().dataset.segments.cold,
+                           m_workbench->config().dataset.segments.tail);
+    });
 }
 
 void DataPage::openDataset(const QString& given)

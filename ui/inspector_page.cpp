@@ -109,6 +109,7 @@ InspectorPage::InspectorPage(RunsModel* runs, QString databasePath, QWidget* par
     auto* bar = new QHBoxLayout;
     bar->addWidget(new QLabel(tr("Run"), this));
     m_runPicker = new QComboBox(this);
+    m_runPicker->setObjectName(QStringLiteral("inspectorRun"));
     m_runPicker->setMinimumWidth(420);
     bar->addWidget(m_runPicker, 1);
     m_open = new QPushButton(tr("Inspect"), this);
@@ -295,10 +296,10 @@ InspectorPage::~InspectorPage()
 
 void InspectorPage::rebuildRunList()
 {
-    // The user's choice in the list; before the list first fills, the run already open (a run
-    // opened from the command line or another page before the runs were read).
+    // The user's choice in the list, or a run opened (from the command line or another page)
+    // before the list held it.
     const qint64 current =
-        m_runPicker->count() > 0 ? m_runPicker->currentData().toLongLong() : openedRun();
+        m_pickWhenListed > 0 ? m_pickWhenListed : m_runPicker->currentData().toLongLong();
     m_runPicker->clear();
     for (const RunRow& r : m_runs->rows()) {
         if (r.status != QLatin1String("completed"))
@@ -313,8 +314,11 @@ void InspectorPage::rebuildRunList()
             r.id);
     }
     const int index = m_runPicker->findData(current);
-    if (index >= 0)
+    if (index >= 0) {
         m_runPicker->setCurrentIndex(index);
+        if (current == m_pickWhenListed)
+            m_pickWhenListed = 0;
+    }
 }
 
 void InspectorPage::setBusy(const QString& what)
@@ -325,6 +329,7 @@ void InspectorPage::setBusy(const QString& what)
 void InspectorPage::openRun(qint64 runId)
 {
     const int index = m_runPicker->findData(runId);
+    m_pickWhenListed = index >= 0 ? 0 : runId;  // selected once the runs list holds it
     if (index >= 0)
         m_runPicker->setCurrentIndex(index);
     m_open->setEnabled(false);

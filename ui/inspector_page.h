@@ -85,6 +85,7 @@ private:
     JobRunner* m_jobs;
     std::shared_ptr<InspectorSession> m_session;
     qint64 m_openedRun = 0;
+    qint64 m_pickWhenListed = 0;  // a run to select in the list once it holds it
 
     QComboBox* m_runPicker = nullptr;
     QPushButton* m_open = nullptr;

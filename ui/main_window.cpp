@@ -405,6 +405,21 @@ void MainWindow::createMenus()
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setMenuRole(QAction::QuitRole);
 
+    QMenu* editMenu = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = editMenu->addAction(tr("&Undo a setting"), m_workbench, &Workbench::undo);
+    undo->setShortcut(QKeySequence::Undo);
+    undo->setToolTip(
+        tr("Back to the configuration before the last change of a setting or a "
+           "threshold (a text field being edited undoes its own typing first)."));
+    QAction* redo = editMenu->addAction(tr("&Redo a setting"), m_workbench, &Workbench::redo);
+    redo->setShortcut(QKeySequence::Redo);
+    const auto syncUndo = [this, undo, redo] {
+        undo->setEnabled(m_workbench->canUndo());
+        redo->setEnabled(m_workbench->canRedo());
+    };
+    connect(m_workbench, &Workbench::undoChanged, this, syncUndo);
+    syncUndo();
+
     createRunMenu();
 
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
@@ -500,6 +515,8 @@ void MainWindow::showShortcuts()
         {QStringLiteral("Ctrl+1 ... Ctrl+8"), tr("Go to a workflow page")},
         {QStringLiteral("Ctrl+O"), tr("Open a dataset")},
         {QStringLiteral("Ctrl+Shift+O"), tr("Open LLM scores")},
+        {QStringLiteral("Ctrl+Z / Ctrl+Shift+Z"),
+         tr("Undo / redo a change of a setting or a threshold")},
         {QStringLiteral("Ctrl+S"), tr("Save the run configuration")},
         {QStringLiteral("Ctrl+R"), tr("Start a run (refused while a run or a sweep trains)")},
         {QStringLiteral("Ctrl+P"), tr("Pause or continue the run or sweep in training")},

@@ -75,6 +75,7 @@ Workbench::~Workbench()
 
 void Workbench::setConfig(const RunConfig& config)
 {
+    remember(config);
     const bool dataChanged = toJson(config)["dataset"] != toJson(m_config)["dataset"];
     const bool scoresChanged = toJson(config)["scores"] != toJson(m_config)["scores"];
     m_config = config;
@@ -88,6 +89,12 @@ void Workbench::setConfig(const RunConfig& config)
 
 void Workbench::updateTraining(const RunConfig& config)
 {
+    {
+        RunConfig next = config;
+        next.dataset = m_config.dataset;
+        next.scores = m_config.scores;
+        remember(next);
+    }
     const auto dataset = m_config.dataset;
     const auto scores = m_config.scores;
     m_config = config;
@@ -122,6 +129,11 @@ void Workbench::loadScores(const ScoreFileSpec& spec)
 
 void Workbench::setSegments(const SegmentSpec& spec)
 {
+    {
+        RunConfig next = m_config;
+        next.dataset.segments = spec;
+        remember(next);
+    }
     m_config.dataset.segments = spec;
     if (!m_state.dataset)
         return;
@@ -136,6 +148,58 @@ void Workbench::setSegments(const SegmentSpec& spec)
     request.datasetSpec = m_config.dataset;
     request.input = m_state;
     start(std::move(request));
+}
+
+void Workbench::remember(const RunConfig& next)
+{
+    if (m_restoring || toJson(next) == toJson(m_config))
+        return;
+    m_undo.push_back(m_config);
+    if (m_undo.size() > 200)
+        m_undo.erase(m_undo.begin());
+    m_redo.clear();
+    Q_EMIT undoChanged();
+}
+
+void Workbench::restore(const RunConfig& config)
+{
+    m_restoring = true;
+    auto files = [](const RunConfig& c) {
+        auto j = toJson(c);
+        j["dataset"].erase("segments");
+        return std::make_pair(j["dataset"], j["scores"]);
+    };
+    if (files(config) != files(m_config)) {
+        setConfig(config);  // other files: reload
+    } else {
+        const bool segments =
+            toJson(config)["dataset"]["segments"] != toJson(m_config)["dataset"]["segments"];
+        if (segments)
+            setSegments(config.dataset.segments);
+        updateTraining(config);  // last: its configChanged shows the restored thresholds too
+    }
+    m_restoring = false;
+    Q_EMIT undoChanged();
+}
+
+void Workbench::undo()
+{
+    if (m_undo.empty())
+        return;
+    const RunConfig previous = m_undo.back();
+    m_undo.pop_back();
+    m_redo.push_back(m_config);
+    restore(previous);
+}
+
+void Workbench::redo()
+{
+    if (m_redo.empty())
+        return;
+    const RunConfig next = m_redo.back();
+    m_redo.pop_back();
+    m_undo.push_back(m_config);
+    restore(next);
 }
 
 void Workbench::cancelLoad()

@@ -62,6 +62,14 @@ public:
     void setSegments(const SegmentSpec& spec);
     void cancelLoad();
 
+    /// Undo and redo over the configuration's edits (setConfig, updateTraining, setSegments):
+    /// each restores the configuration as it was before, reloading or re-segmenting only what
+    /// differs. At most 200 steps are kept.
+    void undo();
+    void redo();
+    [[nodiscard]] bool canUndo() const { return !m_undo.empty(); }
+    [[nodiscard]] bool canRedo() const { return !m_redo.empty(); }
+
     [[nodiscard]] bool isBusy() const;
     [[nodiscard]] const LoadedState& state() const { return m_state; }
 
@@ -73,11 +81,15 @@ Q_SIGNALS:
     void derivedChanged();  ///< segmentation, preview index or LLM quality changed
     void configChanged();
     void failed(const QString& title, const QString& message);
+    void undoChanged();  ///< canUndo() or canRedo() may have changed
 
 private:
     struct Request;
     void start(Request request);
     void finish(const Request& request, LoadedState output);
+    /// Records the configuration before an edit that makes it `next` (nothing when equal).
+    void remember(const RunConfig& next);
+    void restore(const RunConfig& config);
 
     QString m_databasePath;
     RunConfig m_config;
@@ -85,6 +97,9 @@ private:
     JobRunner* m_jobs = nullptr;
     bool m_loadingFiles = false;     // a dataset or scores job is in progress
     bool m_segmentsPending = false;  // thresholds edited meanwhile, applied after it
+    std::vector<RunConfig> m_undo;   // configurations before each edit, oldest first
+    std::vector<RunConfig> m_redo;
+    bool m_restoring = false;  // undo()/redo() are applying a configuration
 };
 
 }  // namespace sllmr::ui
