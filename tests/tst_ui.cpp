@@ -75,6 +75,13 @@ void smallRun(ui::Workbench* workbench, int epochs, const std::string& method = 
     workbench->updateTraining(c);
 }
 
+// Writes `bytes` to a new file at `path`; false when it cannot.
+bool writeFile(const QString& path, const QByteArray& bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
 // Direct read of the database, bypassing the store class.
 struct Db
 {
@@ -835,10 +842,7 @@ void TestUi::badScoreFileShowsAnErrorAndKeepsState()
     auto* wb = m_window->workbench();
     const auto before = wb->state().scores;
     const QString bad = m_dir->filePath(QStringLiteral("bad.tsv"));
-    QFile f(bad);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("user\titem\tscore\n1\t1\tnan\n");
-    f.close();
+    QVERIFY(writeFile(bad, "user\titem\tscore\n1\t1\tnan\n"));
     QSignalSpy failed(wb, &ui::Workbench::failed);
     ScoreFileSpec spec;
     spec.path = bad.toStdString();
@@ -868,10 +872,7 @@ void TestUi::recentListsOnlyFilesThatLoaded()
     // A file that fails to load is not listed.
     disconnect(wb, &ui::Workbench::failed, m_window.get(), nullptr);
     const QString bad = m_dir->filePath(QStringLiteral("broken.inter"));
-    QFile f(bad);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("no header here\n");
-    f.close();
+    QVERIFY(writeFile(bad, "no header here\n"));
     QSignalSpy failed(wb, &ui::Workbench::failed);
     m_window->dataPage()->openDataset(bad);
     QVERIFY(failed.wait(kLoadTimeoutMs));
