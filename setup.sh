@@ -24,6 +24,9 @@ packages=(
   # The fuzz preset (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes; the tidy
   # preset and .ci/tidy: clang-tidy.
   clang-14 libclang-rt-14-dev clang-tidy-14
+  # Sweeps on Slurm: the client (sbatch, squeue, scancel) and, for tst_slurm's one-node test
+  # cluster (tests/slurm/start-cluster.sh), the daemons and munge.
+  slurm-client slurmctld slurmd munge
 )
 
 as_root() {

@@ -1,6 +1,7 @@
 #include "cli_runs.h"
 
 #include "analysis/matrix.h"
+#include "analysis/shards.h"
 #include "common/error.h"
 #include "run/runner.h"
 #include "store/experiment_store.h"
@@ -306,6 +307,11 @@ RunCommands::RunCommands(CLI::App& app, const std::string& dbPath) : m_dbPath(db
                       "Continue an interrupted or cancelled run from its last epoch");
     m_run->add_option("--set", m_set, "Override a config key: KEY=VALUE (repeatable)");
     m_run->add_flag("--json", m_json, "Print the result as JSON");
+    m_run->add_option("--sweep-dir", m_sweepDir,
+                      "Run one cell of a sweep folder into its own shard (with --cell)");
+    m_run->add_option("--cell", m_cell, "The cell (item position) to run, with --sweep-dir");
+    m_run->add_option("--threads", m_threads,
+                      "With --cell: train.threads where the cell's config leaves it 0");
 
     auto* runs = app.add_subcommand("runs", "Browse runs in the experiment database");
     runs->require_subcommand(1);
@@ -371,7 +377,6 @@ std::optional<int> RunCommands::execute()
 
 int RunCommands::runConfig()
 {
-    ExperimentStore store(m_dbPath);
     TerminalProgress progress(m_json);
     RunCallbacks cb;
     cb.cancel = &g_cancel;
@@ -387,6 +392,18 @@ int RunCommands::runConfig()
     std::signal(SIGTERM, onInterrupt);
 
     RunOutcome outcome;
+    if (!m_sweepDir.empty() || m_cell >= 0) {
+        if (m_sweepDir.empty() || m_cell < 0 || m_resume > 0 || !m_configPath.empty() ||
+            !m_set.empty())
+            throw Error(ErrorKind::Usage, "--sweep-dir and --cell go together and alone", {}, 0,
+                        "e.g. 'sllmr run --sweep-dir experiments.db.sweeps/sweep-1 --cell 3'");
+        outcome = runCell(m_sweepDir, m_cell, m_threads, cb);
+        fmt::print("cell {}: run {} {} after {} epochs (shard {})\n", m_cell, outcome.runId,
+                   toString(outcome.status), outcome.epochsRun, shardPath(m_sweepDir, m_cell));
+        return outcome.status == RunStatus::Cancelled ? 130 : 0;
+    }
+    // Not before: a sweep cell never opens experiments.db (it may live on a shared filesystem).
+    ExperimentStore store(m_dbPath);
     if (m_resume > 0) {
         if (!m_configPath.empty() || !m_set.empty())
             throw Error(ErrorKind::Usage, "--resume continues a run with its stored config", {}, 0,

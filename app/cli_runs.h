@@ -34,6 +34,9 @@ private:
     std::string m_configPath;
     std::int64_t m_resume = 0;
     std::vector<std::string> m_set;
+    std::string m_sweepDir;
+    int m_cell = -1;
+    int m_threads = 0;
     std::string m_status;
     std::int64_t m_runId = 0;
     std::vector<std::int64_t> m_runIds;

@@ -2,6 +2,7 @@
 
 #include "analysis/grid.h"
 #include "analysis/matrix.h"
+#include "analysis/shards.h"
 #include "analysis/sweep.h"
 #include "common/error.h"
 #include "store/experiment_store.h"
@@ -10,12 +11,15 @@
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace sllmr::cli {
@@ -98,6 +102,16 @@ json expansionJson(const GridExpansion& e, const Grid& g)
             {"duplicates", static_cast<int>(e.items.size()) - e.uniqueRuns}};
 }
 
+// The sllmr that runs the cells: the configured program, else this very binary.
+std::string thisProgram(const ExecutorSettings& settings)
+{
+    if (!settings.slurm.program.empty())
+        return settings.slurm.program;
+    std::error_code ec;
+    const auto self = std::filesystem::canonical("/proc/self/exe", ec);
+    return ec ? std::string("sllmr") : self.string();
+}
+
 void printExpansion(const GridExpansion& e, const Grid& g)
 {
     fmt::print("grid \"{}\"{}{}\n", g.name, g.description.empty() ? "" : ": ", g.description);
@@ -129,11 +143,40 @@ SweepCommands::SweepCommands(CLI::App& app, const std::string& dbPath) : m_dbPat
     m_sweep->add_option("--resume", m_resume, "Continue sweep ID: skip completed items");
     m_sweep->add_flag("--dry-run", m_dryRun, "Only print the expansion");
     m_sweep->add_flag("--json", m_json, "Machine-readable output");
+    m_sweep->add_option("--executor", m_executor, "local (default), processes or slurm")
+        ->check(CLI::IsMember({"local", "processes", "slurm"}));
+    m_sweep->add_option("--jobs", m_jobs, "processes: worker processes (default 2)")
+        ->check(CLI::Range(1, 1024));
+    m_sweep->add_option("--sweep-dir", m_folder,
+                        "processes/slurm: the sweep folder (shared by every node); default "
+                        "<db>.sweeps/sweep-ID");
+    m_sweep->add_option("--partition", m_partition, "slurm: #SBATCH --partition");
+    m_sweep->add_option("--time", m_time, "slurm: #SBATCH --time per cell, e.g. 00:30:00");
+    m_sweep->add_option("--cpus-per-task", m_cpusPerTask, "slurm: #SBATCH --cpus-per-task")
+        ->check(CLI::Range(1, 4096));
+    m_sweep->add_option("--mem", m_mem, "slurm: #SBATCH --mem, e.g. 4G");
+    m_sweep->add_option("--account", m_account, "slurm: #SBATCH --account");
+    m_sweep->add_option("--throttle", m_throttle, "slurm: at most N cells at once (--array=...%N)")
+        ->check(CLI::Range(1, 100000));
+    m_sweep->add_option("--sbatch", m_sbatch,
+                        "slurm: another #SBATCH line, e.g. --sbatch=--qos=short (repeatable)");
+    m_sweep->add_option("--program", m_program,
+                        "slurm: the sllmr the nodes run (default: this binary)");
+    m_sweep->add_flag("--print-script", m_printScript,
+                      "slurm: print the batch script (with --dry-run: without submitting)");
 
     auto* sweeps = app.add_subcommand("sweeps", "Browse sweeps in the experiment database");
     sweeps->require_subcommand(1);
     m_list = sweeps->add_subcommand("list", "List sweeps, newest first, with their progress");
     m_list->add_flag("--json", m_json, "Machine-readable output");
+    m_status = sweeps->add_subcommand(
+        "status", "Per cell of a processes/slurm sweep: pending, running, completed, failed");
+    m_status->add_option("sweep", m_sweepArg, "Sweep id or sweep folder")->required();
+    m_status->add_flag("--json", m_json, "Machine-readable output");
+    m_collect = sweeps->add_subcommand(
+        "collect", "Merge the completed shards of a processes/slurm sweep into the database");
+    m_collect->add_option("sweep", m_sweepArg, "Sweep id or sweep folder")->required();
+    m_collect->add_flag("--json", m_json, "Machine-readable output");
 
     m_matrix = app.add_subcommand(
         "matrix", "Results matrix of a sweep or of runs grouped by name, with significance tests");
@@ -177,6 +220,10 @@ std::optional<int> SweepCommands::execute()
         return sweep();
     if (*m_list)
         return listSweeps();
+    if (*m_status)
+        return sweepStatus();
+    if (*m_collect)
+        return collect();
     if (*m_matrix)
         return matrix();
     if (*m_compare)
@@ -189,30 +236,68 @@ int SweepCommands::sweep()
     if ((m_resume > 0) == !m_gridPath.empty())
         throw Error(ErrorKind::Usage, "give either a grid file or --resume ID", {}, 0,
                     "'sllmr sweep resources/grids/demo-ablation.json' or 'sllmr sweep --resume 1'");
-    std::int64_t sweepId = m_resume;
-    std::optional<ExperimentStore> store;
-    if (m_resume == 0) {
-        const Grid grid = loadGrid(m_gridPath);
-        const GridExpansion expansion = expandGrid(grid);
-        if (m_json && m_dryRun) {
-            std::cout << expansionJson(expansion, grid)
-                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << '\n';
-            return 0;
+    if (m_resume > 0) {
+        ExperimentStore store(m_dbPath);
+        const auto sweep = store.sweep(m_resume);
+        if (!sweep)
+            throw Error(ErrorKind::NotFound, fmt::format("sweep {} does not exist", m_resume),
+                        m_dbPath, 0, "'sllmr sweeps list' shows the sweeps");
+        const json grid = json::parse(sweep->gridJson, nullptr, false);
+        if (!grid.is_discarded() && grid.contains("folder")) {
+            ExecutorSettings settings = executorSettings(grid.value("executor", json()));
+            if (settings.kind == ExecutorKind::Local)
+                throw Error(ErrorKind::Usage,
+                            fmt::format("sweep {} runs its cells as shards; it cannot continue "
+                                        "in this process",
+                                        m_resume),
+                            {}, 0, "use --executor processes or slurm, or the sweep's own");
+            return runElsewhere(store, m_resume, settings, true);
         }
+        if (!m_executor.empty() && m_executor != "local")
+            throw Error(ErrorKind::Usage,
+                        fmt::format("sweep {} was started by the local executor", m_resume), {}, 0,
+                        "resume it without --executor, or start the grid again");
         if (!m_json)
-            printExpansion(expansion, grid);
-        if (m_dryRun)
-            return 0;
-        store.emplace(m_dbPath);
-        sweepId = createSweep(*store, grid, expansion);
-    } else {
-        store.emplace(m_dbPath);
+            fmt::print("sweep {}\n", m_resume);
+        return runLocal(store, m_resume);
     }
+    const Grid grid = loadGrid(m_gridPath);
+    const GridExpansion expansion = expandGrid(grid);
+    const ExecutorSettings settings = executorSettings(grid.executor);
+    if (m_json && m_dryRun) {
+        std::cout << expansionJson(expansion, grid)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
+        return 0;
+    }
+    if (!m_json)
+        printExpansion(expansion, grid);
+    if (m_dryRun) {
+        if (settings.kind == ExecutorKind::Slurm && m_printScript) {
+            const auto m =
+                previewManifest(grid.name, expansion, 0,
+                                settings.folder.empty() ? "SWEEP_FOLDER" : settings.folder);
+            const auto waves = cellWaves(m, m.cells());
+            for (std::size_t w = 0; w < waves.size(); ++w)
+                fmt::print(
+                    "\n--- array job {} of {}{}\n{}", w + 1, waves.size(),
+                    w > 0 ? " (submitted with --dependency=afterany on the previous one)" : "",
+                    slurmScript(m, settings.slurm, waves[w], thisProgram(settings)));
+        }
+        return 0;
+    }
+    ExperimentStore store(m_dbPath);
+    const std::int64_t sweepId = createSweep(store, grid, expansion);
     if (!m_json)
         fmt::print("sweep {}\n", sweepId);
     std::fflush(stdout);
+    if (settings.kind == ExecutorKind::Local)
+        return runLocal(store, sweepId);
+    return runElsewhere(store, sweepId, settings, false);
+}
 
+int SweepCommands::runLocal(ExperimentStore& store, std::int64_t sweepId)
+{
     const bool tty = !m_json && isatty(fileno(stderr));
     SweepCallbacks cb;
     cb.cancelAll = &g_cancelSweep;
@@ -251,13 +336,13 @@ int SweepCommands::sweep()
     g_cancelSweep.store(false);
     std::signal(SIGINT, onSweepInterrupt);
     std::signal(SIGTERM, onSweepInterrupt);
-    const SweepOutcome outcome = runSweep(*store, sweepId, cb);
+    const SweepOutcome outcome = runSweep(store, sweepId, cb);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
 
     if (m_json) {
         json items = json::array();
-        for (const auto& i : store->sweepItems(sweepId))
+        for (const auto& i : store.sweepItems(sweepId))
             items.push_back({{"position", i.position},
                              {"row", i.rowLabel},
                              {"seed", i.seed},
@@ -284,6 +369,228 @@ int SweepCommands::sweep()
     if (outcome.status == RunStatus::Cancelled)
         return 130;
     return outcome.status == RunStatus::Failed ? 1 : 0;
+}
+
+ExecutorSettings SweepCommands::executorSettings(const json& fromGrid) const
+{
+    ExecutorSettings s =
+        executorFromJson(fromGrid, m_gridPath.empty() ? "the sweep's grid" : m_gridPath);
+    if (!m_executor.empty())
+        s.kind = executorFromJson(json(m_executor), "--executor").kind;
+    if (m_jobs > 0)
+        s.jobs = m_jobs;
+    if (!m_folder.empty())
+        s.folder = m_folder;
+    auto& o = s.slurm;
+    for (const auto& [from, to] : {std::pair{&m_partition, &o.partition},
+                                   {&m_time, &o.time},
+                                   {&m_mem, &o.mem},
+                                   {&m_account, &o.account},
+                                   {&m_program, &o.program}})
+        if (!from->empty()) {
+            if (from->find_first_of("\n\r") != std::string::npos)
+                throw Error(ErrorKind::Usage, "a Slurm option holds a line break", {}, 0,
+                            "give one-line values");
+            *to = *from;
+        }
+    if (m_cpusPerTask > 0)
+        o.cpusPerTask = m_cpusPerTask;
+    if (m_throttle > 0)
+        o.throttle = m_throttle;
+    for (const auto& line : m_sbatch)
+        o.extra.push_back(line);
+    if (s.kind != ExecutorKind::Processes && m_jobs > 0)
+        throw Error(ErrorKind::Usage, "--jobs is an option of --executor processes", {}, 0,
+                    "add --executor processes");
+    return s;
+}
+
+int SweepCommands::runElsewhere(ExperimentStore& store, std::int64_t sweepId,
+                                const ExecutorSettings& settings, bool resuming)
+{
+    const SweepLaunch launch = prepareSweepLaunch(store, sweepId, settings, resuming);
+    const SweepManifest& m = launch.manifest;
+    const std::vector<int>& cells = launch.cells;
+    if (!m_json)
+        fmt::print("sweep folder {}\n{} of {} cells to run ({} executor)\n", m.folder, cells.size(),
+                   m.cells().size(), toString(settings.kind));
+    if (settings.kind == ExecutorKind::Slurm) {
+        json jobs = json::array();
+        if (!cells.empty()) {
+            for (const auto& sub : submitSlurm(m, settings.slurm, cells, thisProgram(settings))) {
+                if (m_printScript && !m_json) {
+                    std::ifstream in(sub.script);
+                    fmt::print("{}\n", std::string(std::istreambuf_iterator<char>(in), {}));
+                }
+                if (!m_json)
+                    fmt::print("submitted array job {} ({} cells{}); script {}\n", sub.jobId,
+                               sub.cells.size(),
+                               sub.dependsOn.empty() ? "" : ", after job " + sub.dependsOn,
+                               sub.script);
+                jobs.push_back({{"job_id", sub.jobId},
+                                {"cells", sub.cells},
+                                {"depends_on", sub.dependsOn},
+                                {"script", sub.script}});
+            }
+        }
+        if (m_json) {
+            std::cout << json{{"sweep_id", sweepId}, {"folder", m.folder}, {"jobs", jobs}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << '\n';
+        } else {
+            fmt::print("follow it: sllmr --db {} sweeps status {}\n", m_dbPath, sweepId);
+            fmt::print("then:      sllmr --db {} sweeps collect {}\n", m_dbPath, sweepId);
+        }
+        return 0;
+    }
+
+    ProcessCallbacks cb;
+    cb.cancel = &g_cancelSweep;
+    cb.onCellStarted = [&](int p, int pid) {
+        const auto& item = m.items[static_cast<std::size_t>(p)];
+        std::fprintf(stderr, "cell %d (%s, seed %lld): worker %d\n", p, item.rowLabel.c_str(),
+                     static_cast<long long>(item.seed), pid);
+    };
+    int failed = 0;
+    cb.onCellFinished = [&](int p, int code) {
+        failed += code != 0 && code != 130;
+        std::fprintf(stderr, "cell %d: %s\n", p,
+                     code == 0     ? "completed"
+                     : code == 130 ? "cancelled"
+                                   : fmt::format("failed (exit {}), see {}/worker.log", code,
+                                                 cellDir(m.folder, p))
+                                         .c_str());
+    };
+    g_cancelSweep.store(false);
+    std::signal(SIGINT, onSweepInterrupt);
+    std::signal(SIGTERM, onSweepInterrupt);
+    runProcesses(m, cells, settings.jobs > 0 ? settings.jobs : 2, thisProgram(settings), cb);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    const CollectReport report = collectSweep(store, sweepId);
+    if (g_cancelSweep.load())
+        store.setSweepStatus(sweepId, RunStatus::Cancelled);
+    if (m_json) {
+        std::cout << json{{"sweep_id", sweepId},
+                          {"folder", m.folder},
+                          {"imported", report.imported},
+                          {"already_collected", report.alreadyCollected},
+                          {"not_collected", report.skipped}}
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
+    } else {
+        fmt::print("sweep {}: {} runs collected, {} already, {} not collected\n", sweepId,
+                   report.imported, report.alreadyCollected, report.skipped);
+        if (report.skipped == 0)
+            fmt::print("results: sllmr --db {} matrix {}\n", m_dbPath, sweepId);
+        else
+            fmt::print("continue with: sllmr --db {} sweep --resume {}\n", m_dbPath, sweepId);
+    }
+    if (g_cancelSweep.load())
+        return 130;
+    return failed > 0 ? 1 : 0;
+}
+
+namespace {
+
+bool isNumber(const std::string& text)
+{
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c) != 0; });
+}
+
+}  // namespace
+
+int SweepCommands::sweepStatus()
+{
+    SweepManifest m;
+    if (isNumber(m_sweepArg)) {
+        const ExperimentStore store(m_dbPath);
+        m = readSweepManifest(sweepFolderOf(store, std::stoll(m_sweepArg)));
+    } else {
+        m = readSweepManifest(m_sweepArg);
+    }
+    const auto cells = sweepCellStatus(m);
+    std::map<std::string, int> counts;
+    json arr = json::array();
+    for (const auto& c : cells) {
+        ++counts[toString(c.state)];
+        arr.push_back({{"position", c.position},
+                       {"row", c.rowLabel},
+                       {"seed", c.seed},
+                       {"state", toString(c.state)},
+                       {"job", c.jobId},
+                       {"slurm_state", c.slurmState},
+                       {"shard", c.shard},
+                       {"detail", c.detail},
+                       {"log_tail", c.logTail}});
+    }
+    if (m_json) {
+        std::cout << json{{"sweep_id", m.sweepId}, {"folder", m.folder}, {"cells", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
+        return 0;
+    }
+    fmt::print("sweep {} \"{}\" in {}\n", m.sweepId, m.name, m.folder);
+    fmt::print("{:>4}  {:<28} {:>5}  {:<10} {:<12} {:<11} {}\n", "cell", "row", "seed", "state",
+               "job", "slurm", "shard");
+    for (const auto& c : cells)
+        fmt::print("{:>4}  {:<28} {:>5}  {:<10} {:<12} {:<11} {}{}{}\n", c.position, c.rowLabel,
+                   c.seed, toString(c.state), c.jobId.empty() ? "-" : c.jobId,
+                   c.slurmState.empty() ? "-" : c.slurmState, c.shard, c.detail.empty() ? "" : ": ",
+                   c.detail);
+    for (const auto& c : cells)
+        if (!c.logTail.empty())
+            fmt::print("\ncell {} log (last lines):\n{}", c.position, c.logTail);
+    fmt::print("\n{} completed, {} running, {} pending, {} failed\n", counts["completed"],
+               counts["running"], counts["pending"], counts["failed"]);
+    return 0;
+}
+
+int SweepCommands::collect()
+{
+    std::string db = m_dbPath;
+    std::int64_t sweepId = 0;
+    if (isNumber(m_sweepArg)) {
+        sweepId = std::stoll(m_sweepArg);
+    } else {
+        const SweepManifest m = readSweepManifest(m_sweepArg);
+        db = m.database;
+        sweepId = m.sweepId;
+    }
+    ExperimentStore store(db);
+    const CollectReport report = collectSweep(store, sweepId);
+    if (m_json) {
+        json items = json::array();
+        for (const auto& i : report.items)
+            items.push_back({{"position", i.position},
+                             {"row", i.rowLabel},
+                             {"seed", i.seed},
+                             {"outcome", i.outcome == CollectedItem::Outcome::Imported ? "imported"
+                                         : i.outcome == CollectedItem::Outcome::AlreadyCollected
+                                             ? "already collected"
+                                             : "not collected"},
+                             {"run_id", i.runId ? json(*i.runId) : json(nullptr)},
+                             {"note", i.note}});
+        std::cout << json{{"sweep_id", sweepId},
+                          {"imported", report.imported},
+                          {"already_collected", report.alreadyCollected},
+                          {"not_collected", report.skipped},
+                          {"status", toString(report.sweepStatus)},
+                          {"items", items}}
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
+        return 0;
+    }
+    for (const auto& i : report.items)
+        if (i.outcome != CollectedItem::Outcome::AlreadyCollected)
+            fmt::print("cell {:>3} {:<28} seed {:>3}: {}\n", i.position, i.rowLabel, i.seed,
+                       i.outcome == CollectedItem::Outcome::Imported
+                           ? fmt::format("run {}", *i.runId)
+                           : "not collected, " + i.note);
+    fmt::print("sweep {}: {} runs collected, {} already collected, {} not collected\n", sweepId,
+               report.imported, report.alreadyCollected, report.skipped);
+    if (report.skipped == 0)
+        fmt::print("results: sllmr --db {} matrix {}\n", db, sweepId);
+    return 0;
 }
 
 int SweepCommands::listSweeps()

@@ -229,6 +229,8 @@ private Q_SLOTS:
     void storedTextIsValidUtf8();
     void epochCommitsAsOne();
     void secondStoreSeesWrites();
+    void importRunRemapsIdsAndCopiesEveryTable();
+    void snapshotsRefuseFilesInUseAndReportDamage();
 };
 
 void TestStore::createsFreshDatabase()
@@ -1096,6 +1098,121 @@ void TestStore::secondStoreSeesWrites()
     writer.addEpochMetrics(runId, {{2, "loss", 0.2}});
     QCOMPARE(qs(writer.run(runId)->notes), QStringLiteral("seen by both"));
     QCOMPARE(reader.epochMetrics(runId).size(), std::size_t{2});
+}
+
+void TestStore::importRunRemapsIdsAndCopiesEveryTable()
+{
+    QTemporaryDir dir;
+    const std::string shardPath = dir.filePath(QStringLiteral("shard.db")).toStdString();
+    std::int64_t shardRun = 0;
+    {
+        ExperimentStore shard(shardPath);
+        const auto d = shard.addDataset(makeDataset("data-a"));
+        const auto sc = shard.addScoreSet(makeScoreSet(d, "scores-a"));
+        auto run = makeRun(d, "cell run");
+        run.scoreSetId = sc;
+        run.status = RunStatus::Completed;
+        shardRun = shard.createRun(run);
+        shard.addEpochMetrics(shardRun, {{1, "base_loss", 0.5}, {2, "base_loss", 0.25}});
+        shard.addSegmentMetrics(shardRun, {{"overall", "auc", 0.81, 100}, {"cold", "auc", 0.7, 9}});
+        shard.addInteractionMetrics(shardRun, {{3, 4, "auc", 0.9}, {5, 6, "auc", 0.1}});
+        shard.addGateBins(shardRun, {{1, "history", 0, 0.0, 5.0, 10, 0.4, 0.3}});
+    }  // closed: no -wal left, as a finished task leaves it
+    QVERIFY(!QFile::exists(QString::fromStdString(shardPath + "-wal")));
+
+    ExperimentStore target(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    const auto other = target.addDataset(makeDataset("data-b"));
+    target.createRun(makeRun(other, "earlier run"));
+    target.createRun(makeRun(other, "another run"));
+    sllmr::SweepRecord sweep;
+    sweep.name = "s";
+    sweep.gridJson = "{}";
+    SweepItemRecord item;
+    item.rowLabel = "row";
+    item.configJson = "{}";
+    item.configHash = "h";
+    SweepItemRecord duplicate = item;
+    duplicate.position = 1;
+    duplicate.duplicateOf = 0;
+    const auto sweepId = target.createSweep(sweep, {item, duplicate});
+
+    const ExperimentStore shard(shardPath, sllmr::StoreAccess::ReadOnlySnapshot);
+    sllmr::RunImport options;
+    options.configJson = R"({"remapped":true})";
+    options.configHash = "new-hash";
+    options.sweepItems = {{sweepId, 0}, {sweepId, 1}};
+    const auto id = target.importRun(shard, shardRun, options);
+    QCOMPARE(id, std::int64_t{3});  // this store's next id, not the shard's 1
+    const auto run = target.run(id);
+    QCOMPARE(qs(run->name), QStringLiteral("cell run"));
+    QCOMPARE(qs(run->configJson), QStringLiteral(R"({"remapped":true})"));
+    QCOMPARE(qs(run->configHash), QStringLiteral("new-hash"));
+    QVERIFY(run->status == RunStatus::Completed);
+    QCOMPARE(qs(target.dataset(*run->datasetId)->contentHash), QStringLiteral("data-a"));
+    QVERIFY(*run->datasetId != other);
+    QCOMPARE(target.scoreSet(*run->scoreSetId)->datasetId, *run->datasetId);
+    QCOMPARE(target.epochMetrics(id).size(), std::size_t{2});
+    QCOMPARE(target.epochMetrics(id)[1].value, 0.25);
+    QCOMPARE(target.segmentMetrics(id).size(), std::size_t{2});
+    QCOMPARE(target.segmentMetrics(id)[1].value, 0.81);
+    QCOMPARE(target.segmentMetrics(id)[1].size, std::int64_t{100});
+    QCOMPARE(target.interactionMetrics(id, "auc").size(), std::size_t{2});
+    QCOMPARE(target.interactionMetrics(id, "auc")[0].value, 0.9);
+    QCOMPARE(target.gateBins(id).size(), std::size_t{1});
+    QCOMPARE(target.gateBins(id)[0].meanActivation, 0.4);
+    for (const auto& i : target.sweepItems(sweepId)) {
+        QCOMPARE(i.runId.value_or(0), id);
+        QVERIFY(i.status == RunStatus::Completed);
+    }
+    // A second import reuses the dataset and score set (matched by content hash).
+    const auto again = target.importRun(shard, shardRun);
+    QCOMPARE(target.run(again)->datasetId, run->datasetId);
+    QCOMPARE(target.run(again)->scoreSetId, run->scoreSetId);
+    QCOMPARE(target.datasets().size(), std::size_t{2});
+
+    // The list of copied tables covers every per-run table of the schema (sweep_items refers to
+    // runs but is the queue, not run data).
+    RawDb raw(dir.filePath(QStringLiteral("experiments.db")));
+    QStringList withRunId = raw.rows(
+        "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p "
+        "WHERE m.type = 'table' AND p.name = 'run_id' AND m.name <> 'sweep_items' ORDER BY 1");
+    QStringList copied;
+    for (const auto& t : sllmr::runTablesForTests())
+        copied << qs(t);
+    copied.sort();
+    QCOMPARE(copied, withRunId);
+}
+
+void TestStore::snapshotsRefuseFilesInUseAndReportDamage()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("shard.db")).toStdString();
+    {
+        ExperimentStore store(path);
+        store.createRun(makeRun(std::nullopt));
+        QVERIFY(QFile::exists(QString::fromStdString(path + "-wal")));  // open: in use
+        const auto error = errorFrom(
+            [&] { ExperimentStore snapshot(path, sllmr::StoreAccess::ReadOnlySnapshot); });
+        QVERIFY(error);
+        QVERIFY(error->kind() == sllmr::ErrorKind::Store);
+        QVERIFY2(error->problem().find("in use") != std::string::npos, error->what());
+        QVERIFY(!sllmr::storeFileProblem(path).empty());
+    }
+    QCOMPARE(qs(sllmr::storeFileProblem(path)), QString());
+    {
+        const ExperimentStore snapshot(path, sllmr::StoreAccess::ReadOnlySnapshot);
+        QCOMPARE(snapshot.runs().size(), std::size_t{1});
+    }
+    QVERIFY(!QFile::exists(QString::fromStdString(path + "-wal")));
+    QVERIFY(!QFile::exists(QString::fromStdString(path + "-shm")));
+    // A partial copy is reported, and left as it was.
+    QFile f(QString::fromStdString(path));
+    QVERIFY(f.resize(f.size() / 2));
+    const auto size = f.size();
+    QVERIFY(!sllmr::storeFileProblem(path).empty());
+    QCOMPARE(QFile(QString::fromStdString(path)).size(), size);
+    QVERIFY(
+        !sllmr::storeFileProblem(dir.filePath(QStringLiteral("missing.db")).toStdString()).empty());
 }
 
 QTEST_APPLESS_MAIN(TestStore)

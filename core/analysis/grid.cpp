@@ -1,5 +1,7 @@
 #include "analysis/grid.h"
 
+#include "analysis/executors.h"
+
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/paths.h"
@@ -86,12 +88,13 @@ Grid gridFromJson(const json& j, const std::string& file, const std::string& bas
 {
     if (!j.is_object())
         gridError(file, "a grid is a JSON object, not " + typeName(j));
-    static const std::set<std::string> allowed = {"name", "description", "base",     "variants",
-                                                  "axes", "seeds",       "reference"};
+    static const std::set<std::string> allowed = {"name", "description", "base",      "variants",
+                                                  "axes", "seeds",       "reference", "executor"};
     for (const auto& [key, value] : j.items())
         if (!allowed.count(key))
             gridError(file, "unknown grid key '" + key + "'",
-                      "allowed: name, description, base, variants, axes, seeds, reference");
+                      "allowed: name, description, base, variants, axes, seeds, reference, "
+                      "executor");
     Grid g;
     g.file = file;
     g.source = j;
@@ -106,6 +109,10 @@ Grid gridFromJson(const json& j, const std::string& file, const std::string& bas
     text("name", g.name);
     text("description", g.description);
     text("reference", g.reference);
+    if (j.contains("executor")) {
+        executorFromJson(j["executor"], file);  // checked now, used by the command that runs it
+        g.executor = j["executor"];
+    }
     if (g.name.empty())
         g.name = file.empty() ? "grid" : fs::path(file).stem().string();
 

@@ -39,8 +39,9 @@ struct Grid
     std::vector<GridVariant> variants;
     std::vector<GridAxis> axes;  // in key order
     std::vector<std::uint64_t> seeds;
-    std::string reference;  // row label as written; "" = the first row
-    nlohmann::json source;  // the grid document as read
+    std::string reference;    // row label as written; "" = the first row
+    nlohmann::json source;    // the grid document as read
+    nlohmann::json executor;  // the "executor" key as read (executors.h), null when absent
 };
 
 struct GridItem

@@ -339,6 +339,11 @@ public:
                                          value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
     }
     Statement& bind(int index, std::nullptr_t) { return check(sqlite3_bind_null(m_stmt, index)); }
+    // A column value of another statement, whatever its type (copies between connections).
+    Statement& bindValue(int index, const sqlite3_value* value)
+    {
+        return check(sqlite3_bind_value(m_stmt, index, value));
+    }
     template <typename T>
     Statement& bind(int index, const std::optional<T>& value)
     {
@@ -378,6 +383,8 @@ public:
     }
 
     std::int64_t int64(int column) const { return sqlite3_column_int64(m_stmt, column); }
+    const sqlite3_value* value(int column) const { return sqlite3_column_value(m_stmt, column); }
+    int columns() const { return sqlite3_column_count(m_stmt); }
     std::optional<std::int64_t> optionalInt64(int column) const
     {
         if (sqlite3_column_type(m_stmt, column) == SQLITE_NULL)
@@ -621,10 +628,8 @@ void requireOwnSchema(const Inspection& found, const std::string& path)
                 "tampered with: restore a backup or choose another file");
 }
 
-// Reads an existing file without writing anything: no lock, no -wal/-shm/-journal file created.
-// `immutable` is only safe without a -wal file (then the main file holds every commit); with one,
-// a plain read-only open is used, which reads the WAL but may need to add a -shm beside it.
-Inspection inspectReadOnly(const std::string& path)
+// file: URI of a path, for read-only opens.
+std::string fileUri(const std::string& path, bool immutable)
 {
     std::string uri = "file:";
     if (!path.empty() && path.front() == '/')
@@ -645,10 +650,40 @@ Inspection inspectReadOnly(const std::string& path)
                 break;
         }
     }
+    return uri + (immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+}
+
+bool hasWal(const std::string& path)
+{
     std::error_code ignored;
-    uri += std::filesystem::exists(path + "-wal", ignored) ? "?mode=ro" : "?mode=ro&immutable=1";
-    const Connection db = openConnection(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
+    return std::filesystem::exists(path + "-wal", ignored);
+}
+
+// Reads an existing file without writing anything: no lock, no -wal/-shm/-journal file created.
+// `immutable` is only safe without a -wal file (then the main file holds every commit); with one,
+// a plain read-only open is used, which reads the WAL but may need to add a -shm beside it.
+Inspection inspectReadOnly(const std::string& path)
+{
+    const Connection db =
+        openConnection(fileUri(path, !hasWal(path)), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
     return inspect(db.get());
+}
+
+// Opens a file no process writes any more: immutable, so nothing is locked or written (safe on a
+// network filesystem). A -wal beside it means a writer is active or was killed: refused.
+Connection openSnapshot(const std::string& path)
+{
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw Error(ErrorKind::Store, "no such store file", path, 0,
+                    "check the path; a sweep cell writes its shard when its task starts");
+    if (hasWal(path))
+        throw Error(ErrorKind::Store,
+                    "the store is in use or its writer was killed (a -wal file is beside it)", path,
+                    0,
+                    "wait until its task ends, or resume the task: reopening it for writing "
+                    "recovers the file");
+    return openConnection(fileUri(path, true), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
 }
 
 enum class Layout { Empty, Older, Current };
@@ -835,6 +870,22 @@ std::string schemaSqlForTests(int version)
 ExperimentStore::ExperimentStore(const std::string& path) : m_path(path)
 {
     checkAndUpgrade();
+}
+
+ExperimentStore::ExperimentStore(const std::string& path, StoreAccess access) : m_path(path)
+{
+    if (access == StoreAccess::ReadWrite) {
+        checkAndUpgrade();
+        return;
+    }
+    Connection db = openSnapshot(path);
+    const Inspection found = inspect(db.get());
+    if (classify(found, path) != Layout::Current)
+        throw Error(
+            ErrorKind::Store,
+            fmt::format("schema {} where this build writes {}", found.userVersion, kSchemaVersion),
+            path, 0, "open it once for writing (e.g. 'sllmr --db FILE runs list')");
+    m_db = db.release();
 }
 
 ExperimentStore::~ExperimentStore()
@@ -1116,6 +1167,17 @@ void ExperimentStore::setSweepStatus(std::int64_t id, RunStatus status)
     });
 }
 
+void ExperimentStore::setSweepGrid(std::int64_t id, const std::string& gridJson)
+{
+    inTransaction(m_db, "update the sweep", [&] {
+        Statement update(m_db, "UPDATE sweeps SET grid_json = ? WHERE id = ?");
+        update.bindAll(gridJson, id).run();
+        if (sqlite3_changes(m_db) == 0)
+            throw Error(ErrorKind::NotFound, fmt::format("sweep {} does not exist", id), m_path, 0,
+                        "'sllmr sweeps list' shows the sweeps");
+    });
+}
+
 void ExperimentStore::setSweepItem(std::int64_t sweepId, int position,
                                    std::optional<std::int64_t> runId, RunStatus status)
 {
@@ -1291,6 +1353,168 @@ std::vector<GateBin> ExperimentStore::gateBins(std::int64_t runId) const
                        s.real(6),
                        s.real(7)};
     });
+}
+
+// --- importing runs from another store (sweep shards)
+// ---------------------------------------------
+
+namespace {
+
+// Every table keyed by run_id besides `runs` itself: what importRun copies, with the columns after
+// run_id. A table added to the schema with a run_id must be added here (tst_store checks that
+// this list covers every table with a run_id column).
+struct RunTable
+{
+    const char* name;
+    const char* columns;
+};
+constexpr std::array<RunTable, 4> kRunTables = {{
+    {"epoch_metrics", "epoch, key, value"},
+    {"segment_metrics", "segment, metric, value, size"},
+    {"interaction_metrics", "user, item, metric, value"},
+    {"gate_bins", "epoch, dimension, bin, lo, hi, count, mean_activation, active_share"},
+}};
+
+// Copies the rows of `table` for `fromRun` in `from` to `toRun` in `to`.
+void copyRunRows(sqlite3* from, sqlite3* to, const RunTable& table, std::int64_t fromRun,
+                 std::int64_t toRun)
+{
+    Statement select(from,
+                     fmt::format("SELECT {} FROM {} WHERE run_id = ?", table.columns, table.name));
+    select.bindAll(fromRun);
+    const int n = select.columns();
+    std::string marks;
+    for (int c = 0; c < n; ++c)
+        marks += ", ?";
+    Statement insert(to, fmt::format("INSERT OR REPLACE INTO {} (run_id, {}) VALUES (?{})",
+                                     table.name, table.columns, marks));
+    while (select.step()) {
+        insert.reset();
+        insert.bind(1, toRun);
+        for (int c = 0; c < n; ++c)
+            insert.bindValue(c + 2, select.value(c));
+        insert.run();
+    }
+}
+
+// This store's id of the dataset `id` of `from` (matched by content hash, inserted when absent).
+std::optional<std::int64_t> importDataset(sqlite3* from, sqlite3* to,
+                                          std::optional<std::int64_t> id)
+{
+    if (!id)
+        return std::nullopt;
+    Statement read(from, selectSql(kDatasetColumns, "FROM datasets WHERE id = ?"));
+    const auto d = first<DatasetRecord>(read.bindAll(*id), readDataset);
+    if (!d)
+        return std::nullopt;
+    Statement existing(to, "SELECT id FROM datasets WHERE content_hash = ?");
+    if (existing.bindAll(d->contentHash).step())
+        return existing.int64(0);
+    Statement insert(to,
+                     "INSERT INTO datasets (name, source, content_hash, spec_json, stats_json, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?)");
+    insert.bindAll(d->name, d->source, d->contentHash, d->specJson, d->statsJson, d->createdAt)
+        .run();
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(to));
+}
+
+std::optional<std::int64_t> importScoreSet(sqlite3* from, sqlite3* to,
+                                           std::optional<std::int64_t> id,
+                                           std::optional<std::int64_t> datasetId)
+{
+    if (!id || !datasetId)
+        return std::nullopt;
+    Statement read(from, selectSql(kScoreSetColumns, "FROM score_sets WHERE id = ?"));
+    const auto r = first<ScoreSetRecord>(read.bindAll(*id), readScoreSet);
+    if (!r)
+        return std::nullopt;
+    Statement existing(to, "SELECT id FROM score_sets WHERE dataset_id = ? AND content_hash = ?");
+    if (existing.bindAll(*datasetId, r->contentHash).step())
+        return existing.int64(0);
+    Statement insert(to,
+                     "INSERT INTO score_sets (dataset_id, name, source, content_hash, spec_json, "
+                     "report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    insert
+        .bindAll(*datasetId, r->name, r->source, r->contentHash, r->specJson, r->reportJson,
+                 r->createdAt)
+        .run();
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(to));
+}
+
+}  // namespace
+
+std::int64_t ExperimentStore::importRun(const ExperimentStore& source, std::int64_t runId,
+                                        const RunImport& options)
+{
+    auto run = source.run(runId);
+    if (!run)
+        throw Error(ErrorKind::NotFound, fmt::format("run {} does not exist", runId), source.path(),
+                    0, "the shard may belong to another sweep");
+    if (!options.configJson.empty()) {
+        run->configJson = options.configJson;
+        run->configHash = options.configHash;
+    }
+    return inTransaction(m_db, "import the run", [&] {
+        const auto datasetId = importDataset(source.m_db, m_db, run->datasetId);
+        const auto scoreSetId = importScoreSet(source.m_db, m_db, run->scoreSetId, datasetId);
+        Statement insert(m_db,
+                         "INSERT INTO runs (dataset_id, score_set_id, name, config_json, "
+                         "config_hash, status, seed, software_version, created_at, "
+                         "started_at, finished_at, error, notes, tags) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        insert
+            .bindAll(datasetId, scoreSetId, run->name, run->configJson, run->configHash,
+                     std::string_view(toString(run->status)), run->seed, run->softwareVersion,
+                     run->createdAt, nullIfEmpty(run->startedAt), nullIfEmpty(run->finishedAt),
+                     nullIfEmpty(run->error), run->notes, run->tags)
+            .run();
+        const auto id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+        for (const auto& table : kRunTables)
+            copyRunRows(source.m_db, m_db, table, runId, id);
+        Statement link(m_db,
+                       "UPDATE sweep_items SET run_id = ?, status = ? "
+                       "WHERE sweep_id = ? AND position = ?");
+        for (const auto& [sweepId, position] : options.sweepItems) {
+            link.reset();
+            link.bindAll(id, std::string_view(toString(run->status)), sweepId, position).run();
+            if (sqlite3_changes(m_db) == 0)
+                throw Error(ErrorKind::NotFound,
+                            fmt::format("sweep {} has no item {}", sweepId, position), m_path, 0,
+                            "'sllmr sweeps list' shows the sweeps");
+        }
+        return id;
+    });
+}
+
+std::vector<std::string> runTablesForTests()
+{
+    std::vector<std::string> names;
+    for (const auto& table : kRunTables)
+        names.emplace_back(table.name);
+    return names;
+}
+
+std::string storeFileProblem(const std::string& path)
+{
+    try {
+        const Connection db = openSnapshot(path);
+        Statement check(db.get(), "PRAGMA integrity_check");
+        std::string problems;
+        while (check.step()) {
+            const auto line = check.text(0);
+            if (line != "ok")
+                problems += (problems.empty() ? "" : "; ") + line;
+        }
+        if (!problems.empty())
+            return "integrity check failed: " + problems;
+        const Inspection found = inspect(db.get());
+        if (found.applicationId != kApplicationId || found.userVersion != kSchemaVersion)
+            return fmt::format("not a store of this version (application id {:#010x}, schema {})",
+                               static_cast<std::uint32_t>(found.applicationId), found.userVersion);
+        return {};
+    } catch (const Error& e) {
+        return e.problem();
+    }
 }
 
 }  // namespace sllmr

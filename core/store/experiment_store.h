@@ -136,12 +136,29 @@ struct SweepItemRecord
     RunStatus status = RunStatus::Pending;
 };
 
+// How a store file is opened. A snapshot reads a file that no process writes any more (e.g. a
+// finished sweep shard on a shared filesystem): no lock, no -wal/-shm file, nothing written, no
+// upgrade; it is refused when a -wal file shows that a writer is (or was, until killed) active.
+enum class StoreAccess { ReadWrite, ReadOnlySnapshot };
+
+// What importRun does besides copying a run: the config it is stored with (a shard's run may refer
+// to runs by shard-local ids) and the sweep items of this store it completes.
+struct RunImport
+{
+    std::string configJson;  // replaces the run's config JSON when not empty...
+    std::string configHash;  // ...with this hash
+    std::vector<std::pair<std::int64_t, int>> sweepItems;  // (sweep id, position) to link
+};
+
 class ExperimentStore
 {
 public:
     // Opens (creating if absent) the database at `path`. Throws Error(Store) when the file is not
     // ours, was written by a newer version, or cannot be opened; the file is then not modified.
     explicit ExperimentStore(const std::string& path);
+    // The same with an explicit access mode; a snapshot throws Error(Store) for a missing file, a
+    // file with a -wal beside it, or one written by another program or a newer version.
+    ExperimentStore(const std::string& path, StoreAccess access);
     ~ExperimentStore();
     ExperimentStore(const ExperimentStore&) = delete;
     ExperimentStore& operator=(const ExperimentStore&) = delete;
@@ -180,6 +197,7 @@ public:
     std::vector<SweepRecord> sweeps() const;                              // newest first
     std::vector<SweepItemRecord> sweepItems(std::int64_t sweepId) const;  // by position
     void setSweepStatus(std::int64_t id, RunStatus status);               // throws NotFound
+    void setSweepGrid(std::int64_t id, const std::string& gridJson);      // throws NotFound
     void setSweepItem(std::int64_t sweepId, int position, std::optional<std::int64_t> runId,
                       RunStatus status);
 
@@ -201,12 +219,29 @@ public:
                                                       const std::string& metric) const;
     std::vector<GateBin> gateBins(std::int64_t runId) const;
 
+    // Copies run `runId` of `source` (another store file, typically a sweep shard opened as a
+    // snapshot) into this store with everything stored about it: the run row, its dataset and
+    // score set (matched by content hash, added when absent), and every per-run table (the list
+    // is kRunTables in experiment_store.cpp). Runs, datasets and score sets get this store's
+    // ids. One transaction, together with the sweep items of `options`; returns the new run id.
+    // Checkpoint files are not copied here (see analysis/shards.h).
+    std::int64_t importRun(const ExperimentStore& source, std::int64_t runId,
+                           const RunImport& options = {});
+
 private:
     void checkAndUpgrade();
 
     std::string m_path;
     sqlite3* m_db = nullptr;
 };
+
+// Runs `PRAGMA integrity_check` on a store file without writing to it (a snapshot, see
+// StoreAccess). Returns an empty string when the file is sound, else what is wrong with it (a
+// missing or unreadable file, a -wal file left by a writer, corruption, not our file).
+std::string storeFileProblem(const std::string& path);
+
+// The per-run tables importRun copies (for the test that they cover the schema).
+std::vector<std::string> runTablesForTests();
 
 // The SQL that created schema version `version` from scratch (1..kSchemaVersion); exposed so
 // tests can build an old database and check the upgrade path.
