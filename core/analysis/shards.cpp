@@ -2,7 +2,7 @@
 
 #include "common/error.h"
 #include "train/run_config.h"
-#include "train/runner.h"
+#include "run/runner.h"
 
 #include <fmt/format.h>
 
