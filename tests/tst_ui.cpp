@@ -175,6 +175,7 @@ private Q_SLOTS:
     void chartsExportImageAndData();
     void emptyChartsShowWhatFillsThem();
     void legendsWrapInsteadOfClipping();
+    void darkThemeReachesSidebarAndCheckBoxes();
     void resultsSayWhenSegmentsDiffer();
     void wheelOnlyChangesFocusedFields();
     void badScoreFileShowsAnErrorAndKeepsState();
@@ -727,6 +728,33 @@ void TestUi::legendsWrapInsteadOfClipping()
     chart.graph(0)->setData({1, 2, 3}, {0.9, 1.1, -0.42});
     chart.rescaleWithMargin();
     QVERIFY(chart.yAxis->range().lower < -0.42 && chart.yAxis->range().upper > 1.1);
+}
+
+void TestUi::darkThemeReachesSidebarAndCheckBoxes()
+{
+    QAction* dark = nullptr;
+    for (QAction* menu : m_window->menuBar()->actions())
+        if (menu->menu())
+            for (QAction* a : menu->menu()->actions())
+                if (a->isCheckable() && a->text().contains(QStringLiteral("Dark")))
+                    dark = a;
+    QVERIFY(dark);
+    dark->setChecked(true);
+    auto* nav = m_window->findChild<QListWidget*>(QStringLiteral("navigation"));
+    QVERIFY(nav);
+    QTRY_VERIFY(nav->palette().color(QPalette::Base).lightness() < 80);  // the sidebar follows
+    // Fusion outlines a check box with the window colour made darker: it must stand out from the
+    // dark base the box is drawn on (unticked boxes once vanished).
+    const QPalette boxes = QApplication::palette("QCheckBox");
+    const int outline = boxes.color(QPalette::Window).darker(140).lightness();
+    QVERIFY2(outline - boxes.color(QPalette::Base).lightness() > 40,
+             qPrintable(QStringLiteral("outline %1 on base %2")
+                            .arg(outline)
+                            .arg(boxes.color(QPalette::Base).lightness())));
+    QCOMPARE(QApplication::palette("QListView").color(QPalette::Window),
+             boxes.color(QPalette::Window));
+    dark->setChecked(false);
+    QTRY_VERIFY(nav->palette().color(QPalette::Base).lightness() > 180);
 }
 
 void TestUi::resultsSayWhenSegmentsDiffer()

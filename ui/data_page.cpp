@@ -275,9 +275,15 @@ void DataPage::connectWorkbench()
     // Undo and redo change the thresholds from outside: show them (unless an edit here is still
     // waiting to be applied).
     connect(m_workbench, &Workbench::configChanged, this, [this] {
-        if (!m_applyTimer->isActive() && m_workbench->state().dataset)
-            showThresholds(m_workbench->config().dataset.segments.cold,
-                           m_workbench->config().dataset.segments.tail);
+        const auto& segments = m_workbench->config().dataset.segments;
+        const auto shown = [](const Threshold& a, const Threshold& b) {
+            return a.mode == b.mode && std::abs(a.value - b.value) < 1e-9;
+        };
+        // Every edit of a training setting emits configChanged: redraw only when they differ.
+        if (m_applyTimer->isActive() || !m_workbench->state().dataset ||
+            (shown(coldThreshold(), segments.cold) && shown(tailThreshold(), segments.tail)))
+            return;
+        showThresholds(segments.cold, segments.tail);
     });
 }
 

@@ -126,6 +126,8 @@ void applyTheme(bool dark)
 {
     if (!dark) {
         QApplication::setPalette(QApplication::style()->standardPalette());
+        for (const char* boxes : {"QListView", "QCheckBox"})
+            QApplication::setPalette(QApplication::style()->standardPalette(), boxes);
         return;
     }
     QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
@@ -148,6 +150,13 @@ void applyTheme(bool dark)
     p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(120, 120, 120));
     p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(120, 120, 120));
     QApplication::setPalette(p);
+    // Fusion outlines a check box with a darker shade of the window colour, which vanishes on a
+    // dark base: for check boxes and the lists that hold them (the runs to compare, the grid's
+    // variants) that colour is a light grey.
+    QPalette views = p;
+    views.setColor(QPalette::Window, QColor(160, 160, 166));
+    for (const char* boxes : {"QListView", "QCheckBox"})
+        QApplication::setPalette(views, boxes);
 }
 
 MainWindow::MainWindow(QString databasePath, QString demoDir, bool restoreLastConfig,
