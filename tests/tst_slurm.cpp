@@ -15,6 +15,7 @@
 #include "analysis/shards.h"
 #include "analysis/sweep.h"
 #include "common/error.h"
+#include "slurm_cluster.h"
 #include "store/experiment_store.h"
 
 #include <QDir>
@@ -37,7 +38,6 @@ using nlohmann::json;
 namespace {
 
 const QString kGrid = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/shard-grid.json");
-const QString kScripts = QStringLiteral(SLLMR_SOURCE_DIR) + QStringLiteral("/tests/slurm/");
 
 struct CliResult
 {
@@ -146,9 +146,7 @@ private:
     std::int64_t m_localSweep = 0;
     QString m_processesDb;
     std::int64_t m_processesSweep = 0;
-    QString m_clusterDir;
-    QString m_clusterProblem;
-    bool m_clusterTried = false;
+    TestCluster m_cluster;
 };
 
 void TestSlurm::initTestCase()
@@ -165,9 +163,7 @@ void TestSlurm::initTestCase()
 
 void TestSlurm::cleanupTestCase()
 {
-    if (!m_clusterDir.isEmpty())
-        QProcess::execute(QStringLiteral("bash"),
-                          {kScripts + QStringLiteral("stop-cluster.sh"), m_clusterDir});
+    m_cluster.stop();
 }
 
 void TestSlurm::gridExecutorKeyIsChecked()
@@ -378,31 +374,7 @@ void TestSlurm::brokenShardsAreReportedAndLeftAlone()
 
 QString TestSlurm::startCluster()
 {
-    if (m_clusterTried)
-        return m_clusterProblem;
-    m_clusterTried = true;
-    if (const QByteArray conf = qgetenv("SLLMR_SLURM_CONF"); !conf.isEmpty()) {
-        qputenv("SLURM_CONF", conf);
-        return {};
-    }
-    const QString dir = m_dir.filePath(QStringLiteral("cluster"));
-    QProcess p;
-    p.start(QStringLiteral("bash"), {kScripts + QStringLiteral("start-cluster.sh"), dir});
-    if (!p.waitForFinished(120000)) {
-        p.kill();
-        m_clusterProblem = QStringLiteral("start-cluster.sh did not finish within 2 minutes");
-        return m_clusterProblem;
-    }
-    m_clusterDir = dir;  // stopped in cleanupTestCase whatever happened
-    if (p.exitCode() != 0) {
-        m_clusterProblem = QString::fromUtf8(p.readAllStandardError()).trimmed();
-        if (m_clusterProblem.isEmpty())
-            m_clusterProblem =
-                QStringLiteral("start-cluster.sh failed (exit %1)").arg(p.exitCode());
-        return m_clusterProblem;
-    }
-    qputenv("SLURM_CONF", (dir + QStringLiteral("/slurm.conf")).toUtf8());
-    return {};
+    return m_cluster.start(m_dir.filePath(QStringLiteral("cluster")), 6817);
 }
 
 json TestSlurm::waitForCells(const QString& db, std::int64_t sweepId, int timeoutMs)

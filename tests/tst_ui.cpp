@@ -14,6 +14,7 @@
 #include "engine/runs_model.h"
 #include "engine/sweep_controller.h"
 #include "engine/workbench.h"
+#include "executor_box.h"
 #include "import_dialogs.h"
 #include "inspector_page.h"
 #include "main_window.h"
@@ -23,6 +24,7 @@
 #include "runs_page.h"
 #include "scores_page.h"
 #include "scoring_dialog.h"
+#include "slurm_cluster.h"
 #include "store/experiment_store.h"
 #include "teaching_demo.h"
 
@@ -185,6 +187,9 @@ private Q_SLOTS:
     void inspectorMatchesTheDatabase();
     void gridShownIsTheGridRun();
     void ablationSweepReachesTheMatrix();
+    void executorChoiceIsTheGridsKey();
+    void processesSweepShowsItsCellsAndCollects();
+    void slurmSweepIsFollowedAndCollected();
     void guidedDemoQuotesTheLoadedData();
     void scoringDryRunWritesThePrompts();
     void importDialogsOfferFormatsAndEncodings();
@@ -197,6 +202,10 @@ private:
     void refreshRuns();
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<MainWindow> m_window;
+    // A one-node Slurm cluster for slurmSweepIsFollowedAndCollected (its own ports: tst_slurm may
+    // have one at the same time), stopped at the end.
+    QTemporaryDir m_clusterDir;
+    TestCluster m_cluster;
 };
 
 void TestUi::initTestCase()
@@ -212,6 +221,8 @@ void TestUi::init()
     QSettings().clear();
     m_window = std::make_unique<MainWindow>(m_dir->filePath(QStringLiteral("experiments.db")),
                                             QStringLiteral(SLLMR_DEMO_DIR), false);
+    // The tests run from the build's tests/ folder: the CLI that runs a sweep's cells elsewhere.
+    m_window->sweepController()->setCellProgram(QStringLiteral(SLLMR_CLI));
     m_window->show();
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
     waitLoaded();
@@ -1231,6 +1242,188 @@ void TestUi::importDialogsOfferFormatsAndEncodings()
         if (box->findData(QStringLiteral("error")) >= 0)
             box->setCurrentIndex(box->findData(QStringLiteral("error")));
     QCOMPARE(scoresDialog.spec().missing, std::string("error"));
+}
+
+namespace {
+
+void chooseExecutor(ui::ExecutorBox* box, ExecutorKind kind)
+{
+    QComboBox* combo = box->kindBox();
+    combo->setCurrentIndex(combo->findData(static_cast<int>(kind)));
+}
+
+// The queue's column `header` as shown.
+QStringList queueColumn(QTableWidget* table, const QString& header)
+{
+    QStringList out;
+    for (int c = 0; c < table->columnCount(); ++c)
+        if (table->horizontalHeaderItem(c)->text() == header)
+            for (int r = 0; r < table->rowCount(); ++r)
+                out << (table->item(r, c) ? table->item(r, c)->text() : QString());
+    return out;
+}
+
+bool allAre(const QStringList& values, const QString& want, int count)
+{
+    return values.size() == count &&
+           std::all_of(values.begin(), values.end(), [&](const QString& v) { return v == want; });
+}
+
+}  // namespace
+
+void TestUi::executorChoiceIsTheGridsKey()
+{
+    auto* page = m_window->ablationPage();
+    page->setGridText(smallGrid());
+    ui::ExecutorBox* box = page->executorBox();
+    QCOMPARE(box->settings().kind, ExecutorKind::Local);
+    QVERIFY(!page->gridText().contains(QStringLiteral("\"executor\"")));
+
+    // Slurm: the grid file gets the key, and the preview is the script sbatch would be given.
+    chooseExecutor(box, ExecutorKind::Slurm);
+    auto* time = box->findChild<QLineEdit*>(QStringLiteral("slurmTime"));
+    QVERIFY(time);
+    QTest::keyClicks(time, QStringLiteral("00:20:00"));
+    box->findChild<QSpinBox*>(QStringLiteral("slurmThrottle"))->setValue(2);
+    auto grid = nlohmann::json::parse(page->gridText().toStdString());
+    QCOMPARE(grid["executor"]["name"].get<std::string>(), std::string("slurm"));
+    QCOMPARE(grid["executor"]["time"].get<std::string>(), std::string("00:20:00"));
+    QCOMPARE(grid["executor"]["throttle"].get<int>(), 2);
+    const QString script = box->script();
+    QVERIFY2(script.contains(QStringLiteral("#SBATCH --time=00:20:00\n")), qPrintable(script));
+    QVERIFY2(script.contains(QStringLiteral("#SBATCH --array=")) &&
+                 script.contains(QStringLiteral("%2\n")),
+             qPrintable(script));
+    QVERIFY(script.contains(QStringLiteral(SLLMR_CLI)));  // the CLI runs each cell
+    QVERIFY(script.contains(QStringLiteral("--cell")));
+    // The form still edits the same file and keeps the executor.
+    QLineEdit* seeds = page->seedsEdit();
+    seeds->selectAll();
+    QTest::keyClicks(seeds, QStringLiteral("1, 2, 3"));
+    grid = nlohmann::json::parse(page->gridText().toStdString());
+    QCOMPARE(grid["seeds"].size(), std::size_t{3});
+    QCOMPARE(grid["executor"]["name"].get<std::string>(), std::string("slurm"));
+
+    // The file decides: a key written there shows in the box.
+    grid["executor"] = {{"name", "processes"}, {"jobs", 3}};
+    page->setGridText(QString::fromStdString(grid.dump(2)));
+    QCOMPARE(box->settings().kind, ExecutorKind::Processes);
+    QCOMPARE(box->findChild<QSpinBox*>(QStringLiteral("executorJobs"))->value(), 3);
+    QVERIFY(box->script().isEmpty());
+    // A bad key is reported with the grid's other errors, and Run grid refuses it.
+    grid["executor"] = {{"name", "cloud"}};
+    page->setGridText(QString::fromStdString(grid.dump(2)));
+    QString message;
+    QCOMPARE(page->expand(&message), -1);
+    QVERIFY2(message.contains(QStringLiteral("executor.name")), qPrintable(message));
+    QSignalSpy failed(page, &ui::AblationPage::failed);
+    QVERIFY(!page->runGrid());
+    QCOMPARE(failed.size(), 1);
+    // Back to this Studio: the key goes.
+    grid["executor"] = "processes";
+    page->setGridText(QString::fromStdString(grid.dump(2)));
+    chooseExecutor(box, ExecutorKind::Local);
+    QVERIFY(!page->gridText().contains(QStringLiteral("\"executor\"")));
+}
+
+void TestUi::processesSweepShowsItsCellsAndCollects()
+{
+    auto* page = m_window->ablationPage();
+    page->setGridText(smallGrid());
+    chooseExecutor(page->executorBox(), ExecutorKind::Processes);
+    QCOMPARE(page->expand(), 4);
+    QSignalSpy finished(page, &ui::AblationPage::sweepFinished);
+    QSignalSpy failed(page, &ui::AblationPage::failed);
+    QSignalSpy matrix(page, &ui::AblationPage::matrixReady);
+    QVERIFY(page->runGrid());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kRunTimeoutMs);
+    QVERIFY2(failed.isEmpty(),
+             qPrintable(failed.isEmpty() ? QString() : failed.front().front().toString()));
+    QCOMPARE(finished.front().at(1).toString(), QStringLiteral("completed"));
+    const qint64 sweepId = finished.front().at(0).toLongLong();
+    QTRY_VERIFY_WITH_TIMEOUT(!matrix.isEmpty(), kLoadTimeoutMs);
+    QCOMPARE(page->matrix()->rows.size(), std::size_t{2});
+
+    // The queue shows each cell's shard and the item in this database.
+    QTRY_COMPARE_WITH_TIMEOUT(page->shownSweep(), sweepId, kLoadTimeoutMs);
+    QTableWidget* queue = page->queueTable();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        allAre(queueColumn(queue, QStringLiteral("Cell")), QStringLiteral("completed"), 4),
+        kLoadTimeoutMs);
+    QVERIFY(allAre(queueColumn(queue, QStringLiteral("In this database")),
+                   QStringLiteral("completed"), 4));
+    Db db(m_window->databasePath());
+    const auto runs = [&] { return db.query("SELECT count(*) FROM runs").front().front().toInt(); };
+    QCOMPARE(runs(), 4);
+
+    // Collect again: nothing more comes in.
+    auto* collect = page->findChild<QPushButton*>(QStringLiteral("collectSweep"));
+    QVERIFY(collect && collect->isEnabled());
+    QSignalSpy collected(page, &ui::AblationPage::collected);
+    collect->click();
+    QTRY_VERIFY_WITH_TIMEOUT(!collected.isEmpty(), kLoadTimeoutMs);
+    QCOMPARE(collected.front().at(1).toInt(), 0);
+    QCOMPARE(collected.front().at(2).toInt(), 0);
+    QCOMPARE(runs(), 4);
+}
+
+void TestUi::slurmSweepIsFollowedAndCollected()
+{
+    QVERIFY(m_clusterDir.isValid());
+    if (const QString problem = m_cluster.start(m_clusterDir.path(), 6827); !problem.isEmpty())
+        QSKIP(qPrintable(QStringLiteral("no Slurm cluster: ") + problem));
+    m_window->showPage(ui::StudioPage::Ablation);  // the queue polls only while it is shown
+    auto* page = m_window->ablationPage();
+    page->setGridText(smallGrid());
+    ui::ExecutorBox* box = page->executorBox();
+    chooseExecutor(box, ExecutorKind::Slurm);
+    box->findChild<QSpinBox*>(QStringLiteral("slurmCpus"))->setValue(1);
+    QTest::keyClicks(box->findChild<QLineEdit*>(QStringLiteral("slurmTime")),
+                     QStringLiteral("00:10:00"));
+    QSignalSpy submitted(page, &ui::AblationPage::submitted);
+    QSignalSpy finished(page, &ui::AblationPage::sweepFinished);
+    QSignalSpy failed(page, &ui::AblationPage::failed);
+    QVERIFY(page->runGrid());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kLoadTimeoutMs);
+    QVERIFY2(failed.isEmpty(),
+             qPrintable(failed.isEmpty() ? QString() : failed.front().front().toString()));
+    QCOMPARE(finished.front().at(1).toString(), QStringLiteral("submitted"));
+    QCOMPARE(submitted.size(), 1);
+    const QStringList jobs = submitted.front().at(1).toStringList();
+    QVERIFY(!jobs.isEmpty());
+    const qint64 sweepId = submitted.front().at(0).toLongLong();
+
+    // The queue follows the cells (read off the GUI thread, every few seconds) until all of them
+    // have completed in their shards; nothing is in this database before Collect.
+    QTRY_COMPARE_WITH_TIMEOUT(page->shownSweep(), sweepId, kLoadTimeoutMs);
+    QTableWidget* queue = page->queueTable();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        allAre(queueColumn(queue, QStringLiteral("Cell")), QStringLiteral("completed"), 4),
+        kRunTimeoutMs);
+    for (const QString& task : queueColumn(queue, QStringLiteral("Slurm")))
+        QVERIFY2(task.startsWith(jobs.front()) || (jobs.size() > 1 && task.startsWith(jobs[1])),
+                 qPrintable(task));
+    QVERIFY(allAre(queueColumn(queue, QStringLiteral("In this database")),
+                   QStringLiteral("pending"), 4));
+    auto* collect = page->findChild<QPushButton*>(QStringLiteral("collectSweep"));
+    QVERIFY(collect->isEnabled());
+    QCOMPARE(collect->text(), QStringLiteral("Collect (4 ready)"));
+    QSignalSpy collected(page, &ui::AblationPage::collected);
+    QSignalSpy matrix(page, &ui::AblationPage::matrixReady);
+    collect->click();
+    QTRY_VERIFY_WITH_TIMEOUT(!collected.isEmpty(), kLoadTimeoutMs);
+    QCOMPARE(collected.front().at(1).toInt(), 4);
+    QCOMPARE(collected.front().at(2).toInt(), 0);
+    // The matrix works on the collected runs as on local ones.
+    QTRY_VERIFY_WITH_TIMEOUT(!matrix.isEmpty(), kLoadTimeoutMs);
+    QCOMPARE(page->matrix()->rows.size(), std::size_t{2});
+    QTRY_VERIFY_WITH_TIMEOUT(allAre(queueColumn(queue, QStringLiteral("In this database")),
+                                    QStringLiteral("completed"), 4),
+                             kLoadTimeoutMs);
+    Db db(m_window->databasePath());
+    QCOMPARE(
+        db.query("SELECT count(*) FROM runs WHERE status = 'completed'").front().front().toInt(),
+        4);
 }
 
 QTEST_MAIN(TestUi)

@@ -28,6 +28,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "analysis/executors.h"
 #include "analysis/grid.h"
 #include "common/error.h"
 #include "common/paths.h"
@@ -37,6 +38,7 @@
 #include "engine/sweep_controller.h"
 #include "engine/workbench.h"
 #include "error_text.h"
+#include "executor_box.h"
 #include "model/model_spec.h"
 #include "table_util.h"
 #include "train/reference_scorer.h"
@@ -228,7 +230,12 @@ AblationPage::AblationPage(Workbench* workbench, RunsModel* runs, SweepControlle
     auto* top = new QSplitter(Qt::Horizontal, split);
     top->addWidget(createGridForm(top));
     top->addWidget(createEditor(top));
-    top->setStretchFactor(1, 2);
+    m_executorBox = new ExecutorBox(top);
+    top->addWidget(m_executorBox);
+    top->setStretchFactor(0, 2);
+    top->setStretchFactor(1, 3);
+    top->setStretchFactor(2, 2);
+    connect(m_executorBox, &ExecutorBox::edited, this, &AblationPage::writeExecutorIntoGrid);
     split->addWidget(top);
     split->addWidget(createQueue(split));
     split->addWidget(createMatrixView(split));
@@ -395,9 +402,15 @@ QWidget* AblationPage::createQueue(QWidget* parent)
     m_cancelEvery = new QPushButton(tr("Cancel all"), middle);
     auto* matrixButton = new QPushButton(tr("Matrix"), middle);
     matrixButton->setToolTip(tr("Build the results matrix of the selected sweep."));
+    m_collect = new QPushButton(tr("Collect"), middle);
+    m_collect->setObjectName(QStringLiteral("collectSweep"));
+    m_collect->setToolTip(
+        tr("Bring the finished cells of a sweep run by worker processes or Slurm into this "
+           "database (each shard is checked first; collecting again adds nothing)."));
     qb->addWidget(m_resume);
     qb->addWidget(m_cancelOne);
     qb->addWidget(m_cancelEvery);
+    qb->addWidget(m_collect);
     qb->addWidget(matrixButton);
     ml->addLayout(qb);
     m_progress = new QProgressBar(middle);
@@ -421,6 +434,21 @@ QWidget* AblationPage::createQueue(QWidget* parent)
     connect(matrixButton, &QPushButton::clicked, this, [this] {
         if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
             buildMatrix(id);
+    });
+    connect(m_collect, &QPushButton::clicked, this, [this] {
+        if (const qint64 id = m_sweepPicker->currentData().toLongLong(); id > 0)
+            collectSweep(id);
+    });
+    // A sweep whose cells run elsewhere is read again every few seconds while some cell is
+    // pending or running, and only while the page is shown (squeue is not asked for nothing).
+    m_poll = new QTimer(this);
+    m_poll->setSingleShot(true);
+    m_poll->setInterval(3000);
+    connect(m_poll, &QTimer::timeout, this, [this] {
+        if (isVisible())
+            refreshQueue(m_sweepPicker->currentData().toLongLong());
+        else
+            m_poll->start();
     });
     connect(m_sweepPicker, &QComboBox::currentIndexChanged, this,
             [this] { refreshQueue(m_sweepPicker->currentData().toLongLong()); });
@@ -534,7 +562,17 @@ void AblationPage::connectSweeps()
                 m_runs->refresh();
                 refreshSweeps();
                 Q_EMIT sweepFinished(id, status);
-                buildMatrix(id);
+                if (status != QLatin1String("submitted"))
+                    buildMatrix(id);
+            });
+    connect(m_sweeps, &SweepController::submitted, this,
+            [this](qint64 id, const QStringList& jobs, const QString& folder) {
+                m_status->setText(
+                    jobs.isEmpty() ? tr("Sweep %1: no cell left to run.").arg(id)
+                                   : tr("Sweep %1 submitted to Slurm: array job(s) %2, folder %3.")
+                                         .arg(id)
+                                         .arg(jobs.join(QStringLiteral(", ")), folder));
+                Q_EMIT submitted(id, jobs);
             });
     connect(m_sweeps, &SweepController::failed, this, [this](qint64 id, const QString& message) {
         m_status->setText(tr("Sweep %1 stopped: %2").arg(id).arg(message));
@@ -595,8 +633,11 @@ void AblationPage::syncButtons()
     m_run->setToolTip(m_trainingElsewhere ? tr("A run is in progress on the Run page; start the "
                                                "grid when it has finished.")
                                           : QString());
-    m_cancelOne->setEnabled(running);
+    // Worker processes are stopped together (Cancel all); a run of its own cannot be picked.
+    m_cancelOne->setEnabled(running && !m_runningElsewhere);
     m_cancelEvery->setEnabled(running);
+    const bool shards = !m_shownExecutor.isEmpty() && m_shownExecutor != QLatin1String("local");
+    m_collect->setEnabled(shards && !(running && m_sweepId == shownSweep()));
 }
 
 nlohmann::json AblationPage::formGridParts() const
@@ -680,12 +721,79 @@ void AblationPage::applyForm(nlohmann::json grid)
         grid.erase("reference");
     else
         grid["reference"] = parts["reference"];
+    applyExecutor(grid);
     {
         const QScopedValueRollback<bool> syncing(m_syncing, true);
         m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
     }
     m_editorIdle->stop();
     expand();
+}
+
+void AblationPage::applyExecutor(nlohmann::json& grid) const
+{
+    const ExecutorSettings settings = m_executorBox->settings();
+    if (settings.kind == ExecutorKind::Local && settings.folder.empty())
+        grid.erase("executor");
+    else
+        grid["executor"] = toJson(settings);
+}
+
+void AblationPage::writeExecutorIntoGrid()
+{
+    if (m_syncing)
+        return;
+    nlohmann::json grid;
+    try {
+        grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
+    } catch (const nlohmann::json::parse_error&) {
+        return;  // the file is being edited into shape: it decides once it parses
+    }
+    if (!grid.is_object())
+        return;
+    applyExecutor(grid);
+    {
+        const QScopedValueRollback<bool> syncing(m_syncing, true);
+        m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
+    }
+    m_editorIdle->stop();
+    expand();
+}
+
+void AblationPage::updateScript(const Grid& grid, const GridExpansion& expansion)
+{
+    ExecutorSettings settings;
+    try {
+        settings = executorFromJson(grid.executor, "grid editor");
+    } catch (const Error&) {
+        return;
+    }
+    if (settings.kind != ExecutorKind::Slurm) {
+        m_executorBox->setScript({});
+        return;
+    }
+    const SweepManifest m =
+        previewManifest(grid.name, expansion, 0,
+                        settings.folder.empty()
+                            ? QStringLiteral("%1.sweeps/sweep-ID").arg(m_databasePath).toStdString()
+                            : settings.folder);
+    const std::string program = settings.slurm.program.empty()
+                                    ? m_sweeps->cellProgram().toStdString()
+                                    : settings.slurm.program;
+    const auto waves = cellWaves(m, m.cells());
+    QString text;
+    // The first script as sbatch gets it; a later wave (cells that refer to another cell's run)
+    // after a separator line.
+    for (std::size_t w = 0; w < waves.size(); ++w) {
+        if (w > 0)
+            text += tr("\n--- array job %1 of %2, submitted with --dependency=afterany on job "
+                       "%3 ---\n")
+                        .arg(w + 1)
+                        .arg(waves.size())
+                        .arg(w);
+        text += QString::fromStdString(slurmScript(m, settings.slurm, waves[w], program));
+    }
+    m_executorBox->setScript(text);
 }
 
 QString AblationPage::formCannotShow(const nlohmann::json& grid) const
@@ -724,6 +832,14 @@ void AblationPage::readFormFromGrid()
         grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
     } catch (const nlohmann::json::parse_error&) {
         return;  // expand() says what is wrong; the form keeps its last state meanwhile
+    }
+    if (grid.is_object()) {
+        try {
+            m_executorBox->setSettings(
+                executorFromJson(grid.value("executor", nlohmann::json()), "grid editor"));
+        } catch (const Error&) {
+            // expand() says what is wrong; the box keeps its last state meanwhile
+        }
     }
     const QString why = formCannotShow(grid);
     m_form->setEnabled(why.isEmpty());
@@ -770,6 +886,7 @@ int AblationPage::expand(QString* message)
         const auto j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
         const Grid grid = gridFromJson(j, "grid editor", gridsDir().toStdString());
         const GridExpansion e = expandGrid(grid);
+        updateScript(grid, e);
         const auto runs = static_cast<int>(e.items.size());
         const int seeds = static_cast<int>(grid.seeds.size());
         // Reference rows (mostpop, itemknn, llm) are evaluated, not trained.
@@ -825,7 +942,9 @@ bool AblationPage::runGrid()
     try {
         const auto j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
         const Grid grid = gridFromJson(j, "grid editor", gridsDir().toStdString());
-        return m_sweeps->start(grid, expandGrid(grid));
+        const ExecutorSettings executor = executorFromJson(grid.executor, "grid editor");
+        m_runningElsewhere = executor.kind != ExecutorKind::Local;
+        return m_sweeps->start(grid, expandGrid(grid), executor);
     } catch (const Error& e) {
         Q_EMIT failed(errorText(e));
     }
@@ -837,6 +956,10 @@ bool AblationPage::resumeSweep(qint64 sweepId)
     if (m_trainingElsewhere)
         return false;
     m_sweepId = sweepId;
+    const int index = m_sweepPicker->findData(sweepId);
+    m_runningElsewhere =
+        index >= 0 &&
+        m_sweepPicker->itemData(index, Qt::UserRole + 1).toString() != QLatin1String("local");
     return m_sweeps->resume(sweepId);
 }
 
@@ -860,8 +983,11 @@ void AblationPage::refreshSweeps()
             {
                 const QSignalBlocker block(m_sweepPicker);
                 m_sweepPicker->clear();
-                for (const SweepEntry& s : sweeps)
+                for (const SweepEntry& s : sweeps) {
                     m_sweepPicker->addItem(s.label, s.id);
+                    m_sweepPicker->setItemData(m_sweepPicker->count() - 1, s.executor,
+                                               Qt::UserRole + 1);
+                }
                 const int index = m_sweepPicker->findData(keep);
                 m_sweepPicker->setCurrentIndex(index >= 0 ? index : 0);
             }
@@ -872,16 +998,81 @@ void AblationPage::refreshSweeps()
 
 void AblationPage::refreshQueue(qint64 sweepId)
 {
+    m_poll->stop();
     m_jobs->start(
         QStringLiteral("queue"),
         [path = m_databasePath, sweepId](JobContext&) { return readSweepQueue(path, sweepId); },
-        [this](const QList<QStringList>& rows) {
-            fillTable(m_queue,
-                      {tr("#"), tr("Row"), tr("Seed"), tr("Status"), tr("Run"), tr("Note")}, rows,
-                      {0, 2, 4});
+        [this, sweepId](const SweepQueue& queue) {
+            const bool local = queue.executor == QLatin1String("local");
+            fillTable(m_queue, queue.header, queue.rows,
+                      local ? QList<int>{0, 2, 4} : QList<int>{0, 2, 6});
+            for (int r = 0; r < queue.tooltips.size() && r < m_queue->rowCount(); ++r)
+                if (!queue.tooltips[r].isEmpty())
+                    for (int c = 0; c < m_queue->columnCount(); ++c)
+                        if (QTableWidgetItem* item = m_queue->item(r, c))
+                            item->setToolTip(queue.tooltips[r]);
+            m_shownExecutor = queue.executor;
+            m_collect->setText(queue.collectable > 0
+                                   ? tr("Collect (%1 ready)").arg(queue.collectable)
+                                   : tr("Collect"));
+            syncButtons();
+            if (!local && queue.outstanding && sweepId == shownSweep())
+                m_poll->start();
             Q_EMIT queueShown();
         },
         [this](const QString& message) { m_status->setText(message); });
+}
+
+qint64 AblationPage::shownSweep() const
+{
+    return m_sweepPicker->currentData().toLongLong();
+}
+
+void AblationPage::showSweep(qint64 sweepId)
+{
+    const int index = m_sweepPicker->findData(sweepId);
+    if (index >= 0 && index != m_sweepPicker->currentIndex())
+        m_sweepPicker->setCurrentIndex(index);  // reads its queue
+    else
+        refreshQueue(sweepId);
+}
+
+void AblationPage::collectSweep(qint64 sweepId)
+{
+    m_status->setText(tr("Collecting the shards of sweep %1...").arg(sweepId));
+    m_collect->setEnabled(false);
+    m_jobs->start(
+        QStringLiteral("collect"),
+        [path = m_databasePath, sweepId](JobContext&) { return collectSweepShards(path, sweepId); },
+        [this, sweepId](const CollectReport& report) {
+            QString why;
+            for (const CollectedItem& item : report.items)
+                if (item.outcome == CollectedItem::Outcome::Skipped && !item.note.empty()) {
+                    why = tr(" (cell %1, %2 seed %3: %4)")
+                              .arg(item.position + 1)
+                              .arg(QString::fromStdString(item.rowLabel))
+                              .arg(item.seed)
+                              .arg(QString::fromStdString(item.note));
+                    break;
+                }
+            m_status->setText(tr("Sweep %1: %2 runs collected, %3 already collected, %4 not "
+                                 "collected%5; the sweep is %6.")
+                                  .arg(sweepId)
+                                  .arg(report.imported)
+                                  .arg(report.alreadyCollected)
+                                  .arg(report.skipped)
+                                  .arg(why, QString::fromLatin1(toString(report.sweepStatus))));
+            m_runs->refresh();
+            refreshSweeps();
+            Q_EMIT collected(sweepId, report.imported, report.skipped);
+            if (report.imported + report.alreadyCollected > 0)
+                buildMatrix(sweepId);
+        },
+        [this](const QString& message) {
+            m_status->setText(message);
+            syncButtons();
+            Q_EMIT failed(message);
+        });
 }
 
 void AblationPage::buildMatrix(qint64 sweepId, const QString& reference)

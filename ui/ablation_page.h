@@ -10,7 +10,11 @@
 // metric, best per column, differences and paired significance tests against a reference row
 // with Holm's correction) is built as a job and exported as CSV, JSON or LaTeX.
 //
-// The same grid file runs headless with `sllmr sweep GRID.json`.
+// The same grid file runs headless with `sllmr sweep GRID.json`. Who runs the cells is the grid's
+// "executor" key, edited by an ExecutorBox: this Studio (local), worker processes on this
+// machine, or a Slurm array job (with a preview of its batch script). A sweep run by processes or
+// Slurm shows each cell's state in the queue (read by a job, polled while cells are pending or
+// running and the page is shown) and is brought into the database by Collect.
 
 #include <QWidget>
 
@@ -18,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/grid.h"
 #include "analysis/matrix.h"
 
 class QCheckBox;
@@ -33,6 +38,7 @@ class QTimer;
 
 namespace sllmr::ui {
 
+class ExecutorBox;
 class JobRunner;
 class RunsModel;
 class SweepController;
@@ -83,13 +89,26 @@ public:
     [[nodiscard]] QTableWidget* queueTable() const { return m_queue; }
     bool exportMatrix(const QString& path);
 
+    [[nodiscard]] ExecutorBox* executorBox() const { return m_executorBox; }
+    /// Merges the completed shards of a processes or Slurm sweep into the database (a job;
+    /// `collected` follows).
+    void collectSweep(qint64 sweepId);
+    /// The sweep the queue shows.
+    [[nodiscard]] qint64 shownSweep() const;
+    /// Selects sweep `sweepId` in the picker (its queue is read again).
+    void showSweep(qint64 sweepId);
+
 Q_SIGNALS:
     void sweepStarted(qint64 sweepId, int items);
     void itemStarted(int position, const QString& row, qint64 runId);
     void itemFinished(int position, const QString& status);
     void sweepFinished(qint64 sweepId, const QString& status);
     void matrixReady();
+    /// The queue was read again (for a processes or Slurm sweep: with its cells' state).
     void queueShown();
+    /// A Slurm sweep's cells were submitted.
+    void submitted(qint64 sweepId, const QStringList& jobIds);
+    void collected(qint64 sweepId, int imported, int notCollected);
     void failed(const QString& message);
     /// The user asked to inspect a run of the matrix.
     void inspectRequested(qint64 runId);
@@ -107,6 +126,11 @@ private:
     void applyForm(nlohmann::json grid);
     void writeFormIntoGrid();
     void readFormFromGrid();
+    /// The executor box's settings into the grid file's "executor" key (removed for local).
+    void writeExecutorIntoGrid();
+    void applyExecutor(nlohmann::json& grid) const;
+    /// The batch script preview for the editor's grid.
+    void updateScript(const Grid& grid, const GridExpansion& expansion);
     /// Why the form cannot show `grid`; empty when it can.
     [[nodiscard]] QString formCannotShow(const nlohmann::json& grid) const;
     void refreshSweeps();
@@ -121,7 +145,9 @@ private:
     JobRunner* m_jobs;
     qint64 m_sweepId = 0;
     bool m_trainingElsewhere = false;
-    bool m_syncing = false;  // the form and the file are being synchronised
+    bool m_runningElsewhere = false;  // the sweep in progress runs in processes (or is submitted)
+    QString m_shownExecutor;          // the executor of the sweep the queue shows
+    bool m_syncing = false;           // the form and the file are being synchronised
     std::unique_ptr<ResultsMatrix> m_matrix;
 
     // Grid form
@@ -147,6 +173,9 @@ private:
     QPushButton* m_resume = nullptr;
     QPushButton* m_cancelOne = nullptr;
     QPushButton* m_cancelEvery = nullptr;
+    QPushButton* m_collect = nullptr;
+    QTimer* m_poll = nullptr;  // reads a processes/Slurm sweep's cells again
+    ExecutorBox* m_executorBox = nullptr;
     // Matrix
     QComboBox* m_reference = nullptr;
     QComboBox* m_unit = nullptr;

@@ -191,6 +191,21 @@ json toJson(const ExecutorSettings& s)
     return j;
 }
 
+std::optional<ExecutorSettings> recordedExecutor(const ExperimentStore& store, std::int64_t sweepId)
+{
+    const auto sweep = store.sweep(sweepId);
+    if (!sweep)
+        throw Error(ErrorKind::NotFound, fmt::format("sweep {} does not exist", sweepId),
+                    store.path(), 0, "'sllmr sweeps list' shows the sweeps");
+    const json grid = json::parse(sweep->gridJson, nullptr, false);
+    if (grid.is_discarded() || !grid.contains("folder") || !grid["folder"].is_string())
+        return std::nullopt;
+    ExecutorSettings settings = executorFromJson(grid.value("executor", json()),
+                                                 fmt::format("the grid of sweep {}", sweepId));
+    settings.folder = grid["folder"].get<std::string>();
+    return settings;
+}
+
 // --- running programs ----------------------------------------------------------------------------
 
 namespace {

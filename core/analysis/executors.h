@@ -18,6 +18,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,12 @@ struct ExecutorSettings
 // "program"}. Strict: unknown keys and bad values are Error(Usage) naming `where` and the key.
 ExecutorSettings executorFromJson(const nlohmann::json& j, const std::string& where);
 nlohmann::json toJson(const ExecutorSettings& settings);
+
+// The executor sweep `sweepId` of `store` was started with, as its grid JSON records it
+// ("executor" and "folder", written by prepareSweepLaunch); nullopt for a sweep that runs in one
+// process (local). Error(NotFound) when the sweep does not exist.
+std::optional<ExecutorSettings> recordedExecutor(const ExperimentStore& store,
+                                                 std::int64_t sweepId);
 
 // What to run now for sweep `sweepId` of `store`: on a fresh start the sweep folder is created
 // (settings.folder, or defaultSweepFolder) with its manifest, the executor is recorded in the

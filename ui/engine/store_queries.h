@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "analysis/matrix.h"
+#include "analysis/shards.h"
 #include "inspect/gate_inspector.h"
 
 namespace sllmr::ui {
@@ -48,11 +49,29 @@ struct RunMetrics
 struct SweepEntry
 {
     qint64 id = 0;
-    QString label;  // "id · name · status · created"
+    QString label;     // "id · name · status · created", and the executor unless local
+    QString executor;  // "local", "processes" or "slurm"
 };
 [[nodiscard]] std::vector<SweepEntry> readSweeps(const QString& databasePath);
-/// The queue of a sweep as table rows: #, row, seed, status, run, note.
-[[nodiscard]] QList<QStringList> readSweepQueue(const QString& databasePath, qint64 sweepId);
+
+/// The queue of a sweep as table rows. A local sweep: #, row, seed, status, run, note. A sweep
+/// run by worker processes or Slurm also has each cell's state from its shard and its Slurm task
+/// (squeue/sacct; executors.h): #, row, seed, cell, Slurm task, status in this database, run,
+/// note (the reason or the last line of a failed cell's log).
+struct SweepQueue
+{
+    QString executor;  // "local", "processes" or "slurm"
+    QString folder;    // the sweep folder (processes, Slurm)
+    QStringList header;
+    QList<QStringList> rows;
+    QStringList tooltips;      // per row: a failed cell's log tail
+    bool outstanding = false;  // some cell is pending or running (worth polling again)
+    int collectable = 0;       // cells completed in their shard, not yet in this database
+};
+[[nodiscard]] SweepQueue readSweepQueue(const QString& databasePath, qint64 sweepId);
+/// Brings the completed shards of a processes or Slurm sweep into the store (core's
+/// collectSweep: idempotent, broken shards reported and left alone).
+[[nodiscard]] CollectReport collectSweepShards(const QString& databasePath, qint64 sweepId);
 /// The results matrix of a sweep, against `reference` (empty: the sweep's own reference row),
 /// with the paired tests on `unit`.
 [[nodiscard]] ResultsMatrix buildSweepMatrix(const QString& databasePath, qint64 sweepId,
