@@ -469,6 +469,13 @@ void TestSlurm::slurmExecutorMatchesLocal()
     QCOMPARE(collected["imported"].get<int>(), 2);
     QCOMPARE(collected["status"].get<std::string>(), std::string("completed"));
     compareWithLocal(db, sweepId);
+    // The cancelled cell continued the run it had started (from its checkpoint, when it had
+    // finished an epoch) rather than starting a second one in its shard.
+    {
+        const std::string folder = sweepFolderOf(ExperimentStore(db.toStdString()), sweepId);
+        const ExperimentStore shard(shardPath(folder, 0));
+        QCOMPARE(shard.runs().size(), std::size_t{1});
+    }
     const auto before = tableCounts(db);
     collected =
         cliJson({QStringLiteral("--db"), db, QStringLiteral("sweeps"), QStringLiteral("collect"),
