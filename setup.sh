@@ -7,6 +7,8 @@
 #   ./setup.sh build             build only
 #   ./setup.sh deps              install packages only
 #   ./setup.sh bench [ARGS...]   build in Release and run the benchmarks (bench/README.md)
+#   ./setup.sh compare [ARGS...] the engine against its Python peer, side by side
+#                                (bench/compare.sh; installs python3-torch for the peer)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +40,7 @@ as_root() {
 
 install_deps() {
   missing=()
-  for p in "${packages[@]}"; do
+  for p in "${packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -77,8 +79,14 @@ case "$cmd" in
     build release
     "$here/build/release/bench/bench_parse" "$@"
     ;;
+  compare)
+    # python3-torch (the same LibTorch build as libtorch-dev) only for the benchmark's peer.
+    install_deps python3-torch
+    build release
+    SLLMR="$here/build/release/app/sllmr" exec "$here/bench/compare.sh" "$@"
+    ;;
   *)
-    echo "usage: ./setup.sh studio|test|build|deps|bench" >&2
+    echo "usage: ./setup.sh studio|test|build|deps|bench|compare" >&2
     exit 2
     ;;
 esac
