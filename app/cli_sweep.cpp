@@ -434,7 +434,8 @@ int SweepCommands::runElsewhere(ExperimentStore& store, std::int64_t sweepId,
             }
         }
         if (m_json) {
-            std::cout << json{{"sweep_id", sweepId}, {"folder", m.folder}, {"jobs", jobs}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            std::cout << json{{"sweep_id", sweepId}, {"folder", m.folder}, {"jobs", jobs}}.dump(
+                             2, ' ', false, nlohmann::json::error_handler_t::replace)
                       << '\n';
         } else {
             fmt::print("follow it: sllmr --db {} sweeps status {}\n", m_dbPath, sweepId);
@@ -525,7 +526,8 @@ int SweepCommands::sweepStatus()
                        {"log_tail", c.logTail}});
     }
     if (m_json) {
-        std::cout << json{{"sweep_id", m.sweepId}, {"folder", m.folder}, {"cells", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        std::cout << json{{"sweep_id", m.sweepId}, {"folder", m.folder}, {"cells", arr}}.dump(
+                         2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
         return 0;
     }

@@ -1,8 +1,8 @@
 #include "analysis/shards.h"
 
 #include "common/error.h"
-#include "train/run_config.h"
 #include "run/runner.h"
+#include "train/run_config.h"
 
 #include <fmt/format.h>
 
