@@ -84,6 +84,82 @@ std::string axisValueText(const json& value)
     return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+namespace {
+
+// The grid's base: the default config, a partial object merged over it, or a config file.
+json gridBase(const json& j, const std::string& file, const std::string& baseDir)
+{
+    json base;
+    try {
+        if (!j.contains("base")) {
+            base = toJson(runConfigFromJson(toJson(defaultRunConfig()), baseDir));
+        } else if (j["base"].is_string()) {
+            const auto path = resolveDataPath(j["base"].get<std::string>(), baseDir);
+            base = toJson(loadRunConfig(path));
+        } else if (j["base"].is_object()) {
+            json merged = toJson(defaultRunConfig());
+            merged.merge_patch(j["base"]);
+            std::optional<std::string> at;
+            std::string hash;
+            base = checkedConfig(merged, baseDir, at, hash);
+            if (at)
+                gridError(file, "base: 'gate.reference_run' \"@" + *at +
+                                    "\" belongs in a variant's set, not in the base");
+        } else {
+            gridError(file, "grid key 'base' must be a config file path or a config object, not " +
+                                typeName(j["base"]));
+        }
+    } catch (const Error& e) {
+        if (e.file() == file)
+            throw;
+        throw Error(e.kind(),
+                    "base: " + e.problem() + (e.file().empty() ? "" : " (" + e.file() + ")"), file,
+                    0, e.hint());
+    }
+    return base;
+}
+
+// The grid's variants (one "base" variant when it has none).
+std::vector<GridVariant> gridVariants(const json& j, const std::string& file)
+{
+    std::vector<GridVariant> variants;
+    if (j.contains("variants")) {
+        if (!j["variants"].is_array() || j["variants"].empty())
+            gridError(file, "grid key 'variants' must be a non-empty array of {label, set}");
+        std::set<std::string> labels;
+        for (std::size_t k = 0; k < j["variants"].size(); ++k) {
+            const auto& v = j["variants"][k];
+            const std::string where = "variants[" + std::to_string(k) + "]";
+            if (!v.is_object())
+                gridError(file, where + " must be an object {\"label\": ..., \"set\": {...}}");
+            for (const auto& [key, value] : v.items())
+                if (key != "label" && key != "set")
+                    gridError(file, where + ": unknown key '" + key + "'", "allowed: label, set");
+            if (!v.contains("label") || !v["label"].is_string() ||
+                v["label"].get<std::string>().empty())
+                gridError(file, where + ".label must be a non-empty string");
+            GridVariant variant;
+            variant.label = v["label"].get<std::string>();
+            if (variant.label.find(" | ") != std::string::npos || variant.label.front() == '@')
+                gridError(file, where + ".label \"" + variant.label +
+                                    "\" may not contain \" | \" or start with '@'");
+            if (!labels.insert(variant.label).second)
+                gridError(file, where + ".label \"" + variant.label + "\" is used twice");
+            if (v.contains("set")) {
+                if (!v["set"].is_object())
+                    gridError(file, where + ".set must be an object of dotted keys");
+                variant.set = v["set"];
+            }
+            variants.push_back(std::move(variant));
+        }
+    } else {
+        variants.push_back({"base", json::object()});
+    }
+    return variants;
+}
+
+}  // namespace
+
 Grid gridFromJson(const json& j, const std::string& file, const std::string& baseDir)
 {
     if (!j.is_object())
@@ -116,66 +192,8 @@ Grid gridFromJson(const json& j, const std::string& file, const std::string& bas
     if (g.name.empty())
         g.name = file.empty() ? "grid" : fs::path(file).stem().string();
 
-    // base: the default config, a partial object merged over it, or a config file.
-    try {
-        if (!j.contains("base")) {
-            g.base = toJson(runConfigFromJson(toJson(defaultRunConfig()), baseDir));
-        } else if (j["base"].is_string()) {
-            const auto path = resolveDataPath(j["base"].get<std::string>(), baseDir);
-            g.base = toJson(loadRunConfig(path));
-        } else if (j["base"].is_object()) {
-            json merged = toJson(defaultRunConfig());
-            merged.merge_patch(j["base"]);
-            std::optional<std::string> at;
-            std::string hash;
-            g.base = checkedConfig(merged, baseDir, at, hash);
-            if (at)
-                gridError(file, "base: 'gate.reference_run' \"@" + *at +
-                                    "\" belongs in a variant's set, not in the base");
-        } else {
-            gridError(file, "grid key 'base' must be a config file path or a config object, not " +
-                                typeName(j["base"]));
-        }
-    } catch (const Error& e) {
-        if (e.file() == file)
-            throw;
-        throw Error(e.kind(),
-                    "base: " + e.problem() + (e.file().empty() ? "" : " (" + e.file() + ")"), file,
-                    0, e.hint());
-    }
-
-    if (j.contains("variants")) {
-        if (!j["variants"].is_array() || j["variants"].empty())
-            gridError(file, "grid key 'variants' must be a non-empty array of {label, set}");
-        std::set<std::string> labels;
-        for (std::size_t k = 0; k < j["variants"].size(); ++k) {
-            const auto& v = j["variants"][k];
-            const std::string where = "variants[" + std::to_string(k) + "]";
-            if (!v.is_object())
-                gridError(file, where + " must be an object {\"label\": ..., \"set\": {...}}");
-            for (const auto& [key, value] : v.items())
-                if (key != "label" && key != "set")
-                    gridError(file, where + ": unknown key '" + key + "'", "allowed: label, set");
-            if (!v.contains("label") || !v["label"].is_string() ||
-                v["label"].get<std::string>().empty())
-                gridError(file, where + ".label must be a non-empty string");
-            GridVariant variant;
-            variant.label = v["label"].get<std::string>();
-            if (variant.label.find(" | ") != std::string::npos || variant.label.front() == '@')
-                gridError(file, where + ".label \"" + variant.label +
-                                    "\" may not contain \" | \" or start with '@'");
-            if (!labels.insert(variant.label).second)
-                gridError(file, where + ".label \"" + variant.label + "\" is used twice");
-            if (v.contains("set")) {
-                if (!v["set"].is_object())
-                    gridError(file, where + ".set must be an object of dotted keys");
-                variant.set = v["set"];
-            }
-            g.variants.push_back(std::move(variant));
-        }
-    } else {
-        g.variants.push_back({"base", json::object()});
-    }
+    g.base = gridBase(j, file, baseDir);
+    g.variants = gridVariants(j, file);
 
     if (j.contains("axes")) {
         if (!j["axes"].is_object())
