@@ -7,6 +7,7 @@
 #include "analysis/matrix.h"
 #include "analysis/stats.h"
 #include "analysis/sweep.h"
+#include "cli_run.h"
 #include "common/error.h"
 #include "data/loaders.h"
 #include "data/segments.h"
@@ -50,21 +51,6 @@ std::optional<Error> errorFrom(Fn&& fn)
 // Student's sleep data (Cushny & Peebles 1905): extra hours of sleep of 10 patients per drug.
 const std::vector<double> kSleep1 = {0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0};
 const std::vector<double> kSleep2 = {1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4};
-
-struct CliResult
-{
-    int code = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliResult runCli(const QStringList& args)
-{
-    QProcess p;
-    p.start(QStringLiteral(SLLMR_CLI), args);
-    p.waitForFinished(600000);
-    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-}
 
 Grid gridFrom(const std::string& text, const std::string& file = "grid.json")
 {

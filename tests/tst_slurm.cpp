@@ -14,6 +14,7 @@
 #include "analysis/grid.h"
 #include "analysis/shards.h"
 #include "analysis/sweep.h"
+#include "cli_run.h"
 #include "common/error.h"
 #include "slurm_cluster.h"
 #include "store/experiment_store.h"
@@ -38,21 +39,6 @@ using nlohmann::json;
 namespace {
 
 const QString kGrid = QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/analysis/shard-grid.json");
-
-struct CliResult
-{
-    int code = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliResult runCli(const QStringList& args)
-{
-    QProcess p;
-    p.start(QStringLiteral(SLLMR_CLI), args);
-    p.waitForFinished(600000);
-    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-}
 
 json cliJson(const QStringList& args)
 {

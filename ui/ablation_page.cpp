@@ -690,22 +690,34 @@ void AblationPage::buildGridFromForm()
     applyForm(grid);
 }
 
+std::optional<nlohmann::json> AblationPage::editorGrid() const
+{
+    try {
+        auto grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
+        if (grid.is_object())
+            return grid;
+    } catch (const nlohmann::json::parse_error&) {}
+    return std::nullopt;
+}
+
+void AblationPage::showGrid(const nlohmann::json& grid)
+{
+    {
+        const QScopedValueRollback<bool> syncing(m_syncing, true);
+        m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
+    }
+    m_editorIdle->stop();
+    expand();
+}
+
 void AblationPage::writeFormIntoGrid()
 {
     if (m_syncing)
         return;
-    nlohmann::json grid;
-    try {
-        grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
-    } catch (const nlohmann::json::parse_error&) {
+    if (auto grid = editorGrid())
+        applyForm(std::move(*grid));
+    else
         buildGridFromForm();  // nothing readable to keep: a new grid over the current config
-        return;
-    }
-    if (!grid.is_object()) {
-        buildGridFromForm();
-        return;
-    }
-    applyForm(grid);
 }
 
 void AblationPage::applyForm(nlohmann::json grid)
@@ -722,12 +734,7 @@ void AblationPage::applyForm(nlohmann::json grid)
     else
         grid["reference"] = parts["reference"];
     applyExecutor(grid);
-    {
-        const QScopedValueRollback<bool> syncing(m_syncing, true);
-        m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
-    }
-    m_editorIdle->stop();
-    expand();
+    showGrid(grid);
 }
 
 void AblationPage::applyExecutor(nlohmann::json& grid) const
@@ -743,21 +750,11 @@ void AblationPage::writeExecutorIntoGrid()
 {
     if (m_syncing)
         return;
-    nlohmann::json grid;
-    try {
-        grid = nlohmann::json::parse(m_editor->toPlainText().toStdString());
-    } catch (const nlohmann::json::parse_error&) {
+    auto grid = editorGrid();
+    if (!grid)
         return;  // the file is being edited into shape: it decides once it parses
-    }
-    if (!grid.is_object())
-        return;
-    applyExecutor(grid);
-    {
-        const QScopedValueRollback<bool> syncing(m_syncing, true);
-        m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
-    }
-    m_editorIdle->stop();
-    expand();
+    applyExecutor(*grid);
+    showGrid(*grid);
 }
 
 void AblationPage::updateScript(const Grid& grid, const GridExpansion& expansion)

@@ -19,6 +19,7 @@
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -124,6 +125,10 @@ private:
     [[nodiscard]] nlohmann::json formGridParts() const;
     /// Writes the form's parts into `grid` and shows it in the editor.
     void applyForm(nlohmann::json grid);
+    /// The editor's grid when it parses as a JSON object.
+    [[nodiscard]] std::optional<nlohmann::json> editorGrid() const;
+    /// Shows `grid` in the editor (without reading it back into the form) and expands it.
+    void showGrid(const nlohmann::json& grid);
     void writeFormIntoGrid();
     void readFormFromGrid();
     /// The executor box's settings into the grid file's "executor" key (removed for local).
