@@ -481,7 +481,9 @@ std::vector<ConfigKeyDoc> describeModel()
         {"model.item_features", "boolean", "true", "",
          "Use the dataset's item-side categorical fields"},
         {"model.sparse_embeddings", "boolean", "true", "",
-         "Sparse embedding updates: a step touches only the rows it uses"},
+         "Sparse embedding updates: a step touches only the rows it uses. false: dense Adam "
+         "over the whole tables at every step, a cost that grows with users + items (MF on "
+         "Amazon Sports: 87 s an epoch against 10 s sparse, bench/README.md)"},
     };
 }
 
