@@ -163,9 +163,14 @@ void TestSlurm::gridExecutorKeyIsChecked()
     QCOMPARE(settings.slurm.partition, std::string("short"));
     QCOMPARE(settings.slurm.cpusPerTask, 2);
     QCOMPARE(toJson(settings)["throttle"].get<int>(), 4);
+    // Slurm's own formats pass: minutes, [D-]HH:MM:SS, and sizes with or without a unit.
+    for (const char* ok : {R"({"time": "30", "mem": "500"})", R"({"time": "1-00:00:00"})",
+                           R"({"time": "45:00", "mem": "4G"})", R"({"time": "2-12"})"})
+        QCOMPARE(executorFromJson(json::parse(ok), "g.json").kind, ExecutorKind::Local);
     for (const char* bad :
          {R"({"name": "pbs"})", R"({"name": "slurm", "partiton": "x"})",
-          R"({"name": "processes", "jobs": 0})", R"({"time": "1\n#SBATCH x"})", R"(["slurm"])"}) {
+          R"({"name": "processes", "jobs": 0})", R"({"time": "1\n#SBATCH x"})", R"(["slurm"])",
+          R"({"time": "2 hours"})", R"({"mem": "lots"})", R"({"mem": "4 GB"})"}) {
         try {
             executorFromJson(json::parse(bad), "g.json");
             QFAIL(bad);

@@ -1319,6 +1319,18 @@ void TestUi::executorChoiceIsTheGridsKey()
     QSignalSpy failed(page, &ui::AblationPage::failed);
     QVERIFY(!page->runGrid());
     QCOMPARE(failed.size(), 1);
+    // While the file is wrong the box is out of use (an edit there could not be written back).
+    QVERIFY(!box->kindBox()->isEnabled());
+    // A time limit sbatch would refuse is named like any other grid error.
+    grid["executor"] = {{"name", "slurm"}, {"time", "2 hours"}};
+    page->setGridText(QString::fromStdString(grid.dump(2)));
+    QCOMPARE(page->expand(&message), -1);
+    QVERIFY2(message.contains(QStringLiteral("executor.time")), qPrintable(message));
+    grid["executor"] = {{"name", "slurm"}, {"time", "2:00:00"}};
+    page->setGridText(QString::fromStdString(grid.dump(2)));
+    QVERIFY(page->expand() > 0);
+    QVERIFY(box->kindBox()->isEnabled());
+    QVERIFY(box->script().contains(QStringLiteral("#SBATCH --time=2:00:00\n")));
     // Back to this Studio: the key goes.
     grid["executor"] = "processes";
     page->setGridText(QString::fromStdString(grid.dump(2)));
@@ -1347,11 +1359,13 @@ void TestUi::processesSweepShowsItsCellsAndCollects()
     // The queue shows each cell's shard and the item in this database.
     QTRY_COMPARE_WITH_TIMEOUT(page->shownSweep(), sweepId, kLoadTimeoutMs);
     QTableWidget* queue = page->queueTable();
+    // (A queue read while the last cells ended may still show them uncollected: wait for the
+    // read after the collection.)
     QTRY_VERIFY_WITH_TIMEOUT(
-        allAre(queueColumn(queue, QStringLiteral("Cell")), QStringLiteral("completed"), 4),
+        allAre(queueColumn(queue, QStringLiteral("Cell")), QStringLiteral("completed"), 4) &&
+            allAre(queueColumn(queue, QStringLiteral("In this database")),
+                   QStringLiteral("completed"), 4),
         kLoadTimeoutMs);
-    QVERIFY(allAre(queueColumn(queue, QStringLiteral("In this database")),
-                   QStringLiteral("completed"), 4));
     Db db(m_window->databasePath());
     const auto runs = [&] { return db.query("SELECT count(*) FROM runs").front().front().toInt(); };
     QCOMPARE(runs(), 4);

@@ -19,9 +19,11 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScopedValueRollback>
+#include <QScrollBar>
 #include <QSet>
 #include <QSplitter>
 #include <QTableWidget>
+#include <QTextCursor>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -703,8 +705,16 @@ std::optional<nlohmann::json> AblationPage::editorGrid() const
 void AblationPage::showGrid(const nlohmann::json& grid)
 {
     {
+        // The file is rewritten in place: the view stays where the user was reading.
         const QScopedValueRollback<bool> syncing(m_syncing, true);
+        const int scroll = m_editor->verticalScrollBar()->value();
+        const int cursor = m_editor->textCursor().position();
         m_editor->setPlainText(QString::fromStdString(grid.dump(2)));
+        QTextCursor c = m_editor->textCursor();
+        c.setPosition(
+            std::min(cursor, static_cast<int>(m_editor->document()->characterCount()) - 1));
+        m_editor->setTextCursor(c);
+        m_editor->verticalScrollBar()->setValue(scroll);
     }
     m_editorIdle->stop();
     expand();
@@ -754,6 +764,7 @@ void AblationPage::writeExecutorIntoGrid()
     if (!grid)
         return;  // the file is being edited into shape: it decides once it parses
     applyExecutor(*grid);
+    const QScopedValueRollback<bool> fromBox(m_editFromBox, true);
     showGrid(*grid);
 }
 
@@ -903,14 +914,25 @@ int AblationPage::expand(QString* message)
                                  .arg(evaluated)
                                  .arg(runs - e.uniqueRuns)
                                  .arg(QString::fromStdString(e.reference)));
+        m_expansion->setStyleSheet({});
+        m_executorBox->setProblem({});
         if (message)
             *message = m_expansion->text();
         return runs;
     } catch (const nlohmann::json::parse_error& e) {
-        m_expansion->setText(tr("Not valid JSON: %1").arg(QString::fromUtf8(e.what())));
+        // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the
+        // library's tag.
+        QString what = QString::fromUtf8(e.what());
+        if (what.startsWith(QLatin1Char('[')) && what.contains(QLatin1String("] ")))
+            what = what.mid(what.indexOf(QLatin1String("] ")) + 2);
+        m_expansion->setText(tr("Not valid JSON: %1").arg(what));
     } catch (const Error& e) {
         m_expansion->setText(errorText(e));
     }
+    m_expansion->setStyleSheet(QStringLiteral("color: #d32f2f"));
+    // A half-typed value in the box itself (a time limit being typed) keeps the box in use.
+    if (!m_editFromBox)
+        m_executorBox->setProblem(m_expansion->text());
     if (message)
         *message = m_expansion->text();
     return -1;

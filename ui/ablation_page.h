@@ -153,6 +153,7 @@ private:
     bool m_runningElsewhere = false;  // the sweep in progress runs in processes (or is submitted)
     QString m_shownExecutor;          // the executor of the sweep the queue shows
     bool m_syncing = false;           // the form and the file are being synchronised
+    bool m_editFromBox = false;       // the file is being rewritten from the executor box
     std::unique_ptr<ResultsMatrix> m_matrix;
 
     // Grid form

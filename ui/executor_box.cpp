@@ -82,7 +82,7 @@ ExecutorBox::ExecutorBox(QWidget* parent) : QGroupBox(tr("Who runs the cells"), 
     addField(0, 0, tr("Partition"), m_partition);
     m_time = new QLineEdit(m_slurm);
     m_time->setObjectName(QStringLiteral("slurmTime"));
-    m_time->setPlaceholderText(tr("00:30:00"));
+    m_time->setPlaceholderText(tr("e.g. 00:30:00"));
     m_time->setToolTip(tr("--time: the limit of one cell, e.g. 00:30:00"));
     addField(0, 1, tr("Time"), m_time);
     m_cpus = new QSpinBox(m_slurm);
@@ -201,12 +201,27 @@ QString ExecutorBox::script() const
     return m_script->toPlainText();
 }
 
+void ExecutorBox::setProblem(const QString& problem)
+{
+    if (problem == m_problem)
+        return;
+    m_problem = problem;
+    for (QWidget* w : {static_cast<QWidget*>(m_kind), m_processes, m_slurm})
+        w->setEnabled(problem.isEmpty());
+    if (!problem.isEmpty())
+        m_script->clear();
+    syncVisibility();
+}
+
 void ExecutorBox::syncVisibility()
 {
     const auto kind = static_cast<ExecutorKind>(m_kind->currentData().toInt());
     m_processes->setVisible(kind == ExecutorKind::Processes);
     m_slurm->setVisible(kind == ExecutorKind::Slurm);
-    m_note->setText(noteFor(kind));
+    m_note->setText(m_problem.isEmpty()
+                        ? noteFor(kind)
+                        : tr("Not in use while the grid file has an error (below the editor): "
+                             "the box shows the file again once it is fixed."));
 }
 
 }  // namespace sllmr::ui

@@ -33,6 +33,9 @@ public:
     void setScript(const QString& script);
     [[nodiscard]] QString script() const;
     [[nodiscard]] QComboBox* kindBox() const { return m_kind; }
+    /// Why the box cannot show the grid file now (it does not parse, or its executor key is
+    /// wrong): the box is disabled with that note until the file is fixed ("" enables it).
+    void setProblem(const QString& problem);
 
 Q_SIGNALS:
     /// The user changed a setting.
@@ -42,6 +45,7 @@ private:
     void syncVisibility();
 
     ExecutorSettings m_hidden;  // folder and program, kept as the grid had them
+    QString m_problem;
     bool m_setting = false;
     QComboBox* m_kind = nullptr;
     QLabel* m_note = nullptr;

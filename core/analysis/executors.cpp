@@ -19,6 +19,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -58,6 +59,20 @@ int intSetting(const json& j, const char* key, int lo, int hi, const std::string
         settingError(where, key, fmt::format("must be an integer in {} .. {}", lo, hi),
                      fmt::format("e.g. \"{}\": {}", key, std::max(lo, 1)));
     return j[key].get<int>();
+}
+
+// Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
+bool isSlurmTime(const std::string& t)
+{
+    static const std::regex form(R"(^(\d+-)?\d+(:\d{1,2}){0,2}$)");
+    return std::regex_match(t, form);
+}
+
+// Slurm's memory sizes: a whole number with an optional unit K, M, G or T (default M).
+bool isSlurmMemory(const std::string& m)
+{
+    static const std::regex form(R"(^\d+[KMGTkmgt]?$)");
+    return std::regex_match(m, form);
 }
 
 ExecutorKind kindFromText(const std::string& text, const std::string& where)
@@ -145,8 +160,14 @@ ExecutorSettings executorFromJson(const json& j, const std::string& where)
     auto& o = s.slurm;
     o.partition = stringSetting(j, "partition", where);
     o.time = stringSetting(j, "time", where);
+    if (!o.time.empty() && !isSlurmTime(o.time))
+        settingError(where, "time", "\"" + o.time + "\" is not a Slurm time limit",
+                     "minutes, or [D-]HH:MM:SS, e.g. \"00:30:00\" or \"1-00:00:00\"");
     o.cpusPerTask = intSetting(j, "cpus_per_task", 1, 4096, where);
     o.mem = stringSetting(j, "mem", where);
+    if (!o.mem.empty() && !isSlurmMemory(o.mem))
+        settingError(where, "mem", "\"" + o.mem + "\" is not a Slurm memory size",
+                     "a whole number with K, M, G or T, e.g. \"4G\"");
     o.account = stringSetting(j, "account", where);
     o.throttle = intSetting(j, "throttle", 1, 100000, where);
     o.program = stringSetting(j, "program", where);
