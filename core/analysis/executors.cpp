@@ -218,11 +218,16 @@ std::optional<ExecutorSettings> recordedExecutor(const ExperimentStore& store, s
     if (!sweep)
         throw Error(ErrorKind::NotFound, fmt::format("sweep {} does not exist", sweepId),
                     store.path(), 0, "'sllmr sweeps list' shows the sweeps");
-    const json grid = json::parse(sweep->gridJson, nullptr, false);
+    return recordedExecutor(*sweep);
+}
+
+std::optional<ExecutorSettings> recordedExecutor(const SweepRecord& sweep)
+{
+    const json grid = json::parse(sweep.gridJson, nullptr, false);
     if (grid.is_discarded() || !grid.contains("folder") || !grid["folder"].is_string())
         return std::nullopt;
     ExecutorSettings settings = executorFromJson(grid.value("executor", json()),
-                                                 fmt::format("the grid of sweep {}", sweepId));
+                                                 fmt::format("the grid of sweep {}", sweep.id));
     settings.folder = grid["folder"].get<std::string>();
     return settings;
 }

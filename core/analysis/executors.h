@@ -58,6 +58,8 @@ nlohmann::json toJson(const ExecutorSettings& settings);
 // process (local). Error(NotFound) when the sweep does not exist.
 std::optional<ExecutorSettings> recordedExecutor(const ExperimentStore& store,
                                                  std::int64_t sweepId);
+// The same from a sweep record already read (no query).
+std::optional<ExecutorSettings> recordedExecutor(const SweepRecord& sweep);
 
 // What to run now for sweep `sweepId` of `store`: on a fresh start the sweep folder is created
 // (settings.folder, or defaultSweepFolder) with its manifest, the executor is recorded in the

@@ -62,7 +62,7 @@ std::vector<SweepEntry> readSweeps(const QString& databasePath)
     std::vector<SweepEntry> out;
     ExperimentStore store(databasePath.toStdString());
     for (const SweepRecord& s : store.sweeps()) {
-        const auto executor = recordedExecutor(store, s.id);
+        const auto executor = recordedExecutor(s);
         const QString kind =
             QString::fromLatin1(toString(executor ? executor->kind : ExecutorKind::Local));
         out.push_back(
