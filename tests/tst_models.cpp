@@ -1,5 +1,6 @@
 // Backbones (SPEC 5): MF, DeepFM, DCNv2, xDeepFM, AutoInt, DCNv1 and DIN behind the one
-// BackboneImpl interface. Shapes, the
+// BackboneImpl interface. MF's hand-written forward and backward against the module version and
+// the dropout noise against torch's own draw. Shapes, the
 // precomputed scoreAll() against forward() on the cross product (the key check of the split first
 // layers), deterministic construction for a seed, sparse versus dense gradients, dropout in train
 // and eval mode, learning a tiny two-group pattern (AUC counted here), and strict ModelSpec JSON.
@@ -219,6 +220,8 @@ private Q_SLOTS:
         backboneRows();
     }
     void dropoutOnlyInTrainMode();
+    void dropoutNoiseIsTorchsDraw();
+    void mfHandWrittenMatchesModules();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -700,5 +703,80 @@ void TestModels::dinHistories()
     BackboneContext badCtx{3, 20, nullptr, &bad};
     QVERIFY_THROWS_EXCEPTION(Error, makeBackbone(spec, badCtx));
 }
+// dropoutNoise() is the mask torch::dropout multiplies by, element for element, and leaves torch's
+// generator where torch's own draw leaves it (the next draw is the same).
+void TestModels::dropoutNoiseIsTorchsDraw()
+{
+    for (const std::uint64_t seed : {0ull, 7ull, 20250101ull})
+        for (const double p : {0.1, 0.5, 0.9})
+            for (const auto& shape : std::vector<std::pair<int, int>>{{1, 1}, {13, 64}, {640, 64}}) {
+                torch::manual_seed(seed);
+                const auto mine = model_detail::dropoutNoise(shape.first, shape.second, p);
+                const auto nextMine = torch::rand({5});
+                torch::manual_seed(seed);
+                const auto torchs =
+                    torch::empty({shape.first, shape.second}).bernoulli_(1.0 - p).div_(1.0 - p);
+                const auto nextTorchs = torch::rand({5});
+                QVERIFY2(torch::equal(mine, torchs),
+                         qPrintable(QString("seed %1, p %2, %3 x %4")
+                                        .arg(seed)
+                                        .arg(p)
+                                        .arg(shape.first)
+                                        .arg(shape.second)));
+                QVERIFY(torch::equal(nextMine, nextTorchs));
+                // Both values occur, so the comparison is not between two constant tensors.
+                if (shape.first * shape.second > 100)
+                    QVERIFY(mine.min().item<float>() == 0.0f && mine.max().item<float>() > 1.0f);
+            }
+}
+
+// MF with sparse tables runs one hand-written autograd function; with dense tables it runs the
+// torch modules. Same seed, same batch (repeated users and items), train mode with dropout and eval
+// mode: the logits and every gradient agree up to the order of float additions.
+void TestModels::mfHandWrittenMatchesModules()
+{
+    ModelSpec spec;
+    spec.type = "mf";
+    spec.dim = 16;
+    spec.dropout = 0.3;
+    std::vector<std::shared_ptr<BackboneImpl>> models;
+    for (const bool sparse : {true, false}) {
+        spec.sparseEmbeddings = sparse;
+        torch::manual_seed(3);
+        models.push_back(build(spec, 9, 14, nullptr));
+        // Nonzero biases, so their gradients and sums are exercised.
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(4);
+        for (auto& p : models.back()->parameters())
+            p.add_(torch::randn_like(p) * 0.1);
+    }
+    const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6});
+    const auto items = longTensor({13, 2, 2, 0, 5, 5, 7, 11, 13, 1, 2, 9});
+    const auto weights = torch::linspace(-1.0, 2.0, users.size(0));
+    for (const bool training : {true, false}) {
+        std::vector<torch::Tensor> logits;
+        for (auto& m : models) {
+            training ? m->train() : m->eval();
+            m->zero_grad();
+            torch::manual_seed(11);
+            logits.push_back(m->forward(users, items));
+            (logits.back() * weights).sum().backward();
+        }
+        // With p = 0.3 on 16 dimensions, a different dropout draw would change most logits.
+        QVERIFY(torch::allclose(logits[0], logits[1], 1e-5, 1e-6));
+        const auto a = models[0]->parameters();
+        const auto b = models[1]->parameters();
+        QCOMPARE(a.size(), b.size());
+        int sparseGrads = 0;
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            sparseGrads += a[k].grad().is_sparse() ? 1 : 0;
+            const auto ga = a[k].grad().is_sparse() ? a[k].grad().to_dense() : a[k].grad();
+            QVERIFY2(torch::allclose(ga, b[k].grad(), 1e-5, 1e-6),
+                     qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
+        }
+        QCOMPARE(sparseGrads, 4);  // the four tables; g's gradient is dense
+    }
+}
+
 QTEST_APPLESS_MAIN(TestModels)
 #include "tst_models.moc"

@@ -9,6 +9,7 @@
 #include "llm/scores.h"
 #include "run/runner.h"
 #include "store/experiment_store.h"
+#include "train/lazy_adam.h"
 #include "train/reference_run.h"
 #include "train/reference_scorer.h"
 #include "train/run_checks.h"
@@ -115,6 +116,7 @@ private Q_SLOTS:
     void referenceMethodsMatchDirectComputation();
     void heldOutScoresWarnAndDrop();
     void gateWithoutLabelsSaysSo();
+    void lazyAdamMatchesAdamOnTouchedRows();
 };
 
 void TestTrain::initTestCase()
@@ -1013,6 +1015,38 @@ void TestTrain::gateWithoutLabelsSaysSo()
     QVERIFY(gateSupervisionWarning(3, GateSupervision::Train).empty());
     QVERIFY(labelledPairsWarning(50, 1000).empty());
     QVERIFY(!labelledPairsWarning(5, 1000).empty());
+}
+
+// The lazy Adam (plain loops over the gradient's rows) against torch::optim::Adam as the reference:
+// while the same rows are touched at every step and the others never, the two are the same
+// algorithm. The sparse gradients are uncoalesced (row 2 appears twice: its two parts add), and
+// some rows are never touched (they must stay as they are).
+void TestTrain::lazyAdamMatchesAdamOnTouchedRows()
+{
+    torch::manual_seed(21);
+    const auto init = torch::randn({6, 5});
+    auto lazyTable = init.clone().requires_grad_(true);
+    auto denseTable = init.clone().requires_grad_(true);
+    LazyAdam lazy({lazyTable}, 0.01);
+    torch::optim::Adam reference({denseTable}, torch::optim::AdamOptions(0.01));
+    const auto rows = torch::tensor({4, 2, 0, 2}, torch::kLong).unsqueeze(0);
+    for (int step = 0; step < 25; ++step) {
+        const auto values = torch::randn({4, 5});
+        const auto grad = at::_sparse_coo_tensor_unsafe(rows, values, {6, 5});
+        lazy.zeroGrad();
+        lazyTable.mutable_grad() = grad;
+        lazy.step();
+        reference.zero_grad();
+        denseTable.mutable_grad() = grad.to_dense();
+        reference.step();
+        QVERIFY2(torch::allclose(lazyTable, denseTable, 1e-5, 1e-6),
+                 qPrintable(QString("step %1: largest difference %2")
+                                .arg(step)
+                                .arg((lazyTable - denseTable).abs().max().item<double>())));
+    }
+    QVERIFY(!torch::equal(lazyTable, init));
+    for (const int untouched : {1, 3, 5})
+        QVERIFY(torch::equal(lazyTable[untouched], init[untouched]));
 }
 
 QTEST_GUILESS_MAIN(TestTrain)  // QTRY_* and qWait need an application object

@@ -12,8 +12,10 @@ std::string torchVersion()
 
 void configureTorch(int threads, bool deterministic)
 {
-    if (threads > 0)
-        at::set_num_threads(threads);
+    // LibTorch's own default, read before the first change, so that 0 restores it even after an
+    // earlier run of this process set another count.
+    static const int libtorchDefault = at::get_num_threads();
+    at::set_num_threads(threads > 0 ? threads : libtorchDefault);
     at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
 }
 

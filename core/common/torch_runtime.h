@@ -8,8 +8,8 @@ namespace sllmr {
 // "1.13.1" etc.: the LibTorch the engine was built against.
 std::string torchVersion();
 
-// Sets the intra-op thread count (0 leaves LibTorch's default) and asks for deterministic
-// algorithms. Call once at start-up, before any training thread exists.
+// Sets the intra-op thread count (0: LibTorch's default, also after an earlier call set another)
+// and asks for deterministic algorithms. Called before each run, from the thread that trains.
 void configureTorch(int threads, bool deterministic = true);
 
 // Threads LibTorch uses for intra-op parallelism.

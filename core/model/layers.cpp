@@ -2,6 +2,9 @@
 
 #include "common/error.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <mutex>
 #include <string>
 
 namespace sllmr::model_detail {
@@ -18,6 +21,33 @@ torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weigh
     return torch::mkldnn_linear(x.contiguous().to_mkldnn(), weight.contiguous(),
                                 bias.defined() ? bias.contiguous() : bias)
         .to_dense();
+}
+
+torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p)
+{
+    const double keep = 1.0 - p;
+    // The kept value as torch computes it: a float 1 divided by the keep rate.
+    const float kept = torch::ones({1}).div_(keep).item<float>();
+    auto noise = torch::empty({rows, cols});
+    auto* out = noise.data_ptr<float>();
+    const auto n = noise.numel();
+    constexpr int kDigits = std::numeric_limits<double>::digits;
+    constexpr std::uint64_t kMask = (std::uint64_t{1} << kDigits) - 1;
+    constexpr double kUnit = 1.0 / static_cast<double>(std::uint64_t{1} << kDigits);
+    auto generator = at::detail::getDefaultCPUGenerator();
+    auto* impl = at::check_generator<at::CPUGeneratorImpl>(generator);
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    // The generator's engine, advanced here inline: random64() is two 32-bit draws, the first
+    // the high half.
+    at::mt19937 engine = impl->engine();
+    for (std::int64_t k = 0; k < n; ++k) {
+        const std::uint64_t high = engine();
+        const std::uint64_t low = engine();
+        const double uniform = static_cast<double>(((high << 32) | low) & kMask) * kUnit;
+        out[k] = uniform < keep ? kept : 0.0f;
+    }
+    impl->set_engine(engine);
+    return noise;
 }
 
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std)

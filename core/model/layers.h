@@ -56,6 +56,14 @@ void forEachBlock(std::int64_t users, std::int64_t items, F&& fn,
 torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias = {});
 
+// The noise torch::dropout(x, p, true) multiplies a contiguous float [rows, cols] input by:
+// bernoulli(1 - p) / (1 - p) per element, drawn from torch's default CPU generator in the same
+// order and with the same arithmetic as LibTorch 1.13's CPU bernoulli kernel (a 53-bit uniform
+// from random64() per element, compared with 1 - p), so the same seed gives the same masks, but
+// without the per-element dispatch of that kernel (half of an MF epoch with dropout).
+// tst_models checks it against torch's own draw. 0 < p < 1.
+torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p);
+
 // Embedding table with the project's init: N(0, std) from torch's global generator.
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std);
 

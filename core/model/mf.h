@@ -5,6 +5,9 @@
 // - Dropout (spec.dropout > 0) is applied to p_u and q_i in train mode only, so that uncertainty
 //   variant (c) (variance over dropout passes) has something to vary.
 // - The four tables p, q, b_u, b_i are sparse when spec.sparseEmbeddings; g is dense.
+// - With sparse tables, forward() is one hand-written autograd function (loops over the rows, the
+//   same dropout noise as torch::dropout); it equals the module version up to the order of the
+//   dot product's float additions (tst_models compares them).
 #include "model/backbone.h"
 
 #include <torch/torch.h>
@@ -31,6 +34,7 @@ private:
     torch::nn::Embedding m_itemBias{nullptr};
     torch::Tensor m_globalBias;  // [1]
     torch::nn::Dropout m_dropout{nullptr};
+    bool m_handWritten = false;  // forward() through the hand-written function (sparse tables)
 };
 TORCH_MODULE(MF);
 

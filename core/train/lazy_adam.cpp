@@ -1,12 +1,22 @@
 #include "train/lazy_adam.h"
 
+#include "common/error.h"
+#include "train/adam_row.h"
+
+
 namespace sllmr {
 
 LazyAdam::LazyAdam(std::vector<torch::Tensor> params, double lr, double beta1, double beta2,
                    double eps)
-    : m_params(std::move(params)), m_lr(lr), m_beta1(beta1), m_beta2(beta2), m_eps(eps)
+    : m_params(std::move(params))
 {
+    m_settings.lr = static_cast<float>(lr);
+    m_settings.beta1 = static_cast<float>(beta1);
+    m_settings.beta2 = static_cast<float>(beta2);
+    m_settings.eps = static_cast<float>(eps);
     for (const auto& p : m_params) {
+        if (!p.is_contiguous() || p.scalar_type() != torch::kFloat || p.dim() < 1)
+            throw Error(ErrorKind::Internal, "lazy Adam needs contiguous float tables");
         m_exp.push_back(torch::zeros_like(p));
         m_expSq.push_back(torch::zeros_like(p));
         m_steps.push_back(torch::zeros({p.size(0)}, torch::kFloat));
@@ -24,34 +34,63 @@ void LazyAdam::step()
 {
     torch::NoGradGuard noGrad;
     for (std::size_t k = 0; k < m_params.size(); ++k) {
-        auto& p = m_params[k];
-        const auto& g = p.grad();
+        const auto& g = m_params[k].grad();
         if (!g.defined())
             continue;
-        torch::Tensor rows;
-        torch::Tensor values;
         if (g.is_sparse()) {
-            const auto c = g.coalesce();
-            rows = c.indices()[0];
-            values = c.values();
+            updateRows(k, g._indices()[0].contiguous(), g._values().contiguous());
         } else {
             // A dense gradient (sparse embeddings switched off): update the rows it touches.
-            rows = g.abs().sum(1).nonzero().squeeze(1);
-            values = g.index_select(0, rows);
+            const auto rows = g.abs().sum(1).nonzero().squeeze(1).contiguous();
+            updateRows(k, rows, g.index_select(0, rows).contiguous());
         }
-        if (rows.numel() == 0)
-            continue;
-        auto m = m_exp[k].index_select(0, rows).mul_(m_beta1).add_(values, 1.0 - m_beta1);
-        auto v =
-            m_expSq[k].index_select(0, rows).mul_(m_beta2).addcmul_(values, values, 1.0 - m_beta2);
-        auto t = m_steps[k].index_select(0, rows).add_(1.0);
-        m_exp[k].index_copy_(0, rows, m);
-        m_expSq[k].index_copy_(0, rows, v);
-        m_steps[k].index_copy_(0, rows, t);
-        const auto correction1 = (1.0 - torch::pow(m_beta1, t)).unsqueeze(1);
-        const auto correction2 = (1.0 - torch::pow(m_beta2, t)).unsqueeze(1);
-        const auto update = (m / correction1) / ((v / correction2).sqrt() + m_eps);
-        p.index_add_(0, rows, update, -m_lr);
+    }
+}
+
+// The gradient rows (a row may repeat, as in an uncoalesced sparse gradient) are grouped by row
+// in first-seen order and summed per row in their given order; then one Adam update per distinct
+// row. This is the coalescing and the dozen tensor operations a step used to take, as plain
+// loops: m_slot maps a table row to its group while a step runs and is reset after it.
+void LazyAdam::updateRows(std::size_t k, const torch::Tensor& rows, const torch::Tensor& values)
+{
+    const auto n = rows.numel();
+    if (n == 0)
+        return;
+    const auto width = values.numel() / n;
+    const auto* row = rows.data_ptr<std::int64_t>();
+    const auto* grad = values.data_ptr<float>();
+    auto* param = m_params[k].data_ptr<float>();
+    auto* exp = m_exp[k].data_ptr<float>();
+    auto* expSq = m_expSq[k].data_ptr<float>();
+    auto* steps = m_steps[k].data_ptr<float>();
+    const auto tableRows = m_params[k].size(0);
+
+    if (static_cast<std::int64_t>(m_slot.size()) < tableRows)
+        m_slot.resize(static_cast<std::size_t>(tableRows), -1);
+    m_distinct.clear();
+    m_sum.clear();
+    for (std::int64_t e = 0; e < n; ++e) {
+        const auto r = row[e];
+        if (r < 0 || r >= tableRows)
+            throw Error(ErrorKind::Internal, "lazy Adam: gradient row outside its table");
+        const float* g = grad + e * width;
+        auto& slot = m_slot[static_cast<std::size_t>(r)];
+        if (slot < 0) {
+            slot = static_cast<std::int64_t>(m_distinct.size());
+            m_distinct.push_back(r);
+            m_sum.insert(m_sum.end(), g, g + width);
+        } else {
+            float* sum = m_sum.data() + slot * width;
+            for (std::int64_t j = 0; j < width; ++j)
+                sum[j] += g[j];
+        }
+    }
+    for (std::size_t d = 0; d < m_distinct.size(); ++d) {
+        const auto r = m_distinct[d];
+        m_slot[static_cast<std::size_t>(r)] = -1;
+        const float t = steps[r] += 1.0f;
+        adamRow(param + r * width, exp + r * width, expSq + r * width,
+                m_sum.data() + static_cast<std::int64_t>(d) * width, width, t, m_settings);
     }
 }
 

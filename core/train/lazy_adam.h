@@ -1,7 +1,11 @@
 #pragma once
 // Adam for embedding tables with sparse gradients ("lazy" Adam): a step reads and writes only the
 // rows that appear in the batch, so its cost does not grow with the catalogue. Moments of rows
-// that are not touched do not decay (the usual lazy-Adam approximation of dense Adam).
+// that are not touched do not decay (the usual lazy-Adam approximation of dense Adam). Parameters
+// are contiguous float tables [rows, width]; a step is plain loops over the gradient's rows
+// (train/adam_row.h).
+#include "train/adam_row.h"
+
 #include <torch/torch.h>
 
 #include <vector>
@@ -22,14 +26,20 @@ public:
     void setState(const std::vector<torch::Tensor>& state);
 
 private:
+    // Adam on the rows of parameter k that `rows` names (repeats allowed: their gradients add);
+    // values holds one gradient row per entry of `rows`.
+    void updateRows(std::size_t k, const torch::Tensor& rows, const torch::Tensor& values);
+
     std::vector<torch::Tensor> m_params;
     std::vector<torch::Tensor> m_exp;
     std::vector<torch::Tensor> m_expSq;
     std::vector<torch::Tensor> m_steps;  // per row: how often it was updated (bias correction)
-    double m_lr;
-    double m_beta1;
-    double m_beta2;
-    double m_eps;
+    AdamSettings m_settings;
+    // Scratch of a step: group of each table row (-1: none), the distinct rows, their summed
+    // gradients (one row of floats per group).
+    std::vector<std::int64_t> m_slot;
+    std::vector<std::int64_t> m_distinct;
+    std::vector<float> m_sum;
 };
 
 }  // namespace sllmr

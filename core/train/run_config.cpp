@@ -499,7 +499,9 @@ std::vector<ConfigKeyDoc> describeTrain()
          "Stop after this many epochs without a better validation AUC (0: off)"},
         {"train.restore_best", "boolean", "true", "",
          "End with the parameters of the best validation epoch"},
-        {"train.threads", "integer", "0", "0 .. 256", "LibTorch intra-op threads (0: default)"},
+        {"train.threads", "integer", "1", "0 .. 256",
+         "LibTorch intra-op threads (0: LibTorch's default, one per core); at batch 128 one "
+         "thread was fastest for every backbone measured (bench/README.md)"},
     };
 }
 

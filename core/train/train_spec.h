@@ -26,7 +26,10 @@ struct TrainSpec
     int epochs = 30;
     int patience = 3;  // epochs without a better validation AUC before stopping; 0: off
     bool restoreBest = true;
-    int threads = 0;  // intra-op threads; 0: LibTorch's default
+    // Intra-op threads; 0: LibTorch's default (one per core). One by default: at batch 128 the
+    // matrices are too small to share, and two threads made every backbone measured slower
+    // (bench/README.md), more so when another process shares the cores.
+    int threads = 1;
 };
 
 // How the LLM's scores enter the loss: not at all, global distillation, the hinge without the

@@ -420,7 +420,8 @@ void Trainer::addPointTerm(const Batch& batch, const torch::Tensor& logits, Batc
     result.pairs += static_cast<std::int64_t>(batch.pointU.size());
 }
 
-// Activity statistics per segment on a(u,i) of both sides of every pair, as used.
+// Activity statistics per segment on a(u,i) of both sides of every pair, as used. A segment's
+// kind and its entry in result.gate are looked up once per batch, not per pair side.
 void Trainer::recordGateActivity(const Batch& batch, const torch::Tensor& aUsed,
                                  EpochResult& result) const
 {
@@ -428,16 +429,20 @@ void Trainer::recordGateActivity(const Batch& batch, const torch::Tensor& aUsed,
     const auto used = aUsed.contiguous();
     const auto* a = used.data_ptr<float>();
     const auto tauA = static_cast<float>(m_config.gate.tauA);
-    for (std::size_t k = 0; k < 2 * nPair; ++k) {
-        const auto u = batch.pairU[k % nPair];
-        const auto i = k < nPair ? batch.pairI[k] : batch.pairJ[k - nPair];
-        for (const auto& seg : m_segmentation.segments) {
-            if (!seg.contains(u, i))
+    for (const auto& seg : m_segmentation.segments) {
+        const bool all = seg.kind == "all";
+        const bool byUser = seg.kind == "users";
+        GateActivity* g = nullptr;  // created on the first side in the segment, as before
+        for (std::size_t k = 0; k < 2 * nPair; ++k) {
+            const auto u = batch.pairU[k % nPair];
+            const auto i = k < nPair ? batch.pairI[k] : batch.pairJ[k - nPair];
+            if (!all && !(byUser ? seg.members[u] : seg.members[i]))
                 continue;
-            auto& g = result.gate[seg.name];
-            g.sum += a[k];
-            g.active += a[k] > tauA;
-            ++g.count;
+            if (!g)
+                g = &result.gate[seg.name];
+            g->sum += a[k];
+            g->active += a[k] > tauA;
+            ++g->count;
         }
     }
 }
