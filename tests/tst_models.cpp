@@ -709,7 +709,8 @@ void TestModels::dropoutNoiseIsTorchsDraw()
 {
     for (const std::uint64_t seed : {0ull, 7ull, 20250101ull})
         for (const double p : {0.1, 0.5, 0.9})
-            for (const auto& shape : std::vector<std::pair<int, int>>{{1, 1}, {13, 64}, {640, 64}}) {
+            for (const auto& shape :
+                 std::vector<std::pair<int, int>>{{1, 1}, {13, 64}, {640, 64}}) {
                 torch::manual_seed(seed);
                 const auto mine = model_detail::dropoutNoise(shape.first, shape.second, p);
                 const auto nextMine = torch::rand({5});
@@ -717,12 +718,11 @@ void TestModels::dropoutNoiseIsTorchsDraw()
                 const auto torchs =
                     torch::empty({shape.first, shape.second}).bernoulli_(1.0 - p).div_(1.0 - p);
                 const auto nextTorchs = torch::rand({5});
-                QVERIFY2(torch::equal(mine, torchs),
-                         qPrintable(QString("seed %1, p %2, %3 x %4")
-                                        .arg(seed)
-                                        .arg(p)
-                                        .arg(shape.first)
-                                        .arg(shape.second)));
+                QVERIFY2(torch::equal(mine, torchs), qPrintable(QString("seed %1, p %2, %3 x %4")
+                                                                    .arg(seed)
+                                                                    .arg(p)
+                                                                    .arg(shape.first)
+                                                                    .arg(shape.second)));
                 QVERIFY(torch::equal(nextMine, nextTorchs));
                 // Both values occur, so the comparison is not between two constant tensors.
                 if (shape.first * shape.second > 100)
@@ -771,8 +771,9 @@ void TestModels::mfHandWrittenMatchesModules()
         for (std::size_t k = 0; k < a.size(); ++k) {
             sparseGrads += a[k].grad().is_sparse() ? 1 : 0;
             const auto ga = a[k].grad().is_sparse() ? a[k].grad().to_dense() : a[k].grad();
-            QVERIFY2(torch::allclose(ga, b[k].grad(), 1e-5, 1e-6),
-                     qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
+            QVERIFY2(
+                torch::allclose(ga, b[k].grad(), 1e-5, 1e-6),
+                qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
         }
         QCOMPARE(sparseGrads, 4);  // the four tables; g's gradient is dense
     }

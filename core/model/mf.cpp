@@ -107,8 +107,8 @@ struct MfScore : public torch::autograd::Function<MfScore>
         for (std::int64_t r = 0; r < n; ++r)
             if (index[r] < 0 || index[r] >= size)
                 throw Error(ErrorKind::Internal, "MF: index " + std::to_string(index[r]) +
-                                                     " outside a table of " +
-                                                     std::to_string(size) + " rows");
+                                                     " outside a table of " + std::to_string(size) +
+                                                     " rows");
     }
 };
 

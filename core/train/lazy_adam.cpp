@@ -3,7 +3,6 @@
 #include "common/error.h"
 #include "train/adam_row.h"
 
-
 namespace sllmr {
 
 LazyAdam::LazyAdam(std::vector<torch::Tensor> params, double lr, double beta1, double beta2,
