@@ -168,6 +168,7 @@ private Q_SLOTS:
     void malformedInput();
     void failedRunWithBrokenTextListsAsJson();
     void resumeAfterSigkillMatchesUninterrupted();
+    void resultsDoNotDependOnBlasThreads();
     void killAtEveryCommitPointLosesNoEpoch_data();
     void killAtEveryCommitPointLosesNoEpoch();
     void cliRunsCommands();
@@ -973,6 +974,45 @@ static QStringList storedRows(const ExperimentStore& store, std::int64_t runId)
     for (const auto& m : store.interactionMetrics(runId, "auc"))
         rows << QStringLiteral("interaction %1 %2 %3").arg(m.user).arg(m.item).arg(number(m.value));
     return rows;
+}
+
+// OpenBLAS (Debian's BLAS) keeps its own thread pool, one thread per core unless
+// OPENBLAS_NUM_THREADS says otherwise, and splits a matrix product differently by thread count. A
+// DeepFM run's numbers once changed with it, i.e. with the machine; the engine now gives OpenBLAS
+// one thread whatever the environment says. Same config and seed with 1 and with 4 OpenBLAS
+// threads: every metric equal.
+void TestCli::resultsDoNotDependOnBlasThreads()
+{
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("run.json"));
+    {
+        auto c = demoConfig("none", "off", 1);
+        c.model.type = "deepfm";
+        c.model.dim = 64;
+        c.eval.userShare = 0.2;
+        std::ofstream(config.toStdString()) << toJson(c).dump(2);
+    }
+    std::vector<json> runs;
+    for (const char* blasThreads : {"1", "4"}) {
+        QProcess p;
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("OPENBLAS_NUM_THREADS"), QString::fromLatin1(blasThreads));
+        p.setProcessEnvironment(env);
+        p.start(kCli, {QStringLiteral("--db"), dir.filePath(QStringLiteral("runs.db")),
+                       QStringLiteral("run"), config, QStringLiteral("--json")});
+        p.waitForFinished(300000);
+        runs.push_back(json::parse(p.readAllStandardOutput().toStdString(), nullptr, false));
+        QVERIFY2(!runs.back().is_discarded() && runs.back()["status"] == "completed",
+                 p.readAllStandardError().constData());
+    }
+    int compared = 0;
+    for (const auto& [segment, metrics] : runs[0]["metrics"].items())
+        for (const auto& [metric, value] : metrics.items()) {
+            QVERIFY2(runs[1]["metrics"][segment][metric] == value,
+                     qPrintable(QString::fromStdString(segment + " " + metric)));
+            compared += value.is_number_float() ? 1 : 0;
+        }
+    QVERIFY(compared > 20);
 }
 
 void TestCli::killAtEveryCommitPointLosesNoEpoch_data()

@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 namespace sllmr {
 
 std::string torchVersion()
@@ -10,12 +12,32 @@ std::string torchVersion()
     return TORCH_VERSION;
 }
 
+namespace {
+
+// OpenBLAS, when it is the BLAS LibTorch's matrix products go to (Debian's default), keeps its own
+// thread pool, one thread per core unless OPENBLAS_NUM_THREADS says otherwise; LibTorch's thread
+// count does not reach it. Its threads split a product differently by count, so a DeepFM run's
+// numbers changed with the machine's core count, and they spun against LibTorch's threads. The
+// products of training are small (batch rows x a few hundred), so it gets one thread, always; the
+// large products of scoring go through oneDNN on LibTorch's threads (model/layers.h). Found at run
+// time: another BLAS has no such pool.
+void singleThreadedBlas()
+{
+    using SetThreads = void (*)(int);
+    if (const auto set =
+            reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(1);
+}
+
+}  // namespace
+
 void configureTorch(int threads, bool deterministic)
 {
     // LibTorch's own default, read before the first change, so that 0 restores it even after an
     // earlier run of this process set another count.
     static const int libtorchDefault = at::get_num_threads();
     at::set_num_threads(threads > 0 ? threads : libtorchDefault);
+    singleThreadedBlas();
     at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
 }
 

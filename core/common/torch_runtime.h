@@ -8,8 +8,9 @@ namespace sllmr {
 // "1.13.1" etc.: the LibTorch the engine was built against.
 std::string torchVersion();
 
-// Sets the intra-op thread count (0: LibTorch's default, also after an earlier call set another)
-// and asks for deterministic algorithms. Called before each run, from the thread that trains.
+// Sets LibTorch's intra-op thread count (0: its default, also after an earlier call set another),
+// OpenBLAS's to 1 where that is the BLAS (its count changed results), and asks for deterministic
+// algorithms. Called before each run, from the thread that trains.
 void configureTorch(int threads, bool deterministic = true);
 
 // Threads LibTorch uses for intra-op parallelism.

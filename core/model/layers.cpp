@@ -50,6 +50,16 @@ torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p)
     return noise;
 }
 
+torch::Tensor dropout(const torch::nn::Dropout& module, const torch::Tensor& x)
+{
+    if (module.is_empty() || !module->is_training() || module->options.p() <= 0.0)
+        return x;
+    const double p = module->options.p();
+    if (p >= 1.0 || x.dim() != 2 || !x.is_contiguous() || x.scalar_type() != torch::kFloat)
+        return module.ptr()->forward(x);
+    return x * dropoutNoise(x.size(0), x.size(1), p);
+}
+
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std)
 {
     torch::nn::Embedding e(torch::nn::EmbeddingOptions(rows, dim).sparse(sparse));
@@ -190,8 +200,7 @@ torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
     auto h = firstOutput;
     for (std::size_t k = 1; k < m_layers.size(); ++k) {
         h = torch::relu(h);
-        if (!m_dropout.is_empty())
-            h = m_dropout(h);
+        h = dropout(m_dropout, h);
         h = inference ? inferenceLinear(h, m_layers[k]->weight, m_layers[k]->bias) : m_layers[k](h);
     }
     return h.squeeze(-1);

@@ -64,6 +64,11 @@ torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weigh
 // tst_models checks it against torch's own draw. 0 < p < 1.
 torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p);
 
+// torch::nn::Dropout's forward for a contiguous float matrix, through dropoutNoise(): the same
+// values and gradient (x * noise), the noise drawn without per-element dispatch. An empty module,
+// evaluation mode or p = 0 return x; other shapes go through the module.
+torch::Tensor dropout(const torch::nn::Dropout& module, const torch::Tensor& x);
+
 // Embedding table with the project's init: N(0, std) from torch's global generator.
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std);
 

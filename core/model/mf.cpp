@@ -130,7 +130,7 @@ MFImpl::MFImpl(const ModelSpec& spec, const BackboneContext& context)
 
 torch::Tensor MFImpl::embedDropout(const torch::Tensor& x)
 {
-    return m_dropout.is_empty() ? x : m_dropout(x);
+    return model_detail::dropout(m_dropout, x);
 }
 
 torch::Tensor MFImpl::forward(const torch::Tensor& users, const torch::Tensor& items)
