@@ -163,8 +163,11 @@ run_engine() {  # model method threads round
 
 run_peer() {  # model method threads round
     local m="$1" x="$2" n="$3" r="$4" out="$tmp/peer.json" log="$tmp/peer.log"
+    # The engine gives OpenBLAS one thread (its own pool, one thread per core by default, spun
+    # against torch's threads and made 2 threads slower than 1); the peer gets the same setting,
+    # so that the comparison is of the training loops, not of that default.
     # shellcheck disable=SC2086  # peer_args is a list of words on purpose
-    if ! "$python" "$peer" "${peer_data[@]}" --model "$m" --method "$x" --threads "$n" \
+    if ! OPENBLAS_NUM_THREADS=1 "$python" "$peer" "${peer_data[@]}" --model "$m" --method "$x" --threads "$n" \
             --epochs "$total_epochs" --seed "$seed" $peer_args --json >"$out" 2>"$log"; then
         tail -n 20 "$log" >&2
         die "peer run failed: $m $x threads $n"
