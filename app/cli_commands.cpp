@@ -1,19 +1,21 @@
 #include "cli_commands.h"
 
 #include "cli_dataset.h"
+#ifndef SLLMR_FRONT
 #include "cli_inspect.h"
+#endif
 #include "cli_llm.h"
 #include "cli_runs.h"
 #include "cli_sweep.h"
 
 #include "common/error.h"
-#include "common/torch_runtime.h"
 #include "data/loaders.h"
 #include "data/segments.h"
 #include "llm/scores.h"
 #include "store/experiment_store.h"
 
 #include <fmt/core.h>
+#include <torch/version.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -309,7 +311,7 @@ int run(int argc, char** argv)
         "sllmr: Selective LLM-Guided Regularization experiments, headless.\n"
         "Runs the same engine and writes the same experiments.db as SLLMR Studio."};
     app.set_version_flag(
-        "--version", std::string("sllmr ") + SLLMR_VERSION + " (LibTorch " + torchVersion() + ")");
+        "--version", std::string("sllmr ") + SLLMR_VERSION + " (LibTorch " + TORCH_VERSION + ")");
     app.require_subcommand(1);
     std::string dbPath = "experiments.db";
     app.add_option("--db", dbPath, "Experiment database (SQLite)")->capture_default_str();
@@ -320,7 +322,12 @@ int run(int argc, char** argv)
     ScoresCommand scoresCommand(app);
     RunCommands runCommands(app, dbPath);
     LlmCommands llmCommands(app);
+#ifdef SLLMR_FRONT
+    // The front hands `inspect` to sllmr-engine before parsing; listed here for --help.
+    app.add_subcommand("inspect", kInspectDescription)->allow_extras();
+#else
     InspectCommand inspectCommand(app, dbPath);
+#endif
     SweepCommands sweepCommands(app, dbPath);
 
     try {
@@ -333,7 +340,10 @@ int run(int argc, char** argv)
     try {
         for (const auto& execute : std::initializer_list<std::function<std::optional<int>()>>{
                  [&] { return runCommands.execute(); }, [&] { return llmCommands.execute(); },
-                 [&] { return inspectCommand.execute(); }, [&] { return sweepCommands.execute(); },
+#ifndef SLLMR_FRONT
+                 [&] { return inspectCommand.execute(); },
+#endif
+                 [&] { return sweepCommands.execute(); },
                  [&] { return datasetCommand.execute(dbPath); },
                  [&] { return scoresCommand.execute(dbPath); }})
             if (const auto code = execute())

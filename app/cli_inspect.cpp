@@ -1,5 +1,7 @@
 #include "cli_inspect.h"
 
+#include "cli_commands.h"
+
 #include "common/error.h"
 #include "inspect/gate_inspector.h"
 #include "store/experiment_store.h"
@@ -433,8 +435,7 @@ void printItem(const InspectedRun& run, const ItemDrillDown& d, int limit)
 
 InspectCommand::InspectCommand(CLI::App& app, const std::string& dbPath) : m_dbPath(dbPath)
 {
-    m_inspect = app.add_subcommand(
-        "inspect", "Inspect the gate of a completed run: activation by user and item, drill-downs");
+    m_inspect = app.add_subcommand("inspect", kInspectDescription);
     m_inspect->add_option("run", m_runId, "Run id")->required();
     auto* user = m_inspect->add_option("--user", m_user, "Drill down to one user (original id)");
     auto* item = m_inspect->add_option("--item", m_item, "Drill down to one item (original id)");

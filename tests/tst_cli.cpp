@@ -169,6 +169,7 @@ private Q_SLOTS:
     void failedRunWithBrokenTextListsAsJson();
     void resumeAfterSigkillMatchesUninterrupted();
     void resultsDoNotDependOnBlasThreads();
+    void frontRunsWithoutLibTorch();
     void killAtEveryCommitPointLosesNoEpoch_data();
     void killAtEveryCommitPointLosesNoEpoch();
     void cliRunsCommands();
@@ -1013,6 +1014,45 @@ void TestCli::resultsDoNotDependOnBlasThreads()
             compared += value.is_number_float() ? 1 : 0;
         }
     QVERIFY(compared > 20);
+}
+
+// `sllmr` is the LibTorch-free front: it links no LibTorch library, answers the commands that do not
+// train itself, and hands run/sweep/inspect to the sllmr-engine beside it (the other tests run
+// through it). Without that engine it says so, naming the path, with exit code 1.
+void TestCli::frontRunsWithoutLibTorch()
+{
+    QProcess ldd;
+    ldd.start(QStringLiteral("ldd"), {kCli});
+    QVERIFY(ldd.waitForFinished(60000));
+    const QByteArray libraries = ldd.readAllStandardOutput();
+    QVERIFY2(libraries.contains("libsqlite3"), libraries.constData());  // ldd did list them
+    QVERIFY2(!libraries.contains("libtorch") && !libraries.contains("libc10"),
+             libraries.constData());
+
+    const Result version = runCli({QStringLiteral("--version")});
+    QCOMPARE(version.code, 0);
+    QVERIFY(version.out.contains("LibTorch"));
+
+    QTemporaryDir dir;
+    const QString alone = dir.filePath(QStringLiteral("sllmr"));
+    QVERIFY(QFile::copy(kCli, alone));
+    QFile::setPermissions(alone, QFile::permissions(kCli));
+    for (const QString& command : {QStringLiteral("run"), QStringLiteral("inspect")}) {
+        QProcess p;
+        p.start(alone, {QStringLiteral("--db"), dir.filePath(QStringLiteral("x.db")), command,
+                        QStringLiteral("1")});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 1);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains(dir.filePath(QStringLiteral("sllmr-engine")).toUtf8()),
+                 err.constData());
+    }
+    // A command that does not train runs in the copy alone.
+    QProcess p;
+    p.start(alone, {QStringLiteral("config"), QStringLiteral("template")});
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 0);
+    QVERIFY(p.readAllStandardOutput().contains("\"threads\": 1"));
 }
 
 void TestCli::killAtEveryCommitPointLosesNoEpoch_data()

@@ -433,11 +433,6 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
 
 }  // namespace
 
-std::string checkpointDir(const ExperimentStore& store, std::int64_t runId)
-{
-    return store.path() + ".checkpoints/run-" + std::to_string(runId);
-}
-
 RunOutcome executeRun(const RunConfig& config, ExperimentStore& store, const RunCallbacks& cb)
 {
     RunRecord rec;

@@ -49,7 +49,11 @@ RunOutcome executeRun(const RunConfig& config, ExperimentStore& store,
 RunOutcome resumeRun(std::int64_t runId, ExperimentStore& store,
                      const RunCallbacks& callbacks = {});
 
-// Folder of a run's checkpoints: <store path>.checkpoints/run-<id>.
-std::string checkpointDir(const ExperimentStore& store, std::int64_t runId);
+// Folder of a run's checkpoints: <store path>.checkpoints/run-<id>. (Inline: the LibTorch-free
+// `sllmr` front needs it to collect sweep shards, without the rest of this file's definitions.)
+inline std::string checkpointDir(const ExperimentStore& store, std::int64_t runId)
+{
+    return store.path() + ".checkpoints/run-" + std::to_string(runId);
+}
 
 }  // namespace sllmr
