@@ -12,6 +12,7 @@
 #include "data/loaders.h"
 #include "data/segments.h"
 #include "store/experiment_store.h"
+#include "test_paths.h"
 #include "train/run_config.h"
 
 #include <QDir>
@@ -86,6 +87,8 @@ private Q_SLOTS:
     void gridErrorsNameFileAndKey_data();
     void gridErrorsNameFileAndKey();
     void shippedGridsLoad();
+    void paperAmazonGrids_data();
+    void paperAmazonGrids();
     void sweepToMatrixFromTheCli();
     void sweepResumesAfterCancel();
 };
@@ -550,6 +553,8 @@ void TestAnalysis::shippedGridsLoad()
     const auto files = grids.entryList({QStringLiteral("*.json")}, QDir::Files);
     QVERIFY(files.contains(QStringLiteral("demo-ablation.json")));
     for (const auto& f : files) {
+        if (f.startsWith(QStringLiteral("paper-amazon-")))
+            continue;  // they read the public data folder: paperAmazonGrids
         const Grid g = loadGrid(grids.filePath(f).toStdString());
         const auto e = expandGrid(g);
         QVERIFY2(!e.items.empty(), qPrintable(f));
@@ -565,6 +570,111 @@ void TestAnalysis::shippedGridsLoad()
                     QCOMPARE(item.referenceRow.value_or(""), std::string("reliability"));
         }
     }
+}
+
+void TestAnalysis::paperAmazonGrids_data()
+{
+    QTest::addColumn<QString>("grid");
+    QTest::addColumn<QString>("data");
+    QTest::addColumn<bool>("runACell");
+    QTest::newRow("beauty") << "paper-amazon-beauty.json"
+                            << "amazon-2014-5core/Beauty.txt" << false;
+    QTest::newRow("sports") << "paper-amazon-sports.json"
+                            << "amazon-2014-5core/Sports_and_Outdoors.txt" << false;
+    // The smallest of the three (19,412 users, 167,597 interactions): one cell is run.
+    QTest::newRow("toys") << "paper-amazon-toys.json"
+                          << "amazon-2014-5core/Toys_and_Games.txt" << true;
+}
+
+void TestAnalysis::paperAmazonGrids()
+{
+    // The paper's grid on its Amazon datasets: six backbones x five methods x seeds 1-3, the data
+    // from the public data folder ("data:" paths), the LLM simulated for the dataset.
+    QFETCH(QString, grid);
+    QFETCH(QString, data);
+    QFETCH(bool, runACell);
+    const QDir grids(QStringLiteral(SLLMR_DEMO_DIR) + QStringLiteral("/../grids"));
+    const std::string file = grids.filePath(grid).toStdString();
+
+    // Without the folder: an error that says which variable to set, before anything runs.
+    {
+        const QByteArray saved = qgetenv("SLLMR_SHARED_DATA");
+        const bool had = qEnvironmentVariableIsSet("SLLMR_SHARED_DATA");
+        qputenv("SLLMR_SHARED_DATA", "/nonexistent/public-data");
+        const auto e = errorFrom([&] { loadGrid(file); });
+        if (had)
+            qputenv("SLLMR_SHARED_DATA", saved);
+        else
+            qunsetenv("SLLMR_SHARED_DATA");
+        QVERIFY(e.has_value());
+        QCOMPARE(e->kind(), ErrorKind::NotFound);
+        QVERIFY2(std::string(e->what()).find("SLLMR_SHARED_DATA") != std::string::npos, e->what());
+    }
+    SLLMR_REQUIRE_DATA(data);
+
+    const Grid g = loadGrid(file);
+    QVERIFY(g.description.find("SIMULATED") != std::string::npos);
+    const auto e = expandGrid(g);
+    QCOMPARE(e.items.size(), std::size_t{90});
+    QCOMPARE(e.uniqueRuns, 90);
+    QCOMPARE(e.rows.size(), std::size_t{30});
+    QCOMPARE(e.reference, std::string("none | model.type=deepfm"));
+    const std::string path = QFileInfo(testdata::dataFile(data)).canonicalFilePath().toStdString();
+    std::map<std::string, int> perModel;
+    for (const auto& item : e.items) {
+        const auto& c = item.config;
+        QCOMPARE(QFileInfo(QString::fromStdString(c["dataset"]["path"].get<std::string>()))
+                     .canonicalFilePath()
+                     .toStdString(),
+                 path);
+        QCOMPARE(c["dataset"]["format"].get<std::string>(), std::string("sequences"));
+        QCOMPARE(c["dataset"]["split"]["method"].get<std::string>(), std::string("leave-one-out"));
+        QCOMPARE(c["dataset"]["test_path"].get<std::string>(), std::string());
+        QCOMPARE(c["dataset"]["item_features_path"].get<std::string>(), std::string());
+        QCOMPARE(c["scores"]["path"].get<std::string>(), std::string());
+        QVERIFY(c["scores"]["simulate"].is_object());
+        QCOMPARE(c["eval"]["mode"].get<std::string>(), std::string("sampled"));
+        ++perModel[c["model"]["type"].get<std::string>()];
+    }
+    QCOMPARE(perModel, (std::map<std::string, int>{{"autoint", 15},
+                                                   {"dcnv1", 15},
+                                                   {"dcnv2", 15},
+                                                   {"deepfm", 15},
+                                                   {"din", 15},
+                                                   {"xdeepfm", 15}}));
+    if (!runACell)
+        return;
+
+    // One cell as the sweep runs it (the selective DeepFM row, seed 1), shortened to one epoch
+    // of MF on a tenth of the users so that it takes seconds: the Amazon file, the split and the
+    // simulated LLM go through the real engine.
+    const auto cell = std::find_if(e.items.begin(), e.items.end(), [](const GridItem& i) {
+        return i.rowLabel == "selective | model.type=deepfm" && i.seed == 1;
+    });
+    QVERIFY(cell != e.items.end());
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("cell.json"));
+    std::ofstream(config.toStdString()) << cell->config.dump(2);
+    const auto r = runCli({QStringLiteral("--db"), dir.filePath(QStringLiteral("experiments.db")),
+                           QStringLiteral("run"), config, QStringLiteral("--set"),
+                           QStringLiteral("model.type=mf"), QStringLiteral("--set"),
+                           QStringLiteral("train.epochs=1"), QStringLiteral("--set"),
+                           QStringLiteral("eval.user_share=0.1"), QStringLiteral("--json")});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    const auto runs = store.runs();
+    QCOMPARE(runs.size(), std::size_t{1});
+    QCOMPARE(runs.front().status, RunStatus::Completed);
+    QVERIFY(runs.front().scoreSetId.has_value());
+    const auto set = store.scoreSet(*runs.front().scoreSetId);
+    QVERIFY(set.has_value());
+    QCOMPARE(set->source, std::string("simulated LLM"));
+    QVERIFY(json::parse(set->reportJson)["simulated"].get<bool>());
+    bool overallAuc = false;
+    for (const auto& m : store.segmentMetrics(runs.front().id))
+        overallAuc = overallAuc || (m.segment == "overall" && m.metric == "auc" && m.value > 0.5 &&
+                                    m.value < 1.0);
+    QVERIFY(overallAuc);
 }
 
 void TestAnalysis::sweepToMatrixFromTheCli()

@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -359,6 +360,7 @@ private Q_SLOTS:
     void dryRunAndBatchImport();
     void scoreFileCommentsAndProvenance();
     void simulatedLlmReliableOnColdTeachesTheGate();
+    void simulatedLlmNamedInTheRunConfig();
 };
 
 void TestLlm::initTestCase()
@@ -944,6 +946,94 @@ void TestLlm::simulatedLlmReliableOnColdTeachesTheGate()
     qInfo("gate mean: cold %.3f, warm %.3f (training and evaluation %lld ms)", cold, warm,
           static_cast<long long>(t.elapsed()));
     QVERIFY2(cold > warm + 0.2, qPrintable(QStringLiteral("cold %1 warm %2").arg(cold).arg(warm)));
+}
+
+void TestLlm::simulatedLlmNamedInTheRunConfig()
+{
+    // A run config may name a simulated LLM instead of a score file (scores.simulate; the paper's
+    // Amazon grids do): the run's scores are then exactly those `sllmr simulate-llm` writes for
+    // its dataset, labelled simulated in the report and the store.
+    QTemporaryDir dir;
+    const Dataset& ds = demo();
+    const double tauU = demoSegments().tauUser;
+    const double tauI = demoSegments().tauItem;
+    const json profile = {{"default", {{"behaviour", "noisy"}}},
+                          {"cold", {{"behaviour", "accurate"}, {"noise", 0.1}}},
+                          {"seed", 7}};
+    const ScoreFileSpec spec = scoreSpecFromJson(json{{"name", "sim"}, {"simulate", profile}});
+    QVERIFY(spec.given());
+    QVERIFY(spec.path.empty());
+    QCOMPARE(spec.source(), std::string("simulated LLM"));
+
+    const std::string file = dir.filePath(QStringLiteral("sim.tsv")).toStdString();
+    simulateScores(ds, tauU, tauI, *spec.simulate, file);
+    ScoreFileSpec fromFile;
+    fromFile.path = file;
+    fromFile.kind = "pointwise";
+    const ScoreSet expected = loadScores(fromFile, ds);
+    const ScoreSet got = loadRunScores(spec, ds, tauU, tauI);
+    QVERIFY(got.report.simulated);
+    QVERIFY(got.size() > 10000);
+    QVERIFY(got.offsets == expected.offsets);
+    QVERIFY(got.items == expected.items);
+    QVERIFY(got.values == expected.values);
+    QCOMPARE(got.report.contentHash, expected.report.contentHash);
+    QCOMPARE(got.report.matched, expected.report.matched);
+    QVERIFY(got.spec.path.empty());
+    QVERIFY(got.spec.simulate.has_value());
+    // The temporary file is gone.
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+        QVERIFY2(e.path().filename().string().rfind(
+                     "sllmr-simulated-" + std::to_string(::getpid()) + "-", 0) != 0,
+                 e.path().c_str());
+
+    // Round trip; a spec without a simulated LLM writes no "simulate" key, so the hash of every
+    // config without one is what it was.
+    const json j = spec;
+    QVERIFY(j.contains("simulate"));
+    QCOMPARE(json(scoreSpecFromJson(j)), j);
+    QVERIFY(!json(fromFile).contains("simulate"));
+
+    // Errors name the keys.
+    const auto usageNaming = [](const json& scores, const std::string& key) {
+        try {
+            scoreSpecFromJson(scores);
+        } catch (const Error& e) {
+            return e.kind() == ErrorKind::Usage &&
+                   std::string(e.what()).find(key) != std::string::npos;
+        }
+        return false;
+    };
+    QVERIFY(usageNaming(json{{"path", file}, {"simulate", profile}}, "scores.simulate"));
+    QVERIFY(usageNaming(json{{"kind", "rank"}, {"simulate", profile}}, "scores.kind"));
+    QVERIFY(usageNaming(json{{"simulate", 3}}, "scores.simulate"));
+    QVERIFY(usageNaming(json{{"simulate", {{"default", {{"behaviour", "wise"}}}}}},
+                        "scores.simulate.default"));
+
+    // A run with it: trains, and the store says where its scores came from.
+    RunConfig c;
+    c.dataset = demoSpec();
+    c.scores = spec;
+    c.model.type = "mf";
+    c.model.dim = 16;
+    c.train.epochs = 1;
+    c.train.batchSize = 512;
+    c.method.name = MethodName::Selective;
+    c.gate.mode = GateMode::Reliability;
+    c.eval.mode = "sampled";
+    c.eval.userShare = 0.2;
+    ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    const RunOutcome out = executeRun(c, store);
+    QCOMPARE(out.status, RunStatus::Completed);
+    const auto run = store.run(out.runId);
+    QVERIFY(run && run->scoreSetId);
+    const auto set = store.scoreSet(*run->scoreSetId);
+    QVERIFY(set.has_value());
+    QCOMPARE(set->source, std::string("simulated LLM"));
+    QCOMPARE(set->contentHash, expected.report.contentHash);
+    QVERIFY(json::parse(set->specJson).contains("simulate"));
+    QVERIFY(json::parse(set->reportJson)["simulated"].get<bool>());
 }
 
 QTEST_GUILESS_MAIN(TestLlm)

@@ -669,7 +669,7 @@ bool MainWindow::startRun()
         return false;
     }
     const RunConfig& config = m_workbench->config();
-    if (config.method.name != MethodName::None && config.scores.path.empty()) {
+    if (config.method.name != MethodName::None && !config.scores.given()) {
         showError(tr("Start run"), tr("Method '%1' needs LLM scores. Open a score file on the "
                                       "LLM scores page, or choose method 'none'.")
                                        .arg(QString::fromStdString(toString(config.method.name))));

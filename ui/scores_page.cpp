@@ -125,8 +125,8 @@ void ScoresPage::showReport()
     if (!scores)
         return;
     const ScoreReport& r = scores->report;
-    m_title->setText(
-        QString::fromStdString(scores->spec.name.empty() ? scores->spec.path : scores->spec.name));
+    m_title->setText(QString::fromStdString(scores->spec.name.empty() ? scores->spec.source()
+                                                                      : scores->spec.name));
     QString provenance;
     for (const auto& [key, value] : r.provenance)
         provenance += QStringLiteral("<br/><small>%1: %2</small>")
@@ -140,7 +140,7 @@ void ScoresPage::showReport()
                        tr("%1 scores read as <b>%2</b> from <small>%3</small>")
                            .arg(countText(static_cast<std::int64_t>(scores->size())),
                                 QString::fromStdString(r.kind),
-                                QString::fromStdString(scores->spec.path).toHtmlEscaped()) +
+                                QString::fromStdString(scores->spec.source()).toHtmlEscaped()) +
                        provenance);
     if (r.simulated)
         m_title->setText(m_title->text() + tr("  (simulated)"));

@@ -12,6 +12,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kDemoPrefix = "demo:";
+constexpr const char* kDataPrefix = "data:";
 
 }  // namespace
 
@@ -35,6 +36,19 @@ std::string demoDir()
     return {};
 }
 
+std::string publicDataDir()
+{
+    std::error_code ec;
+    if (const char* env = std::getenv("SLLMR_SHARED_DATA"); env && *env)
+        return fs::is_directory(env, ec) ? fs::path(env).lexically_normal().string()
+                                         : std::string();
+#ifdef SLLMR_PUBLIC_DATA_DEV
+    if (fs::is_directory(SLLMR_PUBLIC_DATA_DEV, ec))
+        return fs::path(SLLMR_PUBLIC_DATA_DEV).lexically_normal().string();
+#endif
+    return {};
+}
+
 std::string resolveDataPath(const std::string& path, const std::string& baseDir)
 {
     if (path.empty())
@@ -46,6 +60,22 @@ std::string resolveDataPath(const std::string& path, const std::string& baseDir)
                         "'" + path + "' names the bundled demo, which is not installed", {}, 0,
                         "set SLLMR_DEMO_DIR to the demo folder (resources/demo)");
         return (fs::path(dir) / path.substr(std::string(kDemoPrefix).size()))
+            .lexically_normal()
+            .string();
+    }
+    if (path.rfind(kDataPrefix, 0) == 0) {
+        const auto dir = publicDataDir();
+        if (dir.empty()) {
+            const char* env = std::getenv("SLLMR_SHARED_DATA");
+            throw Error(ErrorKind::NotFound,
+                        "'" + path + "' names the public data folder, which " +
+                            (env && *env ? "is not at " + std::string(env) + " ($SLLMR_SHARED_DATA)"
+                                         : std::string("was not found")),
+                        {}, 0,
+                        "set SLLMR_SHARED_DATA to the folder that holds the public data sets "
+                        "(e.g. amazon-2014-5core/; README, \"Data\")");
+        }
+        return (fs::path(dir) / path.substr(std::string(kDataPrefix).size()))
             .lexically_normal()
             .string();
     }

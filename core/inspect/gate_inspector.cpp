@@ -278,15 +278,16 @@ bool RunInspector::State::loadInputs(const ExperimentStore& store, const RunReco
         }
     }
     segmentation = computeSegments(dataset, cfg.dataset.segments);
-    if (!cfg.scores.path.empty()) {
-        scores = loadScores(cfg.scores, dataset, load);
+    if (cfg.scores.given()) {
+        scores =
+            loadRunScores(cfg.scores, dataset, segmentation.tauUser, segmentation.tauItem, load);
         if (rec.scoreSetId) {
             if (const auto sc = store.scoreSet(*rec.scoreSetId)) {
                 if (sc->contentHash != scores->report.contentHash)
                     throw Error(ErrorKind::BadInput,
                                 "the LLM score file changed since run " + std::to_string(runId) +
                                     " was trained (content hash differs)",
-                                cfg.scores.path, 0,
+                                cfg.scores.source(), 0,
                                 "restore the score file the run was trained on, or run it again");
             } else {
                 verified = false;

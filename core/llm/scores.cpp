@@ -9,7 +9,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -255,6 +258,14 @@ void to_json(Json& j, const ScoreFileSpec& s)
         {"encoding", s.encoding},
         {"missing", s.missing},
         {"held_out", s.heldOut}};
+    // Only when set, so that the hash of every config without it stays what it was.
+    if (s.simulate)
+        j["simulate"] = toJson(*s.simulate);
+}
+
+std::string ScoreFileSpec::source() const
+{
+    return simulate && path.empty() ? std::string("simulated LLM") : path;
 }
 
 ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
@@ -264,7 +275,7 @@ ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
     requireKeys(j,
                 {"path", "name", "kind", "delimiter", "header", "columns", "rating_min",
                  "rating_max", "rank_mapping", "decay", "candidates_path", "candidate_default",
-                 "encoding", "missing", "held_out"},
+                 "encoding", "missing", "held_out", "simulate"},
                 prefix);
     read(j, "path", s.path, prefix);
     read(j, "name", s.name, prefix);
@@ -291,9 +302,26 @@ ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
     readChoice(j, "encoding", s.encoding, {"utf-8", "latin1", "cp1252"}, prefix);
     readChoice(j, "missing", s.missing, {"skip", "default", "error"}, prefix);
     readChoice(j, "held_out", s.heldOut, {"keep", "drop"}, prefix);
-    if (s.path.empty())
+    if (j.contains("simulate") && !j.at("simulate").is_null()) {
+        const auto p = keyPath(prefix, "simulate");
+        if (!j.at("simulate").is_object())
+            throw Error(ErrorKind::Usage, "setting '" + p + "' must be an object", {}, 0,
+                        "give a simulated LLM's profile, e.g. {\"default\": {\"behaviour\": "
+                        "\"noisy\"}} (README, \"sllmr simulate-llm\")");
+        s.simulate = simulationProfileFromJson(j.at("simulate"), p);
+        if (!s.path.empty() || !s.candidatesPath.empty())
+            throw Error(ErrorKind::Usage,
+                        "settings '" + keyPath(prefix, "path") + "' and '" + p + "' are both given",
+                        {}, 0, "name either a score file or a simulated LLM");
+        if (s.kind != "auto" && s.kind != "pointwise")
+            throw Error(ErrorKind::Usage,
+                        "setting '" + keyPath(prefix, "kind") + "' is '" + s.kind +
+                            "', but a simulated LLM's scores are pointwise",
+                        {}, 0, "leave 'kind' at auto");
+    }
+    if (!s.given())
         throw Error(ErrorKind::Usage, "setting '" + keyPath(prefix, "path") + "' is empty", {}, 0,
-                    "name the LLM score file");
+                    "name the LLM score file (or a simulated LLM in 'simulate')");
     return s;
 }
 
@@ -640,7 +668,8 @@ std::string scoreSetHash(const ScoreFileSpec& spec, const ScoreReport& rep,
                          const std::string& fileHash, const std::string& candidatesHash)
 {
     Json how = spec;
-    for (const char* k : {"path", "name", "candidates_path", "encoding"})
+    // A simulated LLM's profile is in its file's header, so in fileHash.
+    for (const char* k : {"path", "name", "candidates_path", "encoding", "simulate"})
         how.erase(k);
     if (rep.missingValues == 0)
         how.erase("missing");
@@ -654,6 +683,35 @@ std::string scoreSetHash(const ScoreFileSpec& spec, const ScoreReport& rep,
 }
 
 }  // namespace
+
+ScoreSet loadRunScores(const ScoreFileSpec& spec, const Dataset& ds, double tauUser, double tauItem,
+                       const LoadControl& control)
+{
+    if (!spec.simulate)
+        return loadScores(spec, ds, control);
+    namespace fs = std::filesystem;
+    static std::atomic<unsigned> counter{0};
+    const fs::path file = fs::temp_directory_path() / fmt::format("sllmr-simulated-{}-{}.tsv",
+                                                                  ::getpid(), counter.fetch_add(1));
+    struct Remove
+    {
+        fs::path path;
+        ~Remove()
+        {
+            std::error_code ec;
+            fs::remove(path, ec);
+        }
+    } remove{file};
+    if (control.progress)
+        control.progress(0.0, "simulating the LLM's scores");
+    simulateScores(ds, tauUser, tauItem, *spec.simulate, file.string());
+    ScoreFileSpec read = spec;
+    read.path = file.string();
+    read.kind = "pointwise";
+    ScoreSet set = loadScores(read, ds, control);
+    set.spec = spec;
+    return set;
+}
 
 ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& ds, const LoadControl& control)
 {

@@ -8,12 +8,16 @@
 // unknown items / missing values skipped, and the report says so. Lines starting with '#' are
 // comments; those before the first data line of the form '# key: value' are the file's provenance
 // (model, template, date, or 'source: simulated' for a simulated LLM) and are reported as is.
+// A run config may name a simulated LLM instead of a file (`scores.simulate`, a profile of
+// llm/simulate.h): loadRunScores() then simulates the scores for the run's dataset.
 #include "data/dataset.h"
+#include "llm/simulate.h"
 
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,7 +50,15 @@ struct ScoreFileSpec
     // Entries whose pair is a validation or test positive: "keep" them (a warning says when they
     // are over-represented) or "drop" them before anything is built from the scores.
     std::string heldOut = "keep";
+    // Instead of a file (then `path` and `candidatesPath` are empty): a simulated LLM with this
+    // profile, computed for the run's dataset (the same dataset, profile and seed give the same
+    // scores). The kind is pointwise.
+    std::optional<SimulationProfile> simulate;
 
+    // A score file or a simulated LLM is named.
+    bool given() const noexcept { return !path.empty() || simulate.has_value(); }
+    // What the scores come from, for messages and the store: the path, or "simulated LLM".
+    std::string source() const;
     void resolvePaths(const std::string& baseDir);
 };
 
@@ -115,6 +127,12 @@ struct ScoreSet
 
 ScoreSet loadScores(const ScoreFileSpec& spec, const Dataset& dataset,
                     const LoadControl& control = {});
+// loadScores(), or for a spec with `simulate` the simulated LLM's scores for `dataset` with the
+// cold and tail thresholds of its segmentation (written to a temporary file by simulateScores and
+// read back as a pointwise file, so the report, provenance and content hash are those of that
+// file; the returned spec is `spec`).
+ScoreSet loadRunScores(const ScoreFileSpec& spec, const Dataset& dataset, double tauUser,
+                       double tauItem, const LoadControl& control = {});
 
 nlohmann::json scoreReportJson(const ScoreReport& report);
 

@@ -143,7 +143,7 @@ void linkInputs(ExperimentStore& store, std::int64_t runId, const Dataset& datas
         ScoreSetRecord sc;
         sc.datasetId = datasetId;
         sc.name = scores->spec.name;
-        sc.source = scores->spec.path;
+        sc.source = scores->spec.source();
         sc.contentHash = scores->report.contentHash;
         sc.specJson = json(scores->spec).dump(-1, ' ', false, json::error_handler_t::replace);
         sc.reportJson =
@@ -338,8 +338,9 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         const Dataset dataset = loadDataset(config.dataset, load);
         const Segmentation segmentation = computeSegments(dataset, config.dataset.segments);
         std::optional<ScoreSet> scores;
-        if (!config.scores.path.empty() && config.method.name != MethodName::None)
-            scores = loadScores(config.scores, dataset, load);
+        if (config.scores.given() && config.method.name != MethodName::None)
+            scores = loadRunScores(config.scores, dataset, segmentation.tauUser,
+                                   segmentation.tauItem, load);
 
         linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
         const auto warn = [&](const std::string& w) {

@@ -197,11 +197,12 @@ void checkMethodAndGate(RunConfig& c)
     const bool withoutScores = c.method.name == MethodName::None ||
                                c.method.name == MethodName::MostPop ||
                                c.method.name == MethodName::ItemKnn;
-    if (!withoutScores && c.scores.path.empty())
+    if (!withoutScores && !c.scores.given())
         throw Error(
             ErrorKind::Usage,
             "method '" + toString(c.method.name) + "' needs an LLM score file ('scores.path')", {},
-            0, "set scores.path, or use method 'none', 'mostpop' or 'itemknn'");
+            0,
+            "set scores.path (or scores.simulate), or use method 'none', 'mostpop' or 'itemknn'");
     if (c.method.name == MethodName::Global && c.gate.mode != GateMode::Off)
         c.gate.mode = GateMode::Off;
     if (c.method.name == MethodName::Selective && c.gate.mode == GateMode::Off)
@@ -368,7 +369,7 @@ std::vector<ConfigKeyDoc> describeDataset()
     return {
         {"dataset.path", "path", "", "",
          "Interactions file, or the train file of a given split; 'demo:REL' names the bundled "
-         "demo"},
+         "demo, 'data:REL' the public data folder ($SLLMR_SHARED_DATA)"},
         {"dataset.test_path", "path", "\"\"", "",
          "Test file of a pre-split dataset (split 'given')"},
         {"dataset.validation_path", "path", "\"\"", "", "Validation file of a pre-split dataset"},
@@ -455,6 +456,11 @@ std::vector<ConfigKeyDoc> describeScores()
         {"scores.held_out", "choice", "keep", "keep, drop",
          "Entries whose pair is a validation or test positive: keep (warns when they are "
          "over-represented) or drop them before pairs are built"},
+        {"scores.simulate", "object", "(absent)", "a simulate-llm profile",
+         "Instead of a file: a simulated LLM with this profile ({\"default\": {\"behaviour\": "
+         "\"noisy\"}, \"cold\": {\"behaviour\": \"accurate\", \"noise\": 0.05}, \"tail\": ..., "
+         "\"seed\": 42}), scored for the run's dataset and segment thresholds when the run starts; "
+         "labelled simulated wherever the scores are shown"},
     };
 }
 

@@ -82,7 +82,7 @@ void Workbench::setConfig(const RunConfig& config)
     Q_EMIT configChanged();
     if (dataChanged || !m_state.dataset) {
         loadDataset(m_config.dataset);
-    } else if (scoresChanged && !m_config.scores.path.empty()) {
+    } else if (scoresChanged && m_config.scores.given()) {
         loadScores(m_config.scores);
     }
 }
@@ -109,7 +109,7 @@ void Workbench::loadDataset(const DatasetSpec& spec)
     request.kind = Request::Kind::Dataset;
     request.datasetSpec = spec;
     request.scoreSpec = m_config.scores;
-    request.withScores = !m_config.scores.path.empty();
+    request.withScores = m_config.scores.given();
     start(std::move(request));
 }
 
@@ -238,10 +238,12 @@ void Workbench::start(Request request)
                 computeSegments(*s.dataset, request.datasetSpec.segments));
             if (request.withScores)
                 s.scores = std::make_shared<const ScoreSet>(
-                    sllmr::loadScores(request.scoreSpec, *s.dataset, control));
+                    sllmr::loadRunScores(request.scoreSpec, *s.dataset, s.segmentation->tauUser,
+                                         s.segmentation->tauItem, control));
         } else if (request.kind == Request::Kind::Scores) {
             s.scores = std::make_shared<const ScoreSet>(
-                sllmr::loadScores(request.scoreSpec, *s.dataset, control));
+                sllmr::loadRunScores(request.scoreSpec, *s.dataset, s.segmentation->tauUser,
+                                     s.segmentation->tauItem, control));
         } else {
             s.segmentation = std::make_shared<const Segmentation>(
                 computeSegments(*s.dataset, request.datasetSpec.segments));
