@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 namespace sllmr {
 
@@ -29,10 +30,26 @@ void singleThreadedBlas()
         set(1);
 }
 
+// glibc serves blocks above its mmap threshold (128 KB, raised dynamically up to 32 MB) from fresh
+// mmap()s and unmaps them when freed, so every new large tensor is page-faulted in again: 70% of a
+// full-ranking evaluation on Amazon Sports (chunks of 128 users x 18,357 items, 9 MB, several per
+// chunk) went to page faults (bench/README.md). Blocks up to 256 MB now come from the heap and are
+// reused; free memory at the heap's top beyond 512 MB is still returned.
+void reuseLargeBlocks()
+{
+    static const bool done = [] {
+        mallopt(M_MMAP_THRESHOLD, 256 << 20);
+        mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        return true;
+    }();
+    (void)done;
+}
+
 }  // namespace
 
 void configureTorch(int threads, bool deterministic)
 {
+    reuseLargeBlocks();
     // LibTorch's own default, read before the first change, so that 0 restores it even after an
     // earlier run of this process set another count.
     static const int libtorchDefault = at::get_num_threads();

@@ -9,8 +9,9 @@ namespace sllmr {
 std::string torchVersion();
 
 // Sets LibTorch's intra-op thread count (0: its default, also after an earlier call set another),
-// OpenBLAS's to 1 where that is the BLAS (its count changed results), and asks for deterministic
-// algorithms. Called before each run, from the thread that trains.
+// OpenBLAS's to 1 where that is the BLAS (its count changed results), asks for deterministic
+// algorithms, and has glibc reuse large blocks instead of mapping each one afresh. Called before
+// each run, from the thread that trains.
 void configureTorch(int threads, bool deterministic = true);
 
 // Threads LibTorch uses for intra-op parallelism.
