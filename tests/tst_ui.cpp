@@ -32,6 +32,7 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -44,6 +45,7 @@
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
 #include <QWheelEvent>
@@ -294,6 +296,14 @@ void TestUi::demoLoadsThroughTheWorkbench()
                             .arg(count.right())
                             .arg(report->viewport()->width())));
     QVERIFY(m_window->dataPage()->popularityChart()->graph(0)->dataCount() > 1000);
+    // The history histogram's bins are users per length: height x width summed over the bins is
+    // the number of users.
+    const auto* history = m_window->dataPage()->historyChart()->graph(0)->data().data();
+    QVERIFY(history->size() > 3);
+    double users = 0;
+    for (int k = 0; k + 1 < history->size(); ++k)
+        users += history->at(k)->value * (history->at(k + 1)->key - history->at(k)->key);
+    QVERIFY2(std::abs(users - 603) < 1e-6, qPrintable(QString::number(users)));
 }
 
 void TestUi::thresholdsUpdateLiveCounts()
@@ -1081,6 +1091,21 @@ void TestUi::inspectorMatchesTheDatabase()
     // Each test item's AUC equals the stored per-interaction AUC.
     for (int r = 0; r < page->testsTable()->rowCount(); ++r)
         QCOMPARE(page->testsTable()->item(r, 3)->text(), page->testsTable()->item(r, 4)->text());
+    // The detail tables sort by value (not text) when a header is clicked, and the pairs tab says
+    // how many pairs there are.
+    auto* scored = page->scoredTable();
+    QVERIFY(scored->isSortingEnabled());
+    scored->horizontalHeader()->setSortIndicator(2, Qt::DescendingOrder);  // pop(i)
+    QVERIFY(scored->rowCount() > 2);
+    for (int r = 1; r < scored->rowCount(); ++r)
+        QVERIFY(scored->item(r - 1, 2)->text().toLongLong() >=
+                scored->item(r, 2)->text().toLongLong());
+    bool pairsTab = false;
+    for (auto* tabs : page->findChildren<QTabWidget*>())
+        for (int t = 0; t < tabs->count(); ++t)
+            pairsTab =
+                pairsTab || tabs->tabText(t).startsWith(QStringLiteral("LLM pairs and the gate ("));
+    QVERIFY(pairsTab);
 }
 
 void TestUi::ablationSweepReachesTheMatrix()

@@ -200,7 +200,7 @@ QWidget* DataPage::createCharts(QWidget* parent)
     m_history = new Chart(tr("User history length"), charts);
     m_history->setObjectName(QStringLiteral("historyChart"));
     m_history->xAxis->setLabel(tr("|H(u)|, training interactions (log scale)"));
-    m_history->yAxis->setLabel(tr("Users"));
+    m_history->yAxis->setLabel(tr("Users per length (mean over the bin)"));
     m_history->xAxis->setScaleType(QCPAxis::stLogarithmic);
     m_history->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
     m_history->addGraph()->setName(tr("users"));
@@ -518,7 +518,9 @@ void DataPage::showDataset()
     m_popularity->yAxis->setRange(0.8, pop.empty() ? 10.0 : pop.front() * 1.3);
     m_popularity->setPlaceholder({});
 
-    // History histogram on log-spaced bins (quarter powers of two).
+    // History histogram on log-spaced bins (half powers of two, at integer edges). The bins hold
+    // different numbers of integer lengths ([4,5) one, [5,7) two), so a bar is the bin's users
+    // per length, the bin's mean: raw counts would draw a rise wherever a bin widens.
     QVector<double> hx, hy;
     if (!hist.empty()) {
         const double maxLen = std::max<double>(hist.back(), 1.0);
@@ -532,7 +534,7 @@ void DataPage::showDataset()
                 ++k;
             }
             hx.push_back(lo);
-            hy.push_back(static_cast<double>(n));
+            hy.push_back(static_cast<double>(n) / (hi - lo));
             lo = hi;
         }
         hx.push_back(lo);

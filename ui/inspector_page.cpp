@@ -363,15 +363,15 @@ void InspectorPage::showDirections(const std::vector<SegmentDirections>& directi
     QList<QStringList> rows;
     for (const auto& d : directions)
         rows << QStringList{QString::fromStdString(d.segment),
-                            QString::number(d.pairs),
-                            QString::number(d.up),
-                            QString::number(d.down),
+                            countText(d.pairs),
+                            countText(d.up),
+                            countText(d.down),
                             f(d.meanWeightUp()),
                             f(d.meanWeightDown()),
                             std::isfinite(d.shareUp())
                                 ? QStringLiteral("%1%").arg(100 * d.shareUp(), 0, 'f', 1)
                                 : QStringLiteral("-"),
-                            QString::number(d.inside)};
+                            countText(d.inside)};
     fillTable(
         m_directions,
         {tr("Item segment"), tr("Mixed pairs"), tr("Push up"), tr("Push down"),
@@ -387,10 +387,10 @@ void InspectorPage::showDirections(const std::vector<SegmentDirections>& directi
             tr("Of the weight of the %1 pairs with one tail item, %2% pushes the tail item up and "
                "%3% pushes it down (the tail item is the one the LLM ranks lower in %4 of them). "
                "Mean weight: %5 up, %6 down.")
-                .arg(tail->pairs)
+                .arg(countText(tail->pairs))
                 .arg(100 * tail->shareUp(), 0, 'f', 1)
                 .arg(100 * (1 - tail->shareUp()), 0, 'f', 1)
-                .arg(tail->down)
+                .arg(countText(tail->down))
                 .arg(f(tail->meanWeightUp()), f(tail->meanWeightDown())));
     else
         m_directionsNote->setText(tr("Which way the pair weight pushes each item segment."));
@@ -612,6 +612,7 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
          tr("max(0, m - (s(u,i) - s(u,j))): how far the model is from the LLM's order."),
          tr("The pair's term in the loss: lambda x weight x hinge."),
          tr("Whether the LLM's order agrees with the observed data, where known.")});
+    notePairRows(d.pairs.size());
     rows.clear();
     for (const TestRanking& t : d.tests)
         rows << QStringList{itemText(t.item),
@@ -624,6 +625,8 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
         m_tests,
         {tr("Test item"), tr("pop(i)"), tr("rank"), tr("AUC"), tr("stored AUC"), tr("negatives")},
         rows, {1, 2, 3, 4, 5});
+    for (QTableWidget* t : {m_scored, m_pairs, m_tests})
+        allowSorting(t);
     m_history->clear();
     for (const ItemRef& h : d.history)
         m_history->addItem(itemText(h));
@@ -682,11 +685,29 @@ void InspectorPage::showItemDetail(const ItemDrillDown& d)
               {tr("User"), tr("LLM prefers"), tr("over"), tr("pair a"), tr("weight"), tr("active"),
                tr("hinge"), tr("lambda*w*hinge"), tr("reliability label")},
               rows, {3, 4, 6, 7});
+    notePairRows(d.pairs.size());
     fillTable(m_tests, {tr("Test rankings are shown per user")}, {});
+    for (QTableWidget* t : {m_scored, m_pairs})
+        allowSorting(t);
     m_history->clear();
     m_detailTabs->setTabText(3, tr("Training history"));
     m_tabs->setCurrentIndex(1);
     Q_EMIT detailShown(QStringLiteral("item"), QString::fromStdString(d.item.id));
+}
+
+void InspectorPage::notePairRows(std::size_t pairs)
+{
+    const bool cut = pairs > static_cast<std::size_t>(kMaxPairRows);
+    m_detailTabs->setTabText(
+        1,
+        cut ? tr("LLM pairs and the gate (first %1 of %2)")
+                  .arg(countText(kMaxPairRows), countText(static_cast<std::int64_t>(pairs)))
+            : tr("LLM pairs and the gate (%1)").arg(countText(static_cast<std::int64_t>(pairs))));
+    m_detailTabs->setTabToolTip(
+        1, cut ? tr("The table shows the first %1 pairs in the inspector's order; "
+                    "'sllmr inspect RUN --item ID --json' lists all of them.")
+                     .arg(countText(kMaxPairRows))
+               : QString());
 }
 
 }  // namespace sllmr::ui

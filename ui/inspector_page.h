@@ -79,6 +79,8 @@ private:
                       const ActivationHistogram& histogram, const std::vector<EpochGate>& epochs);
     void showUserDetail(const UserDrillDown& d);
     void showItemDetail(const ItemDrillDown& d);
+    // The pairs tab says how many pairs there are, and when the table shows only the first ones.
+    void notePairRows(std::size_t pairs);
 
     RunsModel* m_runs;
     QString m_databasePath;

@@ -12,10 +12,40 @@
 
 namespace sllmr::ui {
 
-/// A read-only cell; numbers are right-aligned.
+/// A cell of a numeric column: sorts by the number it shows (digit grouping and a trailing '%'
+/// ignored; "n/a", "-" and empty cells after every number), else by its text.
+class NumberCell : public QTableWidgetItem
+{
+public:
+    explicit NumberCell(const QString& text) : QTableWidgetItem(text)
+    {
+        QString t = text.trimmed();
+        if (t.endsWith(QLatin1Char('%')))
+            t.chop(1);
+        bool ok = false;
+        const double v = QLocale().toDouble(t, &ok);
+        m_value = ok ? v : t.toDouble(&ok);
+        m_isNumber = ok;
+    }
+    bool operator<(const QTableWidgetItem& other) const override
+    {
+        const auto* o = dynamic_cast<const NumberCell*>(&other);
+        if (!o)
+            return QTableWidgetItem::operator<(other);
+        if (m_isNumber != o->m_isNumber)
+            return m_isNumber;
+        return m_isNumber ? m_value < o->m_value : text() < o->text();
+    }
+
+private:
+    double m_value = 0;
+    bool m_isNumber = false;
+};
+
+/// A read-only cell; numbers are right-aligned and sort as numbers.
 [[nodiscard]] inline QTableWidgetItem* readOnlyCell(const QString& text, bool number = false)
 {
-    auto* item = new QTableWidgetItem(text);
+    auto* item = number ? new NumberCell(text) : new QTableWidgetItem(text);
     item->setFlags(item->flags() & ~Qt::ItemIsEditable);
     if (number)
         item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -59,6 +89,15 @@ inline void fillTable(QTableWidget* table, const QStringList& headers,
         if (!numeric.contains(c) && table->columnWidth(c) > kMaxTextColumnWidth)
             table->setColumnWidth(c, kMaxTextColumnWidth);
     table->horizontalHeader()->setStretchLastSection(true);
+}
+
+/// Lets the user sort `table` by clicking a header (numeric columns by value); the rows keep
+/// the order they were filled in until then. Call after fillTable().
+inline void allowSorting(QTableWidget* table)
+{
+    table->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    table->horizontalHeader()->setSortIndicatorShown(true);
+    table->setSortingEnabled(true);
 }
 
 }  // namespace sllmr::ui
