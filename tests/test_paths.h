@@ -50,6 +50,32 @@ inline QByteArray missingMessage(const QString& rel)
         .toUtf8();
 }
 
+// Points $SLLMR_SHARED_DATA (what "data:" paths resolve against) at `dir` until destroyed,
+// then restores it.
+class SharedDataOverride
+{
+public:
+    explicit SharedDataOverride(const QByteArray& dir)
+        : m_had(qEnvironmentVariableIsSet("SLLMR_SHARED_DATA"))
+        , m_saved(qgetenv("SLLMR_SHARED_DATA"))
+    {
+        qputenv("SLLMR_SHARED_DATA", dir);
+    }
+    ~SharedDataOverride()
+    {
+        if (m_had)
+            qputenv("SLLMR_SHARED_DATA", m_saved);
+        else
+            qunsetenv("SLLMR_SHARED_DATA");
+    }
+    SharedDataOverride(const SharedDataOverride&) = delete;
+    SharedDataOverride& operator=(const SharedDataOverride&) = delete;
+
+private:
+    bool m_had;
+    QByteArray m_saved;
+};
+
 }  // namespace testdata
 
 // Skips the calling test function (or data row) when `rel` is in neither folder. A macro, so

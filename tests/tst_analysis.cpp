@@ -598,14 +598,8 @@ void TestAnalysis::paperAmazonGrids()
 
     // Without the folder: an error that says which variable to set, before anything runs.
     {
-        const QByteArray saved = qgetenv("SLLMR_SHARED_DATA");
-        const bool had = qEnvironmentVariableIsSet("SLLMR_SHARED_DATA");
-        qputenv("SLLMR_SHARED_DATA", "/nonexistent/public-data");
+        const testdata::SharedDataOverride missing("/nonexistent/public-data");
         const auto e = errorFrom([&] { loadGrid(file); });
-        if (had)
-            qputenv("SLLMR_SHARED_DATA", saved);
-        else
-            qunsetenv("SLLMR_SHARED_DATA");
         QVERIFY(e.has_value());
         QCOMPARE(e->kind(), ErrorKind::NotFound);
         QVERIFY2(std::string(e->what()).find("SLLMR_SHARED_DATA") != std::string::npos, e->what());
