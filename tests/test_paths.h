@@ -12,6 +12,9 @@
 
 namespace testdata {
 
+// The variable that names the public data folder at run time (also for "data:" paths).
+inline constexpr const char* kSharedDataVariable = "SLLMR_SHARED_DATA";
+
 inline QString sharedDir()
 {
     const QByteArray env = qgetenv("SLLMR_SHARED_DATA");

@@ -602,7 +602,8 @@ void TestAnalysis::paperAmazonGrids()
         const auto e = errorFrom([&] { loadGrid(file); });
         QVERIFY(e.has_value());
         QCOMPARE(e->kind(), ErrorKind::NotFound);
-        QVERIFY2(std::string(e->what()).find("SLLMR_SHARED_DATA") != std::string::npos, e->what());
+        QVERIFY2(std::string(e->what()).find(testdata::kSharedDataVariable) != std::string::npos,
+                 e->what());
     }
     SLLMR_REQUIRE_DATA(data);
 
