@@ -628,6 +628,9 @@ void TestAnalysis::paperAmazonGrids()
         QCOMPARE(c["dataset"]["item_features_path"].get<std::string>(), std::string());
         QCOMPARE(c["scores"]["path"].get<std::string>(), std::string());
         QVERIFY(c["scores"]["simulate"].is_object());
+        // The simulated LLM never scores a validation or test item (it would hand the methods
+        // that learn from it the answers).
+        QCOMPARE(c["scores"]["simulate"]["held_out"].get<bool>(), false);
         QCOMPARE(c["eval"]["mode"].get<std::string>(), std::string("sampled"));
         ++perModel[c["model"]["type"].get<std::string>()];
     }
@@ -664,7 +667,9 @@ void TestAnalysis::paperAmazonGrids()
     const auto set = store.scoreSet(*runs.front().scoreSetId);
     QVERIFY(set.has_value());
     QCOMPARE(set->source, std::string("simulated LLM"));
-    QVERIFY(json::parse(set->reportJson)["simulated"].get<bool>());
+    const json report = json::parse(set->reportJson);
+    QVERIFY(report["simulated"].get<bool>());
+    QCOMPARE(report["in_test"].get<std::int64_t>(), std::int64_t{0});
     bool overallAuc = false;
     for (const auto& m : store.segmentMetrics(runs.front().id))
         overallAuc = overallAuc || (m.segment == "overall" && m.metric == "auc" && m.value > 0.5 &&

@@ -14,6 +14,7 @@
 #include "llm/simulate.h"
 #include "run/runner.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
@@ -971,7 +972,16 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
     fromFile.path = file;
     fromFile.kind = "pointwise";
     const ScoreSet expected = loadScores(fromFile, ds);
+    // In a temporary folder of its own, which is gone afterwards.
+    QTemporaryDir tmp;
+    const QByteArray savedTmp = qgetenv("TMPDIR");
+    qputenv("TMPDIR", tmp.path().toLocal8Bit());
     const ScoreSet got = loadRunScores(spec, ds, tauU, tauI);
+    if (savedTmp.isEmpty())
+        qunsetenv("TMPDIR");
+    else
+        qputenv("TMPDIR", savedTmp);
+    QVERIFY(QDir(tmp.path()).isEmpty());
     QVERIFY(got.report.simulated);
     QVERIFY(got.size() > 10000);
     QVERIFY(got.offsets == expected.offsets);
@@ -981,12 +991,11 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
     QCOMPARE(got.report.matched, expected.report.matched);
     QVERIFY(got.spec.path.empty());
     QVERIFY(got.spec.simulate.has_value());
-    // The temporary file is gone.
-    for (const auto& e :
-         std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
-        QVERIFY2(e.path().filename().string().rfind(
-                     "sllmr-simulated-" + std::to_string(::getpid()) + "-", 0) != 0,
-                 e.path().c_str());
+    // The file-reading settings of the spec do not apply to the simulated file.
+    ScoreFileSpec odd = spec;
+    odd.delimiter = ";";
+    odd.header = "no";
+    QVERIFY(loadRunScores(odd, ds, tauU, tauI).values == expected.values);
 
     // Round trip; a spec without a simulated LLM writes no "simulate" key, so the hash of every
     // config without one is what it was.

@@ -363,6 +363,7 @@ void ScoresImportDialog::refreshPreview()
 ScoreFileSpec ScoresImportDialog::spec() const
 {
     ScoreFileSpec s = m_base;
+    s.simulate.reset();  // a file chosen here replaces a simulated LLM of the config
     s.path = m_path->text().toStdString();
     s.name = m_name->text().isEmpty() ? QFileInfo(m_path->text()).fileName().toStdString()
                                       : m_name->text().toStdString();

@@ -612,7 +612,8 @@ void InspectorPage::showUserDetail(const UserDrillDown& d)
          tr("max(0, m - (s(u,i) - s(u,j))): how far the model is from the LLM's order."),
          tr("The pair's term in the loss: lambda x weight x hinge."),
          tr("Whether the LLM's order agrees with the observed data, where known.")});
-    notePairRows(d.pairs.size());
+    notePairRows(d.pairs.size(),
+                 QStringLiteral("--user %1").arg(QString::fromStdString(d.user.id)));
     rows.clear();
     for (const TestRanking& t : d.tests)
         rows << QStringList{itemText(t.item),
@@ -685,7 +686,8 @@ void InspectorPage::showItemDetail(const ItemDrillDown& d)
               {tr("User"), tr("LLM prefers"), tr("over"), tr("pair a"), tr("weight"), tr("active"),
                tr("hinge"), tr("lambda*w*hinge"), tr("reliability label")},
               rows, {3, 4, 6, 7});
-    notePairRows(d.pairs.size());
+    notePairRows(d.pairs.size(),
+                 QStringLiteral("--item %1").arg(QString::fromStdString(d.item.id)));
     fillTable(m_tests, {tr("Test rankings are shown per user")}, {});
     for (QTableWidget* t : {m_scored, m_pairs})
         allowSorting(t);
@@ -695,7 +697,7 @@ void InspectorPage::showItemDetail(const ItemDrillDown& d)
     Q_EMIT detailShown(QStringLiteral("item"), QString::fromStdString(d.item.id));
 }
 
-void InspectorPage::notePairRows(std::size_t pairs)
+void InspectorPage::notePairRows(std::size_t pairs, const QString& inspectArgs)
 {
     const bool cut = pairs > static_cast<std::size_t>(kMaxPairRows);
     m_detailTabs->setTabText(
@@ -704,9 +706,9 @@ void InspectorPage::notePairRows(std::size_t pairs)
                   .arg(countText(kMaxPairRows), countText(static_cast<std::int64_t>(pairs)))
             : tr("LLM pairs and the gate (%1)").arg(countText(static_cast<std::int64_t>(pairs))));
     m_detailTabs->setTabToolTip(
-        1, cut ? tr("The table shows the first %1 pairs in the inspector's order; "
-                    "'sllmr inspect RUN --item ID --json' lists all of them.")
-                     .arg(countText(kMaxPairRows))
+        1, cut ? tr("The table shows the first %1 pairs in the inspector's order (sorting "
+                    "sorts these); 'sllmr inspect RUN %2 --json' lists all of them.")
+                     .arg(countText(kMaxPairRows), inspectArgs)
                : QString());
 }
 

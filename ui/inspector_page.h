@@ -80,7 +80,7 @@ private:
     void showUserDetail(const UserDrillDown& d);
     void showItemDetail(const ItemDrillDown& d);
     // The pairs tab says how many pairs there are, and when the table shows only the first ones.
-    void notePairRows(std::size_t pairs);
+    void notePairRows(std::size_t pairs, const QString& inspectArgs);
 
     RunsModel* m_runs;
     QString m_databasePath;

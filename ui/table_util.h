@@ -12,8 +12,11 @@
 
 namespace sllmr::ui {
 
-/// A cell of a numeric column: sorts by the number it shows (digit grouping and a trailing '%'
-/// ignored; "n/a", "-" and empty cells after every number), else by its text.
+/// A cell of a numeric column: sorts by the number it shows (a trailing '%' ignored; "n/a", "-"
+/// and empty cells after every number), else by its text. The pages write decimals in the C
+/// format (QString::number) and counts with the locale's digit grouping (countText), so the C
+/// reading comes first; in locales whose group separator is '.', a count of 1,000 or more reads
+/// as a decimal, which only matters in a column that mixes both.
 class NumberCell : public QTableWidgetItem
 {
 public:
@@ -23,8 +26,8 @@ public:
         if (t.endsWith(QLatin1Char('%')))
             t.chop(1);
         bool ok = false;
-        const double v = QLocale().toDouble(t, &ok);
-        m_value = ok ? v : t.toDouble(&ok);
+        const double v = t.toDouble(&ok);
+        m_value = ok ? v : QLocale().toDouble(t, &ok);
         m_isNumber = ok;
     }
     bool operator<(const QTableWidgetItem& other) const override

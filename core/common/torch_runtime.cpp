@@ -37,10 +37,11 @@ void singleThreadedBlas()
 // reused; free memory at the heap's top beyond 512 MB is still returned.
 void reuseLargeBlocks()
 {
+    // A glibc that refuses the threshold (older ones cap it at 32 MB) keeps its own behaviour:
+    // the trim threshold is then left alone too, since setting it fixes the mmap threshold.
     static const bool done = [] {
-        mallopt(M_MMAP_THRESHOLD, 256 << 20);
-        mallopt(M_TRIM_THRESHOLD, 512 << 20);
-        return true;
+        return mallopt(M_MMAP_THRESHOLD, 256 << 20) == 1 &&
+               mallopt(M_TRIM_THRESHOLD, 512 << 20) == 1;
     }();
     (void)done;
 }

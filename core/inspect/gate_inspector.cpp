@@ -285,10 +285,18 @@ bool RunInspector::State::loadInputs(const ExperimentStore& store, const RunReco
             if (const auto sc = store.scoreSet(*rec.scoreSetId)) {
                 if (sc->contentHash != scores->report.contentHash)
                     throw Error(ErrorKind::BadInput,
-                                "the LLM score file changed since run " + std::to_string(runId) +
-                                    " was trained (content hash differs)",
+                                (cfg.scores.simulate ? "the simulated LLM's scores differ from "
+                                                       "those run "
+                                                     : "the LLM score file changed since run ") +
+                                    std::to_string(runId) +
+                                    (cfg.scores.simulate ? " was trained with (content hash "
+                                                           "differs: the simulator changed)"
+                                                         : " was trained (content hash differs)"),
                                 cfg.scores.source(), 0,
-                                "restore the score file the run was trained on, or run it again");
+                                cfg.scores.simulate
+                                    ? "inspect it with the version that trained it, or run it again"
+                                    : "restore the score file the run was trained on, or run it "
+                                      "again");
             } else {
                 verified = false;
             }

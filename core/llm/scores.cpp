@@ -311,7 +311,9 @@ ScoreFileSpec scoreSpecFromJson(const Json& j, const std::string& prefix)
         s.simulate = simulationProfileFromJson(j.at("simulate"), p);
         if (!s.path.empty() || !s.candidatesPath.empty())
             throw Error(ErrorKind::Usage,
-                        "settings '" + keyPath(prefix, "path") + "' and '" + p + "' are both given",
+                        "settings '" +
+                            keyPath(prefix, s.path.empty() ? "candidates_path" : "path") +
+                            "' and '" + p + "' are both given",
                         {}, 0, "name either a score file or a simulated LLM");
         if (s.kind != "auto" && s.kind != "pointwise")
             throw Error(ErrorKind::Usage,
@@ -690,26 +692,34 @@ ScoreSet loadRunScores(const ScoreFileSpec& spec, const Dataset& ds, double tauU
     if (!spec.simulate)
         return loadScores(spec, ds, control);
     namespace fs = std::filesystem;
-    static std::atomic<unsigned> counter{0};
-    const fs::path file = fs::temp_directory_path() / fmt::format("sllmr-simulated-{}-{}.tsv",
-                                                                  ::getpid(), counter.fetch_add(1));
+    // A folder of its own (mkdtemp: unique, mode 0700), removed with whatever is in it.
+    std::string folder = (fs::temp_directory_path() / "sllmr-simulated-XXXXXX").string();
+    if (!::mkdtemp(folder.data()))
+        throw Error(ErrorKind::NotFound, "cannot create a temporary folder for the simulated LLM",
+                    folder, 0, "check that TMPDIR names a writable folder");
     struct Remove
     {
         fs::path path;
         ~Remove()
         {
             std::error_code ec;
-            fs::remove(path, ec);
+            fs::remove_all(path, ec);
         }
-    } remove{file};
+    } remove{folder};
+    const fs::path file = fs::path(folder) / "scores.tsv";
     if (control.progress)
         control.progress(0.0, "simulating the LLM's scores");
     simulateScores(ds, tauUser, tauItem, *spec.simulate, file.string());
-    ScoreFileSpec read = spec;
+    // Read as the file simulateScores writes, whatever the spec says about files.
+    ScoreFileSpec read;
     read.path = file.string();
     read.kind = "pointwise";
+    read.missing = spec.missing;
+    read.heldOut = spec.heldOut;
     ScoreSet set = loadScores(read, ds, control);
     set.spec = spec;
+    if (set.spec.name.empty())
+        set.spec.name = "simulated LLM";
     return set;
 }
 

@@ -460,7 +460,8 @@ std::vector<ConfigKeyDoc> describeScores()
          "Instead of a file: a simulated LLM with this profile ({\"default\": {\"behaviour\": "
          "\"noisy\"}, \"cold\": {\"behaviour\": \"accurate\", \"noise\": 0.05}, \"tail\": ..., "
          "\"seed\": 42}), scored for the run's dataset and segment thresholds when the run starts; "
-         "labelled simulated wherever the scores are shown"},
+         "stored as the score set 'simulated LLM' and marked SIMULATED on the Studio's LLM scores "
+         "page"},
     };
 }
 

@@ -147,6 +147,8 @@ void Workbench::setSegments(const SegmentSpec& spec)
     request.kind = Request::Kind::Segments;
     request.datasetSpec = m_config.dataset;
     request.input = m_state;
+    request.scoreSpec = m_config.scores;
+    request.withScores = m_state.scores && m_config.scores.simulate.has_value();
     start(std::move(request));
 }
 
@@ -247,6 +249,11 @@ void Workbench::start(Request request)
         } else {
             s.segmentation = std::make_shared<const Segmentation>(
                 computeSegments(*s.dataset, request.datasetSpec.segments));
+            // A simulated LLM's scores depend on the cold and tail thresholds.
+            if (request.withScores)
+                s.scores = std::make_shared<const ScoreSet>(
+                    sllmr::loadRunScores(request.scoreSpec, *s.dataset, s.segmentation->tauUser,
+                                         s.segmentation->tauItem, control));
         }
         job.checkCancelled();
         derive(s);
