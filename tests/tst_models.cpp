@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -40,25 +39,6 @@ ItemInfo makeItemInfo(std::int64_t items, bool varied)
             if (varied && i % 3 == 0)
                 info.features.push_back(static_cast<std::uint32_t>(2 + i % 3));
         }
-        info.featureOffsets.push_back(static_cast<std::uint32_t>(info.features.size()));
-    }
-    return info;
-}
-
-// Random multi-hot genres like MovieLens: 20 features, one to three per item.
-ItemInfo genreItemInfo(std::int64_t items)
-{
-    ItemInfo info;
-    for (int g = 0; g < 20; ++g)
-        info.featureNames.push_back("genre" + std::to_string(g));
-    std::mt19937 rng(5);
-    info.featureOffsets.push_back(0);
-    for (std::int64_t i = 0; i < items; ++i) {
-        std::set<std::uint32_t> genres;
-        const auto n = 1 + rng() % 3;
-        while (genres.size() < n)
-            genres.insert(static_cast<std::uint32_t>(rng() % 20));
-        info.features.insert(info.features.end(), genres.begin(), genres.end());
         info.featureOffsets.push_back(static_cast<std::uint32_t>(info.features.size()));
     }
     return info;
