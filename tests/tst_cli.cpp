@@ -1016,8 +1016,8 @@ void TestCli::resultsDoNotDependOnBlasThreads()
     QVERIFY(compared > 20);
 }
 
-// `sllmr` is the LibTorch-free front: it links no LibTorch library, answers the commands that do not
-// train itself, and hands run/sweep/inspect to the sllmr-engine beside it (the other tests run
+// `sllmr` is the LibTorch-free front: it links no LibTorch library, answers the commands that do
+// not train itself, and hands run/sweep/inspect to the sllmr-engine beside it (the other tests run
 // through it). Without that engine it says so, naming the path, with exit code 1.
 void TestCli::frontRunsWithoutLibTorch()
 {
