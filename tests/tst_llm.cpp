@@ -341,6 +341,23 @@ std::map<std::pair<std::string, std::string>, double> readScoreRows(const std::s
     return rows;
 }
 
+// A small MF run with the reliability gate on the demo, trained with `scores`, evaluated on
+// sampled negatives.
+RunConfig mfReliabilityRun(const ScoreFileSpec& scores, int epochs, int batchSize)
+{
+    RunConfig c;
+    c.dataset = demoSpec();
+    c.scores = scores;
+    c.model.type = "mf";
+    c.model.dim = 16;
+    c.train.epochs = epochs;
+    c.train.batchSize = batchSize;
+    c.method.name = MethodName::Selective;
+    c.gate.mode = GateMode::Reliability;
+    c.eval.mode = "sampled";
+    return c;
+}
+
 }  // namespace
 
 class TestLlm : public QObject
@@ -921,17 +938,8 @@ void TestLlm::simulatedLlmReliableOnColdTeachesTheGate()
     QCOMPARE(set.report.matched, rep.rows);
     QCOMPARE(set.report.unknownItems, std::int64_t(0));
 
-    RunConfig c;
-    c.dataset = demoSpec();
-    c.scores = spec;
-    c.model.type = "mf";
-    c.model.dim = 16;
-    c.train.epochs = 2;
+    RunConfig c = mfReliabilityRun(spec, 2, 256);
     c.train.patience = 0;
-    c.train.batchSize = 256;
-    c.method.name = MethodName::Selective;
-    c.gate.mode = GateMode::Reliability;
-    c.eval.mode = "sampled";
     ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
     QElapsedTimer t;
     t.start();
@@ -1021,16 +1029,7 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
                         "scores.simulate.default"));
 
     // A run with it: trains, and the store says where its scores came from.
-    RunConfig c;
-    c.dataset = demoSpec();
-    c.scores = spec;
-    c.model.type = "mf";
-    c.model.dim = 16;
-    c.train.epochs = 1;
-    c.train.batchSize = 512;
-    c.method.name = MethodName::Selective;
-    c.gate.mode = GateMode::Reliability;
-    c.eval.mode = "sampled";
+    RunConfig c = mfReliabilityRun(spec, 1, 512);
     c.eval.userShare = 0.2;
     ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
     const RunOutcome out = executeRun(c, store);
