@@ -684,30 +684,40 @@ void TestModels::dinHistories()
     QVERIFY_THROWS_EXCEPTION(Error, makeBackbone(spec, badCtx));
 }
 // dropoutNoise() is the mask torch::dropout multiplies by, element for element, and leaves torch's
-// generator where torch's own draw leaves it (the next draw is the same).
+// generator where torch's own draw leaves it (the next draw is the same). The generator's words
+// come in blocks of 624: the shapes span one and many blocks, and `before` draws an odd number of
+// 32-bit words first, so that some of the 64-bit draws straddle two blocks.
 void TestModels::dropoutNoiseIsTorchsDraw()
 {
     for (const std::uint64_t seed : {0ull, 7ull, 20250101ull})
         for (const double p : {0.1, 0.5, 0.9})
-            for (const auto& shape :
-                 std::vector<std::pair<int, int>>{{1, 1}, {13, 64}, {640, 64}}) {
-                torch::manual_seed(seed);
-                const auto mine = model_detail::dropoutNoise(shape.first, shape.second, p);
-                const auto nextMine = torch::rand({5});
-                torch::manual_seed(seed);
-                const auto torchs =
-                    torch::empty({shape.first, shape.second}).bernoulli_(1.0 - p).div_(1.0 - p);
-                const auto nextTorchs = torch::rand({5});
-                QVERIFY2(torch::equal(mine, torchs), qPrintable(QString("seed %1, p %2, %3 x %4")
-                                                                    .arg(seed)
-                                                                    .arg(p)
-                                                                    .arg(shape.first)
-                                                                    .arg(shape.second)));
-                QVERIFY(torch::equal(nextMine, nextTorchs));
-                // Both values occur, so the comparison is not between two constant tensors.
-                if (shape.first * shape.second > 100)
-                    QVERIFY(mine.min().item<float>() == 0.0f && mine.max().item<float>() > 1.0f);
-            }
+            for (const int before : {0, 1, 623})
+                for (const auto& shape :
+                     std::vector<std::pair<int, int>>{{1, 1}, {13, 64}, {640, 64}, {7, 2049}}) {
+                    torch::manual_seed(seed);
+                    if (before > 0)
+                        torch::rand({before});  // one 32-bit word per float
+                    const auto mine = model_detail::dropoutNoise(shape.first, shape.second, p);
+                    const auto nextMine = torch::rand({5});
+                    torch::manual_seed(seed);
+                    if (before > 0)
+                        torch::rand({before});
+                    const auto torchs =
+                        torch::empty({shape.first, shape.second}).bernoulli_(1.0 - p).div_(1.0 - p);
+                    const auto nextTorchs = torch::rand({5});
+                    QVERIFY2(torch::equal(mine, torchs),
+                             qPrintable(QString("seed %1, p %2, %3 words before, %4 x %5")
+                                            .arg(seed)
+                                            .arg(p)
+                                            .arg(before)
+                                            .arg(shape.first)
+                                            .arg(shape.second)));
+                    QVERIFY(torch::equal(nextMine, nextTorchs));
+                    // Both values occur, so the comparison is not between two constant tensors.
+                    if (shape.first * shape.second > 100)
+                        QVERIFY(mine.min().item<float>() == 0.0f &&
+                                mine.max().item<float>() > 1.0f);
+                }
 }
 
 // MF with sparse tables runs one hand-written autograd function; with dense tables it runs the

@@ -1,6 +1,7 @@
 #include "model/layers.h"
 
 #include "common/error.h"
+#include "model/keep_mask.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -29,23 +30,20 @@ torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p)
     // The kept value as torch computes it: a float 1 divided by the keep rate.
     const float kept = torch::ones({1}).div_(keep).item<float>();
     auto noise = torch::empty({rows, cols});
-    auto* out = noise.data_ptr<float>();
-    const auto n = noise.numel();
-    constexpr int kDigits = std::numeric_limits<double>::digits;
-    constexpr std::uint64_t kMask = (std::uint64_t{1} << kDigits) - 1;
-    constexpr double kUnit = 1.0 / static_cast<double>(std::uint64_t{1} << kDigits);
     auto generator = at::detail::getDefaultCPUGenerator();
     auto* impl = at::check_generator<at::CPUGeneratorImpl>(generator);
     std::lock_guard<std::mutex> lock(generator.mutex());
-    // The generator's engine, advanced here inline: random64() is two 32-bit draws, the first
-    // the high half.
     at::mt19937 engine = impl->engine();
-    for (std::int64_t k = 0; k < n; ++k) {
-        const std::uint64_t high = engine();
-        const std::uint64_t low = engine();
-        const double uniform = static_cast<double>(((high << 32) | low) & kMask) * kUnit;
-        out[k] = uniform < keep ? kept : 0.0f;
-    }
+    auto pod = engine.data();
+    TwisterState state;
+    state.left = pod.left_;
+    state.next = pod.next_;
+    state.words = pod.state_;
+    fillKeepMask(state, noise.data_ptr<float>(), noise.numel(), keep, kept);
+    pod.left_ = state.left;
+    pod.next_ = state.next;
+    pod.state_ = state.words;
+    engine.set_data(pod);
     impl->set_engine(engine);
     return noise;
 }

@@ -1,0 +1,25 @@
+#pragma once
+// The dropout keep mask from a Mersenne Twister state, in bulk: the arithmetic of LibTorch 1.13's
+// CPU bernoulli kernel (model/layers.h, dropoutNoise) as plain loops over whole blocks of the
+// generator's words, without Torch, so that it can be compiled for vector units (see
+// core/CMakeLists.txt). The state layout is at::mt19937's (ATen/core/MT19937RNGEngine.h).
+#include <array>
+#include <cstdint>
+
+namespace sllmr {
+
+struct TwisterState
+{
+    // at::mt19937_data_pod's draw state: words left before the next twist (+ 1) and the next
+    // word's index.
+    int left = 1;
+    std::uint32_t next = 0;
+    std::array<std::uint32_t, 624> words{};
+};
+
+// out[k] = kept when the k-th 53-bit uniform (two 32-bit draws, the first the high half) is below
+// `keep`, else 0; advances `state` by 2 * n draws, exactly as n calls of random64() would.
+// 0 < keep <= 1.
+void fillKeepMask(TwisterState& state, float* out, std::int64_t n, double keep, float kept);
+
+}  // namespace sllmr
