@@ -9,6 +9,7 @@
 #include "ablation_page.h"
 #include "chart.h"
 #include "data/loaders.h"
+#include "data/segments.h"
 #include "data_page.h"
 #include "engine/run_controller.h"
 #include "engine/runs_model.h"
@@ -167,6 +168,7 @@ private Q_SLOTS:
     void cleanup();
     void demoLoadsThroughTheWorkbench();
     void thresholdsUpdateLiveCounts();
+    void thresholdModeSwitchKeepsTheCut();
     void twoEpochRunReportsEveryEpoch();
     void runsTableMatchesTheDatabase();
     void cancelStopsWithinASecond();
@@ -351,6 +353,47 @@ void TestUi::thresholdsUpdateLiveCounts()
     m_window->dataPage()->setThresholds(Threshold{"quantile", 0.2}, Threshold{"quantile", 0.2});
     QTRY_VERIFY_WITH_TIMEOUT(wb->state().segmentation->tauUser != 30.0, kLoadTimeoutMs);
     waitLoaded();
+}
+
+// Switching a threshold between a share and a count keeps the same cut; counts show as whole
+// numbers; a share that ties widen says how many it really holds.
+void TestUi::thresholdModeSwitchKeepsTheCut()
+{
+    const auto& ds = *m_window->workbench()->state().dataset;
+    auto* page = m_window->dataPage();
+    auto* coldMode = page->findChild<QComboBox*>(QStringLiteral("coldMode"));
+    auto* coldValue = page->findChild<QDoubleSpinBox*>(QStringLiteral("coldValue"));
+    QVERIFY(coldMode && coldValue);
+    page->setThresholds(Threshold{"quantile", 0.3}, Threshold{"quantile", 0.2});
+    const double tau = resolveThreshold(Threshold{"quantile", 0.3}, ds.historyLength);
+    QVERIFY(tau > 3);  // not the value the switch used to fall back on
+    QVERIFY(page->liveSummary().contains(QStringLiteral("|H(u)| < %1:").arg(tau)));
+
+    coldMode->setCurrentIndex(coldMode->findData(QStringLiteral("absolute")));
+    QCOMPARE(coldValue->value(), tau);
+    QCOMPARE(coldValue->text(), QString::number(tau));  // "27", not "27.000"
+    QVERIFY(page->liveSummary().contains(QStringLiteral("|H(u)| < %1:").arg(tau)));
+
+    coldMode->setCurrentIndex(coldMode->findData(QStringLiteral("quantile")));
+    const auto below = std::count_if(ds.historyLength.begin(), ds.historyLength.end(),
+                                     [tau](std::uint32_t h) { return h < tau; });
+    const double share = static_cast<double>(below) / static_cast<double>(ds.numUsers());
+    QVERIFY(std::abs(coldValue->value() - share) < 0.0005);  // three decimals
+    QVERIFY(page->liveSummary().contains(QStringLiteral("|H(u)| < %1:").arg(tau)));
+
+    // Items: many share the smallest counts, so a small share holds far more items than asked.
+    const double asked = 0.05;
+    page->setThresholds(Threshold{"absolute", 30}, Threshold{"quantile", asked});
+    const double tauI = resolveThreshold(Threshold{"quantile", asked}, ds.popularity);
+    const auto tail = std::count_if(ds.popularity.begin(), ds.popularity.end(),
+                                    [tauI](std::uint32_t p) { return p < tauI; });
+    const double held = static_cast<double>(tail) / static_cast<double>(ds.numItems());
+    QVERIFY2(held > asked + 0.01, qPrintable(QString::number(held)));
+    const QString summary = page->liveSummary();
+    QVERIFY2(summary.contains(QStringLiteral("%1% of them, not 5.0%").arg(100.0 * held, 0, 'f', 1)),
+             qPrintable(summary));
+    // A count cut and a share without ties carry no such note.
+    QCOMPARE(summary.count(QStringLiteral("of them")), 1);
 }
 
 void TestUi::twoEpochRunReportsEveryEpoch()

@@ -56,6 +56,31 @@ std::pair<std::int64_t, std::int64_t> below(const std::vector<std::uint32_t>& co
     return {n, t};
 }
 
+// Share of `counts` strictly below `tau`: the quantile that gives the same cut as "count below".
+double shareBelow(const std::vector<std::uint32_t>& counts, double tau)
+{
+    if (counts.empty())
+        return 0.2;
+    const auto n =
+        std::count_if(counts.begin(), counts.end(), [tau](std::uint32_t c) { return c < tau; });
+    return static_cast<double>(n) / static_cast<double>(counts.size());
+}
+
+// A threshold box as a share (0.001..1, three decimals) or a count (whole numbers: counts are
+// integers, so "count below 2.5" is "count below 3").
+void setValueMode(QDoubleSpinBox* box, bool quantile)
+{
+    if (quantile) {
+        box->setDecimals(3);
+        box->setRange(0.001, 1.0);
+        box->setSingleStep(0.05);
+    } else {
+        box->setDecimals(0);
+        box->setRange(1, 1e9);
+        box->setSingleStep(1);
+    }
+}
+
 QCPItemStraightLine* thresholdLine(Chart* chart, const QColor& color)
 {
     auto* line = new QCPItemStraightLine(chart);
@@ -145,8 +170,7 @@ QWidget* DataPage::createThresholds()
     };
     auto valueBox = [this] {
         auto* box = new QDoubleSpinBox(this);
-        box->setDecimals(3);
-        box->setRange(0.001, 1e9);
+        setValueMode(box, true);
         return box;
     };
     m_coldMode = modeBox();
@@ -155,6 +179,10 @@ QWidget* DataPage::createThresholds()
     m_tailMode = modeBox();
     m_tailValue = valueBox();
     m_tailLive = new QLabel(this);
+    m_coldMode->setObjectName(QStringLiteral("coldMode"));
+    m_coldValue->setObjectName(QStringLiteral("coldValue"));
+    m_tailMode->setObjectName(QStringLiteral("tailMode"));
+    m_tailValue->setObjectName(QStringLiteral("tailValue"));
     const QString coldTip =
         tr("Cold-start users: |H(u)| < tau_u, the users with the shortest "
            "training histories. The paper's tau_u is 3; quantiles suit data "
@@ -233,23 +261,23 @@ void DataPage::connectThresholds()
         connect(box, &QComboBox::currentIndexChanged, this, [this, box] {
             if (m_updating)
                 return;
-            // Switching mode: keep the same cut, expressed in the new mode.
+            // Switching mode: keep the same cut, expressed in the new mode (the count the share
+            // resolves to, or the share of counts below the count).
             const bool users = box == m_coldMode;
             QDoubleSpinBox* value = users ? m_coldValue : m_tailValue;
             const auto& ds = m_workbench->state().dataset;
+            const double before = value->value();
             m_updating = true;
-            if (box->currentData().toString() == QLatin1String("quantile")) {
-                value->setRange(0.001, 1.0);
-                value->setSingleStep(0.05);
-                value->setValue(0.2);
+            const bool quantile = box->currentData().toString() == QLatin1String("quantile");
+            setValueMode(value, quantile);
+            if (ds) {
+                const auto& counts = users ? ds->historyLength : ds->popularity;
+                value->setValue(
+                    quantile
+                        ? std::max(0.001, shareBelow(counts, before))
+                        : std::max(1.0, resolveThreshold(Threshold{"quantile", before}, counts)));
             } else {
-                value->setRange(1, 1e9);
-                value->setSingleStep(1);
-                if (ds) {
-                    const auto& counts = users ? ds->historyLength : ds->popularity;
-                    value->setValue(
-                        std::max(1.0, resolveThreshold(Threshold{"quantile", 0.2}, counts)));
-                }
+                value->setValue(quantile ? 0.2 : 3.0);
             }
             m_updating = false;
             thresholdsEdited();
@@ -415,14 +443,9 @@ void DataPage::showThresholds(const Threshold& cold, const Threshold& tail)
     m_updating = true;
     auto apply = [](QComboBox* mode, QDoubleSpinBox* value, const Threshold& t) {
         mode->setCurrentIndex(std::max(0, mode->findData(QString::fromStdString(t.mode))));
-        if (t.mode == "quantile") {
-            value->setRange(0.001, 1.0);
-            value->setSingleStep(0.05);
-        } else {
-            value->setRange(1, 1e9);
-            value->setSingleStep(1);
-        }
-        value->setValue(t.value);
+        const bool quantile = t.mode == "quantile";
+        setValueMode(value, quantile);
+        value->setValue(quantile ? t.value : std::ceil(t.value));
     };
     apply(m_coldMode, m_coldValue, cold);
     apply(m_tailMode, m_tailValue, tail);
@@ -453,12 +476,26 @@ void DataPage::updateLive()
     const double tauI = resolvedTau(false);
     const auto [coldUsers, coldTests] = below(ds->historyLength, userTests, tauU);
     const auto [tailItems, tailTests] = below(ds->popularity, itemTests, tauI);
+    // A share cuts between two counts: when many users (items) share the count at the cut, the
+    // segment holds more than the share asked for. Say so, with the share it holds.
+    auto tieNote = [](const Threshold& t, std::int64_t members, std::size_t all) {
+        if (t.mode != "quantile" || all == 0)
+            return QString();
+        const double share = static_cast<double>(members) / static_cast<double>(all);
+        if (share <= t.value + 0.005)
+            return QString();
+        return tr(" (%1% of them, not %2%: ties at the cut count are all in)")
+            .arg(100.0 * share, 0, 'f', 1)
+            .arg(100.0 * t.value, 0, 'f', 1);
+    };
     m_coldLive->setText(tr("|H(u)| < %1: %2 users, %3 test interactions")
                             .arg(tauU)
-                            .arg(countText(coldUsers), countText(coldTests)));
+                            .arg(countText(coldUsers), countText(coldTests)) +
+                        tieNote(coldThreshold(), coldUsers, ds->historyLength.size()));
     m_tailLive->setText(tr("pop(i) < %1: %2 items, %3 test interactions")
                             .arg(tauI)
-                            .arg(countText(tailItems), countText(tailTests)));
+                            .arg(countText(tailItems), countText(tailTests)) +
+                        tieNote(tailThreshold(), tailItems, ds->popularity.size()));
     if (auto* line = m_popularity->findChild<QCPItemStraightLine*>(QStringLiteral("threshold"))) {
         line->point1->setCoords(0, std::max(tauI, 0.5));
         line->point2->setCoords(1, std::max(tauI, 0.5));
