@@ -816,17 +816,36 @@ void TestData::sequencesFormat()
         if (r.user == u1)
             train.push_back(ds.items.label(r.item));
     QCOMPARE(train, (std::vector<std::string>{"1", "2", "3"}));
-    // Auto-detection reads it as space-delimited and says which loader to choose.
+    // Auto-detection recognises the layout: the same dataset.
     s.format = "auto";
+    QCOMPARE(detectFormat(s.path, "1 1 2 3 4 5", "2 6 7 8 9 10 4 11"), std::string("sequences"));
+    const Dataset detected = loadDataset(s);
+    QCOMPARE(detected.files[0].format, std::string("sequences"));
+    QCOMPARE(detected.numInteractions(), ds.numInteractions());
+    QCOMPARE(detected.test.size(), ds.test.size());
+    // Space-separated interactions keep their column count and stay "delimited"; so do lines
+    // with anything but numbers.
+    QCOMPARE(detectFormat("x.txt", "1 10 4 978300760", "1 12 5 978300761"),
+             std::string("delimited"));
+    QCOMPARE(detectFormat("x.txt", "1 10 4", "2 11 3"), std::string("delimited"));
+    QCOMPARE(detectFormat("x.txt", "u1 i1 i2 i3 i4", "u2 i5 i6"), std::string("delimited"));
+    QCOMPARE(detectFormat("x.txt", "1,2,3,4,5,6", "2,3,4"), std::string("delimited"));
+    QCOMPARE(detectFormat("x.txt", "1 10 11", "2 12"), std::string("sequences"));
+    QCOMPARE(detectFormat("x.txt", "1 10 11 12 13 14", ""), std::string("sequences"));
+    // Sequences whose first two lines look like interactions load as delimited, and the error at
+    // the first longer line says which loader to choose.
+    QTemporaryDir dir;
+    const auto short2 = dir.filePath(QStringLiteral("short.txt")).toStdString();
+    std::ofstream(short2) << "1 10 11\n2 12 13\n3 14 15 16 17\n";
+    s.path = short2;
     try {
         loadDataset(s);
         QFAIL("expected an error");
     } catch (const Error& e) {
-        QCOMPARE(e.line(), std::int64_t(2));
+        QCOMPARE(e.line(), std::int64_t(3));
         QVERIFY2(e.hint().find("--format sequences") != std::string::npos, e.what());
     }
     // A user without items is an error naming the line.
-    QTemporaryDir dir;
     const auto path = dir.filePath(QStringLiteral("seq.txt")).toStdString();
     std::ofstream(path) << "1 10 11\n2\n";
     s.path = path;

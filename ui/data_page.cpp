@@ -349,14 +349,19 @@ void DataPage::openDataset(const QString& given)
     }
     std::string format;
     try {
-        const auto lines = previewLines(spec.path, 1, spec.encoding);
-        format = detectFormat(spec.path, lines.empty() ? std::string() : lines.front());
+        const auto lines = previewLines(spec.path, 2, spec.encoding);
+        format = detectFormat(spec.path, lines.empty() ? std::string() : lines.front(),
+                              lines.size() < 2 ? std::string() : lines[1]);
     } catch (const Error&) {
         format = "delimited";  // the dialog shows why it cannot be read
     }
     // File > Recent lists a file once it has loaded, never one that failed to open.
     m_pendingRecent = QFileInfo(path).absoluteFilePath();
-    if (format == "delimited")
+    // One line per user in time order (the Amazon files of SASRec and the paper): the dialog opens
+    // on that loader, with the leave-one-out split above.
+    if (format == "sequences")
+        spec.format = format;
+    if (format == "delimited" || format == "sequences")
         loadWithDialog(spec);
     else
         m_workbench->loadDataset(spec);

@@ -226,9 +226,10 @@ void DatasetImportDialog::refreshPreview()
     fillPreview(m_preview, path, m_encoding->currentText());
     try {
         const auto lines =
-            previewLines(path.toStdString(), 1, m_encoding->currentText().toStdString());
+            previewLines(path.toStdString(), 2, m_encoding->currentText().toStdString());
         const std::string detected =
-            detectFormat(path.toStdString(), lines.empty() ? std::string() : lines.front());
+            detectFormat(path.toStdString(), lines.empty() ? std::string() : lines.front(),
+                         lines.size() < 2 ? std::string() : lines[1]);
         m_detected->setText(tr("Detected loader: %1").arg(QString::fromStdString(detected)));
     } catch (const Error&) {
         m_detected->setText(tr("File cannot be read."));

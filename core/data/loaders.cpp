@@ -178,7 +178,7 @@ Layout planLayout(const std::string& path, const DatasetSpec& spec, std::string_
                   std::string_view second, std::int64_t line)
 {
     Layout lay;
-    lay.format = spec.format == "auto" ? detectFormat(path, first) : spec.format;
+    lay.format = spec.format == "auto" ? detectFormat(path, first, second) : spec.format;
     if (lay.format == "movielens-dat")
         lay.delimiter = "::";
     else if (lay.format == "movielens-udata" || lay.format == "recbole")
@@ -326,7 +326,49 @@ IdMap::Kind detectIdKind(const std::string& path, const DatasetSpec& spec)
                                                               : IdMap::Kind::Token;
 }
 
-std::string detectFormat(const std::string& path, std::string_view firstLine)
+namespace {
+
+// Fields of a line of unsigned integers separated by single spaces; 0 for any other line.
+std::size_t spacedNumbers(std::string_view line)
+{
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+        line.remove_suffix(1);
+    if (line.empty())
+        return 0;
+    std::size_t fields = 1;
+    bool digit = false;
+    for (const char c : line) {
+        if (c == ' ') {
+            if (!digit)
+                return 0;
+            ++fields;
+            digit = false;
+        } else if (c >= '0' && c <= '9') {
+            digit = true;
+        } else {
+            return 0;
+        }
+    }
+    return digit ? fields : 0;
+}
+
+// 'user item item ...': space-separated numbers, more than an interactions file's four columns,
+// or a different count on the next line (an interactions file keeps its count).
+bool looksLikeSequences(std::string_view first, std::string_view second)
+{
+    const auto a = spacedNumbers(first);
+    if (a < 2)
+        return false;
+    const auto b = spacedNumbers(second);
+    if (!second.empty() && b < 2)
+        return false;
+    return a > 4 || b > 4 || (b >= 2 && a != b);
+}
+
+}  // namespace
+
+std::string detectFormat(const std::string& path, std::string_view firstLine,
+                         std::string_view secondLine)
 {
     const std::string name = baseName(path);
     if (name.ends_with(".inter"))
@@ -337,6 +379,8 @@ std::string detectFormat(const std::string& path, std::string_view firstLine)
         return "movielens-dat";
     if (lower(firstLine).starts_with("userid,movieid,rating"))
         return "movielens-csv";
+    if (looksLikeSequences(firstLine, secondLine))
+        return "sequences";
     return "delimited";
 }
 

@@ -32,8 +32,11 @@ struct RawFile
 RawFile readInteractions(const std::string& path, const DatasetSpec& spec, IdMap& users,
                          IdMap& items, const std::string& role, const LoadControl& control = {});
 
-// The loader "auto" resolves to for this file: decided from the name and the first line.
-std::string detectFormat(const std::string& path, std::string_view firstLine);
+// The loader "auto" resolves to for this file: decided from the name and the first two lines
+// ("sequences" when they are space-separated numbers, more than four on a line or a different
+// count on each).
+std::string detectFormat(const std::string& path, std::string_view firstLine,
+                         std::string_view secondLine = {});
 // The id kind `spec.idType` resolves to for the file at `path` (see DatasetSpec::idType).
 IdMap::Kind detectIdKind(const std::string& path, const DatasetSpec& spec);
 
