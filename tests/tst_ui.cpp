@@ -186,6 +186,7 @@ private Q_SLOTS:
     void wheelOnlyChangesFocusedFields();
     void badScoreFileShowsAnErrorAndKeepsState();
     void recentListsOnlyFilesThatLoaded();
+    void sequenceFilesOpenWithTheirLoader();
     void thresholdsEditedWhileLoadingApplyToTheNewData();
     void undoRestoresSettingsAndThresholds();
     void inspectorMatchesTheDatabase();
@@ -982,6 +983,40 @@ void TestUi::recentListsOnlyFilesThatLoaded()
     QTRY_VERIFY(recent->menuAction()->isEnabled());
     QCOMPARE(recent->actions().size(), 1);
     QVERIFY(recent->actions().front()->text().contains(QFileInfo(ratings).absoluteFilePath()));
+}
+
+// A sequence-per-line file (the Amazon layout) opens the import dialog preset to its loader and
+// leave-one-out, and what the dialog returns loads.
+void TestUi::sequenceFilesOpenWithTheirLoader()
+{
+    auto* wb = m_window->workbench();
+    const QString path =
+        QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences/Beauty_head.txt");
+    QString loader, split;
+    auto* poll = new QTimer(this);
+    poll->setInterval(20);
+    connect(poll, &QTimer::timeout, poll, [poll, &loader, &split] {
+        auto* dialog = qobject_cast<ui::DatasetImportDialog*>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        poll->stop();
+        for (auto* box : dialog->findChildren<QComboBox*>()) {
+            if (box->findText(QStringLiteral("sequences")) >= 0)
+                loader = box->currentText();
+            if (box->findText(QStringLiteral("leave-one-out")) >= 0)
+                split = box->currentText();
+        }
+        dialog->accept();
+    });
+    poll->start();
+    QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
+    m_window->dataPage()->openDataset(path);
+    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QCOMPARE(loader, QStringLiteral("sequences"));
+    QCOMPARE(split, QStringLiteral("leave-one-out"));
+    QCOMPARE(wb->config().dataset.format, std::string("sequences"));
+    QCOMPARE(wb->state().dataset->numUsers(), 6u);
+    QCOMPARE(wb->state().dataset->test.size(), std::size_t(6));
 }
 
 void TestUi::thresholdsEditedWhileLoadingApplyToTheNewData()
