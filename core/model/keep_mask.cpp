@@ -3,6 +3,17 @@
 #include <algorithm>
 #include <cmath>
 
+// With GCC on x86-64 the mask is compiled twice, for AVX2 and for the baseline, and the loader
+// picks the one the CPU runs (the words and the mask are the same integers either way); the
+// helpers are inlined into each.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SLLMR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define SLLMR_INLINE [[gnu::always_inline]] inline
+#else
+#define SLLMR_VECTOR_CLONES
+#define SLLMR_INLINE inline
+#endif
+
 namespace sllmr {
 namespace {
 
@@ -12,13 +23,13 @@ constexpr std::uint32_t kMatrixA = 0x9908b0dfu;
 constexpr std::uint32_t kUpper = 0x80000000u;
 constexpr std::uint32_t kLower = 0x7fffffffu;
 
-inline std::uint32_t twist(std::uint32_t u, std::uint32_t v)
+SLLMR_INLINE std::uint32_t twist(std::uint32_t u, std::uint32_t v)
 {
     return (((u & kUpper) | (v & kLower)) >> 1) ^ ((v & 1u) ? kMatrixA : 0u);
 }
 
 // The next block of 624 words, in place (the reference generator's next_state()).
-void regenerate(std::uint32_t* w)
+SLLMR_INLINE void regenerate(std::uint32_t* w)
 {
     for (int j = 0; j < kN - kM; ++j)
         w[j] = w[j + kM] ^ twist(w[j], w[j + 1]);
@@ -27,7 +38,7 @@ void regenerate(std::uint32_t* w)
     w[kN - 1] = w[kM - 1] ^ twist(w[kN - 1], w[0]);
 }
 
-inline std::uint32_t temper(std::uint32_t y)
+SLLMR_INLINE std::uint32_t temper(std::uint32_t y)
 {
     y ^= y >> 11;
     y ^= (y << 7) & 0x9d2c5680u;
@@ -37,7 +48,7 @@ inline std::uint32_t temper(std::uint32_t y)
 }
 
 // `count` tempered words into out, as `count` calls of the generator would return them.
-void draw(TwisterState& s, std::uint32_t* __restrict out, std::int64_t count)
+SLLMR_INLINE void draw(TwisterState& s, std::uint32_t* __restrict out, std::int64_t count)
 {
     while (count > 0) {
         if (s.left == 1) {
@@ -58,7 +69,8 @@ void draw(TwisterState& s, std::uint32_t* __restrict out, std::int64_t count)
 
 }  // namespace
 
-void fillKeepMask(TwisterState& state, float* out, std::int64_t n, double keep, float kept)
+SLLMR_VECTOR_CLONES void fillKeepMask(TwisterState& state, float* out, std::int64_t n, double keep,
+                                      float kept)
 {
     // uniform = (x & (2^53 - 1)) * 2^-53 < keep  <=>  x & (2^53 - 1) < ceil(keep * 2^53): both
     // sides are exact in double, and x is an integer. The 53-bit comparison is made on the two
