@@ -379,6 +379,7 @@ private Q_SLOTS:
     void scoreFileCommentsAndProvenance();
     void simulatedLlmReliableOnColdTeachesTheGate();
     void simulatedLlmNamedInTheRunConfig();
+    void resumeNeedsTheInputsTheRunStartedOn();
 };
 
 void TestLlm::initTestCase()
@@ -1042,6 +1043,100 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
     QCOMPARE(set->contentHash, expected.report.contentHash);
     QVERIFY(json::parse(set->specJson).contains("simulate"));
     QVERIFY(json::parse(set->reportJson)["simulated"].get<bool>());
+}
+
+// A resumed run continues on the dataset and scores it started on: a changed file stops the resume
+// with an error naming it (the stored epochs stay), the restored file lets it finish, and a
+// simulated LLM, which is recomputed on resume, gives the same scores and resumes.
+void TestLlm::resumeNeedsTheInputsTheRunStartedOn()
+{
+    QTemporaryDir dir;
+    const Dataset& ds = demo();
+    const json profile = {{"default", {{"behaviour", "noisy"}}}, {"seed", 7}};
+    const ScoreFileSpec simulated = scoreSpecFromJson(json{{"name", "sim"}, {"simulate", profile}});
+    const std::string scoreFile = dir.filePath(QStringLiteral("sim.tsv")).toStdString();
+    simulateScores(ds, demoSegments().tauUser, demoSegments().tauItem, *simulated.simulate,
+                   scoreFile);
+    ScoreFileSpec fromFile;
+    fromFile.path = scoreFile;
+    fromFile.kind = "pointwise";
+    const std::string train = dir.filePath(QStringLiteral("train.tsv")).toStdString();
+    std::filesystem::copy_file(demoSpec().path, train);
+
+    ExperimentStore store(dir.filePath(QStringLiteral("experiments.db")).toStdString());
+    std::atomic<bool> cancel{false};
+    RunCallbacks stopAfterAnEpoch;
+    stopAfterAnEpoch.cancel = &cancel;
+    stopAfterAnEpoch.onEpoch = [&cancel](const EpochResult&) { cancel = true; };
+    const auto epochsStored = [&store](std::int64_t run) {
+        std::set<int> epochs;
+        for (const auto& m : store.epochMetrics(run))
+            epochs.insert(m.epoch);
+        return epochs.size();
+    };
+    const auto resumeError = [&store](std::int64_t run) -> std::optional<Error> {
+        try {
+            resumeRun(run, store);
+        } catch (const Error& e) {
+            return e;
+        }
+        return std::nullopt;
+    };
+    const auto appendLine = [](const std::string& path, const std::string& line) {
+        std::ofstream(path, std::ios::app) << line;
+    };
+
+    RunConfig c = mfReliabilityRun(fromFile, 3, 512);
+    c.dataset.path = train;
+    c.train.patience = 0;
+    const RunOutcome first = executeRun(c, store, stopAfterAnEpoch);
+    QCOMPARE(first.status, RunStatus::Cancelled);
+    QCOMPARE(epochsStored(first.runId), std::size_t(1));
+
+    // The training file gains a line (a new interaction of user 1).
+    const std::string original = [&train] {
+        std::ifstream in(train);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    appendLine(train, "1\t999999\t4.0\t964982703\n");
+    auto e = resumeError(first.runId);
+    QVERIFY(e.has_value());
+    QCOMPARE(e->kind(), ErrorKind::BadInput);
+    QCOMPARE(e->file(), train);
+    QVERIFY2(std::string(e->what()).find("dataset changed") != std::string::npos, e->what());
+    QCOMPARE(epochsStored(first.runId), std::size_t(1));
+    QCOMPARE(store.run(first.runId)->status, RunStatus::Failed);
+
+    // Restored: the resume goes on. The score file then changes: stopped again, naming it.
+    std::ofstream(train, std::ios::trunc) << original;
+    cancel = false;
+    QCOMPARE(resumeRun(first.runId, store, stopAfterAnEpoch).status, RunStatus::Cancelled);
+    QCOMPARE(epochsStored(first.runId), std::size_t(2));
+    const std::string scores = [&scoreFile] {
+        std::ifstream in(scoreFile);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    const auto lastTab = scores.rfind('\t');
+    QVERIFY(lastTab != std::string::npos);
+    std::string edited = scores;
+    edited[lastTab + 1] = edited[lastTab + 1] == '0' ? '1' : '0';  // one score, another value
+    std::ofstream(scoreFile, std::ios::trunc) << edited;
+    e = resumeError(first.runId);
+    QVERIFY(e.has_value());
+    QCOMPARE(e->file(), scoreFile);
+    QVERIFY2(std::string(e->what()).find("LLM scores changed") != std::string::npos, e->what());
+    std::ofstream(scoreFile, std::ios::trunc) << scores;
+    QCOMPARE(resumeRun(first.runId, store).status, RunStatus::Completed);
+    QCOMPARE(epochsStored(first.runId), std::size_t(3));
+
+    // A simulated LLM is simulated again on resume, to the same scores.
+    RunConfig sim = mfReliabilityRun(simulated, 2, 512);
+    sim.train.patience = 0;
+    cancel = false;
+    const RunOutcome second = executeRun(sim, store, stopAfterAnEpoch);
+    QCOMPARE(second.status, RunStatus::Cancelled);
+    QCOMPARE(resumeRun(second.runId, store).status, RunStatus::Completed);
+    QCOMPARE(epochsStored(second.runId), std::size_t(2));
 }
 
 QTEST_GUILESS_MAIN(TestLlm)

@@ -153,6 +153,41 @@ void linkInputs(ExperimentStore& store, std::int64_t runId, const Dataset& datas
     store.setRunInputs(runId, datasetId, scoreSetId);
 }
 
+// A resumed run continues on the inputs it started on: the dataset and the score set (a file's
+// bytes, or a simulated LLM's output) must hash as the stored ones, or the epochs before and after
+// the break would be trained on different data.
+void checkResumedInputs(const ExperimentStore& store, std::int64_t runId, const Dataset& dataset,
+                        const ScoreSet* scores)
+{
+    const auto rec = store.run(runId);
+    if (!rec)
+        return;
+    const std::string fix =
+        "restore the file the run started on, or start a new run with the run's config ('sllmr "
+        "runs show " +
+        std::to_string(runId) + "'); the epochs stored so far are kept";
+    if (rec->datasetId) {
+        const auto before = store.dataset(*rec->datasetId);
+        if (before && before->contentHash != dataset.contentHash)
+            throw Error(ErrorKind::BadInput,
+                        "cannot resume run " + std::to_string(runId) +
+                            ": the dataset changed since the run started",
+                        dataset.spec.path, 0, fix);
+    }
+    if (rec->scoreSetId && scores) {
+        const auto before = store.scoreSet(*rec->scoreSetId);
+        if (before && before->contentHash != scores->report.contentHash)
+            throw Error(ErrorKind::BadInput,
+                        "cannot resume run " + std::to_string(runId) +
+                            ": the LLM scores changed since the run started",
+                        scores->spec.source(), 0,
+                        !scores->spec.simulate
+                            ? fix
+                            : "the simulated LLM now gives other scores (another build of the "
+                              "program?); start a new run with the run's config");
+    }
+}
+
 // Deletes the epoch-*.pt files (and leftovers of interrupted writes) except those of `keep`.
 void removeEpochFiles(const fs::path& dir, const std::vector<int>& keep)
 {
@@ -342,6 +377,8 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
             scores = loadRunScores(config.scores, dataset, segmentation.tauUser,
                                    segmentation.tauItem, load);
 
+        if (resuming)
+            checkResumedInputs(store, runId, dataset, scores ? &*scores : nullptr);
         linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
         const auto warn = [&](const std::string& w) {
             if (w.empty())
