@@ -681,11 +681,29 @@ void TestCli::sequencesDataset()
     QCOMPARE(num(r.json, "items"), 49);
     QCOMPARE(num(r.json, "interactions"), 54);
     QCOMPARE(num(r.json.value(QStringLiteral("test")).toObject(), "interactions"), 6);
-    // Without the loader: exit 3, the line, and the option to use.
-    const QStringList bad{QStringLiteral("dataset"), QStringLiteral("inspect"), path};
+    // Without the loader it is detected.
+    RUN_OK(d, (QStringList{QStringLiteral("dataset"), QStringLiteral("inspect"), path,
+                           QStringLiteral("--json")}));
+    QCOMPARE(num(d.json, "interactions"), 54);
+    QCOMPARE(d.json.value(QStringLiteral("files"))
+                 .toArray()
+                 .first()
+                 .toObject()
+                 .value(QStringLiteral("format"))
+                 .toString(),
+             QStringLiteral("sequences"));
+    // Sequences whose first two lines look like space-separated interactions are not: exit 3, the
+    // first longer line, and the option to use.
+    const QString shortLines = m_tmp.filePath(QStringLiteral("short_sequences.txt"));
+    {
+        QFile f(shortLines);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("1 10 11\n2 12 13\n3 14 15 16 17\n");
+    }
+    const QStringList bad{QStringLiteral("dataset"), QStringLiteral("inspect"), shortLines};
     const Result b = runCli(bad);
     QVERIFY2(b.code == 3, describe(bad, b).constData());
-    QVERIFY2(b.err.contains("Beauty_head.txt:2:") && b.err.contains("--format sequences"),
+    QVERIFY2(b.err.contains("short_sequences.txt:3:") && b.err.contains("--format sequences"),
              describe(bad, b).constData());
 }
 

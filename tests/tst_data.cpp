@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <numeric>
 #include <set>
 
 using namespace sllmr;
@@ -512,6 +513,23 @@ void TestData::segmentsAbsoluteAndQuantile()
     QCOMPARE(cold->testInteractions + b.find("warm")->testInteractions, overall);
     QCOMPARE(b.find("tail")->testInteractions + b.find("head")->testInteractions, overall);
     QCOMPARE(cold->memberCount + b.find("warm")->memberCount, ds.numUsers());
+
+    // A count's cut as a share: the quantile base drops zero counts, and the share takes the same
+    // entries with the decimals that needs (5,000 distinct counts need four).
+    QCOMPARE(quantileBase({0, 3, 0, 1}), (std::vector<std::uint32_t>{3, 1}));
+    std::vector<std::uint32_t> counts(5000);
+    std::iota(counts.begin(), counts.end(), 1u);
+    for (const double tau : {2.0, 1235.0, 4999.0, 5001.0, 1e9}) {
+        const auto share = shareForCut(counts, tau);
+        QVERIFY(share.has_value());
+        QCOMPARE(resolveThreshold(Threshold{"quantile", *share}, counts), std::min(tau, 5001.0));
+    }
+    QCOMPARE(*shareForCut(counts, 1235.0), 0.2468);
+    QVERIFY(!shareForCut(counts, 1.0).has_value());  // nothing below 1
+    // Ties: counts 1 x 400 and 2 x 600; "below 2" is the 40% share, and any share up to it.
+    std::vector<std::uint32_t> tied(400, 1u);
+    tied.insert(tied.end(), 600, 2u);
+    QCOMPARE(resolveThreshold(Threshold{"quantile", *shareForCut(tied, 2.0)}, tied), 2.0);
 }
 
 void TestData::segmentBucketsPartition()
@@ -823,6 +841,16 @@ void TestData::sequencesFormat()
     QCOMPARE(detected.files[0].format, std::string("sequences"));
     QCOMPARE(detected.numInteractions(), ds.numInteractions());
     QCOMPARE(detected.test.size(), ds.test.size());
+    // A delimiter or a column mapping says the file has columns: read as such, the error says
+    // which loader would read it.
+    DatasetSpec columns = s;
+    columns.delimiter = " ";
+    try {
+        loadDataset(columns);
+        QFAIL("expected an error");
+    } catch (const Error& e) {
+        QVERIFY2(e.hint().find("--format sequences") != std::string::npos, e.what());
+    }
     // Space-separated interactions keep their column count and stay "delimited"; so do lines
     // with anything but numbers.
     QCOMPARE(detectFormat("x.txt", "1 10 4 978300760", "1 12 5 978300761"),

@@ -52,6 +52,8 @@
 #include <QWheelEvent>
 #include <QtTest>
 
+#include <set>
+
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
@@ -376,11 +378,45 @@ void TestUi::thresholdModeSwitchKeepsTheCut()
     QVERIFY(page->liveSummary().contains(QStringLiteral("|H(u)| < %1:").arg(tau)));
 
     coldMode->setCurrentIndex(coldMode->findData(QStringLiteral("quantile")));
-    const auto below = std::count_if(ds.historyLength.begin(), ds.historyLength.end(),
-                                     [tau](std::uint32_t h) { return h < tau; });
-    const double share = static_cast<double>(below) / static_cast<double>(ds.numUsers());
-    QVERIFY(std::abs(coldValue->value() - share) < 0.0005);  // three decimals
     QVERIFY(page->liveSummary().contains(QStringLiteral("|H(u)| < %1:").arg(tau)));
+
+    // Every count, users and items: the share it switches to takes the same entries (a share
+    // rounded to three decimals used to move the cut to the next count).
+    const auto sameCut = [page](QComboBox* mode, QDoubleSpinBox* value,
+                                const std::vector<std::uint32_t>& counts, bool users) {
+        const auto base = quantileBase(counts);
+        const auto below = [&counts](double t) {
+            return std::count_if(counts.begin(), counts.end(),
+                                 [t](std::uint32_t c) { return c < t; });
+        };
+        std::set<std::uint32_t> cuts(base.begin(), base.end());
+        int checked = 0;
+        for (const auto c : cuts) {
+            const double t = c + 1.0;
+            const Threshold count{"absolute", t};
+            if (users)
+                page->setThresholds(count, Threshold{"quantile", 0.2});
+            else
+                page->setThresholds(Threshold{"quantile", 0.2}, count);
+            mode->setCurrentIndex(mode->findData(QStringLiteral("quantile")));
+            const double share = value->value();
+            const double back = resolveThreshold(Threshold{"quantile", share}, base);
+            if (below(back) != below(t))
+                return QStringLiteral("count %1 became share %2, which cuts at %3")
+                    .arg(t)
+                    .arg(share)
+                    .arg(back);
+            ++checked;
+        }
+        return checked > 20 ? QString() : QStringLiteral("only %1 counts").arg(checked);
+    };
+    auto* tailMode = page->findChild<QComboBox*>(QStringLiteral("tailMode"));
+    auto* tailValue = page->findChild<QDoubleSpinBox*>(QStringLiteral("tailValue"));
+    QVERIFY(tailMode && tailValue);
+    const QString users = sameCut(coldMode, coldValue, ds.historyLength, true);
+    QVERIFY2(users.isEmpty(), qPrintable(users));
+    const QString items = sameCut(tailMode, tailValue, ds.popularity, false);
+    QVERIFY2(items.isEmpty(), qPrintable(items));
 
     // Items: many share the smallest counts, so a small share holds far more items than asked.
     const double asked = 0.05;
@@ -993,13 +1029,14 @@ void TestUi::sequenceFilesOpenWithTheirLoader()
     const QString path =
         QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences/Beauty_head.txt");
     QString loader, split;
-    auto* poll = new QTimer(this);
-    poll->setInterval(20);
-    connect(poll, &QTimer::timeout, poll, [poll, &loader, &split] {
+    // Stopped and gone with this function, so that it never answers a later test's dialog.
+    QTimer poll;
+    poll.setInterval(20);
+    connect(&poll, &QTimer::timeout, &poll, [&poll, &loader, &split] {
         auto* dialog = qobject_cast<ui::DatasetImportDialog*>(QApplication::activeModalWidget());
         if (!dialog)
             return;
-        poll->stop();
+        poll.stop();
         for (auto* box : dialog->findChildren<QComboBox*>()) {
             if (box->findText(QStringLiteral("sequences")) >= 0)
                 loader = box->currentText();
@@ -1008,7 +1045,7 @@ void TestUi::sequenceFilesOpenWithTheirLoader()
         }
         dialog->accept();
     });
-    poll->start();
+    poll.start();
     QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
     m_window->dataPage()->openDataset(path);
     QVERIFY(loaded.wait(kLoadTimeoutMs));

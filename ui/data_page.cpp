@@ -56,14 +56,24 @@ std::pair<std::int64_t, std::int64_t> below(const std::vector<std::uint32_t>& co
     return {n, t};
 }
 
-// Share of `counts` strictly below `tau`: the quantile that gives the same cut as "count below".
-double shareBelow(const std::vector<std::uint32_t>& counts, double tau)
+// The decimals a share needs to be shown exactly (3 to 9).
+int shareDecimals(double share)
 {
-    if (counts.empty())
-        return 0.2;
-    const auto n =
-        std::count_if(counts.begin(), counts.end(), [tau](std::uint32_t c) { return c < tau; });
-    return static_cast<double>(n) / static_cast<double>(counts.size());
+    for (int d = 3; d < 9; ++d) {
+        const double scale = std::pow(10.0, d);
+        if (std::abs(std::round(share * scale) / scale - share) < 1e-12)
+            return d;
+    }
+    return 9;
+}
+
+// A share in a box in share mode, with the decimals it needs (and a minimum that admits it).
+void setShare(QDoubleSpinBox* box, double share)
+{
+    const int decimals = shareDecimals(share);
+    box->setDecimals(decimals);
+    box->setMinimum(std::min(0.001, std::pow(10.0, -decimals)));
+    box->setValue(share);
 }
 
 // A threshold box as a share (0.001..1, three decimals) or a count (whole numbers: counts are
@@ -271,11 +281,15 @@ void DataPage::connectThresholds()
             const bool quantile = box->currentData().toString() == QLatin1String("quantile");
             setValueMode(value, quantile);
             if (ds) {
-                const auto& counts = users ? ds->historyLength : ds->popularity;
-                value->setValue(
-                    quantile
-                        ? std::max(0.001, shareBelow(counts, before))
-                        : std::max(1.0, resolveThreshold(Threshold{"quantile", before}, counts)));
+                const auto base = quantileBase(users ? ds->historyLength : ds->popularity);
+                if (quantile) {
+                    // A share with the decimals it needs to cut where the count did; with nothing
+                    // below the count, the smallest share (a quantile takes at least one entry).
+                    setShare(value, shareForCut(base, before).value_or(0.001));
+                } else {
+                    value->setValue(
+                        std::max(1.0, resolveThreshold(Threshold{"quantile", before}, base)));
+                }
             } else {
                 value->setValue(quantile ? 0.2 : 3.0);
             }
@@ -434,7 +448,7 @@ double DataPage::resolvedTau(bool users) const
     if (!ds)
         return 0;
     return resolveThreshold(users ? coldThreshold() : tailThreshold(),
-                            users ? ds->historyLength : ds->popularity);
+                            quantileBase(users ? ds->historyLength : ds->popularity));
 }
 
 void DataPage::setThresholds(const Threshold& cold, const Threshold& tail)
@@ -450,7 +464,10 @@ void DataPage::showThresholds(const Threshold& cold, const Threshold& tail)
         mode->setCurrentIndex(std::max(0, mode->findData(QString::fromStdString(t.mode))));
         const bool quantile = t.mode == "quantile";
         setValueMode(value, quantile);
-        value->setValue(quantile ? t.value : std::ceil(t.value));
+        if (quantile)
+            setShare(value, t.value);
+        else
+            value->setValue(std::ceil(t.value));
     };
     apply(m_coldMode, m_coldValue, cold);
     apply(m_tailMode, m_tailValue, tail);
@@ -483,10 +500,14 @@ void DataPage::updateLive()
     const auto [tailItems, tailTests] = below(ds->popularity, itemTests, tauI);
     // A share cuts between two counts: when many users (items) share the count at the cut, the
     // segment holds more than the share asked for. Say so, with the share it holds.
-    auto tieNote = [](const Threshold& t, std::int64_t members, std::size_t all) {
-        if (t.mode != "quantile" || all == 0)
+    // The share among the entries the quantile is taken over (those with a positive count).
+    auto tieNote = [](const Threshold& t, const std::vector<std::uint32_t>& counts, double tau) {
+        const auto base = quantileBase(counts);
+        if (t.mode != "quantile" || base.empty())
             return QString();
-        const double share = static_cast<double>(members) / static_cast<double>(all);
+        const auto members =
+            std::count_if(base.begin(), base.end(), [tau](std::uint32_t c) { return c < tau; });
+        const double share = static_cast<double>(members) / static_cast<double>(base.size());
         if (share <= t.value + 0.005)
             return QString();
         return tr(" (%1% of them, not %2%: ties at the cut count are all in)")
@@ -496,11 +517,11 @@ void DataPage::updateLive()
     m_coldLive->setText(tr("|H(u)| < %1: %2 users, %3 test interactions")
                             .arg(tauU)
                             .arg(countText(coldUsers), countText(coldTests)) +
-                        tieNote(coldThreshold(), coldUsers, ds->historyLength.size()));
+                        tieNote(coldThreshold(), ds->historyLength, tauU));
     m_tailLive->setText(tr("pop(i) < %1: %2 items, %3 test interactions")
                             .arg(tauI)
                             .arg(countText(tailItems), countText(tailTests)) +
-                        tieNote(tailThreshold(), tailItems, ds->popularity.size()));
+                        tieNote(tailThreshold(), ds->popularity, tauI));
     if (auto* line = m_popularity->findChild<QCPItemStraightLine*>(QStringLiteral("threshold"))) {
         line->point1->setCoords(0, std::max(tauI, 0.5));
         line->point2->setCoords(1, std::max(tauI, 0.5));

@@ -132,9 +132,9 @@ DatasetImportDialog::DatasetImportDialog(const DatasetSpec& spec, QWidget* paren
          QStringLiteral("movielens-udata"), QStringLiteral("delimited"), QStringLiteral("recbole"),
          QStringLiteral("sequences")},
         QString::fromStdString(spec.format));
-    m_format->setToolTip(
-        tr("The loader. 'auto' decides from the file name and first line; 'sequences' reads one "
-           "line per user, 'user item item ...' in time order (SASRec, S3-Rec, ICLRec data)."));
+    m_format->setToolTip(tr(
+        "The loader. 'auto' decides from the file name and first two lines; 'sequences' reads one "
+        "line per user, 'user item item ...' in time order (SASRec, S3-Rec, ICLRec data)."));
     form->addRow(tr("Loader"), m_format);
     m_encoding = encodingBox(this, spec.encoding);
     form->addRow(tr("Text encoding"), m_encoding);

@@ -48,7 +48,8 @@ struct DatasetSpec
     std::string itemFeatureNamesPath;  // id -> name (e.g. genre_features.tsv)
 
     // "auto", "movielens-csv", "movielens-dat", "movielens-udata", "delimited", "recbole",
-    // "sequences" (one line per user: 'user item item ...' in time order; never auto-detected)
+    // "sequences" (one line per user: 'user item item ...' in time order; "auto" detects it from
+    // the first two lines unless a delimiter or a user or item column is given)
     std::string format = "auto";
     // Text encoding of every file of the dataset: "utf-8", "latin1" or "cp1252"; read as UTF-8.
     std::string encoding = "utf-8";

@@ -179,6 +179,10 @@ Layout planLayout(const std::string& path, const DatasetSpec& spec, std::string_
 {
     Layout lay;
     lay.format = spec.format == "auto" ? detectFormat(path, first, second) : spec.format;
+    // A delimiter or a column mapping says the file has columns: not one sequence per line.
+    if (spec.format == "auto" && lay.format == "sequences" &&
+        (!spec.delimiter.empty() || !spec.userColumn.empty() || !spec.itemColumn.empty()))
+        lay.format = "delimited";
     if (lay.format == "movielens-dat")
         lay.delimiter = "::";
     else if (lay.format == "movielens-udata" || lay.format == "recbole")

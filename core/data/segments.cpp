@@ -81,6 +81,40 @@ double resolveThreshold(const Threshold& threshold, const std::vector<std::uint3
     return static_cast<double>(sorted[k - 1]) + 1.0;
 }
 
+std::vector<std::uint32_t> quantileBase(const std::vector<std::uint32_t>& counts)
+{
+    std::vector<std::uint32_t> out;
+    out.reserve(counts.size());
+    for (const auto c : counts)
+        if (c > 0)
+            out.push_back(c);
+    return out;
+}
+
+std::optional<double> shareForCut(const std::vector<std::uint32_t>& base, double tau)
+{
+    std::vector<std::uint32_t> sorted(base);
+    std::sort(sorted.begin(), sorted.end());
+    const auto below =
+        static_cast<std::size_t>(std::lower_bound(sorted.begin(), sorted.end(), tau,
+                                                  [](std::uint32_t c, double t) { return c < t; }) -
+                                 sorted.begin());
+    if (below == 0)
+        return std::nullopt;
+    // Any share resolving to the largest count below tau, plus one, takes the same entries.
+    const double target = static_cast<double>(sorted[below - 1]) + 1.0;
+    const double exact = static_cast<double>(below) / static_cast<double>(sorted.size());
+    for (int d = 3; d <= 9; ++d) {
+        const double scale = std::pow(10.0, d);
+        for (const double q : {std::round(exact * scale) / scale, std::floor(exact * scale) / scale,
+                               std::ceil(exact * scale) / scale}) {
+            if (q > 0 && q <= 1 && resolveThreshold(Threshold{"quantile", q}, sorted) == target)
+                return q;
+        }
+    }
+    return exact;
+}
+
 bool isColdUser(std::uint32_t historyLength, double tauUser)
 {
     return historyLength < tauUser;
@@ -97,14 +131,8 @@ Segmentation computeSegments(const Dataset& ds, const SegmentSpec& spec)
     const auto inf = std::numeric_limits<double>::infinity();
     // Quantiles over users with training history and items with training interactions; entities
     // with none (only in test) fall below any positive threshold.
-    std::vector<std::uint32_t> hist;
-    for (auto h : ds.historyLength)
-        if (h > 0)
-            hist.push_back(h);
-    std::vector<std::uint32_t> pop;
-    for (auto p : ds.popularity)
-        if (p > 0)
-            pop.push_back(p);
+    const auto hist = quantileBase(ds.historyLength);
+    const auto pop = quantileBase(ds.popularity);
     seg.tauUser = resolveThreshold(spec.cold, hist);
     seg.tauItem = resolveThreshold(spec.tail, pop);
 

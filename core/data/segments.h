@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,16 @@ bool isTailItem(std::uint32_t popularity, double tauItem);
 // Resolves a threshold on `counts` (absolute: returned as is; quantile q: the smallest t such
 // that at least a share q of the entries has count < t).
 double resolveThreshold(const Threshold& threshold, const std::vector<std::uint32_t>& counts);
+
+// The entries a quantile threshold is taken over: the positive counts (users with a training
+// history, items with training interactions), as computeSegments() resolves them; entities with
+// none fall below any positive threshold.
+std::vector<std::uint32_t> quantileBase(const std::vector<std::uint32_t>& counts);
+
+// A share that, as a quantile threshold over `base` (quantileBase()), cuts where "count below tau"
+// does: the same entries fall below. The fewest decimals that do, at least three (up to nine).
+// Nullopt when no entry is below tau (a quantile always takes at least one).
+std::optional<double> shareForCut(const std::vector<std::uint32_t>& base, double tau);
 
 Segmentation computeSegments(const Dataset& dataset, const SegmentSpec& spec);
 
