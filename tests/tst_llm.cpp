@@ -1046,7 +1046,8 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
 }
 
 // A resumed run continues on the dataset and scores it started on: a changed file stops the resume
-// with an error naming it (the stored epochs stay), the restored file lets it finish, and a
+// with an error naming it (the stored epochs and the run's status stay), the restored file lets it
+// finish, and a
 // simulated LLM, which is recomputed on resume, gives the same scores and resumes.
 void TestLlm::resumeNeedsTheInputsTheRunStartedOn()
 {
@@ -1105,7 +1106,7 @@ void TestLlm::resumeNeedsTheInputsTheRunStartedOn()
     QCOMPARE(e->file(), train);
     QVERIFY2(std::string(e->what()).find("dataset changed") != std::string::npos, e->what());
     QCOMPARE(epochsStored(first.runId), std::size_t(1));
-    QCOMPARE(store.run(first.runId)->status, RunStatus::Failed);
+    QCOMPARE(store.run(first.runId)->status, RunStatus::Cancelled);  // still resumable
 
     // Restored: the resume goes on. The score file then changes: stopped again, naming it.
     std::ofstream(train, std::ios::trunc) << original;

@@ -155,37 +155,44 @@ void linkInputs(ExperimentStore& store, std::int64_t runId, const Dataset& datas
 
 // A resumed run continues on the inputs it started on: the dataset and the score set (a file's
 // bytes, or a simulated LLM's output) must hash as the stored ones, or the epochs before and after
-// the break would be trained on different data.
-void checkResumedInputs(const ExperimentStore& store, std::int64_t runId, const Dataset& dataset,
-                        const ScoreSet* scores)
+// the break would be trained on different data. The hash covers the bytes and the settings they
+// are read with. Throws InputsChanged, which leaves the run's status as it was.
+struct InputsChanged : Error
+{
+    using Error::Error;
+};
+
+void checkResumedDataset(const ExperimentStore& store, std::int64_t runId, const Dataset& dataset)
 {
     const auto rec = store.run(runId);
-    if (!rec)
-        return;
-    const std::string fix =
-        "restore the file the run started on, or start a new run with the run's config ('sllmr "
-        "runs show " +
-        std::to_string(runId) + "'); the epochs stored so far are kept";
-    if (rec->datasetId) {
-        const auto before = store.dataset(*rec->datasetId);
-        if (before && before->contentHash != dataset.contentHash)
-            throw Error(ErrorKind::BadInput,
-                        "cannot resume run " + std::to_string(runId) +
-                            ": the dataset changed since the run started",
-                        dataset.spec.path, 0, fix);
-    }
-    if (rec->scoreSetId && scores) {
-        const auto before = store.scoreSet(*rec->scoreSetId);
-        if (before && before->contentHash != scores->report.contentHash)
-            throw Error(ErrorKind::BadInput,
-                        "cannot resume run " + std::to_string(runId) +
-                            ": the LLM scores changed since the run started",
-                        scores->spec.source(), 0,
-                        !scores->spec.simulate
-                            ? fix
-                            : "the simulated LLM now gives other scores (another build of the "
-                              "program?); start a new run with the run's config");
-    }
+    const auto before = rec && rec->datasetId ? store.dataset(*rec->datasetId) : std::nullopt;
+    if (before && before->contentHash != dataset.contentHash)
+        throw InputsChanged(
+            ErrorKind::BadInput,
+            "cannot resume run " + std::to_string(runId) +
+                ": the dataset changed since the run started (its file, or the settings it is "
+                "read with)",
+            dataset.spec.path, 0,
+            "restore the file the run started on and resume, or start a new run with the run's "
+            "config ('sllmr runs show " +
+                std::to_string(runId) + "'); the epochs stored so far are kept");
+}
+
+void checkResumedScores(const ExperimentStore& store, std::int64_t runId, const ScoreSet& scores)
+{
+    const auto rec = store.run(runId);
+    const auto before = rec && rec->scoreSetId ? store.scoreSet(*rec->scoreSetId) : std::nullopt;
+    if (before && before->contentHash != scores.report.contentHash)
+        throw InputsChanged(
+            ErrorKind::BadInput,
+            "cannot resume run " + std::to_string(runId) +
+                ": the LLM scores changed since the run started",
+            scores.spec.source(), 0,
+            scores.spec.simulate
+                ? "the simulated LLM now gives other scores (another build of the program?); "
+                  "start a new run with the run's config"
+                : "restore the score file the run started on and resume, or start a new run "
+                  "with the run's config; the epochs stored so far are kept");
 }
 
 // Deletes the epoch-*.pt files (and leftovers of interrupted writes) except those of `keep`.
@@ -361,6 +368,9 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         if (cb.onStage)
             cb.onStage(s);
     };
+    const auto before = store.run(runId);
+    const RunStatus statusBefore = before ? before->status : RunStatus::Pending;
+    const std::string errorBefore = before ? before->error : std::string();
     try {
         store.setRunStatus(runId, RunStatus::Running);
         if (cb.onStarted)
@@ -371,14 +381,16 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         LoadControl load;
         load.cancel = cb.cancel;
         const Dataset dataset = loadDataset(config.dataset, load);
+        if (resuming)
+            checkResumedDataset(store, runId, dataset);
         const Segmentation segmentation = computeSegments(dataset, config.dataset.segments);
         std::optional<ScoreSet> scores;
         if (config.scores.given() && config.method.name != MethodName::None)
             scores = loadRunScores(config.scores, dataset, segmentation.tauUser,
                                    segmentation.tauItem, load);
+        if (resuming && scores)
+            checkResumedScores(store, runId, *scores);
 
-        if (resuming)
-            checkResumedInputs(store, runId, dataset, scores ? &*scores : nullptr);
         linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
         const auto warn = [&](const std::string& w) {
             if (w.empty())
@@ -454,6 +466,10 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         // The run is finished; only the best parameters (best.pt) are worth keeping.
         removeEpochFiles(dir, {});
         return outcome;
+    } catch (const InputsChanged&) {
+        // Refused before anything ran: the run stays resumable once its inputs are restored.
+        store.setRunStatus(runId, statusBefore, errorBefore);
+        throw;
     } catch (const Error& e) {
         const auto status =
             e.kind() == ErrorKind::Cancelled ? RunStatus::Cancelled : RunStatus::Failed;
