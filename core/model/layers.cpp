@@ -4,6 +4,7 @@
 #include "model/keep_mask.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Config.h>
 
 #include <mutex>
 #include <string>
@@ -29,6 +30,10 @@ torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p)
     const double keep = 1.0 - p;
     // The kept value as torch computes it: a float 1 divided by the keep rate.
     const float kept = torch::ones({1}).div_(keep).item<float>();
+#if AT_MKL_ENABLED()
+    // A LibTorch built with MKL draws bernoulli through MKL's own generator: use its kernel.
+    return torch::empty({rows, cols}).bernoulli_(keep).div_(keep);
+#endif
     auto noise = torch::empty({rows, cols});
     auto generator = at::detail::getDefaultCPUGenerator();
     auto* impl = at::check_generator<at::CPUGeneratorImpl>(generator);
