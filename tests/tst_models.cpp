@@ -394,6 +394,17 @@ void TestModels::scoreAllMatchesForward()
     const auto generic = model->BackboneImpl::scoreAll(users);
     QVERIFY(torch::allclose(generic, expected, 1e-4, 1e-5));
     QVERIFY(!all.requires_grad());
+
+    // rowScorer(): the same rows as evaluation passes them (runs of a user's candidates), and in
+    // any order (a user twice, apart), against forward() row for row.
+    const auto rowUsers = longTensor({4, 4, 4, 0, 0, 8, 4, 2, 2, 8});
+    const auto rowItems = longTensor({0, 22, 5, 5, 0, 13, 13, 7, 7, 1});
+    const auto rows = model->rowScorer()(rowUsers, rowItems);
+    QCOMPARE(rows.sizes().vec(), (std::vector<std::int64_t>{10}));
+    QVERIFY(!rows.requires_grad());
+    const auto forwardRows = model->forward(rowUsers, rowItems).detach();
+    const auto rowDiff = (rows - forwardRows).abs().max().item<double>();
+    QVERIFY2(torch::allclose(rows, forwardRows, 1e-4, 1e-5), qPrintable(QString::number(rowDiff)));
 }
 
 void TestModels::scoreAllAcrossBlocks_data()

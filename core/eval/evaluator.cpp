@@ -96,20 +96,17 @@ UserScores fullRanking(const float* scores, std::uint32_t numItems,
     return out;
 }
 
-// Sampled: each test item against `negatives` seeded items that are not known positives.
-UserScores sampledRanking(BackboneImpl& model, std::uint32_t u,
-                          const std::vector<std::uint32_t>& tests, std::size_t seenCount,
-                          const std::vector<std::uint8_t>& known, std::uint32_t numItems,
-                          const EvalSpec& spec, std::mt19937_64& rng)
+// Sampled: each test item against `negatives` seeded items that are not known positives. Appends
+// the user's rows (each test item, then its negatives) to `users` and `items`.
+void sampleCandidates(std::uint32_t u, const std::vector<std::uint32_t>& tests,
+                      std::size_t seenCount, const std::vector<std::uint8_t>& known,
+                      std::uint32_t numItems, const EvalSpec& spec, std::mt19937_64& rng,
+                      std::vector<std::int64_t>& users, std::vector<std::int64_t>& items)
 {
-    UserScores out;
-    out.auc.resize(tests.size());
-    out.rank.resize(tests.size());
-    std::vector<std::int64_t> us, is;
     const bool possible = seenCount + tests.size() < numItems;
     for (auto i : tests) {
-        us.push_back(u);
-        is.push_back(i);
+        users.push_back(u);
+        items.push_back(i);
         for (int k = 0; k < spec.negatives; ++k) {
             std::uint32_t j = 0;
             for (int tries = 0; tries < 1000; ++tries) {
@@ -117,20 +114,44 @@ UserScores sampledRanking(BackboneImpl& model, std::uint32_t u,
                 if (!possible || !known[j])
                     break;
             }
-            us.push_back(u);
-            is.push_back(j);
+            users.push_back(u);
+            items.push_back(j);
         }
     }
-    const auto per = static_cast<std::int64_t>(1 + spec.negatives);
-    const auto s = model.forward(torch::tensor(us, torch::kLong), torch::tensor(is, torch::kLong))
-                       .view({static_cast<std::int64_t>(tests.size()), per})
-                       .contiguous();
-    const float* p = s.data_ptr<float>();
-    for (std::size_t t = 0; t < tests.size(); ++t) {
-        const float x = p[t * static_cast<std::size_t>(per)];
+}
+
+// The scores of `users` x `items` rows, in passes of a bounded number of rows.
+std::vector<float> scoreRows(const BackboneImpl::RowScorer& score,
+                             const std::vector<std::int64_t>& users,
+                             const std::vector<std::int64_t>& items)
+{
+    constexpr std::size_t kRowsPerPass = 25600;  // as the per-epoch validation
+    std::vector<float> out(users.size());
+    for (std::size_t r0 = 0; r0 < users.size(); r0 += kRowsPerPass) {
+        const auto n = static_cast<std::int64_t>(std::min(kRowsPerPass, users.size() - r0));
+        const auto at = static_cast<std::ptrdiff_t>(r0);
+        const auto u = torch::tensor(
+            std::vector<std::int64_t>(users.begin() + at, users.begin() + at + n), torch::kLong);
+        const auto i = torch::tensor(
+            std::vector<std::int64_t>(items.begin() + at, items.begin() + at + n), torch::kLong);
+        const auto s = score(u, i).contiguous();
+        std::copy_n(s.data_ptr<float>(), n, out.begin() + at);
+    }
+    return out;
+}
+
+// One user's sampled lists from their scores: per test item, the item's score then its negatives'.
+UserScores sampledRanking(const float* p, std::size_t tests, int negatives)
+{
+    UserScores out;
+    out.auc.resize(tests);
+    out.rank.resize(tests);
+    const auto per = static_cast<std::size_t>(1 + negatives);
+    for (std::size_t t = 0; t < tests; ++t) {
+        const float x = p[t * per];
         double below = 0, above = 0, equal = 0;
-        for (std::int64_t k = 1; k < per; ++k) {
-            const float y = p[t * static_cast<std::size_t>(per) + static_cast<std::size_t>(k)];
+        for (std::size_t k = 1; k < per; ++k) {
+            const float y = p[t * per + k];
             below += y < x;
             above += y > x;
             equal += y == x;
@@ -279,7 +300,8 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
     std::vector<std::uint8_t> isTest(numItems, 0);
     RankingOptions options;
     options.ks = spec.ks;
-    constexpr std::size_t kChunk = 128;  // users scored together (full ranking)
+    const auto score = sampled ? model.rowScorer() : BackboneImpl::RowScorer();
+    constexpr std::size_t kChunk = 128;  // users scored together
     for (std::size_t c0 = 0; c0 < users.size(); c0 += kChunk) {
         if (cancel && cancel->load(std::memory_order_relaxed))
             throw Error(ErrorKind::Cancelled, "evaluation cancelled");
@@ -287,17 +309,33 @@ Evaluation evaluate(BackboneImpl& model, const Dataset& ds, const Segmentation& 
         std::vector<std::int64_t> batch(users.begin() + static_cast<std::ptrdiff_t>(c0),
                                         users.begin() + static_cast<std::ptrdiff_t>(c1));
         torch::Tensor all;
-        if (!sampled)
+        std::vector<float> rowScores;       // sampled: the chunk's rows, user after user
+        std::vector<std::size_t> firstRow;  // sampled: each user's first row
+        if (sampled) {
+            // The candidates of every user of the chunk (the seeded draws in user order), then
+            // one scoring of all their rows.
+            std::vector<std::int64_t> rowUsers, rowItems;
+            for (const auto user : batch) {
+                const auto u = static_cast<std::uint32_t>(user);
+                markUser(lists.seen[u], lists.test[u], known, isTest, true);
+                firstRow.push_back(rowUsers.size());
+                sampleCandidates(u, lists.test[u], lists.seen[u].size(), known, numItems, spec, rng,
+                                 rowUsers, rowItems);
+                markUser(lists.seen[u], lists.test[u], known, isTest, false);
+            }
+            rowScores = scoreRows(score, rowUsers, rowItems);
+        } else {
             all = model.scoreAll(torch::tensor(batch, torch::kLong)).contiguous();
+        }
         for (std::size_t b = 0; b < batch.size(); ++b) {
             const auto u = static_cast<std::uint32_t>(batch[b]);
             const auto& tests = lists.test[u];
             markUser(lists.seen[u], tests, known, isTest, true);
             const UserScores sc =
-                sampled ? sampledRanking(model, u, tests, lists.seen[u].size(), known, numItems,
-                                         spec, rng)
-                        : fullRanking(all[static_cast<std::int64_t>(b)].data_ptr<float>(), numItems,
-                                      tests, lists.seen[u], options);
+                sampled
+                    ? sampledRanking(rowScores.data() + firstRow[b], tests.size(), spec.negatives)
+                    : fullRanking(all[static_cast<std::int64_t>(b)].data_ptr<float>(), numItems,
+                                  tests, lists.seen[u], options);
             // LLM alone: r of the test item against r of the user's scored negatives.
             std::vector<double> llmAuc(tests.size(), std::nan(""));
             if (scores)

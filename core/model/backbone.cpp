@@ -32,6 +32,14 @@ torch::Tensor BackboneImpl::scoreAll(const torch::Tensor& users)
     return out;
 }
 
+BackboneImpl::RowScorer BackboneImpl::rowScorer()
+{
+    return [this](const torch::Tensor& users, const torch::Tensor& items) {
+        torch::NoGradGuard noGrad;
+        return forward(users, items);
+    };
+}
+
 std::vector<torch::Tensor> BackboneImpl::sparseParameters()
 {
     std::vector<torch::Tensor> result;

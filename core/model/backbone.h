@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,16 @@ public:
     // Logits of every item for each user: [U] -> [U, numItems]. The default runs forward() over
     // the cross product in chunks; backbones override it to precompute user- and item-only parts.
     virtual torch::Tensor scoreAll(const torch::Tensor& users);
+
+    // Scores (users[k], items[k]) rows with the current parameters, for evaluation (no grad,
+    // evaluation mode): forward()'s values up to the order of float additions. The default calls
+    // forward(); a backbone whose first layer splits into a user and an item block (DeepFM)
+    // computes the item block of every item once, here, and each call then only adds its users'
+    // block, once per distinct user of a run of equal users. Valid while the parameters do not
+    // change.
+    using RowScorer =
+        std::function<torch::Tensor(const torch::Tensor& users, const torch::Tensor& items)>;
+    virtual RowScorer rowScorer();
 
     // Parameters that receive sparse gradients (embedding tables) and the rest, for the
     // optimizers (a lazy Adam for the former, Adam for the latter).

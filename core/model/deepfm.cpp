@@ -40,6 +40,34 @@ torch::Tensor DeepFMImpl::forward(const torch::Tensor& users, const torch::Tenso
     return first + fm + m_dnn(torch::cat(fields, 1));
 }
 
+DeepFMImpl::ItemSide DeepFMImpl::itemSide()
+{
+    // e_I = e_i + e_f, w_I = w_i + w_f, the item-only FM term, and the item columns of the DNN
+    // input.
+    auto ei = m_item->weight;
+    ItemSide side{ei, m_itemWeight->weight.squeeze(1), {}};
+    auto fmItem = torch::zeros({m_numItems}, ei.options());
+    auto itemInput = ei;
+    if (!m_features.is_empty()) {
+        const auto bags = m_features->allBags();
+        const auto ef = m_features->embed(bags);
+        side.embedding = ei + ef;
+        side.firstOrder = side.firstOrder + m_features->bias(bags);
+        fmItem = (ei * ef).sum(1);
+        itemInput = torch::cat({ei, ef}, 1);
+    }
+    side.firstOrder = side.firstOrder + fmItem;
+    const auto w1 = m_dnn->first()->weight;  // [H1, fields * d]
+    side.firstLayer = inferenceLinear(itemInput, w1.narrow(1, m_dim, w1.size(1) - m_dim));
+    return side;
+}
+
+torch::Tensor DeepFMImpl::userFirstLayer(const torch::Tensor& userEmbeddings)
+{
+    auto& first = m_dnn->first();
+    return inferenceLinear(userEmbeddings, first->weight.narrow(1, 0, m_dim), first->bias);
+}
+
 torch::Tensor DeepFMImpl::scoreAll(const torch::Tensor& users)
 {
     torch::NoGradGuard noGrad;
@@ -49,40 +77,41 @@ torch::Tensor DeepFMImpl::scoreAll(const torch::Tensor& users)
     // User side: [U, d] and [U].
     const auto eu = m_user(u);
     const auto wu = m_userWeight(u).squeeze(1);
-    // Item side over all items: e_I = e_i + e_f, w_I = w_i + w_f, the item-only FM term, and the
-    // item columns of the DNN input.
-    auto ei = m_item->weight;
-    auto eI = ei;
-    auto wI = m_itemWeight->weight.squeeze(1);
-    auto fmItem = torch::zeros({m_numItems}, ei.options());
-    auto itemInput = ei;
-    if (!m_features.is_empty()) {
-        const auto bags = m_features->allBags();
-        const auto ef = m_features->embed(bags);
-        eI = ei + ef;
-        wI = wI + m_features->bias(bags);
-        fmItem = (ei * ef).sum(1);
-        itemInput = torch::cat({ei, ef}, 1);
-    }
+    const ItemSide items = itemSide();
     // Everything but the DNN: [U, N].
-    auto out = inferenceLinear(eu, eI, wI + fmItem) + wu.unsqueeze(1);
+    auto out = inferenceLinear(eu, items.embedding, items.firstOrder) + wu.unsqueeze(1);
 
     // DNN first layer split by columns into the user block and the item block.
-    auto& first = m_dnn->first();
-    const auto w1 = first->weight;  // [H1, fields * d]
-    const auto userPart = inferenceLinear(eu, w1.narrow(1, 0, m_dim), first->bias);  // [U, H1]
-    const auto itemPart = inferenceLinear(itemInput, w1.narrow(1, m_dim, w1.size(1) - m_dim));
-    const auto h1 = w1.size(0);
+    const auto userPart = userFirstLayer(eu);  // [U, H1]
+    const auto h1 = userPart.size(1);
     forEachBlock(
         numUsers, m_numItems,
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
-            const auto pre =
-                (userPart.narrow(0, ub, uc).unsqueeze(1) + itemPart.narrow(0, ib, ic).unsqueeze(0))
-                    .view({uc * ic, h1});
+            const auto pre = (userPart.narrow(0, ub, uc).unsqueeze(1) +
+                              items.firstLayer.narrow(0, ib, ic).unsqueeze(0))
+                                 .view({uc * ic, h1});
             out.narrow(0, ub, uc).narrow(1, ib, ic).add_(m_dnn->forwardFrom(pre).view({uc, ic}));
         },
         rowsForWidth(m_dnn->maxWidth()));
     return out;
+}
+
+BackboneImpl::RowScorer DeepFMImpl::rowScorer()
+{
+    torch::NoGradGuard noGrad;
+    auto items = std::make_shared<const ItemSide>(itemSide());
+    return [this, items](const torch::Tensor& users, const torch::Tensor& rowsItems) {
+        torch::NoGradGuard noGrad;
+        // The user side once per run of equal users (evaluation passes a user's candidates
+        // together), spread to the rows.
+        const auto [distinct, row, counts] = torch::unique_consecutive(users, true, false);
+        const auto eu = m_user(distinct);
+        const auto perUser = [&row](const torch::Tensor& t) { return t.index_select(0, row); };
+        const auto pre = perUser(userFirstLayer(eu)) + items->firstLayer.index_select(0, rowsItems);
+        const auto fm = (perUser(eu) * items->embedding.index_select(0, rowsItems)).sum(1);
+        return perUser(m_userWeight(distinct).squeeze(1)) +
+               items->firstOrder.index_select(0, rowsItems) + fm + m_dnn->forwardFrom(pre);
+    };
 }
 
 }  // namespace sllmr

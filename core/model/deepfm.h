@@ -34,10 +34,25 @@ public:
     //   h1 = (W_u e_u + b1) + (W_i e_i + W_f e_f) is a broadcast sum of a [U, H1] and a [N, H1]
     //   table; only the layers after it run per (user, item) row.
     torch::Tensor scoreAll(const torch::Tensor& users) override;
+    // The same split for sampled rows: the item side of every item once, the user side once per
+    // run of equal users, the layers after the first per row.
+    RowScorer rowScorer() override;
 
     bool hasDropout() const override { return m_dnn->hasDropout(); }
 
 private:
+    // Item-only parts over all items: e_I [N, d], w_I + <e_i, e_f> [N], and the DNN's first-layer
+    // item block [N, H1].
+    struct ItemSide
+    {
+        torch::Tensor embedding;
+        torch::Tensor firstOrder;
+        torch::Tensor firstLayer;
+    };
+    ItemSide itemSide();
+    // The user block of the first layer, W_u e_u + b1: [U, H1].
+    torch::Tensor userFirstLayer(const torch::Tensor& userEmbeddings);
+
     std::int64_t m_dim = 0;
     torch::nn::Embedding m_user{nullptr};
     torch::nn::Embedding m_item{nullptr};

@@ -498,6 +498,7 @@ std::map<std::string, double> Trainer::validationAuc()
         // over every validation row held users x (1 + negatives) x dim floats several times over
         // (2.7 GB on Amazon Sports with 35,598 users and 99 negatives).
         const auto per = static_cast<std::size_t>(1 + m_valNegatives);
+        const auto score = m_model->rowScorer();
         constexpr std::size_t kUsersPerPass = 256;
         std::vector<std::uint32_t> users;
         std::vector<std::uint32_t> items;
@@ -508,7 +509,7 @@ std::map<std::string, double> Trainer::validationAuc()
                 users.insert(users.end(), per, m_valUsers[v]);
             items.assign(m_valItems.begin() + static_cast<std::ptrdiff_t>(v0 * per),
                          m_valItems.begin() + static_cast<std::ptrdiff_t>(v1 * per));
-            const auto s = m_model->forward(indexTensor(users), indexTensor(items)).contiguous();
+            const auto s = score(indexTensor(users), indexTensor(items)).contiguous();
             const auto* p = s.data_ptr<float>();
             for (std::size_t v = v0; v < v1; ++v) {
                 const float* row = p + (v - v0) * per;
