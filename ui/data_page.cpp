@@ -626,7 +626,11 @@ void DataPage::showSegments()
         m_segments->setItem(r, 3, readOnlyCell(countText(s.validationInteractions), true));
         m_segments->setItem(r, 4, readOnlyCell(QString::fromStdString(s.description)));
     }
-    m_segments->resizeColumnsToContents();
+    // The number columns fit their text; the rule (last) keeps the rest of the width. Sizing it
+    // too left a blank strip on its right until the window was resized.
+    for (int c = 0; c + 1 < m_segments->columnCount(); ++c)
+        m_segments->resizeColumnToContents(c);
+    m_segments->scrollToTop();
     updateLive();
 }
 
