@@ -1029,15 +1029,18 @@ void TestUi::sequenceFilesOpenWithTheirLoader()
     const QString path =
         QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences/Beauty_head.txt");
     QString loader, split;
+    bool delimiterEnabled = true;
     // Stopped and gone with this function, so that it never answers a later test's dialog.
     QTimer poll;
     poll.setInterval(20);
-    connect(&poll, &QTimer::timeout, &poll, [&poll, &loader, &split] {
+    connect(&poll, &QTimer::timeout, &poll, [&poll, &loader, &split, &delimiterEnabled] {
         auto* dialog = qobject_cast<ui::DatasetImportDialog*>(QApplication::activeModalWidget());
         if (!dialog)
             return;
         poll.stop();
         for (auto* box : dialog->findChildren<QComboBox*>()) {
+            if (box->findData(QStringLiteral(";")) >= 0)  // the delimiter: not for sequences
+                delimiterEnabled = box->isEnabled();
             if (box->findText(QStringLiteral("sequences")) >= 0)
                 loader = box->currentText();
             if (box->findText(QStringLiteral("leave-one-out")) >= 0)
@@ -1051,6 +1054,7 @@ void TestUi::sequenceFilesOpenWithTheirLoader()
     QVERIFY(loaded.wait(kLoadTimeoutMs));
     QCOMPARE(loader, QStringLiteral("sequences"));
     QCOMPARE(split, QStringLiteral("leave-one-out"));
+    QVERIFY(!delimiterEnabled);
     QCOMPARE(wb->config().dataset.format, std::string("sequences"));
     QCOMPARE(wb->state().dataset->numUsers(), 6u);
     QCOMPARE(wb->state().dataset->test.size(), std::size_t(6));

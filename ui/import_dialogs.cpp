@@ -216,6 +216,17 @@ DatasetImportDialog::DatasetImportDialog(const DatasetSpec& spec, QWidget* paren
     };
     connect(m_split, &QComboBox::currentTextChanged, this, syncSplit);
     syncSplit();
+    // The sequences loader reads 'user item item ...' lines: no delimiter choice, header, columns
+    // or ratings apply.
+    auto syncLoader = [this] {
+        const bool columns = m_format->currentText() != QLatin1String("sequences");
+        for (QWidget* w :
+             std::initializer_list<QWidget*>{m_delimiter, m_header, m_user, m_item, m_rating,
+                                             m_timestamp, m_implicit, m_implicitThreshold})
+            w->setEnabled(columns);
+    };
+    connect(m_format, &QComboBox::currentTextChanged, this, syncLoader);
+    syncLoader();
     refreshPreview();
     resize(720, 720);
 }
