@@ -358,6 +358,34 @@ double referenceActivation(const ExperimentStore& store, std::int64_t referenceR
     return rate;
 }
 
+// What a run trains on: loaded, checked against the stored hashes on a resume, and linked to the
+// run in the store.
+struct RunInputs
+{
+    Dataset dataset;
+    Segmentation segmentation;
+    std::optional<ScoreSet> scores;
+};
+
+RunInputs loadInputs(const RunConfig& config, ExperimentStore& store, std::int64_t runId,
+                     bool resuming, const std::atomic<bool>* cancel)
+{
+    LoadControl load;
+    load.cancel = cancel;
+    RunInputs in;
+    in.dataset = loadDataset(config.dataset, load);
+    if (resuming)
+        checkResumedDataset(store, runId, in.dataset);
+    in.segmentation = computeSegments(in.dataset, config.dataset.segments);
+    if (config.scores.given() && config.method.name != MethodName::None)
+        in.scores = loadRunScores(config.scores, in.dataset, in.segmentation.tauUser,
+                                  in.segmentation.tauItem, load);
+    if (resuming && in.scores)
+        checkResumedScores(store, runId, *in.scores);
+    linkInputs(store, runId, in.dataset, in.segmentation, in.scores ? &*in.scores : nullptr);
+    return in;
+}
+
 RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& store,
                  const RunCallbacks& cb, bool resuming)
 {
@@ -378,20 +406,10 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         configureTorch(config.train.threads);
 
         stage("loading data");
-        LoadControl load;
-        load.cancel = cb.cancel;
-        const Dataset dataset = loadDataset(config.dataset, load);
-        if (resuming)
-            checkResumedDataset(store, runId, dataset);
-        const Segmentation segmentation = computeSegments(dataset, config.dataset.segments);
-        std::optional<ScoreSet> scores;
-        if (config.scores.given() && config.method.name != MethodName::None)
-            scores = loadRunScores(config.scores, dataset, segmentation.tauUser,
-                                   segmentation.tauItem, load);
-        if (resuming && scores)
-            checkResumedScores(store, runId, *scores);
-
-        linkInputs(store, runId, dataset, segmentation, scores ? &*scores : nullptr);
+        const RunInputs inputs = loadInputs(config, store, runId, resuming, cb.cancel);
+        const Dataset& dataset = inputs.dataset;
+        const Segmentation& segmentation = inputs.segmentation;
+        const std::optional<ScoreSet>& scores = inputs.scores;
         const auto warn = [&](const std::string& w) {
             if (w.empty())
                 return;
