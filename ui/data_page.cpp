@@ -499,11 +499,13 @@ void DataPage::updateLive()
     const auto [coldUsers, coldTests] = below(ds->historyLength, userTests, tauU);
     const auto [tailItems, tailTests] = below(ds->popularity, itemTests, tauI);
     // A share cuts between two counts: when many users (items) share the count at the cut, the
-    // segment holds more than the share asked for. Say so, with the share it holds.
-    // The share among the entries the quantile is taken over (those with a positive count).
+    // segment holds more than the share asked for. Say so, with the share it holds among the
+    // entries the quantile is taken over (those with a positive count).
     auto tieNote = [](const Threshold& t, const std::vector<std::uint32_t>& counts, double tau) {
+        if (t.mode != "quantile")
+            return QString();
         const auto base = quantileBase(counts);
-        if (t.mode != "quantile" || base.empty())
+        if (base.empty())
             return QString();
         const auto members =
             std::count_if(base.begin(), base.end(), [tau](std::uint32_t c) { return c < tau; });

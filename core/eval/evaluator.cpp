@@ -130,10 +130,11 @@ std::vector<float> scoreRows(const BackboneImpl::RowScorer& score,
     for (std::size_t r0 = 0; r0 < users.size(); r0 += kRowsPerPass) {
         const auto n = static_cast<std::int64_t>(std::min(kRowsPerPass, users.size() - r0));
         const auto at = static_cast<std::ptrdiff_t>(r0);
-        const auto u = torch::tensor(
-            std::vector<std::int64_t>(users.begin() + at, users.begin() + at + n), torch::kLong);
-        const auto i = torch::tensor(
-            std::vector<std::int64_t>(items.begin() + at, items.begin() + at + n), torch::kLong);
+        // Views of the slices: the scorer only reads them.
+        const auto u =
+            torch::from_blob(const_cast<std::int64_t*>(users.data()) + at, {n}, torch::kLong);
+        const auto i =
+            torch::from_blob(const_cast<std::int64_t*>(items.data()) + at, {n}, torch::kLong);
         const auto s = score(u, i).contiguous();
         std::copy_n(s.data_ptr<float>(), n, out.begin() + at);
     }
