@@ -233,7 +233,7 @@ int main(int argc, char* argv[])
                               QStringLiteral("%1\n\nStart the Studio with --db PATH to use "
                                              "another file.")
                                   .arg(store.error));
-    } else {
+    } else if (!store.message.isEmpty()) {
         window.statusBar()->showMessage(store.message, 10000);
     }
     scheduleActions(window, parser, options, startup.quitAfterMs);

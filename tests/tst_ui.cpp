@@ -189,6 +189,7 @@ private Q_SLOTS:
     void badScoreFileShowsAnErrorAndKeepsState();
     void recentListsOnlyFilesThatLoaded();
     void sequenceFilesOpenWithTheirLoader();
+    void recentFilesReopenWithTheirLoader();
     void thresholdsEditedWhileLoadingApplyToTheNewData();
     void undoRestoresSettingsAndThresholds();
     void inspectorMatchesTheDatabase();
@@ -477,6 +478,12 @@ void TestUi::runsTableMatchesTheDatabase()
     Db db(m_window->databasePath());
     const auto rows = db.query("SELECT id, status FROM runs ORDER BY id DESC");
     QCOMPARE(model->rowCount(), rows.size());
+    // The status bar keeps the count in view.
+    auto* store = m_window->findChild<QLabel*>(QStringLiteral("storeLabel"));
+    QVERIFY(store);
+    QVERIFY2(store->text().endsWith(rows.size() == 1 ? QStringLiteral(" 1 run")
+                                                     : QStringLiteral(" %1 runs").arg(rows.size())),
+             qPrintable(store->text()));
     for (int r = 0; r < rows.size(); ++r) {
         const ui::RunRow* row = model->runById(rows[r][0].toLongLong());
         QVERIFY(row);
@@ -1058,6 +1065,46 @@ void TestUi::sequenceFilesOpenWithTheirLoader()
     QCOMPARE(wb->config().dataset.format, std::string("sequences"));
     QCOMPARE(wb->state().dataset->numUsers(), 6u);
     QCOMPARE(wb->state().dataset->test.size(), std::size_t(6));
+}
+
+// A file loaded through the import dialog reopens from Recent with the loader and split it loaded
+// with, without asking again.
+void TestUi::recentFilesReopenWithTheirLoader()
+{
+    auto* wb = m_window->workbench();
+    const QString path =
+        QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences/Beauty_head.txt");
+    int dialogs = 0;
+    QTimer poll;
+    poll.setInterval(20);
+    connect(&poll, &QTimer::timeout, &poll, [&dialogs] {
+        if (auto* dialog =
+                qobject_cast<ui::DatasetImportDialog*>(QApplication::activeModalWidget())) {
+            ++dialogs;
+            dialog->accept();
+        }
+    });
+    poll.start();
+    m_window->firstRunBanner()->show();  // it speaks of the demo
+    QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
+    m_window->dataPage()->openDataset(path);
+    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QCOMPARE(dialogs, 1);
+    QVERIFY(m_window->firstRunBanner()->isHidden());
+    QCOMPARE(wb->config().dataset.format, std::string("sequences"));
+
+    // Another dataset in between, then the sequence file again from Recent.
+    m_window->loadDemo();
+    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QVERIFY(wb->config().dataset.format != "sequences");
+    QMenu* recent = m_window->dataPage()->recentMenu();
+    QTRY_COMPARE(recent->actions().size(), 1);
+    recent->actions().front()->trigger();
+    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QCOMPARE(dialogs, 1);  // no second dialog
+    QCOMPARE(wb->config().dataset.format, std::string("sequences"));
+    QCOMPARE(wb->config().dataset.split.method, std::string("leave-one-out"));
+    QCOMPARE(wb->state().dataset->numUsers(), 6u);
 }
 
 void TestUi::thresholdsEditedWhileLoadingApplyToTheNewData()

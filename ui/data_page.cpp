@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "chart.h"
 #include "common/error.h"
@@ -39,7 +40,10 @@ namespace {
 
 const SettingKey<QStringList> kRecentDatasets{"data/recentFiles", {}};
 const SettingKey<QString> kLastDatasetDir{"paths/lastDatasetDir", {}};
+// The loader settings each recent file last loaded with (absolute path -> DatasetSpec JSON).
+const SettingKey<QVariantMap> kRecentLoaders{"data/recentLoaders", {}};
 constexpr int kMaxRecent = 8;
+constexpr int kSegmentRowsInView = 6;
 constexpr int kApplyDelayMs = 150;
 constexpr int kGrabPixels = 7;
 
@@ -180,7 +184,14 @@ QWidget* DataPage::createThresholds()
     };
     auto valueBox = [this] {
         auto* box = new QDoubleSpinBox(this);
+        // One width for both modes and every share's decimals (it jumped when the mode changed).
+        setValueMode(box, false);
+        int width = box->sizeHint().width();
         setValueMode(box, true);
+        box->setDecimals(9);
+        width = std::max(width, box->sizeHint().width());
+        setValueMode(box, true);
+        box->setFixedWidth(width);
         return box;
     };
     m_coldMode = modeBox();
@@ -189,6 +200,11 @@ QWidget* DataPage::createThresholds()
     m_tailMode = modeBox();
     m_tailValue = valueBox();
     m_tailLive = new QLabel(this);
+    for (QLabel* live : {m_coldLive, m_tailLive}) {
+        // Wrapped, not clipped, in a narrow window (the tie note makes them long).
+        live->setWordWrap(true);
+        live->setMinimumWidth(120);
+    }
     m_coldMode->setObjectName(QStringLiteral("coldMode"));
     m_coldValue->setObjectName(QStringLiteral("coldValue"));
     m_tailMode->setObjectName(QStringLiteral("tailMode"));
@@ -307,10 +323,18 @@ void DataPage::connectWorkbench()
 {
     connect(m_workbench, &Workbench::datasetLoaded, this, &DataPage::showDataset);
     connect(m_workbench, &Workbench::datasetLoaded, this, [this] {
-        if (!m_pendingRecent.isEmpty() &&
-            QString::fromStdString(m_workbench->config().dataset.path) == m_pendingRecent)
+        const QString path = QString::fromStdString(m_workbench->config().dataset.path);
+        if (!m_pendingRecent.isEmpty() && path == m_pendingRecent)
             rememberRecent(m_pendingRecent);
         m_pendingRecent.clear();
+        // A recent file reopens with the loader, mapping and split it last loaded with (also
+        // when changed with "Loader and split...").
+        if (kRecentDatasets.get().contains(path)) {
+            QVariantMap loaders = kRecentLoaders.get();
+            loaders.insert(path, QString::fromStdString(
+                                     nlohmann::json(m_workbench->config().dataset).dump()));
+            kRecentLoaders.set(loaders);
+        }
     });
     connect(m_workbench, &Workbench::failed, this, [this] { m_pendingRecent.clear(); });
     connect(m_workbench, &Workbench::derivedChanged, this, &DataPage::showSegments);
@@ -396,7 +420,29 @@ void DataPage::rememberRecent(const QString& path)
     while (recent.size() > kMaxRecent)
         recent.removeLast();
     kRecentDatasets.set(recent);
+    QVariantMap loaders = kRecentLoaders.get();
+    for (const QString& listed : loaders.keys())
+        if (!recent.contains(listed))
+            loaders.remove(listed);
+    kRecentLoaders.set(loaders);
     rebuildRecentMenu();
+}
+
+void DataPage::openRecent(const QString& path)
+{
+    const QString stored = kRecentLoaders.get().value(path).toString();
+    if (stored.isEmpty())
+        return openDataset(path);
+    DatasetSpec spec;
+    try {
+        spec = datasetSpecFromJson(nlohmann::json::parse(stored.toStdString()));
+    } catch (const std::exception&) {
+        return openDataset(path);  // written by another version: detect the loader again
+    }
+    // The thresholds are the ones set now, as for any file opened.
+    spec.segments = m_workbench->config().dataset.segments;
+    m_pendingRecent = path;
+    m_workbench->loadDataset(spec);
 }
 
 void DataPage::rebuildRecentMenu()
@@ -406,7 +452,7 @@ void DataPage::rebuildRecentMenu()
     const QStringList recent = kRecentDatasets.get();
     for (const QString& path : recent)
         menu->addAction(QFileInfo(path).fileName() + QStringLiteral("  \u2014  ") + path, this,
-                        [this, path] { openDataset(path); });
+                        [this, path] { openRecent(path); });
     m_recent->setEnabled(!recent.isEmpty());
     menu->menuAction()->setEnabled(!recent.isEmpty());
 }
@@ -633,6 +679,13 @@ void DataPage::showSegments()
     for (int c = 0; c + 1 < m_segments->columnCount(); ++c)
         m_segments->resizeColumnToContents(c);
     m_segments->scrollToTop();
+    // At least the named segments in view (the splitter gave it about three rows); the buckets
+    // below them scroll.
+    const int rows = std::min(m_segments->rowCount(), kSegmentRowsInView);
+    int height = m_segments->horizontalHeader()->sizeHint().height() + 2 * m_segments->frameWidth();
+    for (int r = 0; r < rows; ++r)
+        height += m_segments->rowHeight(r);
+    m_segments->setMinimumHeight(height);
     updateLive();
 }
 

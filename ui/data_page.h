@@ -59,6 +59,9 @@ private:
     void thresholdsEdited();
     void showThresholds(const Threshold& cold, const Threshold& tail);
     void rememberRecent(const QString& path);
+    /// Reloads a recent file with the loader settings it last loaded with (detects them when
+    /// none are stored).
+    void openRecent(const QString& path);
     void rebuildRecentMenu();
     void loadWithDialog(const DatasetSpec& spec);
     [[nodiscard]] Threshold coldThreshold() const;

@@ -514,6 +514,11 @@ QWidget* MainWindow::createBanner(QWidget* parent)
     layout->addWidget(text, 1);
     layout->addWidget(close);
     connect(close, &QToolButton::clicked, banner, &QWidget::hide);
+    // It speaks of the demo: once another dataset is open it is out of date.
+    connect(m_workbench, &Workbench::datasetLoaded, banner, [this, banner] {
+        if (!m_workbench->config().dataset.path.starts_with("demo:"))
+            banner->hide();
+    });
     banner->hide();
     return banner;
 }
@@ -595,6 +600,12 @@ void MainWindow::createStatusBar()
     statusBar()->addPermanentWidget(m_trainingLabel);
     m_storeLabel = new QLabel(tr("Store: %1").arg(store), this);
     m_storeLabel->setObjectName(QStringLiteral("storeLabel"));
+    // The run count stays in view (a start-up message was replaced by the next status message).
+    connect(m_runsModel, &RunsModel::refreshed, m_storeLabel, [this, store] {
+        const auto runs = m_runsModel->rows().size();
+        const QString count = runs == 1 ? tr("1 run") : tr("%1 runs").arg(runs);
+        m_storeLabel->setText(tr("Store: %1 \u00b7 %2").arg(store, count));
+    });
     m_storeLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_storeLabel->setToolTip(tr("Experiment database: %1\nDemo data: %2")
                                  .arg(store, m_demoDir.isEmpty() ? tr("(not found)") : m_demoDir));

@@ -26,13 +26,12 @@ StoreCheck checkStore(const QString& databasePath)
     try {
         ExperimentStore store(databasePath.toStdString());
         const int interrupted = store.markStaleRunsInterrupted();
-        check.message =
-            QStringLiteral("%1 runs in the store%2")
-                .arg(store.runs().size())
-                .arg(interrupted > 0
-                         ? QStringLiteral(", %1 marked interrupted (resume them on the Runs page)")
-                               .arg(interrupted)
-                         : QString());
+        // The run count itself is in the status bar's store label.
+        if (interrupted > 0)
+            check.message =
+                QStringLiteral("%1 run(s) no longer training were marked interrupted: "
+                               "resume them on the Runs page.")
+                    .arg(interrupted);
     } catch (const Error& e) {
         check.error = QString::fromStdString(e.what());
     }

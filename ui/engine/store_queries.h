@@ -28,7 +28,7 @@ namespace sllmr::ui {
 /// before the window exists.
 struct StoreCheck
 {
-    QString message;  // "N runs in the store, ..." when usable
+    QString message;  // runs found left running and marked interrupted, if any
     QString error;    // why the store is unusable, else empty
 };
 [[nodiscard]] StoreCheck checkStore(const QString& databasePath);
