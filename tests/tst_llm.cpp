@@ -380,6 +380,7 @@ private Q_SLOTS:
     void simulatedLlmReliableOnColdTeachesTheGate();
     void simulatedLlmNamedInTheRunConfig();
     void resumeNeedsTheInputsTheRunStartedOn();
+    void contentHashesStayTheSameAcrossVersions();
 };
 
 void TestLlm::initTestCase()
@@ -1049,6 +1050,27 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
 // with an error naming it (the stored epochs and the run's status stay), the restored file lets it
 // finish, and a
 // simulated LLM, which is recomputed on resume, gives the same scores and resumes.
+// The content hashes identify a dataset and a score set in the store, and a resume compares
+// them with the ones its run started on. A new reading setting that entered the hash with its
+// default would make every run stored before it refuse to resume, and list its dataset twice:
+// leave such a key out while it has its default (as scoreSetHash does with "held_out").
+void TestLlm::contentHashesStayTheSameAcrossVersions()
+{
+    const char* const why =
+        "the demo's content hash changed: runs stored by earlier versions would refuse to resume. "
+        "Leave a new setting out of the hash while it has its default (contentHash in "
+        "core/data/preprocess.cpp, scoreSetHash in core/llm/scores.cpp).";
+    QVERIFY2(demo().contentHash == "c6105bf6253fe409",
+             qPrintable(QString::fromStdString(demo().contentHash) + QStringLiteral(": ") + why));
+    ScoreFileSpec chatgpt;
+    chatgpt.path =
+        kDemo + "/llm-rankings-ml-latest-small/chatgpt/output_exp_3_rec_movie_rerank_userknn.tsv";
+    chatgpt.kind = "rank";
+    const std::string scores = loadScores(chatgpt, demo()).report.contentHash;
+    QVERIFY2(scores == "839491e6cb19589b",
+             qPrintable(QString::fromStdString(scores) + QStringLiteral(": ") + why));
+}
+
 void TestLlm::resumeNeedsTheInputsTheRunStartedOn()
 {
     QTemporaryDir dir;

@@ -244,7 +244,9 @@ void split(Dataset& ds, const DatasetSpec& spec, std::vector<RawFile>& parts)
 }
 
 // Every input's bytes plus the spec, without what does not change the data (paths, the name,
-// the encoding: the files' hashes are over the decoded text).
+// the encoding: the files' hashes are over the decoded text). The hash is the dataset's identity
+// in the store and what a resume checks: a setting added later must be left out while it has
+// its default, or every run stored before it would refuse to resume (tst_llm pins the demo's).
 std::string contentHash(const DatasetSpec& spec, const std::vector<FileReport>& files)
 {
     Hasher h;

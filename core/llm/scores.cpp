@@ -675,8 +675,10 @@ std::string scoreSetHash(const ScoreFileSpec& spec, const ScoreReport& rep,
         how.erase(k);
     if (rep.missingValues == 0)
         how.erase("missing");
+    // A setting added later is left out while it has its default, which reads the file as
+    // before the setting existed: the hash stays what stored runs resume against.
     if (spec.heldOut == "keep")
-        how.erase("held_out");  // the default reads the file as before the option existed
+        how.erase("held_out");
     Hasher hasher;
     hasher.add(fileHash);
     hasher.add(candidatesHash);
