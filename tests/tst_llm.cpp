@@ -1046,10 +1046,6 @@ void TestLlm::simulatedLlmNamedInTheRunConfig()
     QVERIFY(json::parse(set->reportJson)["simulated"].get<bool>());
 }
 
-// A resumed run continues on the dataset and scores it started on: a changed file stops the resume
-// with an error naming it (the stored epochs and the run's status stay), the restored file lets it
-// finish, and a
-// simulated LLM, which is recomputed on resume, gives the same scores and resumes.
 // The content hashes identify a dataset and a score set in the store, and a resume compares
 // them with the ones its run started on. A new reading setting that entered the hash with its
 // default would make every run stored before it refuse to resume, and list its dataset twice:
@@ -1062,6 +1058,12 @@ void TestLlm::contentHashesStayTheSameAcrossVersions()
         "core/data/preprocess.cpp, scoreSetHash in core/llm/scores.cpp).";
     QVERIFY2(demo().contentHash == "c6105bf6253fe409",
              qPrintable(QString::fromStdString(demo().contentHash) + QStringLiteral(": ") + why));
+    // The demo as the Studio and the CLI open it (genre features too).
+    qputenv("SLLMR_DEMO_DIR", QByteArray(SLLMR_DEMO_DIR));
+    const std::string studio =
+        loadDataset(runConfigFromJson(toJson(defaultRunConfig()), {}).dataset).contentHash;
+    QVERIFY2(studio == "8346f0f6f20c8d8e",
+             qPrintable(QString::fromStdString(studio) + QStringLiteral(": ") + why));
     ScoreFileSpec chatgpt;
     chatgpt.path =
         kDemo + "/llm-rankings-ml-latest-small/chatgpt/output_exp_3_rec_movie_rerank_userknn.tsv";
@@ -1071,6 +1073,9 @@ void TestLlm::contentHashesStayTheSameAcrossVersions()
              qPrintable(QString::fromStdString(scores) + QStringLiteral(": ") + why));
 }
 
+// A resumed run continues on the dataset and scores it started on: a changed file stops the resume
+// with an error naming it (the stored epochs and the run's status stay), the restored file lets it
+// finish, and a simulated LLM, which is recomputed on resume, gives the same scores and resumes.
 void TestLlm::resumeNeedsTheInputsTheRunStartedOn()
 {
     QTemporaryDir dir;

@@ -278,6 +278,14 @@ void TestUi::demoLoadsThroughTheWorkbench()
     QVERIFY(s.segmentation);
     QVERIFY(s.scores);
     QCOMPARE(s.scores->report.kind, std::string("rank"));
+    // Both thresholds are drawn on their charts (hidden only until a dataset is loaded).
+    for (const char* name : {"popularityChart", "historyChart"}) {
+        auto* chart = m_window->dataPage()->findChild<ui::Chart*>(QLatin1String(name));
+        QVERIFY(chart);
+        auto* line = chart->findChild<QCPItemStraightLine*>(QStringLiteral("threshold"));
+        QVERIFY(line);
+        QVERIFY2(line->visible(), name);
+    }
     // The LLM alone is better than chance overall on the demo (ChatGPT EXP_3).
     QVERIFY(!s.llmQuality.empty());
     QCOMPARE(s.llmQuality.front().segment, std::string("overall"));
@@ -1067,43 +1075,64 @@ void TestUi::sequenceFilesOpenWithTheirLoader()
     QCOMPARE(wb->state().dataset->test.size(), std::size_t(6));
 }
 
-// A file loaded through the import dialog reopens from Recent with the loader and split it loaded
-// with, without asking again.
+// A file loaded through the import dialog reopens from Recent with the loader and split it last
+// loaded with (also when changed with "Loader and split..."), without asking again.
 void TestUi::recentFilesReopenWithTheirLoader()
 {
     auto* wb = m_window->workbench();
+    QWidget* banner = m_window->firstRunBanner();
+    QVERIFY(!banner->isHidden());  // a first start (init() clears the settings), on the demo
     const QString path =
         QStringLiteral(SLLMR_FIXTURES) + QStringLiteral("/sequences/Beauty_head.txt");
     int dialogs = 0;
+    QString split;  // what the next dialog is set to before it is accepted
     QTimer poll;
     poll.setInterval(20);
-    connect(&poll, &QTimer::timeout, &poll, [&dialogs] {
-        if (auto* dialog =
-                qobject_cast<ui::DatasetImportDialog*>(QApplication::activeModalWidget())) {
-            ++dialogs;
-            dialog->accept();
-        }
+    connect(&poll, &QTimer::timeout, &poll, [&dialogs, &split] {
+        auto* dialog = qobject_cast<ui::DatasetImportDialog*>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        ++dialogs;
+        for (auto* box : dialog->findChildren<QComboBox*>())
+            if (box->findText(QStringLiteral("leave-one-out")) >= 0)
+                box->setCurrentText(split);
+        dialog->accept();
     });
     poll.start();
-    m_window->firstRunBanner()->show();  // it speaks of the demo
     QSignalSpy loaded(wb, &ui::Workbench::datasetLoaded);
+    split = QStringLiteral("temporal");
     m_window->dataPage()->openDataset(path);
     QVERIFY(loaded.wait(kLoadTimeoutMs));
     QCOMPARE(dialogs, 1);
-    QVERIFY(m_window->firstRunBanner()->isHidden());
     QCOMPARE(wb->config().dataset.format, std::string("sequences"));
+    QCOMPARE(wb->config().dataset.split.method, std::string("temporal"));
+    QVERIFY(banner->isHidden());  // it speaks of the demo
 
-    // Another dataset in between, then the sequence file again from Recent.
+    // Changed through "Loader and split...".
+    QPushButton* loader = nullptr;
+    for (auto* button : m_window->dataPage()->findChildren<QPushButton*>())
+        if (button->text().startsWith(QStringLiteral("Loader and split")))
+            loader = button;
+    QVERIFY(loader);
+    split = QStringLiteral("random");
+    loader->click();
+    QVERIFY(loaded.wait(kLoadTimeoutMs));
+    QCOMPARE(dialogs, 2);
+    QCOMPARE(wb->config().dataset.split.method, std::string("random"));
+
+    // The demo in between (the banner, shown again, stays with it), then the file from Recent.
+    banner->show();
     m_window->loadDemo();
     QVERIFY(loaded.wait(kLoadTimeoutMs));
     QVERIFY(wb->config().dataset.format != "sequences");
+    QVERIFY(!banner->isHidden());
     QMenu* recent = m_window->dataPage()->recentMenu();
     QTRY_COMPARE(recent->actions().size(), 1);
     recent->actions().front()->trigger();
     QVERIFY(loaded.wait(kLoadTimeoutMs));
-    QCOMPARE(dialogs, 1);  // no second dialog
+    QCOMPARE(dialogs, 2);  // no dialog
     QCOMPARE(wb->config().dataset.format, std::string("sequences"));
-    QCOMPARE(wb->config().dataset.split.method, std::string("leave-one-out"));
+    QCOMPARE(wb->config().dataset.split.method, std::string("random"));
     QCOMPARE(wb->state().dataset->numUsers(), 6u);
 }
 

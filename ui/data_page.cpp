@@ -102,6 +102,7 @@ QCPItemStraightLine* thresholdLine(Chart* chart, const QColor& color)
     line->setPen(pen);
     line->setSelectable(false);
     line->setObjectName(QStringLiteral("threshold"));
+    line->setVisible(false);  // until a dataset gives it a place
     return line;
 }
 
@@ -204,6 +205,8 @@ QWidget* DataPage::createThresholds()
         // Wrapped, not clipped, in a narrow window (the tie note makes them long).
         live->setWordWrap(true);
         live->setMinimumWidth(120);
+        // Two lines' height from the start: the charts below do not jump as a label wraps.
+        live->setMinimumHeight(2 * live->fontMetrics().lineSpacing());
     }
     m_coldMode->setObjectName(QStringLiteral("coldMode"));
     m_coldValue->setObjectName(QStringLiteral("coldValue"));
@@ -226,9 +229,10 @@ QWidget* DataPage::createThresholds()
         auto* w = new QWidget(this);
         auto* h = new QHBoxLayout(w);
         h->setContentsMargins(0, 0, 0, 0);
-        h->addWidget(mode);
-        h->addWidget(value);
-        h->addWidget(live, 1);
+        // Aligned with the row's title when the label wraps onto more lines.
+        h->addWidget(mode, 0, Qt::AlignTop);
+        h->addWidget(value, 0, Qt::AlignTop);
+        h->addWidget(live, 1, Qt::AlignTop);
         return w;
     };
     form->addRow(tr("Cold users (tau_u)"), row(m_coldMode, m_coldValue, m_coldLive));
@@ -323,20 +327,33 @@ void DataPage::connectWorkbench()
 {
     connect(m_workbench, &Workbench::datasetLoaded, this, &DataPage::showDataset);
     connect(m_workbench, &Workbench::datasetLoaded, this, [this] {
-        const QString path = QString::fromStdString(m_workbench->config().dataset.path);
+        const QString path =
+            QFileInfo(QString::fromStdString(m_workbench->config().dataset.path)).absoluteFilePath();
         if (!m_pendingRecent.isEmpty() && path == m_pendingRecent)
             rememberRecent(m_pendingRecent);
         m_pendingRecent.clear();
+        m_storedLoaderTried.clear();
         // A recent file reopens with the loader, mapping and split it last loaded with (also
-        // when changed with "Loader and split...").
+        // when changed with "Loader and split..."), its other files named absolutely.
         if (kRecentDatasets.get().contains(path)) {
+            DatasetSpec spec = m_workbench->config().dataset;
+            spec.resolvePaths(QDir::currentPath().toStdString());
             QVariantMap loaders = kRecentLoaders.get();
-            loaders.insert(path, QString::fromStdString(
-                                     nlohmann::json(m_workbench->config().dataset).dump()));
+            loaders.insert(path, QString::fromStdString(nlohmann::json(spec).dump()));
             kRecentLoaders.set(loaders);
         }
     });
-    connect(m_workbench, &Workbench::failed, this, [this] { m_pendingRecent.clear(); });
+    connect(m_workbench, &Workbench::failed, this, [this] {
+        m_pendingRecent.clear();
+        // Settings that no longer fit the file (rewritten, or a file beside it moved): the next
+        // open from Recent detects the loader again and shows the dialog.
+        if (!m_storedLoaderTried.isEmpty()) {
+            QVariantMap loaders = kRecentLoaders.get();
+            loaders.remove(m_storedLoaderTried);
+            kRecentLoaders.set(loaders);
+            m_storedLoaderTried.clear();
+        }
+    });
     connect(m_workbench, &Workbench::derivedChanged, this, &DataPage::showSegments);
     // Undo and redo change the thresholds from outside: show them (unless an edit here is still
     // waiting to be applied).
@@ -442,6 +459,7 @@ void DataPage::openRecent(const QString& path)
     // The thresholds are the ones set now, as for any file opened.
     spec.segments = m_workbench->config().dataset.segments;
     m_pendingRecent = path;
+    m_storedLoaderTried = path;
     m_workbench->loadDataset(spec);
 }
 
@@ -558,8 +576,14 @@ void DataPage::updateLive()
         const double share = static_cast<double>(members) / static_cast<double>(base.size());
         if (share <= t.value + 0.005)
             return QString();
-        return tr(" (%1% of them, not %2%: ties at the cut count are all in)")
+        // Entries with no training interaction are not in the quantile's base: say whose share.
+        const QString whose = base.size() == counts.size()
+                                  ? tr("of them")
+                                  : tr("of the %1 with a training interaction")
+                                        .arg(countText(static_cast<std::int64_t>(base.size())));
+        return tr(" (%1% %2, not %3%: ties at the cut count are all in)")
             .arg(100.0 * share, 0, 'f', 1)
+            .arg(whose)
             .arg(100.0 * t.value, 0, 'f', 1);
     };
     m_coldLive->setText(tr("|H(u)| < %1: %2 users, %3 test interactions")
@@ -579,6 +603,7 @@ void DataPage::updateLive()
     if (auto* line = m_history->findChild<QCPItemStraightLine*>(QStringLiteral("threshold"))) {
         line->point1->setCoords(std::max(tauU, 0.5), 0);
         line->point2->setCoords(std::max(tauU, 0.5), 1);
+        line->setVisible(true);
         m_history->requestReplot();
     }
 }

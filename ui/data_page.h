@@ -70,6 +70,7 @@ private:
 
     Workbench* m_workbench;
     QString m_pendingRecent;  // opened, not loaded yet
+    QString m_storedLoaderTried;  // opened from Recent with its stored loader, not loaded yet
     QLabel* m_title = nullptr;
     QLabel* m_summary = nullptr;
     QToolButton* m_recent = nullptr;

@@ -35,6 +35,7 @@
 
 #include "ablation_page.h"
 #include "common/error.h"
+#include "common/paths.h"
 #include "data_page.h"
 #include "engine/run_controller.h"
 #include "engine/runs_model.h"
@@ -516,7 +517,11 @@ QWidget* MainWindow::createBanner(QWidget* parent)
     connect(close, &QToolButton::clicked, banner, &QWidget::hide);
     // It speaks of the demo: once another dataset is open it is out of date.
     connect(m_workbench, &Workbench::datasetLoaded, banner, [this, banner] {
-        if (!m_workbench->config().dataset.path.starts_with("demo:"))
+        // The config holds the demo's paths resolved ("demo:" is gone by now).
+        std::string demo = sllmr::demoDir();  // not the window's own demoDir()
+        if (!demo.empty() && !demo.ends_with('/'))
+            demo += '/';
+        if (demo.empty() || !m_workbench->config().dataset.path.starts_with(demo))
             banner->hide();
     });
     banner->hide();
@@ -602,6 +607,10 @@ void MainWindow::createStatusBar()
     m_storeLabel->setObjectName(QStringLiteral("storeLabel"));
     // The run count stays in view (a start-up message was replaced by the next status message).
     connect(m_runsModel, &RunsModel::refreshed, m_storeLabel, [this, store] {
+        if (!m_runsModel->lastError().isEmpty()) {
+            m_storeLabel->setText(tr("Store: %1 \u00b7 not readable").arg(store));
+            return;
+        }
         const auto runs = m_runsModel->rows().size();
         const QString count = runs == 1 ? tr("1 run") : tr("%1 runs").arg(runs);
         m_storeLabel->setText(tr("Store: %1 \u00b7 %2").arg(store, count));
