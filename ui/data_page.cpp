@@ -327,8 +327,8 @@ void DataPage::connectWorkbench()
 {
     connect(m_workbench, &Workbench::datasetLoaded, this, &DataPage::showDataset);
     connect(m_workbench, &Workbench::datasetLoaded, this, [this] {
-        const QString path =
-            QFileInfo(QString::fromStdString(m_workbench->config().dataset.path)).absoluteFilePath();
+        const QString path = QFileInfo(QString::fromStdString(m_workbench->config().dataset.path))
+                                 .absoluteFilePath();
         if (!m_pendingRecent.isEmpty() && path == m_pendingRecent)
             rememberRecent(m_pendingRecent);
         m_pendingRecent.clear();

@@ -69,7 +69,7 @@ private:
     [[nodiscard]] double resolvedTau(bool users) const;
 
     Workbench* m_workbench;
-    QString m_pendingRecent;  // opened, not loaded yet
+    QString m_pendingRecent;      // opened, not loaded yet
     QString m_storedLoaderTried;  // opened from Recent with its stored loader, not loaded yet
     QLabel* m_title = nullptr;
     QLabel* m_summary = nullptr;

@@ -28,10 +28,10 @@ StoreCheck checkStore(const QString& databasePath)
         const int interrupted = store.markStaleRunsInterrupted();
         // The run count itself is in the status bar's store label.
         if (interrupted > 0)
-            check.message =
-                QStringLiteral("%1 run(s) no longer training were marked interrupted: "
-                               "resume them on the Runs page.")
-                    .arg(interrupted);
+            check.message = QStringLiteral(
+                                "%1 run(s) no longer training were marked interrupted: "
+                                "resume them on the Runs page.")
+                                .arg(interrupted);
     } catch (const Error& e) {
         check.error = QString::fromStdString(e.what());
     }
