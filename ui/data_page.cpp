@@ -19,7 +19,6 @@
 #include <QSplitter>
 #include <QTableWidget>
 #include <QTimer>
-#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -127,9 +126,8 @@ DataPage::DataPage(Workbench* workbench, QWidget* parent) : QWidget(parent), m_w
            "delimited file). You can also drop a file on this page. (Ctrl+O)"));
     connect(open, &QPushButton::clicked, this, [this] { openDataset(); });
     bar->addWidget(open);
-    m_recent = new QToolButton(this);
-    m_recent->setText(tr("Recent"));
-    m_recent->setPopupMode(QToolButton::InstantPopup);
+    // A push button with a menu: its arrow gets its own room (a tool button's touched the text).
+    m_recent = new QPushButton(tr("Recent"), this);
     m_recent->setMenu(new QMenu(tr("Open &recent"), m_recent));
     bar->addWidget(m_recent);
     auto* mapping = new QPushButton(tr("Loader and split..."), this);

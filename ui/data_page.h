@@ -15,7 +15,6 @@ class QLabel;
 class QMenu;
 class QTableWidget;
 class QTimer;
-class QToolButton;
 class QPushButton;
 
 namespace sllmr::ui {
@@ -73,7 +72,7 @@ private:
     QString m_storedLoaderTried;  // opened from Recent with its stored loader, not loaded yet
     QLabel* m_title = nullptr;
     QLabel* m_summary = nullptr;
-    QToolButton* m_recent = nullptr;
+    QPushButton* m_recent = nullptr;
     QComboBox* m_coldMode = nullptr;
     QDoubleSpinBox* m_coldValue = nullptr;
     QComboBox* m_tailMode = nullptr;
