@@ -202,6 +202,7 @@ private Q_SLOTS:
     void dropoutOnlyInTrainMode();
     void dropoutNoiseIsTorchsDraw();
     void mfHandWrittenMatchesModules();
+    void deepfmUserBlockMatchesConcatenatedInput();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -777,6 +778,70 @@ void TestModels::mfHandWrittenMatchesModules()
                 qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
         }
         QCOMPARE(sparseGrads, 4);  // the four tables; g's gradient is dense
+    }
+}
+
+// DeepFM computes its first DNN layer's user block once per distinct user of a batch: the same
+// logits, dropout draws and gradients as the layer over the concatenated fields, as DeepFM was
+// first written.
+void TestModels::deepfmUserBlockMatchesConcatenatedInput()
+{
+    ModelSpec spec;
+    spec.type = "deepfm";
+    spec.dim = 16;
+    spec.hidden = {12, 6};
+    spec.dropout = 0.3;
+    const auto info = makeItemInfo(14, true);
+    torch::manual_seed(3);
+    auto model = build(spec, 9, 14, &info);
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(4);
+        for (auto& p : model->parameters())
+            p.add_(torch::randn_like(p) * 0.1);
+    }
+    auto children = model->named_children();
+    auto part = [&children](const char* name) { return children[name]; };
+    auto user = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user"));
+    auto item = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("item"));
+    auto userWeight = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user_weight"));
+    auto itemWeight = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("item_weight"));
+    auto features = std::dynamic_pointer_cast<model_detail::ItemFeatureFieldImpl>(part("features"));
+    auto dnn = std::dynamic_pointer_cast<model_detail::MlpImpl>(part("dnn"));
+    QVERIFY(user && item && userWeight && itemWeight && features && dnn);
+    // Users repeated, out of order, as over a batch's negatives and pairs.
+    const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6, 3, 0});
+    const auto items = longTensor({13, 2, 2, 0, 5, 5, 7, 11, 13, 1, 2, 9, 3, 10});
+    const auto weights = torch::linspace(-1.0, 2.0, users.size(0));
+    const auto reference = [&] {
+        const auto bags = features->bags(items);
+        const std::vector<torch::Tensor> fields = {user->forward(users), item->forward(items),
+                                                   features->embed(bags)};
+        const auto first = userWeight->forward(users).squeeze(1) +
+                           itemWeight->forward(items).squeeze(1) + features->bias(bags);
+        const auto sum = fields[0] + fields[1] + fields[2];
+        const auto squares = fields[0] * fields[0] + fields[1] * fields[1] + fields[2] * fields[2];
+        return first + 0.5 * (sum * sum - squares).sum(1) + dnn->forward(torch::cat(fields, 1));
+    };
+    for (const bool training : {true, false}) {
+        training ? model->train() : model->eval();
+        std::vector<torch::Tensor> logits;
+        std::vector<std::vector<torch::Tensor>> grads;
+        for (int way = 0; way < 2; ++way) {
+            model->zero_grad();
+            torch::manual_seed(11);
+            logits.push_back(way == 0 ? model->forward(users, items) : reference());
+            (logits.back() * weights).sum().backward();
+            grads.emplace_back();
+            for (const auto& p : model->parameters())
+                grads.back().push_back(p.grad().is_sparse() ? p.grad().to_dense() : p.grad());
+        }
+        // With p = 0.3 on 12 units, another dropout draw would change most logits.
+        QVERIFY(torch::allclose(logits[0], logits[1], 1e-5, 1e-6));
+        for (std::size_t k = 0; k < grads[0].size(); ++k)
+            QVERIFY2(
+                torch::allclose(grads[0][k], grads[1][k], 1e-5, 1e-6),
+                qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
     }
 }
 

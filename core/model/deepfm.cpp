@@ -23,7 +23,10 @@ DeepFMImpl::DeepFMImpl(const ModelSpec& spec, const BackboneContext& context) : 
 
 torch::Tensor DeepFMImpl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
-    std::vector<torch::Tensor> fields = {m_user(users), m_item(items)};
+    // The user block of the DNN's first layer once per distinct user (forwardSharedLead).
+    const auto user = distinctIds(users);
+    const auto euDistinct = m_user(user.values);
+    std::vector<torch::Tensor> fields = {euDistinct.index_select(0, user.rowOf), m_item(items)};
     auto first = m_userWeight(users).squeeze(1) + m_itemWeight(items).squeeze(1);
     if (!m_features.is_empty()) {
         const auto bags = m_features->bags(items);
@@ -37,7 +40,9 @@ torch::Tensor DeepFMImpl::forward(const torch::Tensor& users, const torch::Tenso
         squares = squares + fields[f] * fields[f];
     }
     const auto fm = 0.5 * (sum * sum - squares).sum(1);
-    return first + fm + m_dnn(torch::cat(fields, 1));
+    const auto itemFields =
+        torch::cat(std::vector<torch::Tensor>(fields.begin() + 1, fields.end()), 1);
+    return first + fm + m_dnn->forwardSharedLead(euDistinct, user.rowOf, itemFields);
 }
 
 DeepFMImpl::ItemSide DeepFMImpl::itemSide()

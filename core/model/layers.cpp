@@ -197,6 +197,23 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x)
         torch::GradMode::is_enabled() ? first(x) : inferenceLinear(x, first->weight, first->bias));
 }
 
+torch::Tensor MlpImpl::forwardSharedLead(const torch::Tensor& lead, const torch::Tensor& rowOfLead,
+                                         const torch::Tensor& rest)
+{
+    auto& layer = first();
+    const auto& w = layer->weight;  // [out, lead | rest]
+    const auto leadWidth = lead.size(1);
+    const auto leadBlock = torch::addmm(layer->bias, lead, w.narrow(1, 0, leadWidth).t());
+    return forwardFrom(leadBlock.index_select(0, rowOfLead) +
+                       torch::mm(rest, w.narrow(1, leadWidth, w.size(1) - leadWidth).t()));
+}
+
+DistinctIds distinctIds(const torch::Tensor& ids)
+{
+    auto [values, rowOf] = at::_unique(ids.reshape({-1}), /*sorted=*/true, /*return_inverse=*/true);
+    return {values, rowOf};
+}
+
 torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
 {
     const bool inference = !torch::GradMode::is_enabled();

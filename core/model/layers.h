@@ -111,6 +111,14 @@ private:
 };
 TORCH_MODULE(ItemFeatureField);
 
+// The distinct values of a 1-d index tensor (sorted) and, per entry, the row of its value.
+struct DistinctIds
+{
+    torch::Tensor values;
+    torch::Tensor rowOf;
+};
+DistinctIds distinctIds(const torch::Tensor& ids);
+
 class MlpImpl : public torch::nn::Module
 {
 public:
@@ -124,6 +132,13 @@ public:
     // The first affine map; forwardFrom(first()(x)) == forward(x).
     torch::nn::Linear& first() { return m_layers.front(); }
     torch::Tensor forwardFrom(const torch::Tensor& firstOutput);
+
+    // forward(cat({lead.index_select(0, rowOfLead), rest}, 1)) with the first layer's lead block
+    // computed (and back-propagated) once per row of `lead`: a training batch repeats each user
+    // over its negatives and its LLM pairs, so the user columns of the first layer need only its
+    // distinct users. The same sums in another order.
+    torch::Tensor forwardSharedLead(const torch::Tensor& lead, const torch::Tensor& rowOfLead,
+                                    const torch::Tensor& rest);
 
     bool hasDropout() const { return !m_dropout.is_empty(); }
     // The widest layer (for rowsForWidth).
