@@ -27,16 +27,11 @@ DCNv1Impl::DCNv1Impl(const ModelSpec& spec, const BackboneContext& context)
 
 torch::Tensor DCNv1Impl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
-    // The DNN's first-layer user block once per distinct user (Mlp::forwardSharedLead).
-    const auto user = distinctIds(users);
-    const auto euDistinct = m_fields->users(user.values);
-    const auto itemFields = m_fields->items(items);
-    const auto x0 = torch::cat({euDistinct.index_select(0, user.rowOf), itemFields}, 1);
+    const auto x0 = torch::cat({m_fields->users(users), m_fields->items(items)}, 1);
     auto x = x0;
     for (std::int64_t l = 0; l < m_crossWeight.size(0); ++l)
         x = x0 * torch::mv(x, m_crossWeight[l]).unsqueeze(1) + m_crossBias[l] + x;
-    return torch::mv(x, m_out->weight.squeeze(0)) +
-           m_dnn->forwardSharedLead(euDistinct, user.rowOf, itemFields);
+    return torch::mv(x, m_out->weight.squeeze(0)) + m_dnn(x0);
 }
 
 torch::Tensor DCNv1Impl::scoreAll(const torch::Tensor& users)
