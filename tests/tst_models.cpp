@@ -834,7 +834,10 @@ void TestModels::deepfmUserBlockMatchesConcatenatedInput()
             (logits.back() * weights).sum().backward();
             grads.emplace_back();
             for (const auto& p : model->parameters())
-                grads.back().push_back(p.grad().is_sparse() ? p.grad().to_dense() : p.grad());
+                // Copies: zero_grad() zeroes a dense gradient in place and the next backward
+                // adds into the same storage.
+                grads.back().push_back(p.grad().is_sparse() ? p.grad().to_dense()
+                                                            : p.grad().clone());
         }
         // With p = 0.3 on 12 units, another dropout draw would change most logits.
         QVERIFY(torch::allclose(logits[0], logits[1], 1e-5, 1e-6));
