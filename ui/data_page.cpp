@@ -42,6 +42,15 @@ const SettingKey<QString> kLastDatasetDir{"paths/lastDatasetDir", {}};
 // The loader settings each recent file last loaded with (absolute path -> DatasetSpec JSON).
 const SettingKey<QVariantMap> kRecentLoaders{"data/recentLoaders", {}};
 constexpr int kMaxRecent = 8;
+
+// Reads, edits and writes back the recent files' loader settings.
+template <class Edit>
+void editRecentLoaders(Edit edit)
+{
+    QVariantMap loaders = kRecentLoaders.get();
+    edit(loaders);
+    kRecentLoaders.set(loaders);
+}
 constexpr int kSegmentRowsInView = 6;
 constexpr int kApplyDelayMs = 150;
 constexpr int kGrabPixels = 7;
@@ -330,27 +339,24 @@ void DataPage::connectWorkbench()
         if (!m_pendingRecent.isEmpty() && path == m_pendingRecent)
             rememberRecent(m_pendingRecent);
         m_pendingRecent.clear();
-        m_storedLoaderTried.clear();
+        m_pendingWithStoredLoader = false;
         // A recent file reopens with the loader, mapping and split it last loaded with (also
         // when changed with "Loader and split..."), its other files named absolutely.
         if (kRecentDatasets.get().contains(path)) {
             DatasetSpec spec = m_workbench->config().dataset;
             spec.resolvePaths(QDir::currentPath().toStdString());
-            QVariantMap loaders = kRecentLoaders.get();
-            loaders.insert(path, QString::fromStdString(nlohmann::json(spec).dump()));
-            kRecentLoaders.set(loaders);
+            editRecentLoaders([&](QVariantMap& loaders) {
+                loaders.insert(path, QString::fromStdString(nlohmann::json(spec).dump()));
+            });
         }
     });
     connect(m_workbench, &Workbench::failed, this, [this] {
-        m_pendingRecent.clear();
         // Settings that no longer fit the file (rewritten, or a file beside it moved): the next
         // open from Recent detects the loader again and shows the dialog.
-        if (!m_storedLoaderTried.isEmpty()) {
-            QVariantMap loaders = kRecentLoaders.get();
-            loaders.remove(m_storedLoaderTried);
-            kRecentLoaders.set(loaders);
-            m_storedLoaderTried.clear();
-        }
+        if (m_pendingWithStoredLoader)
+            editRecentLoaders([this](QVariantMap& loaders) { loaders.remove(m_pendingRecent); });
+        m_pendingRecent.clear();
+        m_pendingWithStoredLoader = false;
     });
     connect(m_workbench, &Workbench::derivedChanged, this, &DataPage::showSegments);
     // Undo and redo change the thresholds from outside: show them (unless an edit here is still
@@ -410,6 +416,7 @@ void DataPage::openDataset(const QString& given)
     }
     // File > Recent lists a file once it has loaded, never one that failed to open.
     m_pendingRecent = QFileInfo(path).absoluteFilePath();
+    m_pendingWithStoredLoader = false;
     // One line per user in time order (the Amazon files of SASRec and the paper): the dialog opens
     // on that loader, with the leave-one-out split above.
     if (format == "sequences")
@@ -435,11 +442,11 @@ void DataPage::rememberRecent(const QString& path)
     while (recent.size() > kMaxRecent)
         recent.removeLast();
     kRecentDatasets.set(recent);
-    QVariantMap loaders = kRecentLoaders.get();
-    for (const QString& listed : loaders.keys())
-        if (!recent.contains(listed))
-            loaders.remove(listed);
-    kRecentLoaders.set(loaders);
+    editRecentLoaders([&recent](QVariantMap& loaders) {
+        for (const QString& listed : loaders.keys())
+            if (!recent.contains(listed))
+                loaders.remove(listed);
+    });
     rebuildRecentMenu();
 }
 
@@ -457,7 +464,7 @@ void DataPage::openRecent(const QString& path)
     // The thresholds are the ones set now, as for any file opened.
     spec.segments = m_workbench->config().dataset.segments;
     m_pendingRecent = path;
-    m_storedLoaderTried = path;
+    m_pendingWithStoredLoader = true;
     m_workbench->loadDataset(spec);
 }
 

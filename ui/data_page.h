@@ -68,8 +68,8 @@ private:
     [[nodiscard]] double resolvedTau(bool users) const;
 
     Workbench* m_workbench;
-    QString m_pendingRecent;      // opened, not loaded yet
-    QString m_storedLoaderTried;  // opened from Recent with its stored loader, not loaded yet
+    QString m_pendingRecent;                 // opened, not loaded yet
+    bool m_pendingWithStoredLoader = false;  // ... from Recent, with its stored loader
     QLabel* m_title = nullptr;
     QLabel* m_summary = nullptr;
     QPushButton* m_recent = nullptr;
