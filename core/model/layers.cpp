@@ -1,6 +1,7 @@
 #include "model/layers.h"
 
 #include "common/error.h"
+#include "common/thread_generator.h"
 #include "model/keep_mask.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -32,10 +33,10 @@ torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p)
     const float kept = torch::ones({1}).div_(keep).item<float>();
 #if AT_MKL_ENABLED()
     // A LibTorch built with MKL draws bernoulli through MKL's own generator: use its kernel.
-    return torch::empty({rows, cols}).bernoulli_(keep).div_(keep);
+    return torch::empty({rows, cols}).bernoulli_(keep, threadGenerator()).div_(keep);
 #endif
     auto noise = torch::empty({rows, cols});
-    auto generator = at::detail::getDefaultCPUGenerator();
+    auto generator = threadGenerator();
     auto* impl = at::check_generator<at::CPUGeneratorImpl>(generator);
     std::lock_guard<std::mutex> lock(generator.mutex());
     at::mt19937 engine = impl->engine();
@@ -58,9 +59,9 @@ torch::Tensor dropout(const torch::nn::Dropout& module, const torch::Tensor& x)
     if (module.is_empty() || !module->is_training() || module->options.p() <= 0.0)
         return x;
     const double p = module->options.p();
-    if (p >= 1.0 || x.dim() != 2 || !x.is_contiguous() || x.scalar_type() != torch::kFloat)
-        return module.ptr()->forward(x);
-    return x * dropoutNoise(x.size(0), x.size(1), p);
+    if (p >= 1.0 || !x.is_contiguous() || x.scalar_type() != torch::kFloat)
+        return module.ptr()->forward(x);  // torch's global generator: no model comes here
+    return x * dropoutNoise(1, x.numel(), p).view(x.sizes());
 }
 
 torch::nn::Embedding makeEmbedding(std::int64_t rows, std::int64_t dim, bool sparse, double std)

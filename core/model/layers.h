@@ -57,16 +57,18 @@ torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weigh
                               const torch::Tensor& bias = {});
 
 // The noise torch::dropout(x, p, true) multiplies a contiguous float [rows, cols] input by:
-// bernoulli(1 - p) / (1 - p) per element, drawn from torch's default CPU generator in the same
+// bernoulli(1 - p) / (1 - p) per element, drawn from the thread's generator (torch's default CPU
+// generator unless a batch share set its own, common/thread_generator.h) in the same
 // order and with the same arithmetic as LibTorch 1.13's CPU bernoulli kernel (a 53-bit uniform
 // from random64() per element, compared with 1 - p), so the same seed gives the same masks, but
 // without the per-element dispatch of that kernel (half of an MF epoch with dropout).
 // tst_models checks it against torch's own draw. 0 < p < 1.
 torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p);
 
-// torch::nn::Dropout's forward for a contiguous float matrix, through dropoutNoise(): the same
+// torch::nn::Dropout's forward for a contiguous float tensor, through dropoutNoise(): the same
 // values and gradient (x * noise), the noise drawn without per-element dispatch. An empty module,
-// evaluation mode or p = 0 return x; other shapes go through the module.
+// evaluation mode or p = 0 return x; other inputs (and p = 1) go through the module, which draws
+// from torch's global generator whatever the thread's (no backbone gives it such an input).
 torch::Tensor dropout(const torch::nn::Dropout& module, const torch::Tensor& x);
 
 // Embedding table with the project's init: N(0, std) from torch's global generator.

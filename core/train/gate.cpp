@@ -1,5 +1,6 @@
 #include "train/gate.h"
 
+#include "common/thread_generator.h"
 #include "data/segments.h"
 
 namespace sllmr {
@@ -121,7 +122,7 @@ torch::Tensor activation(const GateSpec& spec, GateImpl& net, const torch::Tenso
             return thresholdActivation(spec, z);
         case GateMode::Random:
             if (random == RandomGate::Draw)
-                return (torch::rand({n}) < randomRate).to(torch::kFloat);
+                return (torch::rand({n}, threadGenerator()) < randomRate).to(torch::kFloat);
             return torch::full({n}, randomRate, torch::kFloat);
         case GateMode::Paper:
         case GateMode::Reliability:
