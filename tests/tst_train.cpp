@@ -117,6 +117,9 @@ private Q_SLOTS:
     void heldOutScoresWarnAndDrop();
     void gateWithoutLabelsSaysSo();
     void lazyAdamMatchesAdamOnTouchedRows();
+    void batchSharesSumToTheBatch_data();
+    void batchSharesSumToTheBatch();
+    void batchSharesAreDeterministic();
 };
 
 void TestTrain::initTestCase()
@@ -151,6 +154,13 @@ void TestTrain::configTemplateAndDescribe()
     QCOMPARE(configHash(a), configHash(b));
     b.method.lambda = 0.2;
     QVERIFY(configHash(a) != configHash(b));
+    // train.parallel is written only when set, so that stored configs keep their hashes.
+    QVERIFY(!t["train"].contains("parallel"));
+    b = back;
+    b.train.parallel = TrainParallel::Batch;
+    QVERIFY(configHash(a) != configHash(b));
+    QVERIFY(runConfigFromJson(toJson(b)).train.parallel == TrainParallel::Batch);
+    QVERIFY(described.count("train.parallel"));
 }
 
 void TestTrain::configErrorsNameTheKey()
@@ -1047,6 +1057,145 @@ void TestTrain::lazyAdamMatchesAdamOnTouchedRows()
     QVERIFY(!torch::equal(lazyTable, init));
     for (const int untouched : {1, 3, 5})
         QVERIFY(torch::equal(lazyTable[untouched], init[untouched]));
+}
+
+void TestTrain::batchSharesSumToTheBatch_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("gate");
+    QTest::addColumn<QString>("loss");
+    QTest::newRow("mf selective paper") << "mf"
+                                        << "selective"
+                                        << "paper"
+                                        << "bce";
+    QTest::newRow("mf selective reliability") << "mf"
+                                              << "selective"
+                                              << "reliability"
+                                              << "bce";
+    QTest::newRow("mf kd") << "mf"
+                           << "kd"
+                           << "off"
+                           << "bce";
+    QTest::newRow("mf pointwise bpr") << "mf"
+                                      << "pointwise"
+                                      << "off"
+                                      << "bpr";
+    QTest::newRow("deepfm selective reliability") << "deepfm"
+                                                  << "selective"
+                                                  << "reliability"
+                                                  << "bce";
+    QTest::newRow("dcnv2 none") << "dcnv2"
+                                << "none"
+                                << "off"
+                                << "bce";
+}
+
+// Without random draws inside a step (no dropout, no random gate), a batch split into shares on
+// their own threads takes the same optimizer steps as the whole batch on one thread, up to the
+// order of float sums: the same losses, pair and label counts, gate activity and scores. A share
+// weighted wrongly against the others (rows, pairs, labelled pairs) changes the direction of the
+// step and the reported losses.
+void TestTrain::batchSharesSumToTheBatch()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, method);
+    QFETCH(QString, gate);
+    QFETCH(QString, loss);
+    RunConfig c = tinyConfig();
+    c.model.type = model.toStdString();
+    c.train.loss = *parseChoice<TrainLoss>(loss.toStdString());
+    c.model.hidden = {16};
+    c.method.name = *parseChoice<MethodName>(method.toStdString());
+    c.gate.mode = *parseChoice<GateMode>(gate.toStdString());
+    c.gate.uncertainty = GateUncertainty::Entropy;
+    c.train.batchSize = 7;  // shares of 3 and 4 positives, with the last batch shorter
+    const Loaded data = load(c);
+    struct Outcome
+    {
+        std::vector<EpochResult> epochs;
+        torch::Tensor scores;
+    };
+    auto train = [&](TrainParallel parallel, int threads) {
+        c.train.parallel = parallel;
+        c.train.threads = threads;
+        Trainer t(c, data.dataset, data.segmentation, &data.scores);
+        Outcome out;
+        for (int epoch = 1; epoch <= 2; ++epoch) {
+            EpochResult r;
+            t.trainEpoch(epoch, {}, r);
+            out.epochs.push_back(r);
+        }
+        t.model().eval();
+        out.scores = t.model().scoreAll(
+            torch::arange(static_cast<std::int64_t>(data.dataset.numUsers()), torch::kLong));
+        // BPR sees score differences only: its user and global bias gradients are zero up to
+        // rounding, which Adam turns into steps of its own, so compare each user's scores
+        // relative to their mean.
+        if (c.train.loss == TrainLoss::Bpr)
+            out.scores = out.scores - out.scores.mean(1, true);
+        return out;
+    };
+    const auto one = train(TrainParallel::Ops, 1);
+    for (const int threads : {2, 3}) {
+        const auto shared = train(TrainParallel::Batch, threads);
+        for (std::size_t e = 0; e < one.epochs.size(); ++e) {
+            const auto& a = one.epochs[e];
+            const auto& b = shared.epochs[e];
+            QVERIFY2(std::abs(a.baseLoss - b.baseLoss) < 1e-4,
+                     qPrintable(QStringLiteral("%1 threads, base loss %2 against %3")
+                                    .arg(threads)
+                                    .arg(b.baseLoss)
+                                    .arg(a.baseLoss)));
+            QVERIFY(std::abs(a.llmLoss - b.llmLoss) < 1e-4);
+            QVERIFY(std::abs(a.gateLoss - b.gateLoss) < 1e-4);
+            QCOMPARE(b.pairs, a.pairs);
+            QCOMPARE(b.labeledPairs, a.labeledPairs);
+            QCOMPARE(b.gate.size(), a.gate.size());
+            for (const auto& [name, g] : a.gate) {
+                QCOMPARE(b.gate.at(name).count, g.count);
+                QVERIFY(std::abs(b.gate.at(name).sum - g.sum) < 1e-3);
+            }
+        }
+        if (method != QStringLiteral("none"))
+            QVERIFY(one.epochs.back().pairs > 0);
+        const auto gap = (one.scores - shared.scores).abs().max().item<double>();
+        QVERIFY2(
+            gap < 1e-3,
+            qPrintable(QStringLiteral("%1 threads: scores differ by %2").arg(threads).arg(gap)));
+    }
+}
+
+// With dropout, each share draws from its own generator, seeded from the run seed, the epoch and
+// the share: the same seed and thread count give bit-identical models; the draws are not those of
+// one thread, and another seed differs.
+void TestTrain::batchSharesAreDeterministic()
+{
+    RunConfig c = tinyConfig();
+    c.model.type = "deepfm";
+    c.model.hidden = {16};
+    c.model.dropout = 0.3;
+    c.method.name = MethodName::Selective;
+    c.gate.mode = GateMode::Paper;
+    c.gate.uncertainty = GateUncertainty::Dropout;
+    const Loaded data = load(c);
+    auto train = [&](TrainParallel parallel, int threads, std::uint64_t seed) {
+        c.train.parallel = parallel;
+        c.train.threads = threads;
+        c.seed = seed;
+        Trainer t(c, data.dataset, data.segmentation, &data.scores);
+        EpochResult r;
+        for (int epoch = 1; epoch <= 2; ++epoch)
+            t.trainEpoch(epoch, {}, r);
+        t.model().eval();
+        return t.model().scoreAll(
+            torch::arange(static_cast<std::int64_t>(data.dataset.numUsers()), torch::kLong));
+    };
+    const auto a = train(TrainParallel::Batch, 2, 3);
+    for (int repeat = 0; repeat < 3; ++repeat)
+        QVERIFY(torch::equal(a, train(TrainParallel::Batch, 2, 3)));
+    QVERIFY(!torch::equal(a, train(TrainParallel::Ops, 1, 3)));
+    QVERIFY(!torch::equal(a, train(TrainParallel::Batch, 2, 4)));
 }
 
 QTEST_GUILESS_MAIN(TestTrain)  // QTRY_* and qWait need an application object

@@ -403,7 +403,8 @@ RunOutcome drive(std::int64_t runId, const RunConfig& config, ExperimentStore& s
         store.setRunStatus(runId, RunStatus::Running);
         if (cb.onStarted)
             cb.onStarted(runId);
-        configureTorch(config.train.threads);
+        // "batch": the trainer's own threads share each batch, LibTorch runs each share on one.
+        configureTorch(config.train.parallel == TrainParallel::Batch ? 1 : config.train.threads);
 
         stage("loading data");
         const RunInputs inputs = loadInputs(config, store, runId, resuming, cb.cancel);

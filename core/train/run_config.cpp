@@ -18,14 +18,18 @@ namespace {
 
 Json trainJson(const TrainSpec& t)
 {
-    return Json{{"loss", toString(t.loss)},
-                {"negatives", t.negatives},
-                {"learning_rate", t.learningRate},
-                {"batch_size", t.batchSize},
-                {"epochs", t.epochs},
-                {"patience", t.patience},
-                {"restore_best", t.restoreBest},
-                {"threads", t.threads}};
+    Json j{{"loss", toString(t.loss)},
+           {"negatives", t.negatives},
+           {"learning_rate", t.learningRate},
+           {"batch_size", t.batchSize},
+           {"epochs", t.epochs},
+           {"patience", t.patience},
+           {"restore_best", t.restoreBest},
+           {"threads", t.threads}};
+    // Written only when set: the configs stored before the key existed keep their hashes.
+    if (t.parallel != TrainParallel::Ops)
+        j["parallel"] = toString(t.parallel);
+    return j;
 }
 
 Json methodJson(const MethodSpec& m)
@@ -107,7 +111,7 @@ void readTrain(const Json& t, TrainSpec& train)
     const std::string p = "train";
     requireKeys(t,
                 {"loss", "negatives", "learning_rate", "batch_size", "epochs", "patience",
-                 "restore_best", "threads"},
+                 "restore_best", "threads", "parallel"},
                 p);
     readChoice(t, "loss", train.loss, p);
     readRange(t, "negatives", train.negatives, 1, 1000, p);
@@ -117,6 +121,7 @@ void readTrain(const Json& t, TrainSpec& train)
     readRange(t, "patience", train.patience, 0, 10000, p);
     read(t, "restore_best", train.restoreBest, p);
     readRange(t, "threads", train.threads, 0, 256, p);
+    readChoice(t, "parallel", train.parallel, p);
 }
 
 void readMethod(const Json& m, MethodSpec& method)
@@ -507,8 +512,13 @@ std::vector<ConfigKeyDoc> describeTrain()
         {"train.restore_best", "boolean", "true", "",
          "End with the parameters of the best validation epoch"},
         {"train.threads", "integer", "1", "0 .. 256",
-         "LibTorch intra-op threads (0: LibTorch's default, one per core); at batch 128 one "
-         "thread was fastest for every backbone measured (bench/README.md)"},
+         "Threads (0: one per core), used as train.parallel says; with \"ops\" one thread was "
+         "fastest at batch 128 for every backbone measured (bench/README.md)"},
+        {"train.parallel", "choice", "ops", "ops, batch",
+         "How threads share a step: LibTorch splits each operation (ops), or each thread takes a "
+         "share of the batch through forward and backward, the gradients summed in a fixed order "
+         "(batch, at most 255 shares; same seed and thread count, same numbers; other numbers "
+         "than one thread)"},
     };
 }
 

@@ -17,6 +17,17 @@ inline std::span<const char* const> choiceNames(TrainLoss)
     return names;
 }
 
+// How `threads` share a step: LibTorch splits each operation over them ("ops"), or each thread
+// takes a share of the batch's rows through forward and backward, and the shares' gradients are
+// summed in share order before one optimizer step ("batch"; trainer.cpp). At batch 128 the
+// operations are too small to split well; the shares are not.
+enum class TrainParallel { Ops, Batch };
+inline std::span<const char* const> choiceNames(TrainParallel)
+{
+    static constexpr std::array<const char*, 2> names{"ops", "batch"};
+    return names;
+}
+
 struct TrainSpec
 {
     TrainLoss loss = TrainLoss::Bce;  // Bce with `negatives` sampled negatives per positive
@@ -30,6 +41,8 @@ struct TrainSpec
     // matrices are too small to share, and two threads made every backbone measured slower
     // (bench/README.md), more so when another process shares the cores.
     int threads = 1;
+    // With "batch", LibTorch itself runs on one thread and `threads` threads share each batch.
+    TrainParallel parallel = TrainParallel::Ops;
 };
 
 // How the LLM's scores enter the loss: not at all, global distillation, the hinge without the

@@ -1,12 +1,19 @@
 #include "train/trainer.h"
 
 #include "common/error.h"
+#include "common/thread_generator.h"
 #include "train/losses.h"
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 namespace sllmr {
 namespace {
@@ -29,7 +36,112 @@ torch::Tensor floatTensor(const std::vector<float>& v)
         .clone();
 }
 
+// The gradients of one parameter from several batch shares, in share order: dense ones added,
+// sparse ones (embedding rows) concatenated.
+torch::Tensor sumGradients(const std::vector<torch::Tensor>& parts, const torch::Tensor& param)
+{
+    if (parts.size() == 1)
+        return parts.front();
+    if (!parts.front().is_sparse()) {
+        auto sum = parts.front().clone();
+        for (std::size_t k = 1; k < parts.size(); ++k)
+            sum.add_(parts[k].is_sparse() ? parts[k].to_dense() : parts[k]);
+        return sum;
+    }
+    std::vector<torch::Tensor> indices;
+    std::vector<torch::Tensor> values;
+    for (const auto& g : parts) {
+        if (!g.is_sparse())
+            throw Error(ErrorKind::Internal, "batch shares gave sparse and dense gradients");
+        indices.push_back(g._indices());
+        values.push_back(g._values());
+    }
+    return at::_sparse_coo_tensor_unsafe(torch::cat(indices, 1), torch::cat(values, 0),
+                                         param.sizes());
+}
+
 }  // namespace
+
+// Threads that stay for the trainer's life and run shares 1..N of each batch while the caller runs
+// share 0 (starting threads for every batch cost more than an MF step).
+class ShareThreads
+{
+public:
+    explicit ShareThreads(std::size_t helpers)
+    {
+        try {
+            for (std::size_t h = 0; h < helpers; ++h)
+                m_threads.emplace_back([this, h] { loop(h + 1); });
+        } catch (...) {
+            stop();  // the threads already started
+            throw;
+        }
+    }
+    ~ShareThreads() { stop(); }
+    ShareThreads(const ShareThreads&) = delete;
+    ShareThreads& operator=(const ShareThreads&) = delete;
+
+    // job(0) on the calling thread, job(1..helpers) on the helpers; returns when all are done.
+    // job must not throw.
+    void run(const std::function<void(std::size_t)>& job)
+    {
+        {
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            m_job = &job;
+            m_pending = m_threads.size();
+            ++m_round;
+        }
+        m_wake.notify_all();
+        job(0);
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_done.wait(lock, [this] { return m_pending == 0; });
+        m_job = nullptr;
+    }
+
+private:
+    void stop()
+    {
+        {
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            m_stop = true;
+        }
+        m_wake.notify_all();
+        for (auto& t : m_threads)
+            t.join();
+        m_threads.clear();
+    }
+
+    void loop(std::size_t share)
+    {
+        std::uint64_t seen = 0;
+        for (;;) {
+            const std::function<void(std::size_t)>* job = nullptr;
+            {
+                std::unique_lock<std::mutex> lock(m_mutex);
+                m_wake.wait(lock, [&] { return m_stop || m_round != seen; });
+                if (m_stop)
+                    return;
+                seen = m_round;
+                job = m_job;
+            }
+            (*job)(share);
+            {
+                const std::lock_guard<std::mutex> lock(m_mutex);
+                --m_pending;
+            }
+            m_done.notify_one();
+        }
+    }
+
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::condition_variable m_done;
+    const std::function<void(std::size_t)>* m_job = nullptr;
+    std::uint64_t m_round = 0;
+    std::size_t m_pending = 0;
+    bool m_stop = false;
+    std::vector<std::thread> m_threads;
+};
 
 // The rows of one mini-batch, reused across batches: positives, their sampled negatives, and the
 // LLM rows (pairs for the hinge, or scored items for kd/pointwise).
@@ -136,6 +248,9 @@ Trainer::Trainer(const RunConfig& config, const Dataset& dataset, const Segmenta
             dense, torch::optim::AdamOptions(config.train.learningRate));
     m_gateOptimizer = std::make_unique<torch::optim::Adam>(
         m_gate->parameters(), torch::optim::AdamOptions(config.gate.learningRate));
+    m_parameters = m_model->parameters();
+    for (const auto& p : m_gate->parameters())
+        m_parameters.push_back(p);
 
     for (const auto& s : segmentation.segments) {
         if (s.name.rfind("hist_", 0) == 0)
@@ -166,6 +281,8 @@ Trainer::Trainer(const RunConfig& config, const Dataset& dataset, const Segmenta
     m_randomRate = config.gate.randomRate;
 }
 
+Trainer::~Trainer() = default;
+
 bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& result)
 {
     const auto& cfg = m_config;
@@ -182,6 +299,13 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
     const auto batchSize = static_cast<std::size_t>(cfg.train.batchSize);
     const auto batches = static_cast<std::int64_t>((order.size() + batchSize - 1) / batchSize);
     Batch batch(m_dataset.numUsers());
+    std::vector<Batch> shares;
+    const int shareCount = this->shareCount();
+    m_shareGenerators.clear();
+    for (int s = 0; s < shareCount && shareCount > 1; ++s)
+        m_shareGenerators.push_back(at::detail::createCPUGenerator(
+            mixSeed(mixSeed(cfg.seed, 0x77, static_cast<std::uint64_t>(epoch)),
+                    static_cast<std::uint64_t>(s))));
 
     for (std::int64_t b = 0; b < batches; ++b) {
         if (control.cancel && control.cancel->load(std::memory_order_relaxed))
@@ -191,8 +315,13 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
         samplePositives(order, lo, std::min(order.size(), lo + batchSize), batch);
         sampleNegatives(batch.posUsers, rng, batch.negItems);
         sampleLlmRows(batch, rng);
-        const BatchLosses losses = batchLosses(batch, result);
-        optimize(losses.total);
+        BatchLosses losses;
+        if (shareCount > 1) {
+            losses = sharedStep(batch, shares, result);
+        } else {
+            losses = batchLosses(batch, result);
+            optimize(losses.total);
+        }
         totals.add(losses, batch.posUsers.size());
         totals.report(control, epoch, cfg.train.epochs, b + 1, batches);
     }
@@ -449,16 +578,176 @@ void Trainer::recordGateActivity(const Batch& batch, const torch::Tensor& aUsed,
 
 void Trainer::optimize(const torch::Tensor& total)
 {
+    zeroGradients();
+    total.backward();
+    stepOptimizers();
+}
+
+void Trainer::zeroGradients()
+{
     m_sparse->zeroGrad();
     if (m_dense)
         m_dense->zero_grad();
     m_gateOptimizer->zero_grad();
-    total.backward();
+}
+
+void Trainer::stepOptimizers()
+{
     m_sparse->step();
     if (m_dense)
         m_dense->step();
     if (usesPairs(m_config.method.name) && gateLearns(m_config.gate.mode))
         m_gateOptimizer->step();
+}
+
+int Trainer::shareCount() const
+{
+    if (m_config.train.parallel != TrainParallel::Batch)
+        return 1;
+    const int threads = m_config.train.threads > 0
+                            ? m_config.train.threads
+                            : static_cast<int>(std::thread::hardware_concurrency());
+    return std::clamp(threads, 1, 255);  // a share index fits Batch::seenUser
+}
+
+// Share s takes a contiguous run of the positives with their negatives, and the LLM rows of the
+// users whose first positive in the batch falls in that run: those rows follow `distinct`, the
+// users in first-seen order, so every share sees what a batch of its own would have sampled.
+void Trainer::splitBatch(Batch& batch, std::vector<Batch>& shares) const
+{
+    const auto count = static_cast<std::size_t>(shareCount());
+    while (shares.size() < count)
+        shares.emplace_back(0);
+    const auto nPos = batch.posUsers.size();
+    const auto negatives = static_cast<std::size_t>(m_config.train.negatives);
+    for (std::size_t s = 0; s < count; ++s) {
+        auto& share = shares[s];
+        const auto lo = s * nPos / count;
+        const auto hi = (s + 1) * nPos / count;
+        share.posUsers.assign(batch.posUsers.begin() + static_cast<std::ptrdiff_t>(lo),
+                              batch.posUsers.begin() + static_cast<std::ptrdiff_t>(hi));
+        share.posItems.assign(batch.posItems.begin() + static_cast<std::ptrdiff_t>(lo),
+                              batch.posItems.begin() + static_cast<std::ptrdiff_t>(hi));
+        share.negItems.assign(batch.negItems.begin() + static_cast<std::ptrdiff_t>(lo * negatives),
+                              batch.negItems.begin() + static_cast<std::ptrdiff_t>(hi * negatives));
+        share.pairU.clear(), share.pairI.clear(), share.pairJ.clear();
+        share.pointU.clear(), share.pointI.clear(), share.pointR.clear();
+        // seenUser holds 1 + the share of a user's first positive while the rows are dealt.
+        for (auto k = lo; k < hi; ++k)
+            if (!batch.seenUser[batch.posUsers[k]])
+                batch.seenUser[batch.posUsers[k]] = static_cast<std::uint8_t>(s + 1);
+    }
+    for (std::size_t k = 0; k < batch.pairU.size(); ++k) {
+        auto& share = shares[batch.seenUser[batch.pairU[k]] - 1u];
+        share.pairU.push_back(batch.pairU[k]);
+        share.pairI.push_back(batch.pairI[k]);
+        share.pairJ.push_back(batch.pairJ[k]);
+    }
+    for (std::size_t k = 0; k < batch.pointU.size(); ++k) {
+        auto& share = shares[batch.seenUser[batch.pointU[k]] - 1u];
+        share.pointU.push_back(batch.pointU[k]);
+        share.pointI.push_back(batch.pointI[k]);
+        share.pointR.push_back(batch.pointR[k]);
+    }
+    for (auto u : batch.distinct)
+        batch.seenUser[u] = 0;
+}
+
+// The pairs of a batch with a reliability label (the gate's BCE is their mean).
+std::int64_t Trainer::labeledPairs(const Batch& batch) const
+{
+    std::int64_t n = 0;
+    for (std::size_t k = 0; k < batch.pairU.size(); ++k)
+        n += m_labels.label(batch.pairU[k], batch.pairI[k], batch.pairJ[k]).has_value();
+    return n;
+}
+
+// train.parallel "batch": each share's forward and backward on a thread of its own, with the
+// batch's loss as the sum of the shares' terms, each a mean over its share scaled by the share's
+// part of the batch (rows, pairs or scored items, labelled pairs). The shares' gradients are then
+// summed in share order (dense: added; sparse: rows concatenated, which lazy Adam groups by row in
+// that order) and one optimizer step follows, so a given seed and thread count always give the
+// same numbers. A share's dropout and random-gate draws come from its own generator.
+Trainer::BatchLosses Trainer::sharedStep(Batch& batch, std::vector<Batch>& shares,
+                                         EpochResult& result)
+{
+    splitBatch(batch, shares);
+    const auto count = static_cast<std::size_t>(shareCount());
+    const auto part = [](std::size_t n, std::size_t total) {
+        return total ? static_cast<double>(n) / static_cast<double>(total) : 0.0;
+    };
+    const bool labelled =
+        usesPairs(m_config.method.name) && m_config.gate.mode == GateMode::Reliability;
+    const auto allLabelled = labelled ? labeledPairs(batch) : 0;
+    struct Outcome
+    {
+        BatchLosses losses;
+        EpochResult result;
+        std::vector<torch::Tensor> grads;
+        std::exception_ptr error;
+    };
+    std::vector<Outcome> outcomes(count);
+    const auto work = [&](std::size_t s) {
+        auto& out = outcomes[s];
+        const auto& share = shares[s];
+        if (share.posUsers.empty())
+            return;
+        try {
+            ScopedGenerator generator(m_shareGenerators[s]);
+            out.losses = batchLosses(share, out.result);
+            out.losses.base = out.losses.base * part(share.posUsers.size(), batch.posUsers.size());
+            out.losses.llm = out.losses.llm * part(share.pairU.size() + share.pointU.size(),
+                                                   batch.pairU.size() + batch.pointU.size());
+            out.losses.gate =
+                out.losses.gate * part(static_cast<std::size_t>(out.result.labeledPairs),
+                                       static_cast<std::size_t>(allLabelled));
+            const auto total = out.losses.base + m_config.method.lambda * out.losses.llm +
+                               m_config.gate.lossWeight * out.losses.gate;
+            out.grads = torch::autograd::grad({total}, m_parameters, {}, false, false,
+                                              /*allow_unused=*/true);
+        } catch (...) {
+            out.error = std::current_exception();
+        }
+    };
+    if (!m_shareThreads)
+        m_shareThreads = std::make_unique<ShareThreads>(count - 1);
+    m_shareThreads->run(work);
+    for (const auto& out : outcomes)
+        if (out.error)
+            std::rethrow_exception(out.error);
+
+    zeroGradients();
+    BatchLosses losses;
+    losses.base = torch::zeros({});
+    for (auto& out : outcomes) {
+        if (out.grads.empty())
+            continue;
+        losses.base = losses.base + out.losses.base.detach();
+        losses.llm = losses.llm + out.losses.llm.detach();
+        losses.gate = losses.gate + out.losses.gate.detach();
+        result.pairs += out.result.pairs;
+        result.labeledPairs += out.result.labeledPairs;
+        for (const auto& [name, g] : out.result.gate) {
+            auto& into = result.gate[name];
+            into.sum += g.sum;
+            into.active += g.active;
+            into.count += g.count;
+        }
+    }
+    for (std::size_t k = 0; k < m_parameters.size(); ++k) {
+        std::vector<torch::Tensor> parts;
+        for (const auto& out : outcomes)
+            if (!out.grads.empty() && out.grads[k].defined())
+                parts.push_back(out.grads[k]);
+        if (parts.empty())
+            continue;
+        auto& param = m_parameters[k];
+        param.mutable_grad() = sumGradients(parts, param);
+    }
+    stepOptimizers();
+    losses.total =
+        losses.base + m_config.method.lambda * losses.llm + m_config.gate.lossWeight * losses.gate;
+    return losses;
 }
 
 // Binned gate statistics from the per-segment sums of the bucket segments.

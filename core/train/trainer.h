@@ -6,7 +6,9 @@
 // from an epoch checkpoint continues exactly as if it had not stopped.
 //
 // Threads: construct and use a Trainer on one thread (grad mode is thread-local). Progress goes to
-// plain callbacks; `cancel` is polled between batches.
+// plain callbacks; `cancel` is polled between batches. With train.parallel "batch" the trainer
+// keeps `train.threads` - 1 threads of its own (started with the first batch) that take shares of
+// each batch's rows next to the calling thread.
 #include "common/seed.h"
 #include "data/segments.h"
 #include "data/user_item_set.h"
@@ -29,12 +31,17 @@
 
 namespace sllmr {
 
+class ShareThreads;
+
 class Trainer
 {
 public:
     // `scores` may be null for method "none". All references must outlive the trainer.
     Trainer(const RunConfig& config, const Dataset& dataset, const Segmentation& segmentation,
             const ScoreSet* scores);
+    ~Trainer();
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
 
     // Trains one epoch (1-based) and computes its validation AUC. Returns false when cancelled
     // (the model then holds the state of the last finished batch).
@@ -91,6 +98,10 @@ private:
     void sampleScoredItems(std::uint32_t user, Batch& batch, std::mt19937_64& rng) const;
     void samplePairs(std::uint32_t user, Batch& batch, std::mt19937_64& rng) const;
     BatchLosses batchLosses(const Batch& batch, EpochResult& result);
+    int shareCount() const;
+    void splitBatch(Batch& batch, std::vector<Batch>& shares) const;
+    std::int64_t labeledPairs(const Batch& batch) const;
+    BatchLosses sharedStep(Batch& batch, std::vector<Batch>& shares, EpochResult& result);
     void addGatedHinge(const Batch& batch, const torch::Tensor& logits, const torch::Tensor& users,
                        const torch::Tensor& items, BatchLosses& losses, EpochResult& result);
     void addPointTerm(const Batch& batch, const torch::Tensor& logits, BatchLosses& losses,
@@ -98,6 +109,8 @@ private:
     void recordGateActivity(const Batch& batch, const torch::Tensor& aUsed,
                             EpochResult& result) const;
     void optimize(const torch::Tensor& total);
+    void zeroGradients();
+    void stepOptimizers();
     void addGateBins(int epoch, EpochResult& result) const;
 
     const RunConfig& m_config;
@@ -121,6 +134,11 @@ private:
     std::vector<std::uint32_t> m_valItems;  // [n * (1 + negatives)]
     int m_valNegatives = 0;
     double m_randomRate = 0.5;
+    // train.parallel "batch": one generator per share for its dropout and random-gate draws,
+    // seeded from (seed, epoch, share) at the start of each epoch.
+    std::vector<at::Generator> m_shareGenerators;
+    std::unique_ptr<ShareThreads> m_shareThreads;  // the shares after the first, started once
+    std::vector<torch::Tensor> m_parameters;       // the backbone's, then the gate's
 };
 
 }  // namespace sllmr
