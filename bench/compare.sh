@@ -27,6 +27,7 @@ usage: bench/compare.sh [options]
   --all               all seven backbones: mf,deepfm,dcnv2,xdeepfm,autoint,dcnv1,din
   --methods LIST      comma-separated methods (default none,selective; selective = reliability gate)
   --threads LIST      comma-separated thread counts (default 1,2)
+  --parallel MODE     the engine's train.parallel: ops or batch (default ops; the same at 1 thread)
   -W, --warmup N      warm-up epochs per run, not counted (default 1)
   -E, --epochs N      timed epochs per run (default 3)
   --rounds N          repeat the whole interleaved sequence N times (default 1)
@@ -48,6 +49,7 @@ sllmr="${SLLMR:-}"
 models="mf,deepfm"
 methods="none,selective"
 threads_list="1,2"
+parallel="ops"
 warmup=1
 epochs=3
 rounds=1
@@ -65,6 +67,7 @@ while [[ $# -gt 0 ]]; do
         --all) models="mf,deepfm,dcnv2,xdeepfm,autoint,dcnv1,din"; shift ;;
         --methods) methods="$2"; shift 2 ;;
         --threads) threads_list="$2"; shift 2 ;;
+        --parallel) parallel="$2"; shift 2 ;;
         -W|--warmup) warmup="$2"; shift 2 ;;
         -E|--epochs) epochs="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
@@ -107,6 +110,7 @@ for x in ${methods//,/ }; do
     case "$x" in none|global|selective) ;; *) die "unknown method '$x' (none, global, selective)" ;; esac
 done
 for n in ${threads_list//,/ }; do is_positive "$n" || die "bad thread count '$n'"; done
+[[ "$parallel" == ops || "$parallel" == batch ]] || die "bad --parallel '$parallel' (ops or batch)"
 
 export SLLMR_DEMO_DIR="${SLLMR_DEMO_DIR:-$repo/resources/demo}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/sllmr-compare.XXXXXX")"
@@ -139,6 +143,7 @@ run_engine() {  # model method threads round
     local m="$1" x="$2" n="$3" r="$4"
     local db="$tmp/engine.db" out="$tmp/engine.json" log="$tmp/engine.log"
     local sets=(--set "train.epochs=$total_epochs" --set "train.threads=$n"
+                --set "train.parallel=$parallel"
                 --set "model.type=$m" --set "method.name=$x" --set "seed=$seed"
                 --set train.patience=0 --set train.restore_best=false
                 --set eval.mode=sampled --set eval.user_share=0.1)
@@ -183,6 +188,7 @@ run_peer() {  # model method threads round
 
 echo "engine: $sllmr" >&2
 echo "peer:   $python $peer ${peer_data[*]} $peer_args (torch $("$python" -c 'import torch; print(torch.__version__)'))" >&2
+echo "engine: train.parallel=$parallel" >&2
 echo "config: $config; $warmup warm-up + $epochs timed epochs per run, $rounds round(s)" >&2
 for ((r = 1; r <= rounds; ++r)); do
     for m in ${models//,/ }; do
