@@ -1076,10 +1076,16 @@ void TestCli::frontRunsWithoutLibTorch()
 void TestCli::killAtEveryCommitPointLosesNoEpoch_data()
 {
     QTest::addColumn<QString>("fault");
-    QTest::newRow("epoch file written, rows not stored") << "before-epoch-rows:2";
-    QTest::newRow("rows stored, checkpoint not committed") << "between-metrics-and-checkpoint:2";
-    QTest::newRow("checkpoint committed, best.pt not refreshed") << "after-checkpoint:3";
-    QTest::newRow("last epoch stored, not evaluated") << "after-checkpoint:4";
+    QTest::addColumn<bool>("batchShares");
+    QTest::newRow("epoch file written, rows not stored") << "before-epoch-rows:2" << false;
+    QTest::newRow("rows stored, checkpoint not committed")
+        << "between-metrics-and-checkpoint:2" << false;
+    QTest::newRow("checkpoint committed, best.pt not refreshed") << "after-checkpoint:3" << false;
+    QTest::newRow("last epoch stored, not evaluated") << "after-checkpoint:4" << false;
+    // DeepFM with dropout in two batch shares, each share drawing from its own generator.
+    QTest::newRow("batch shares: rows stored, checkpoint not committed")
+        << "between-metrics-and-checkpoint:2" << true;
+    QTest::newRow("batch shares: checkpoint committed") << "after-checkpoint:3" << true;
 }
 
 // A real `sllmr run` is killed (SIGKILL, through SLLMR_FAULT) at each point of the checkpoint
@@ -1089,6 +1095,7 @@ void TestCli::killAtEveryCommitPointLosesNoEpoch_data()
 void TestCli::killAtEveryCommitPointLosesNoEpoch()
 {
     QFETCH(QString, fault);
+    QFETCH(bool, batchShares);
     QTemporaryDir dir;
     const QString config = dir.filePath(QStringLiteral("tiny.json"));
     {
@@ -1096,6 +1103,13 @@ void TestCli::killAtEveryCommitPointLosesNoEpoch()
         c.method.name = MethodName::Selective;
         c.gate.mode = GateMode::Reliability;
         c.train.epochs = 4;
+        if (batchShares) {
+            c.model.type = "deepfm";
+            c.model.hidden = {16};
+            c.model.dropout = 0.3;
+            c.train.parallel = TrainParallel::Batch;
+            c.train.threads = 2;
+        }
         std::ofstream(config.toStdString()) << toJson(c).dump(2);
     }
     auto runCli = [&](const QString& db, const QStringList& args, const QString& withFault) {
