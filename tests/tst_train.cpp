@@ -3,6 +3,7 @@
 // determinism, cancellation and the gate inspector. (Runs driven through the `sllmr` binary are in
 // tst_cli.)
 #include "common/error.h"
+#include "common/torch_runtime.h"
 #include "data/loaders.h"
 #include "data/segments.h"
 #include "inspect/gate_inspector.h"
@@ -22,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +122,7 @@ private Q_SLOTS:
     void batchSharesSumToTheBatch_data();
     void batchSharesSumToTheBatch();
     void batchSharesAreDeterministic();
+    void largeTensorBlocksAreReused();
 };
 
 void TestTrain::initTestCase()
@@ -1196,6 +1199,47 @@ void TestTrain::batchSharesAreDeterministic()
         QVERIFY(torch::equal(a, train(TrainParallel::Batch, 2, 3)));
     QVERIFY(!torch::equal(a, train(TrainParallel::Ops, 1, 3)));
     QVERIFY(!torch::equal(a, train(TrainParallel::Batch, 2, 4)));
+}
+
+// Batch shares make LibTorch's large CPU blocks come from a cache of freed ones: a freed block is
+// handed to the next request of its size, or up to an eighth less, not to a much smaller one; what
+// is written to a tensor stays its own while two threads allocate and free blocks at once.
+void TestTrain::largeTensorBlocksAreReused()
+{
+    cacheLargeTensorBlocks();
+    cacheLargeTensorBlocks();                  // idempotent
+    constexpr std::int64_t kFloats = 1 << 19;  // 2 MB
+    void* freed = nullptr;
+    {
+        const auto a = torch::empty({kFloats});
+        freed = a.data_ptr();
+    }
+    {
+        const auto b = torch::empty({kFloats - kFloats / 10});
+        QCOMPARE(b.data_ptr(), freed);
+    }
+    {
+        const auto half = torch::empty({kFloats / 2});  // the cached block is twice its size
+        QVERIFY(half.data_ptr() != freed);
+        const auto again = torch::empty({kFloats});
+        QCOMPARE(again.data_ptr(), freed);
+    }
+    std::atomic<int> wrong{0};
+    const auto churn = [&wrong](int thread) {
+        for (int i = 0; i < 200; ++i) {
+            const std::int64_t n = kFloats / 2 + (i % 7) * (kFloats / 5);
+            auto t = torch::full({n}, static_cast<float>(thread * 1000 + i));
+            auto small = torch::full({64}, static_cast<float>(i));
+            if (t.min().item<float>() != t.max().item<float>() ||
+                t[0].item<float>() != static_cast<float>(thread * 1000 + i) ||
+                small.sum().item<float>() != 64.0f * static_cast<float>(i))
+                ++wrong;
+        }
+    };
+    std::thread other(churn, 1);
+    churn(0);
+    other.join();
+    QCOMPARE(wrong.load(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestTrain)  // QTRY_* and qWait need an application object

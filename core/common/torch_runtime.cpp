@@ -1,10 +1,16 @@
 #include "common/torch_runtime.h"
 
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #include <dlfcn.h>
 #include <malloc.h>
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
 
 namespace sllmr {
 
@@ -46,7 +52,91 @@ void reuseLargeBlocks()
     (void)done;
 }
 
+// Blocks of at least kLarge bytes are kept by size when their tensor is freed and handed out again
+// to a request of that size (or up to an eighth less); the rest go to LibTorch's own allocator. A
+// freed block that would take the cache over kCap is returned to the system instead.
+class LargeBlockCache final : public c10::Allocator
+{
+public:
+    static constexpr std::size_t kLarge = std::size_t{1} << 20;
+    static constexpr std::size_t kCap = std::size_t{512} << 20;
+
+    explicit LargeBlockCache(c10::Allocator* small) : m_small(small) {}
+
+    c10::DataPtr allocate(std::size_t n) const override
+    {
+        if (n < kLarge)
+            return m_small->allocate(n);
+        void* p = nullptr;
+        {
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            const auto it = m_free.lower_bound(n);
+            if (it != m_free.end() && it->first - n <= n / 8) {
+                p = it->second;
+                m_live.emplace(p, it->first);
+                m_cached -= it->first;
+                m_free.erase(it);
+            }
+        }
+        if (!p) {
+            p = c10::alloc_cpu(n);  // throws when out of memory
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            m_live.emplace(p, n);
+        }
+        return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
+    }
+
+    c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+private:
+    static void release(void* p);
+    void give(void* p);
+
+    c10::Allocator* m_small;
+    mutable std::mutex m_mutex;
+    mutable std::multimap<std::size_t, void*> m_free;       // by size
+    mutable std::unordered_map<void*, std::size_t> m_live;  // the large blocks in use
+    mutable std::size_t m_cached = 0;
+};
+
+LargeBlockCache* g_blockCache = nullptr;  // installed once, never freed (tensors may outlive main)
+
+void LargeBlockCache::release(void* p)
+{
+    g_blockCache->give(p);
+}
+
+void LargeBlockCache::give(void* p)
+{
+    std::unique_lock<std::mutex> lock(m_mutex);
+    const auto it = m_live.find(p);
+    if (it == m_live.end()) {  // a small block, freed through raw_deleter()
+        lock.unlock();
+        c10::free_cpu(p);
+        return;
+    }
+    const std::size_t n = it->second;
+    m_live.erase(it);
+    if (m_cached + n > kCap) {
+        lock.unlock();
+        c10::free_cpu(p);
+        return;
+    }
+    m_free.emplace(n, p);
+    m_cached += n;
+}
+
 }  // namespace
+
+void cacheLargeTensorBlocks()
+{
+    static const bool done = [] {
+        g_blockCache = new LargeBlockCache(c10::GetDefaultCPUAllocator());
+        c10::SetCPUAllocator(g_blockCache, /*priority=*/1);
+        return true;
+    }();
+    (void)done;
+}
 
 void configureTorch(int threads, bool deterministic)
 {

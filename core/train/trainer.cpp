@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/thread_generator.h"
+#include "common/torch_runtime.h"
 #include "train/losses.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -709,8 +710,10 @@ Trainer::BatchLosses Trainer::sharedStep(Batch& batch, std::vector<Batch>& share
             out.error = std::current_exception();
         }
     };
-    if (!m_shareThreads)
+    if (!m_shareThreads) {
+        cacheLargeTensorBlocks();  // before the helpers' first tensor
         m_shareThreads = std::make_unique<ShareThreads>(count - 1);
+    }
     m_shareThreads->run(work);
     for (const auto& out : outcomes)
         if (out.error)
