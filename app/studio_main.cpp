@@ -16,6 +16,7 @@
 
 #include "ablation_page.h"
 #include "common/paths.h"
+#include "common/torch_runtime.h"
 #include "engine/store_queries.h"
 #include "engine/workbench.h"
 #include "inspector_page.h"
@@ -201,7 +202,8 @@ void scheduleActions(sllmr::ui::MainWindow& window, const QCommandLineParser& pa
 
 int main(int argc, char* argv[])
 {
-    Q_INIT_RESOURCE(studio);  // the qrc lives in the static sllmr_ui library
+    Q_INIT_RESOURCE(studio);           // the qrc lives in the static sllmr_ui library
+    sllmr::installTensorBlockCache();  // before any other thread
 
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("SLLMR"));

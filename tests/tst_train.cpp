@@ -1201,13 +1201,13 @@ void TestTrain::batchSharesAreDeterministic()
     QVERIFY(!torch::equal(a, train(TrainParallel::Batch, 2, 4)));
 }
 
-// Batch shares make LibTorch's large CPU blocks come from a cache of freed ones: a freed block is
-// handed to the next request of its size, or up to an eighth less, not to a much smaller one; what
-// is written to a tensor stays its own while two threads allocate and free blocks at once.
+// While batch shares run, LibTorch's large CPU blocks come from a cache of freed ones: a freed
+// block goes to the next request it fits with at most an eighth to spare, not to a much smaller
+// one; what is written to a tensor stays its own while two threads allocate and free blocks at
+// once. (Earlier tests' trainers have ended, so the cache starts empty.)
 void TestTrain::largeTensorBlocksAreReused()
 {
-    cacheLargeTensorBlocks();
-    cacheLargeTensorBlocks();                  // idempotent
+    const TensorBlockCacheUse use;
     constexpr std::int64_t kFloats = 1 << 19;  // 2 MB
     void* freed = nullptr;
     {

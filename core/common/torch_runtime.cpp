@@ -52,9 +52,12 @@ void reuseLargeBlocks()
     (void)done;
 }
 
-// Blocks of at least kLarge bytes are kept by size when their tensor is freed and handed out again
-// to a request of that size (or up to an eighth less); the rest go to LibTorch's own allocator. A
-// freed block that would take the cache over kCap is returned to the system instead.
+// While a TensorBlockCacheUse is alive, blocks of at least kLarge bytes are kept by size when their
+// tensor is freed and handed out again to a request they fit with at most an eighth of the request
+// to spare; a freed block that would take the cache over kCap goes back to the system, and so do
+// all cached blocks when the last use ends. Smaller blocks, and all blocks while nothing uses the
+// cache, come from LibTorch's own allocator. The cached blocks are not reported to LibTorch's
+// memory profiler.
 class LargeBlockCache final : public c10::Allocator
 {
 public:
@@ -70,6 +73,8 @@ public:
         void* p = nullptr;
         {
             const std::lock_guard<std::mutex> lock(m_mutex);
+            if (m_users == 0)
+                return m_small->allocate(n);
             const auto it = m_free.lower_bound(n);
             if (it != m_free.end() && it->first - n <= n / 8) {
                 p = it->second;
@@ -80,13 +85,33 @@ public:
         }
         if (!p) {
             p = c10::alloc_cpu(n);  // throws when out of memory
-            const std::lock_guard<std::mutex> lock(m_mutex);
-            m_live.emplace(p, n);
+            try {
+                const std::lock_guard<std::mutex> lock(m_mutex);
+                m_live.emplace(p, n);
+            } catch (...) {
+                c10::free_cpu(p);
+                throw;
+            }
         }
         return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
     }
 
     c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+    void use(bool more)
+    {
+        std::multimap<std::size_t, void*> drop;
+        {
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            m_users += more ? 1 : -1;
+            if (m_users == 0) {
+                drop.swap(m_free);
+                m_cached = 0;
+            }
+        }
+        for (const auto& [size, p] : drop)
+            c10::free_cpu(p);
+    }
 
 private:
     static void release(void* p);
@@ -97,6 +122,7 @@ private:
     mutable std::multimap<std::size_t, void*> m_free;       // by size
     mutable std::unordered_map<void*, std::size_t> m_live;  // the large blocks in use
     mutable std::size_t m_cached = 0;
+    int m_users = 0;
 };
 
 LargeBlockCache* g_blockCache = nullptr;  // installed once, never freed (tensors may outlive main)
@@ -110,25 +136,28 @@ void LargeBlockCache::give(void* p)
 {
     std::unique_lock<std::mutex> lock(m_mutex);
     const auto it = m_live.find(p);
-    if (it == m_live.end()) {  // a small block, freed through raw_deleter()
+    if (it == m_live.end()) {  // one of LibTorch's own blocks, freed through raw_deleter()
         lock.unlock();
-        c10::free_cpu(p);
+        m_small->raw_deleter()(p);
         return;
     }
     const std::size_t n = it->second;
     m_live.erase(it);
-    if (m_cached + n > kCap) {
-        lock.unlock();
-        c10::free_cpu(p);
-        return;
+    if (m_users > 0 && m_cached + n <= kCap) {
+        try {
+            m_free.emplace(n, p);
+            m_cached += n;
+            return;
+        } catch (...) {  // no memory for the node: the block goes back instead
+        }
     }
-    m_free.emplace(n, p);
-    m_cached += n;
+    lock.unlock();
+    c10::free_cpu(p);
 }
 
 }  // namespace
 
-void cacheLargeTensorBlocks()
+void installTensorBlockCache()
 {
     static const bool done = [] {
         g_blockCache = new LargeBlockCache(c10::GetDefaultCPUAllocator());
@@ -136,6 +165,17 @@ void cacheLargeTensorBlocks()
         return true;
     }();
     (void)done;
+}
+
+TensorBlockCacheUse::TensorBlockCacheUse()
+{
+    installTensorBlockCache();
+    g_blockCache->use(true);
+}
+
+TensorBlockCacheUse::~TensorBlockCacheUse()
+{
+    g_blockCache->use(false);
 }
 
 void configureTorch(int threads, bool deterministic)

@@ -14,13 +14,25 @@ std::string torchVersion();
 // each run, from the thread that trains.
 void configureTorch(int threads, bool deterministic = true);
 
-// Makes LibTorch's CPU tensors of 1 MB and more come from a process-wide cache of freed blocks
-// (up to 512 MB of them) instead of glibc, from then on; smaller ones still go to glibc. Called
-// once batch shares start threads of their own: glibc gives each such thread its own arena of
-// 64 MB heaps, which it maps afresh and unmaps around each large tensor, so every step
-// page-faulted its large blocks in again (an xDeepFM step on two shares was 1.7x slower than on one
-// thread). Idempotent; the stored numbers do not depend on it.
-void cacheLargeTensorBlocks();
+// Installs LibTorch's CPU allocator for the blocks of TensorBlockCacheUse, idle until one is
+// alive. The mains call it first thing, before any other thread can allocate a tensor; later calls
+// do nothing.
+void installTensorBlockCache();
+
+// While one is alive, LibTorch's CPU tensors of 1 MB and more come from a process-wide cache of
+// freed blocks (at most 512 MB, released when the last one ends); smaller ones still come from
+// glibc. The batch shares of train.parallel "batch" hold one: glibc gives each further thread an
+// arena of 64 MB heaps that it maps afresh and unmaps around each large tensor, so every step
+// page-faulted its large blocks in again (an xDeepFM step on two shares was 1.7x slower than on
+// one thread). The stored numbers do not depend on it.
+class TensorBlockCacheUse
+{
+public:
+    TensorBlockCacheUse();
+    ~TensorBlockCacheUse();
+    TensorBlockCacheUse(const TensorBlockCacheUse&) = delete;
+    TensorBlockCacheUse& operator=(const TensorBlockCacheUse&) = delete;
+};
 
 // Threads LibTorch uses for intra-op parallelism.
 int torchThreads();

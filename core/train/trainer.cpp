@@ -134,6 +134,7 @@ private:
         }
     }
 
+    TensorBlockCacheUse m_blocks;  // before the threads, for their first tensor; released last
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::condition_variable m_done;
@@ -710,10 +711,8 @@ Trainer::BatchLosses Trainer::sharedStep(Batch& batch, std::vector<Batch>& share
             out.error = std::current_exception();
         }
     };
-    if (!m_shareThreads) {
-        cacheLargeTensorBlocks();  // before the helpers' first tensor
+    if (!m_shareThreads)
         m_shareThreads = std::make_unique<ShareThreads>(count - 1);
-    }
     m_shareThreads->run(work);
     for (const auto& out : outcomes)
         if (out.error)
