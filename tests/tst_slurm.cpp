@@ -395,31 +395,51 @@ void TestSlurm::slurmExecutorMatchesLocal()
     QElapsedTimer clock;
     clock.start();
     const QString db = m_dir.filePath(QStringLiteral("slurm.db"));
+    // The nodes run the cells through a wrapper that waits for a file, so that cell 0
+    // (reliability, seed 1) is cancelled while it runs, and cannot finish first: a cell of this
+    // grid takes about a second, and cancelling it once it was seen running raced its end. (A
+    // task cancelled while pending leaves no trace in squeue.) Its dependent, cell 2 (random,
+    // seed 1), then fails for want of its reference run.
+    const QString go = m_dir.filePath(QStringLiteral("go"));
+    const QString wrapper = m_dir.filePath(QStringLiteral("sllmr-after-go"));
+    {
+        QFile f(wrapper);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QStringLiteral(
+                    "#!/bin/sh\n# waits for %1 (at most 2 minutes), then runs the cell\n"
+                    "i=0\nwhile [ ! -e '%1' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n"
+                    "exec '%2' \"$@\"\n")
+                    .arg(go, QStringLiteral(SLLMR_CLI))
+                    .toUtf8());
+        f.close();
+        f.setPermissions(f.permissions() | QFileDevice::ExeOwner | QFileDevice::ExeGroup |
+                         QFileDevice::ExeOther);
+    }
     const json submitted = cliJson(
         {QStringLiteral("--db"), db, QStringLiteral("sweep"), kGrid, QStringLiteral("--executor"),
          QStringLiteral("slurm"), QStringLiteral("--cpus-per-task"), QStringLiteral("1"),
-         QStringLiteral("--time"), QStringLiteral("00:10:00"), QStringLiteral("--json")});
+         QStringLiteral("--time"), QStringLiteral("00:10:00"), QStringLiteral("--program"), wrapper,
+         QStringLiteral("--json")});
     QVERIFY(!submitted.is_discarded());
     QCOMPARE(submitted["jobs"].size(), std::size_t{2});  // two waves: the random cells wait
     const auto sweepId = submitted["sweep_id"].get<std::int64_t>();
     const std::string firstJob = submitted["jobs"][0]["job_id"].get<std::string>();
-
-    // Cancel cell 0 (reliability, seed 1) as soon as it runs: its dependent, cell 2 (random,
-    // seed 1), then fails for want of its reference run.
     const QString task = QString::fromStdString(firstJob + "_0");
+    QByteArray state;
     QElapsedTimer wait;
     wait.start();
-    while (wait.elapsed() < 60000) {
+    while (state != "RUNNING" && wait.elapsed() < 60000) {
         QProcess q;
         q.start(QStringLiteral("squeue"),
                 {QStringLiteral("-h"), QStringLiteral("-r"), QStringLiteral("-j"), task,
                  QStringLiteral("-o"), QStringLiteral("%T")});
         q.waitForFinished(10000);
-        if (q.readAllStandardOutput().trimmed() == "RUNNING")
-            break;
+        state = q.readAllStandardOutput().trimmed();
         QThread::msleep(100);
     }
+    QCOMPARE(state, QByteArray("RUNNING"));
     QCOMPARE(QProcess::execute(QStringLiteral("scancel"), {task}), 0);
+    QVERIFY(QFile(go).open(QIODevice::WriteOnly));  // the other cells go on
 
     json status = waitForCells(db, sweepId, 300000);
     QVERIFY(!status.is_discarded());
@@ -460,8 +480,7 @@ void TestSlurm::slurmExecutorMatchesLocal()
     QCOMPARE(collected["imported"].get<int>(), 2);
     QCOMPARE(collected["status"].get<std::string>(), std::string("completed"));
     compareWithLocal(db, sweepId);
-    // The cancelled cell continued the run it had started (from its checkpoint, when it had
-    // finished an epoch) rather than starting a second one in its shard.
+    // The resumed cell left one run in its shard.
     {
         const std::string folder = sweepFolderOf(ExperimentStore(db.toStdString()), sweepId);
         const ExperimentStore shard(shardPath(folder, 0));
