@@ -3,6 +3,7 @@
 // determinism, cancellation and the gate inspector. (Runs driven through the `sllmr` binary are in
 // tst_cli.)
 #include "common/error.h"
+#include "common/thread_generator.h"
 #include "common/torch_runtime.h"
 #include "data/loaders.h"
 #include "data/segments.h"
@@ -122,6 +123,7 @@ private Q_SLOTS:
     void batchSharesSumToTheBatch_data();
     void batchSharesSumToTheBatch();
     void batchSharesAreDeterministic();
+    void shareGeneratorsDrawDistinctNoise();
     void largeTensorBlocksAreReused();
 };
 
@@ -1205,6 +1207,41 @@ void TestTrain::batchSharesAreDeterministic()
 // block goes to the next request it fits with at most an eighth to spare, not to a much smaller
 // one; what is written to a tensor stays its own while two threads allocate and free blocks at
 // once. (Earlier tests' trainers have ended, so the cache starts empty.)
+void TestTrain::shareGeneratorsDrawDistinctNoise()
+{
+    // What batchSharesAreDeterministic cannot see: one seed for every share would still be
+    // deterministic. Each share's dropout masks and random-gate draws must be their own, and each
+    // epoch's new; the same (seed, epoch) gives the same draws again (a resumed run).
+    auto draws = [](std::uint64_t seed, std::int64_t epoch, int count) {
+        std::vector<torch::Tensor> out;
+        for (auto& g : shareGenerators(seed, epoch, count)) {
+            const ScopedGenerator use(g);
+            out.push_back(torch::rand({64}, threadGenerator()));
+        }
+        return out;
+    };
+    QVERIFY(shareGenerators(5, 1, 0).empty());
+    const auto first = draws(5, 1, 3);
+    QCOMPARE(static_cast<int>(first.size()), 3);
+    std::vector<torch::Tensor> all = first;
+    for (const auto& other : {draws(5, 2, 3), draws(6, 1, 3)})
+        all.insert(all.end(), other.begin(), other.end());
+    for (std::size_t i = 0; i < all.size(); ++i)
+        for (std::size_t j = i + 1; j < all.size(); ++j)
+            QVERIFY2(!torch::equal(all[i], all[j]),
+                     qPrintable(QStringLiteral("draws %1 and %2 are equal").arg(i).arg(j)));
+    const auto again = draws(5, 1, 3);
+    for (std::size_t s = 0; s < first.size(); ++s)
+        QVERIFY(torch::equal(first[s], again[s]));
+    // A share's draws do not depend on how many shares there are.
+    QVERIFY(torch::equal(first[0], draws(5, 1, 2)[0]));
+    // Outside a share, the thread draws from torch's default generator again.
+    torch::manual_seed(9);
+    const auto plain = torch::rand({64});
+    torch::manual_seed(9);
+    QVERIFY(torch::equal(plain, torch::rand({64}, threadGenerator())));
+}
+
 void TestTrain::largeTensorBlocksAreReused()
 {
     const TensorBlockCacheUse use;

@@ -5,9 +5,17 @@
 // not depend on how the threads interleave (train/trainer.cpp).
 #include <ATen/core/Generator.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace sllmr {
 
 at::Generator threadGenerator();
+
+/// The generators of an epoch's `count` batch shares: each seeded from the run seed, the epoch
+/// and the share, so that shares draw different noise, epochs draw new noise, and a resumed run
+/// draws what an uninterrupted one would.
+std::vector<at::Generator> shareGenerators(std::uint64_t seed, std::int64_t epoch, int count);
 
 class ScopedGenerator
 {

@@ -5,8 +5,6 @@
 #include "common/torch_runtime.h"
 #include "train/losses.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -303,11 +301,7 @@ bool Trainer::trainEpoch(int epoch, const TrainControl& control, EpochResult& re
     Batch batch(m_dataset.numUsers());
     std::vector<Batch> shares;
     const int shareCount = this->shareCount();
-    m_shareGenerators.clear();
-    for (int s = 0; s < shareCount && shareCount > 1; ++s)
-        m_shareGenerators.push_back(at::detail::createCPUGenerator(
-            mixSeed(mixSeed(cfg.seed, 0x77, static_cast<std::uint64_t>(epoch)),
-                    static_cast<std::uint64_t>(s))));
+    m_shareGenerators = shareGenerators(cfg.seed, epoch, shareCount > 1 ? shareCount : 0);
 
     for (std::int64_t b = 0; b < batches; ++b) {
         if (control.cancel && control.cancel->load(std::memory_order_relaxed))
