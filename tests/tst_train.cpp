@@ -1203,10 +1203,6 @@ void TestTrain::batchSharesAreDeterministic()
     QVERIFY(!torch::equal(a, train(TrainParallel::Batch, 2, 4)));
 }
 
-// While batch shares run, LibTorch's large CPU blocks come from a cache of freed ones: a freed
-// block goes to the next request it fits with at most an eighth to spare, not to a much smaller
-// one; what is written to a tensor stays its own while two threads allocate and free blocks at
-// once. (Earlier tests' trainers have ended, so the cache starts empty.)
 void TestTrain::shareGeneratorsDrawDistinctNoise()
 {
     // What batchSharesAreDeterministic cannot see: one seed for every share would still be
@@ -1242,6 +1238,10 @@ void TestTrain::shareGeneratorsDrawDistinctNoise()
     QVERIFY(torch::equal(plain, torch::rand({64}, threadGenerator())));
 }
 
+// While batch shares run, LibTorch's large CPU blocks come from a cache of freed ones: a freed
+// block goes to the next request it fits with at most an eighth to spare, not to a much smaller
+// one; what is written to a tensor stays its own while two threads allocate and free blocks at
+// once. (Earlier tests' trainers have ended, so the cache starts empty.)
 void TestTrain::largeTensorBlocksAreReused()
 {
     const TensorBlockCacheUse use;
