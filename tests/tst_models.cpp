@@ -92,6 +92,38 @@ std::vector<torch::Tensor> snapshot(BackboneImpl& m)
     return out;
 }
 
+// Logits and parameter gradients of model->forward(users, items) against `reference` (the same
+// parameters through a formula written out in the test), in train mode (the same dropout draw)
+// and in eval mode.
+template <class Reference>
+void compareWithReference(BackboneImpl& model, const torch::Tensor& users,
+                          const torch::Tensor& items, Reference&& reference)
+{
+    const auto weights = torch::linspace(-1.0, 2.0, users.size(0));
+    for (const bool training : {true, false}) {
+        training ? model.train() : model.eval();
+        std::vector<torch::Tensor> logits;
+        std::vector<std::vector<torch::Tensor>> grads;
+        for (int way = 0; way < 2; ++way) {
+            model.zero_grad();
+            torch::manual_seed(11);
+            logits.push_back(way == 0 ? model.forward(users, items) : reference());
+            (logits.back() * weights).sum().backward();
+            grads.emplace_back();
+            for (const auto& p : model.parameters())
+                // Copies: zero_grad() zeroes a dense gradient in place and the next backward
+                // adds into the same storage.
+                grads.back().push_back(p.grad().is_sparse() ? p.grad().to_dense()
+                                                            : p.grad().clone());
+        }
+        QVERIFY(torch::allclose(logits[0], logits[1], 1e-5, 1e-6));
+        for (std::size_t k = 0; k < grads[0].size(); ++k)
+            QVERIFY2(
+                torch::allclose(grads[0][k], grads[1][k], 1e-5, 1e-6),
+                qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
+    }
+}
+
 // Columns shared by the per-backbone tables.
 void backboneColumns()
 {
@@ -203,6 +235,8 @@ private Q_SLOTS:
     void dropoutNoiseIsTorchsDraw();
     void mfHandWrittenMatchesModules();
     void deepfmUserBlockMatchesConcatenatedInput();
+    void dinSplitLauMatchesConcatenatedInput();
+    void dcnv1ClosedFormMatchesLayers();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -812,7 +846,6 @@ void TestModels::deepfmUserBlockMatchesConcatenatedInput()
     // Users repeated, out of order, as over a batch's negatives and pairs.
     const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6, 3, 0});
     const auto items = longTensor({13, 2, 2, 0, 5, 5, 7, 11, 13, 1, 2, 9, 3, 10});
-    const auto weights = torch::linspace(-1.0, 2.0, users.size(0));
     const auto reference = [&] {
         const auto bags = features->bags(items);
         const std::vector<torch::Tensor> fields = {user->forward(users), item->forward(items),
@@ -823,28 +856,115 @@ void TestModels::deepfmUserBlockMatchesConcatenatedInput()
         const auto squares = fields[0] * fields[0] + fields[1] * fields[1] + fields[2] * fields[2];
         return first + 0.5 * (sum * sum - squares).sum(1) + dnn->forward(torch::cat(fields, 1));
     };
-    for (const bool training : {true, false}) {
-        training ? model->train() : model->eval();
-        std::vector<torch::Tensor> logits;
-        std::vector<std::vector<torch::Tensor>> grads;
-        for (int way = 0; way < 2; ++way) {
-            model->zero_grad();
-            torch::manual_seed(11);
-            logits.push_back(way == 0 ? model->forward(users, items) : reference());
-            (logits.back() * weights).sum().backward();
-            grads.emplace_back();
-            for (const auto& p : model->parameters())
-                // Copies: zero_grad() zeroes a dense gradient in place and the next backward
-                // adds into the same storage.
-                grads.back().push_back(p.grad().is_sparse() ? p.grad().to_dense()
-                                                            : p.grad().clone());
+    // With p = 0.3 on 12 units, another dropout draw would change most logits.
+    compareWithReference(*model, users, items, reference);
+}
+
+// DIN's forward splits the LAU's first layer and shares its history part between the rows of one
+// user (DINImpl); it must give the logits and gradients of the layer over the concatenated
+// [h, t, h - t, h * t] of the paper, written out here.
+void TestModels::dinSplitLauMatchesConcatenatedInput()
+{
+    ModelSpec spec = specFromRow("din", true, 2, 2);
+    spec.dropout = 0.3;
+    const auto info = makeItemInfo(14, true);
+    torch::manual_seed(3);
+    auto model = build(spec, 9, 14, &info);
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(4);
+        for (auto& p : model->parameters())
+            p.add_(torch::randn_like(p) * 0.3);
+    }
+    auto children = model->named_children();
+    auto fields = std::dynamic_pointer_cast<model_detail::FieldEmbeddingsImpl>(children["fields"]);
+    auto dnn = std::dynamic_pointer_cast<model_detail::MlpImpl>(children["dnn"]);
+    std::vector<std::shared_ptr<torch::nn::LinearImpl>> lau;
+    std::vector<std::shared_ptr<torch::nn::PReLUImpl>> prelu;
+    for (std::size_t k = 0; k < spec.dinAttention.size(); ++k) {
+        lau.push_back(std::dynamic_pointer_cast<torch::nn::LinearImpl>(
+            children["attention" + std::to_string(k)]));
+        prelu.push_back(
+            std::dynamic_pointer_cast<torch::nn::PReLUImpl>(children["prelu" + std::to_string(k)]));
+        QVERIFY(lau.back() && prelu.back());
+    }
+    lau.push_back(std::dynamic_pointer_cast<torch::nn::LinearImpl>(children["attention_out"]));
+    QVERIFY(fields && dnn && lau.back());
+    auto din = std::dynamic_pointer_cast<DINImpl>(model);
+    QVERIFY(din);
+    // Users repeated, out of order, as over a batch's negatives and pairs; some targets are in
+    // their user's history (masked).
+    const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6, 3, 0});
+    const auto items = longTensor({13, 2, 9, 0, 5, 5, 7, 11, 13, 1, 2, 9, 3, 10});
+    const auto length = spec.historyLength;
+    const auto reference = [&] {
+        std::vector<torch::Tensor> histories, valid;
+        for (std::int64_t r = 0; r < users.size(0); ++r) {
+            auto hist = din->history(users[r].item<std::int64_t>());
+            std::vector<std::int64_t> ids(static_cast<std::size_t>(length), 0);
+            std::vector<std::int64_t> ok(static_cast<std::size_t>(length), 0);
+            for (std::size_t k = 0; k < hist.size(); ++k) {
+                ids[k] = hist[k];
+                ok[k] = hist[k] != items[r].item<std::int64_t>();
+            }
+            histories.push_back(longTensor(ids));
+            valid.push_back(longTensor(ok));
         }
-        // With p = 0.3 on 12 units, another dropout draw would change most logits.
-        QVERIFY(torch::allclose(logits[0], logits[1], 1e-5, 1e-6));
-        for (std::size_t k = 0; k < grads[0].size(); ++k)
-            QVERIFY2(
-                torch::allclose(grads[0][k], grads[1][k], 1e-5, 1e-6),
-                qPrintable(QString("parameter %1, %2").arg(k).arg(training ? "train" : "eval")));
+        const auto b = users.size(0);
+        const auto h = fields->items(torch::stack(histories).reshape({-1})).view({b, length, -1});
+        const auto target = fields->items(items);
+        const auto t = target.unsqueeze(1).expand_as(h);
+        auto x = torch::cat({h, t, h - t, h * t}, 2).view({b * length, -1});
+        for (std::size_t k = 0; k + 1 < lau.size(); ++k)
+            x = prelu[k]->forward(lau[k]->forward(x));
+        const auto a = lau.back()->forward(x).view({b, length}) * torch::stack(valid).to(h.dtype());
+        const auto interest = (a.unsqueeze(2) * h).sum(1);
+        return dnn->forward(torch::cat({fields->users(users), interest, target}, 1));
+    };
+    compareWithReference(*model, users, items, reference);
+}
+
+// DCNv1's forward uses the closed form of its vector cross network (dcnv1.h); it must give the
+// logits and gradients of the layer recursion x_{l+1} = x0 (x_l . w_l) + b_l + x_l, written out
+// here, for no, one and three cross layers.
+void TestModels::dcnv1ClosedFormMatchesLayers()
+{
+    for (const int layers : {0, 1, 3}) {
+        ModelSpec spec = specFromRow("dcnv1", true, 2, layers);
+        spec.dropout = 0.3;
+        const auto info = makeItemInfo(14, true);
+        torch::manual_seed(3);
+        auto model = build(spec, 9, 14, &info);
+        {
+            torch::NoGradGuard noGrad;
+            torch::manual_seed(4);
+            for (auto& p : model->parameters())
+                p.add_(torch::randn_like(p) * 0.3);  // the biases b_l away from 0
+        }
+        auto children = model->named_children();
+        auto fields =
+            std::dynamic_pointer_cast<model_detail::FieldEmbeddingsImpl>(children["fields"]);
+        auto combine = std::dynamic_pointer_cast<torch::nn::LinearImpl>(children["combine"]);
+        auto dnn = std::dynamic_pointer_cast<model_detail::MlpImpl>(children["dnn"]);
+        QVERIFY(fields && combine && dnn);
+        const auto own = model->named_parameters(/*recurse=*/false);
+        QCOMPARE(own.size(), static_cast<std::size_t>(layers > 0 ? 2 : 0));
+        const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6, 3, 0});
+        const auto items = longTensor({13, 2, 9, 0, 5, 5, 7, 11, 13, 1, 2, 9, 3, 10});
+        const auto reference = [&] {
+            const auto x0 = torch::cat({fields->users(users), fields->items(items)}, 1);
+            auto x = x0;
+            for (int l = 0; l < layers; ++l) {
+                const auto w = own["cross_weight"][l];
+                x = x0 * (x * w).sum(1, /*keepdim=*/true) + own["cross_bias"][l] + x;
+            }
+            return combine->forward(x).squeeze(1) + dnn->forward(x0);
+        };
+        compareWithReference(*model, users, items, reference);
+        if (QTest::currentTestFailed()) {
+            qWarning("with %d cross layers", layers);
+            return;
+        }
     }
 }
 

@@ -27,11 +27,34 @@ DCNv1Impl::DCNv1Impl(const ModelSpec& spec, const BackboneContext& context)
 
 torch::Tensor DCNv1Impl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
-    const auto x0 = torch::cat({m_fields->users(users), m_fields->items(items)}, 1);
-    auto x = x0;
-    for (std::int64_t l = 0; l < m_crossWeight.size(0); ++l)
-        x = x0 * torch::mv(x, m_crossWeight[l]).unsqueeze(1) + m_crossBias[l] + x;
-    return torch::mv(x, m_out->weight.squeeze(0)) + m_dnn(x0);
+    // The closed form of scoreAll (dcnv1.h): x0 enters only through x0 . w_l and x0 . c, a
+    // [B, L + 1] table whose user part, like the DNN's user columns (forwardSharedLead), is
+    // computed once per distinct user of the batch; then scalars per row, instead of L passes over
+    // [B, width] rows forward and back.
+    const auto user = distinctIds(users);
+    const auto eu = m_fields->users(user.values);    // [U, d]
+    const auto itemFields = m_fields->items(items);  // [B, width - d]
+    const auto d = eu.size(1);
+    const auto layers = m_crossWeight.size(0);
+    const auto w = torch::cat({m_crossWeight, m_out->weight}, 0);  // [L + 1, width]: w_l, then c
+    const auto dots = torch::mm(eu, w.narrow(1, 0, d).t()).index_select(0, user.rowOf) +
+                      torch::mm(itemFields, w.narrow(1, d, itemFields.size(1)).t());
+    torch::Tensor alpha;  // alpha_l; undefined while it is 1
+    torch::Tensor beta;   // beta_l = b_0 + ... + b_{l-1}; undefined while it is 0
+    for (std::int64_t l = 0; l < layers; ++l) {
+        const auto next = dots.select(1, l) + 1.0;
+        alpha = alpha.defined() ? alpha * next : next;
+        if (beta.defined()) {
+            alpha = alpha + beta.dot(m_crossWeight[l]);
+            beta = beta + m_crossBias[l];
+        } else {
+            beta = m_crossBias[l];
+        }
+    }
+    auto cross = dots.select(1, layers);
+    if (alpha.defined())
+        cross = alpha * cross + beta.dot(m_out->weight.squeeze(0));
+    return cross + m_dnn->forwardSharedLead(eu, user.rowOf, itemFields);
 }
 
 torch::Tensor DCNv1Impl::scoreAll(const torch::Tensor& users)

@@ -21,13 +21,13 @@ class DCNv1Impl : public BackboneImpl
 public:
     DCNv1Impl(const ModelSpec& spec, const BackboneContext& context);
 
-    torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) override;
-
     // The vector cross network has a closed form: x_l = alpha_l x0 + beta_l with a scalar
     // alpha_l per row (alpha_0 = 1, alpha_{l+1} = alpha_l (1 + x0 . w_l) + beta_l . w_l) and a
     // constant vector beta_l = b_0 + ... + b_{l-1}. x0 . w_l and x0 . c split into a user and an
     // item part, so the cross side of the cross product is a few [U] and [N] tables combined per
-    // block; the DNN's first layer splits by columns as in DeepFM.
+    // block; the DNN's first layer splits by columns as in DeepFM. forward() uses the same closed
+    // form per row (the same sums as the layer recursion, in another order).
+    torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) override;
     torch::Tensor scoreAll(const torch::Tensor& users) override;
 
     bool hasDropout() const override { return m_dnn->hasDropout(); }

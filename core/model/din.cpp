@@ -87,20 +87,41 @@ torch::Tensor DINImpl::attentionFrom(const torch::Tensor& firstOutput)
 
 torch::Tensor DINImpl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
+    // A batch repeats its users (a positive, its negatives, the pair sides): the history
+    // embeddings and the LAU's history part run once per distinct user, as in scoreAll; only the
+    // target part and the elementwise products run per row.
+    const auto user = distinctIds(users);
     const auto b = users.size(0);
+    const auto numDistinct = user.values.size(0);
     const auto length = m_history.size(1);
-    const auto hist = m_history.index_select(0, users);  // [B, L]
+    const auto histDistinct = m_history.index_select(0, user.values);  // [U, L]
+    const auto hist = histDistinct.index_select(0, user.rowOf);        // [B, L]
     const auto mask = m_valid.index_select(0, users).logical_and(hist.ne(items.unsqueeze(1)));
     const auto target = m_fields->items(items);  // [B, I]
     const auto width = target.size(1);
-    const auto h = m_fields->items(hist.reshape({-1})).view({b, length, width});  // [B, L, I]
-    const auto t = target.unsqueeze(1).expand({b, length, width});
-    const auto lauInput = torch::cat({h, t, h - t, h * t}, 2).view({b * length, 4 * width});
-    const auto weights =
-        attentionFrom(applyLinear(m_attention.front(), lauInput)).view({b, length}) *
-        mask.to(h.scalar_type());
+    const auto hDistinct =
+        m_fields->items(histDistinct.reshape({-1})).view({numDistinct * length, width});
+    const auto h = hDistinct.view({numDistinct, length, width}).index_select(0, user.rowOf);
+
+    // [h, t, h - t, h * t] W^T + c = (h (W_h + W_d)^T + c) + t (W_t - W_d)^T + (h * t) W_p^T.
+    auto& first = m_attention.front();
+    const auto& w = first->weight;  // [a1, 4 I]
+    const auto a1 = w.size(0);
+    const auto wH = w.narrow(1, 0, width) + w.narrow(1, 2 * width, width);
+    const auto wT = w.narrow(1, width, width) - w.narrow(1, 2 * width, width);
+    const auto wP = w.narrow(1, 3 * width, width);
+    const auto histPart = torch::addmm(first->bias, hDistinct, wH.t())
+                              .view({numDistinct, length, a1})
+                              .index_select(0, user.rowOf);          // [B, L, a1]
+    const auto targetPart = torch::mm(target, wT.t()).unsqueeze(1);  // [B, 1, a1]
+    const auto productPart = torch::mm((h * target.unsqueeze(1)).view({b * length, width}), wP.t())
+                                 .view({b, length, a1});
+    const auto weights = attentionFrom((histPart + productPart + targetPart).view({b * length, a1}))
+                             .view({b, length}) *
+                         mask.to(h.scalar_type());
     const auto interest = torch::matmul(weights.unsqueeze(1), h).squeeze(1);  // [B, I]
-    return m_dnn(torch::cat({m_fields->users(users), interest, target}, 1));
+    return m_dnn->forwardSharedLead(m_fields->users(user.values), user.rowOf,
+                                    torch::cat({interest, target}, 1));
 }
 
 torch::Tensor DINImpl::scoreAll(const torch::Tensor& users)

@@ -27,12 +27,12 @@ class DINImpl : public BackboneImpl
 public:
     DINImpl(const ModelSpec& spec, const BackboneContext& context);
 
-    torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) override;
-
     // The LAU's first layer splits into W_h h + W_t r_t + W_p (h * r_t) (the h - r_t block folds
     // into the other two): the h part is computed once per user history, the r_t part once per
-    // item, and only the elementwise product runs per (user, item, history entry). The DNN's first
-    // layer splits into user, pooled-interest and item columns.
+    // item (scoreAll) or row (forward), and only the elementwise product runs per (user, item,
+    // history entry). The DNN's first layer splits into user, pooled-interest and item columns.
+    // The same sums as the concatenated layer, in another order.
+    torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items) override;
     torch::Tensor scoreAll(const torch::Tensor& users) override;
 
     bool hasDropout() const override { return m_dnn->hasDropout(); }

@@ -138,8 +138,8 @@ public:
     // forward(cat({lead.index_select(0, rowOfLead), rest}, 1)) with the first layer's lead block
     // computed (and back-propagated) once per row of `lead`: a training batch repeats each user
     // over its negatives and its LLM pairs, so the user columns of the first layer need only its
-    // distinct users. The same sums in another order. Used by DeepFM, where it pays for LLM pair
-    // rows (bench/README); DCNv1 gained nothing measurable and keeps the concatenated input.
+    // distinct users. The same sums in another order. Used by DeepFM, DCNv1 (whose closed-form
+    // cross network needs no per-row user vector) and DIN; bench/README has what each gained.
     torch::Tensor forwardSharedLead(const torch::Tensor& lead, const torch::Tensor& rowOfLead,
                                     const torch::Tensor& rest);
 
