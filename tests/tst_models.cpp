@@ -92,6 +92,20 @@ std::vector<torch::Tensor> snapshot(BackboneImpl& m)
     return out;
 }
 
+// A model of 9 users and 14 items built from seed 3 with its parameters moved off their
+// initialisation by scale x N(0, 1) (seed 4), so that no term of a formula under test is zero.
+std::shared_ptr<BackboneImpl> perturbedModel(const ModelSpec& spec, const ItemInfo& info,
+                                             double scale)
+{
+    torch::manual_seed(3);
+    auto model = build(spec, 9, 14, &info);
+    torch::NoGradGuard noGrad;
+    torch::manual_seed(4);
+    for (auto& p : model->parameters())
+        p.add_(torch::randn_like(p) * scale);
+    return model;
+}
+
 // Logits and parameter gradients of model->forward(users, items) against `reference` (the same
 // parameters through a formula written out in the test), in train mode (the same dropout draw)
 // and in eval mode.
@@ -826,14 +840,7 @@ void TestModels::deepfmUserBlockMatchesConcatenatedInput()
     spec.hidden = {12, 6};
     spec.dropout = 0.3;
     const auto info = makeItemInfo(14, true);
-    torch::manual_seed(3);
-    auto model = build(spec, 9, 14, &info);
-    {
-        torch::NoGradGuard noGrad;
-        torch::manual_seed(4);
-        for (auto& p : model->parameters())
-            p.add_(torch::randn_like(p) * 0.1);
-    }
+    auto model = perturbedModel(spec, info, 0.1);
     auto children = model->named_children();
     auto part = [&children](const char* name) { return children[name]; };
     auto user = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user"));
@@ -868,14 +875,7 @@ void TestModels::dinSplitLauMatchesConcatenatedInput()
     ModelSpec spec = specFromRow("din", true, 2, 2);
     spec.dropout = 0.3;
     const auto info = makeItemInfo(14, true);
-    torch::manual_seed(3);
-    auto model = build(spec, 9, 14, &info);
-    {
-        torch::NoGradGuard noGrad;
-        torch::manual_seed(4);
-        for (auto& p : model->parameters())
-            p.add_(torch::randn_like(p) * 0.3);
-    }
+    auto model = perturbedModel(spec, info, 0.3);
     auto children = model->named_children();
     auto fields = std::dynamic_pointer_cast<model_detail::FieldEmbeddingsImpl>(children["fields"]);
     auto dnn = std::dynamic_pointer_cast<model_detail::MlpImpl>(children["dnn"]);
@@ -933,14 +933,7 @@ void TestModels::dcnv1ClosedFormMatchesLayers()
         ModelSpec spec = specFromRow("dcnv1", true, 2, layers);
         spec.dropout = 0.3;
         const auto info = makeItemInfo(14, true);
-        torch::manual_seed(3);
-        auto model = build(spec, 9, 14, &info);
-        {
-            torch::NoGradGuard noGrad;
-            torch::manual_seed(4);
-            for (auto& p : model->parameters())
-                p.add_(torch::randn_like(p) * 0.3);  // the biases b_l away from 0
-        }
+        auto model = perturbedModel(spec, info, 0.3);
         auto children = model->named_children();
         auto fields =
             std::dynamic_pointer_cast<model_detail::FieldEmbeddingsImpl>(children["fields"]);
