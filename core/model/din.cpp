@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 
+#include <array>
 #include <string>
 
 namespace sllmr {
@@ -85,6 +86,15 @@ torch::Tensor DINImpl::attentionFrom(const torch::Tensor& firstOutput)
     return x.squeeze(-1);
 }
 
+std::array<torch::Tensor, 3> DINImpl::splitFirstAttention(std::int64_t width)
+{
+    // [h, t, h - t, h * t] W^T = h (W_h + W_d)^T + t (W_t - W_d)^T + (h * t) W_p^T.
+    const auto& w = m_attention.front()->weight;  // [a1, 4 I]
+    return {w.narrow(1, 0, width) + w.narrow(1, 2 * width, width),
+            w.narrow(1, width, width) - w.narrow(1, 2 * width, width),
+            w.narrow(1, 3 * width, width)};
+}
+
 torch::Tensor DINImpl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
     // A batch repeats its users (a positive, its negatives, the pair sides): the history
@@ -103,14 +113,10 @@ torch::Tensor DINImpl::forward(const torch::Tensor& users, const torch::Tensor& 
         m_fields->items(histDistinct.reshape({-1})).view({numDistinct * length, width});
     const auto h = hDistinct.view({numDistinct, length, width}).index_select(0, user.rowOf);
 
-    // [h, t, h - t, h * t] W^T + c = (h (W_h + W_d)^T + c) + t (W_t - W_d)^T + (h * t) W_p^T.
-    auto& first = m_attention.front();
-    const auto& w = first->weight;  // [a1, 4 I]
-    const auto a1 = w.size(0);
-    const auto wH = w.narrow(1, 0, width) + w.narrow(1, 2 * width, width);
-    const auto wT = w.narrow(1, width, width) - w.narrow(1, 2 * width, width);
-    const auto wP = w.narrow(1, 3 * width, width);
-    const auto histPart = torch::addmm(first->bias, hDistinct, wH.t())
+    const auto split = splitFirstAttention(width);
+    const auto &wH = split[0], &wT = split[1], &wP = split[2];
+    const auto a1 = wH.size(0);
+    const auto histPart = torch::addmm(m_attention.front()->bias, hDistinct, wH.t())
                               .view({numDistinct, length, a1})
                               .index_select(0, user.rowOf);          // [B, L, a1]
     const auto targetPart = torch::mm(target, wT.t()).unsqueeze(1);  // [B, 1, a1]
@@ -138,15 +144,12 @@ torch::Tensor DINImpl::scoreAll(const torch::Tensor& users)
     const auto valid = m_valid.index_select(0, u);
     const auto h = items.index_select(0, hist.reshape({-1})).view({numUsers, length, width});
 
-    // [h, t, h - t, h * t] W^T = h (W_h + W_d)^T + t (W_t - W_d)^T + (h * t) W_p^T.
-    auto& first = m_attention.front();
-    const auto w = first->weight;  // [a1, 4 I]
-    const auto a1 = w.size(0);
-    const auto wH = w.narrow(1, 0, width) + w.narrow(1, 2 * width, width);
-    const auto wT = w.narrow(1, width, width) - w.narrow(1, 2 * width, width);
-    const auto wP = w.narrow(1, 3 * width, width);
-    const auto histPart = inferenceLinear(h.view({numUsers * length, width}), wH, first->bias)
-                              .view({numUsers, length, a1});
+    const auto split = splitFirstAttention(width);
+    const auto &wH = split[0], &wT = split[1], &wP = split[2];
+    const auto a1 = wH.size(0);
+    const auto histPart =
+        inferenceLinear(h.view({numUsers * length, width}), wH, m_attention.front()->bias)
+            .view({numUsers, length, a1});
     const auto itemPart = inferenceLinear(items, wT);  // [N, a1]
 
     auto& dnnFirst = m_dnn->first();

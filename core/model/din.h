@@ -18,6 +18,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <vector>
 
 namespace sllmr {
@@ -41,6 +42,9 @@ public:
     std::vector<std::int64_t> history(std::int64_t user) const;
 
 private:
+    // The first LAU layer's weight as {W_h + W_d, W_t - W_d, W_p} (see scoreAll), each [a1, I].
+    std::array<torch::Tensor, 3> splitFirstAttention(std::int64_t width);
+
     // LAU layers after the first affine map: [R, a1] -> [R].
     torch::Tensor attentionFrom(const torch::Tensor& firstOutput);
 
