@@ -2,7 +2,8 @@
 // hand-computed cases: Cold/Tail thresholds and their defaults, the threshold rule "any" and "all",
 // tau_q, the uncertainty variants, the gate network, activation per mode, the pair activation and
 // weight (soft, detached, hard, straight-through gradient), reliability labels, the hinge and the
-// other losses; then the inspector's hinge and weight equal the training functions' values on a
+// other losses; the fused pair terms against the composed functions, values and gradients;
+// then the inspector's hinge and weight equal the training functions' values on a
 // real trained run; and the config's named choices read and write the same text as before.
 #include "common/choice.h"
 #include "common/error.h"
@@ -24,7 +25,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <sstream>
+#include <stdexcept>
 
 using namespace sllmr;
 
@@ -74,6 +77,7 @@ private Q_SLOTS:
     void straightThroughGradient();
     void reliabilityLabels();
     void losses();
+    void fusedPairTermsEqualComposed();
     void inspectorHingeEqualsTraining();
     void namedChoicesReadAndWriteTheSameText();
 };
@@ -421,6 +425,156 @@ void TestGate::losses()
     QVERIFY(std::abs(distillationLoss(s, r, 2.0).item<double>() - kd) < 1e-6);
     const double mse = (0.25 + std::pow(sig2 - 0.5, 2)) / 2;
     QVERIFY(std::abs(pointwiseLoss(s, r).item<double>() - mse) < 1e-6);
+}
+
+void TestGate::fusedPairTermsEqualComposed()
+{
+    // 6 users and 8 items whose Cold and Tail take both values (tau_u 4, tau_i 3), 60 pairs with
+    // random logits (some hinges zero), a gate away from neutral. For every mode and option the
+    // fused form shares with the composed one (all but random; the threshold rule any and all):
+    // L_llm, the reliability BCE, a as used, and the gradients of lambda L_llm + w L_gate on the
+    // logits and on the gate's weight and bias.
+    Dataset ds;
+    for (std::uint64_t id = 0; id < 6; ++id)
+        ds.users.intern(id);
+    for (std::uint64_t id = 0; id < 8; ++id)
+        ds.items.intern(id);
+    ds.historyLength = {1, 5, 2, 8, 3, 9};
+    ds.popularity = {0, 4, 1, 7, 2, 9, 3, 5};
+    const Segmentation seg;
+    ModelSpec ms;
+    ms.type = "mf";
+    ms.dim = 4;
+    BackboneContext ctx;
+    ctx.numUsers = 6;
+    ctx.numItems = 8;
+    auto model = makeBackbone(ms, ctx);
+
+    const std::int64_t np = 60;
+    std::vector<std::uint32_t> users, higher, lower;
+    std::mt19937 rng(5);
+    for (std::int64_t k = 0; k < np; ++k) {
+        users.push_back(static_cast<std::uint32_t>(k % 6));
+        higher.push_back(static_cast<std::uint32_t>(rng() % 8));
+        lower.push_back(static_cast<std::uint32_t>((higher.back() + 1 + rng() % 7) % 8));
+    }
+    torch::manual_seed(3);
+    const auto logits = torch::randn({2 * np}) * 2.0;
+    GatePairs pairs{users, higher, lower, {}, {}};
+    for (std::int64_t k = 0; k < np; ++k) {
+        if (k % 3 != 0) {
+            pairs.labelledRows.push_back(k);
+            pairs.labels.push_back(k % 2 == 0 ? 1.0f : 0.0f);
+        }
+    }
+
+    struct Outcome
+    {
+        float llm = 0, gate = -1;
+        std::vector<float> used, dLogits, dWeight, dBias;
+    };
+    const auto run = [&](const GateSpec& spec, float bias, PairTermsForm form) {
+        Gate gate(spec);
+        {
+            torch::NoGradGuard noGrad;
+            gate->weight.copy_(torch::tensor({0.8f, -0.6f, 1.5f}));
+            gate->bias.fill_(bias);
+        }
+        const GateInputs inputs(spec, ds, seg);
+        const auto s = logits.clone().requires_grad_(true);
+        const auto terms =
+            pairTerms(spec, *gate, inputs, *model, pairs, s.slice(0, 0, np), s.slice(0, np),
+                      torch::Tensor(), torch::Tensor(), 1.0, 0.5, form);
+        Outcome out;
+        out.llm = terms.llm.item<float>();
+        auto total = terms.llm * 0.7;
+        if (terms.gate.defined()) {
+            out.gate = terms.gate.item<float>();
+            total = total + terms.gate * 0.3;
+        }
+        out.used = values(terms.aUsed);
+        total.backward();
+        out.dLogits = values(s.grad());
+        out.dWeight = gate->weight.grad().defined() ? values(gate->weight.grad())
+                                                    : std::vector<float>(3, 0.0f);
+        out.dBias =
+            gate->bias.grad().defined() ? values(gate->bias.grad()) : std::vector<float>(1, 0.0f);
+        return out;
+    };
+    const auto near = [](const std::vector<float>& a, const std::vector<float>& b) {
+        if (a.size() != b.size())
+            return false;
+        for (std::size_t k = 0; k < a.size(); ++k)
+            if (std::abs(a[k] - b[k]) > 2e-6f + 2e-5f * std::abs(b[k]))
+                return false;
+        return true;
+    };
+
+    int cases = 0;
+    for (const auto mode :
+         {GateMode::Off, GateMode::Threshold, GateMode::Paper, GateMode::Reliability})
+        for (const bool hard : {false, true})
+            for (const auto q : {GateUncertainty::Margin, GateUncertainty::Entropy})
+                for (const int off : {-1, 1, 2})  // every input, or Tail or q switched off
+                    for (const float bias : {-0.3f, 16.0f}) {  // 16: a(u,i,j) past the clamp
+                        GateSpec spec;
+                        spec.mode = mode;
+                        spec.hard = hard;
+                        spec.tauA = 0.55;
+                        spec.tauQ = 0.6;
+                        spec.rule = bias > 0 ? GateRule::All : GateRule::Any;
+                        spec.uncertainty = q;
+                        spec.tauUser = 4.0;
+                        spec.tauItem = 3.0;
+                        spec.useTail = off != 1;
+                        spec.useUncertainty = off != 2;
+                        QVERIFY(fusedPairTermsApply(spec, *model));
+                        const auto composed = run(spec, bias, PairTermsForm::Composed);
+                        const auto fused = run(spec, bias, PairTermsForm::Fused);
+                        const auto fastest = run(spec, bias, PairTermsForm::Fastest);
+                        const auto label = QStringLiteral("mode %1 hard %2 q %3 off %4 bias %5")
+                                               .arg(int(mode))
+                                               .arg(hard)
+                                               .arg(int(q))
+                                               .arg(off)
+                                               .arg(double(bias));
+                        QVERIFY2(near({fused.llm, fused.gate}, {composed.llm, composed.gate}),
+                                 qPrintable(label));
+                        QVERIFY2(near(fused.used, composed.used), qPrintable(label));
+                        QVERIFY2(near(fused.dLogits, composed.dLogits), qPrintable(label));
+                        QVERIFY2(near(fused.dWeight, composed.dWeight), qPrintable(label));
+                        QVERIFY2(near(fused.dBias, composed.dBias), qPrintable(label));
+                        QCOMPARE(fastest.dLogits, fused.dLogits);  // Fastest takes the fused form
+                        ++cases;
+                    }
+    QCOMPARE(cases, 96);
+
+    // The case is not trivial: some hinges are zero, some positive, the gate gets a gradient.
+    GateSpec spec;
+    spec.mode = GateMode::Paper;
+    spec.tauUser = 4.0;
+    spec.tauItem = 3.0;
+    const auto paper = run(spec, -0.3f, PairTermsForm::Fused);
+    int zero = 0;
+    for (std::int64_t k = 0; k < np; ++k)
+        zero += paper.dLogits[static_cast<std::size_t>(k)] == 0.0f;
+    QVERIFY(zero > 5 && zero < np - 5);
+    QVERIFY(paper.dWeight[0] != 0.0f && paper.dBias[0] != 0.0f);
+
+    // The random gate and q from dropout passes stay composed: they draw.
+    spec.mode = GateMode::Random;
+    QVERIFY(!fusedPairTermsApply(spec, *model));
+    bool refused = false;
+    try {
+        run(spec, 0.0f, PairTermsForm::Fused);
+    } catch (const std::invalid_argument&) {
+        refused = true;
+    }
+    QVERIFY(refused);
+    spec.mode = GateMode::Reliability;
+    spec.uncertainty = GateUncertainty::Dropout;
+    ms.dropout = 0.2;
+    QVERIFY(!fusedPairTermsApply(spec, *makeBackbone(ms, ctx)));
 }
 
 void TestGate::inspectorHingeEqualsTraining()

@@ -8,6 +8,7 @@
 //   pair       a(u,i,j) = (a(u,i) + a(u,j)) / 2               pairActivation()
 //   weight     what multiplies the hinge (detach, hard, ST)   pairWeight()
 //   label      does the LLM's order agree with positives      ReliabilityLabels, reliabilityLabel()
+//   all        a batch's pair terms (L_llm, the gate's BCE)    pairTerms(), composed or fused
 //
 // The settings and the torch-free rules (Cold, Tail, the threshold rule, default thresholds) are
 // in train/gate_spec.h. Nothing here throws except on misuse of tensor shapes.
@@ -126,5 +127,46 @@ private:
 // labels. Undefined tensor when no pair is labelled.
 torch::Tensor reliabilityLoss(const torch::Tensor& aPair, const std::vector<std::int64_t>& rows,
                               const std::vector<float>& labels);
+
+// One batch's LLM pairs for pairTerms(): the user, higher and lower item of each pair, and the
+// pairs that carry a reliability label (rows) with their labels (1: the LLM's order holds).
+struct GatePairs
+{
+    const std::vector<std::uint32_t>& users;
+    const std::vector<std::uint32_t>& higher;
+    const std::vector<std::uint32_t>& lower;
+    std::vector<std::int64_t> labelledRows;
+    std::vector<float> labels;
+};
+
+// What a batch's pairs add to its loss.
+struct PairTerms
+{
+    torch::Tensor llm;    // L_llm = mean over pairs of weight * hinge, []
+    torch::Tensor gate;   // the reliability BCE, []; undefined in other modes or with no label
+    torch::Tensor aUsed;  // a(u,i) of both sides (higher sides, then lower) as used, no gradient
+};
+
+// How pairTerms() computes: Fastest is Fused where it applies (fusedPairTermsApply), else
+// Composed, the functions above one after another. Tests ask for each form.
+enum class PairTermsForm { Fastest, Composed, Fused };
+
+// Whether the fused form covers this gate: every mode but random (which draws its a), with q from
+// the probability (margin or entropy, not dropout passes).
+bool fusedPairTermsApply(const GateSpec& spec, const BackboneImpl& model);
+
+// The pair terms of one batch (SPEC 4, 5): q of both sides of every pair from their logits (or
+// dropout passes over sideUsers, sideItems: [2P], higher sides then lower), z, a, a(u,i,j), the
+// weight, the hinge with `margin`, L_llm, and the reliability BCE on the labelled pairs.
+// sHigher, sLower: the pairs' logits [P], with their gradient.
+// The fused form is the same formulas as one autograd function, forward and backward as plain
+// loops over the pairs; composed, they were about 30 small tensor operations each way a batch,
+// most of what the gate costs a step. Both give the same values and gradients up to the order
+// of float additions (tst_gate compares them in every mode they share).
+PairTerms pairTerms(const GateSpec& spec, GateImpl& net, const GateInputs& inputs,
+                    BackboneImpl& model, const GatePairs& pairs, const torch::Tensor& sHigher,
+                    const torch::Tensor& sLower, const torch::Tensor& sideUsers,
+                    const torch::Tensor& sideItems, double margin, double randomRate,
+                    PairTermsForm form = PairTermsForm::Fastest);
 
 }  // namespace sllmr

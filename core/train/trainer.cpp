@@ -496,38 +496,27 @@ void Trainer::addGatedHinge(const Batch& batch, const torch::Tensor& logits,
     const auto off = static_cast<std::int64_t>(batch.posUsers.size() + batch.negItems.size());
     const auto si = logits.slice(0, off, off + np);
     const auto sj = logits.slice(0, off + np, off + 2 * np);
-    const auto hinge = pairHinge(si, sj, m_config.method.margin);
-
-    // The gate on both sides of every pair (higher sides, then lower sides).
-    std::vector<std::uint32_t> sideUsers(batch.pairU);
-    sideUsers.insert(sideUsers.end(), batch.pairU.begin(), batch.pairU.end());
-    std::vector<std::uint32_t> sideItems(batch.pairI);
-    sideItems.insert(sideItems.end(), batch.pairJ.begin(), batch.pairJ.end());
-    const auto q =
-        uncertainty(spec, *m_model, torch::cat({si, sj}), users.slice(0, off, off + 2 * np),
-                    items.slice(0, off, off + 2 * np));
-    const auto z = m_gateInputs.z(sideUsers, sideItems, q);
-    const auto aSide = activation(spec, *m_gate, z, m_randomRate, RandomGate::Draw);
-    const auto aPair = pairActivation(aSide.slice(0, 0, np), aSide.slice(0, np, 2 * np));
-    losses.llm = hingeLoss(pairWeight(spec, aPair), hinge);
-    losses.total = losses.total + m_config.method.lambda * losses.llm;
-
-    if (spec.mode == GateMode::Reliability) {
-        std::vector<std::int64_t> rows;
-        std::vector<float> labels;
+    GatePairs pairs{batch.pairU, batch.pairI, batch.pairJ, {}, {}};
+    const bool reliability = spec.mode == GateMode::Reliability;
+    if (reliability) {
         for (std::size_t k = 0; k < nPair; ++k) {
             if (const auto label = m_labels.label(batch.pairU[k], batch.pairI[k], batch.pairJ[k])) {
-                rows.push_back(static_cast<std::int64_t>(k));
-                labels.push_back(*label ? 1.0f : 0.0f);
+                pairs.labelledRows.push_back(static_cast<std::int64_t>(k));
+                pairs.labels.push_back(*label ? 1.0f : 0.0f);
             }
         }
-        result.labeledPairs += static_cast<std::int64_t>(rows.size());
-        if (!rows.empty()) {
-            losses.gate = reliabilityLoss(aPair, rows, labels);
-            losses.total = losses.total + spec.lossWeight * losses.gate;
-        }
+        result.labeledPairs += static_cast<std::int64_t>(pairs.labelledRows.size());
     }
-    recordGateActivity(batch, activationAsUsed(spec, aSide), result);
+    const auto terms = pairTerms(
+        spec, *m_gate, m_gateInputs, *m_model, pairs, si, sj, users.slice(0, off, off + 2 * np),
+        items.slice(0, off, off + 2 * np), m_config.method.margin, m_randomRate);
+    losses.llm = terms.llm;
+    losses.total = losses.total + m_config.method.lambda * losses.llm;
+    if (terms.gate.defined()) {
+        losses.gate = terms.gate;
+        losses.total = losses.total + spec.lossWeight * losses.gate;
+    }
+    recordGateActivity(batch, terms.aUsed, result);
     result.pairs += static_cast<std::int64_t>(nPair);
 }
 
