@@ -23,6 +23,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -56,6 +57,112 @@ std::vector<float> values(const torch::Tensor& t)
 {
     const auto c = t.detach().to(torch::kFloat).contiguous();
     return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+
+// 6 users and 8 items whose Cold and Tail take both values (tau_u 4, tau_i 3), 60 LLM pairs with
+// random logits (some hinges zero, some labelled), a gate away from neutral, for pairTerms() in
+// either form.
+struct PairTermsCase
+{
+    static constexpr std::int64_t kPairs = 60;
+
+    struct Outcome
+    {
+        float llm = 0, gate = -1;
+        std::vector<float> used, dLogits, dWeight, dBias;
+    };
+
+    Dataset ds;
+    Segmentation seg;
+    std::shared_ptr<BackboneImpl> model;
+    std::vector<std::uint32_t> users, higher, lower;
+    std::vector<std::int64_t> labelledRows;
+    std::vector<float> labels;
+    torch::Tensor logits;
+
+    PairTermsCase()
+    {
+        for (std::uint64_t id = 0; id < 6; ++id)
+            ds.users.intern(id);
+        for (std::uint64_t id = 0; id < 8; ++id)
+            ds.items.intern(id);
+        ds.historyLength = {1, 5, 2, 8, 3, 9};
+        ds.popularity = {0, 4, 1, 7, 2, 9, 3, 5};
+        ModelSpec ms;
+        ms.type = "mf";
+        ms.dim = 4;
+        BackboneContext ctx;
+        ctx.numUsers = 6;
+        ctx.numItems = 8;
+        model = makeBackbone(ms, ctx);
+        std::mt19937 rng(5);
+        for (std::int64_t k = 0; k < kPairs; ++k) {
+            users.push_back(static_cast<std::uint32_t>(k % 6));
+            higher.push_back(static_cast<std::uint32_t>(rng() % 8));
+            lower.push_back(static_cast<std::uint32_t>((higher.back() + 1 + rng() % 7) % 8));
+            if (k % 3 != 0) {
+                labelledRows.push_back(k);
+                labels.push_back(k % 2 == 0 ? 1.0f : 0.0f);
+            }
+        }
+        torch::manual_seed(3);
+        logits = torch::randn({2 * kPairs}) * 2.0;
+    }
+
+    static GateSpec spec(GateMode mode)
+    {
+        GateSpec spec;
+        spec.mode = mode;
+        spec.tauA = 0.55;
+        spec.tauQ = 0.6;
+        spec.tauUser = 4.0;
+        spec.tauItem = 3.0;
+        return spec;
+    }
+
+    // pairTerms() with margin 1, then the backward of 0.7 L_llm + 0.3 L_gate.
+    Outcome run(const GateSpec& spec, float bias, PairTermsForm form) const
+    {
+        Gate gate(spec);
+        {
+            torch::NoGradGuard noGrad;
+            gate->weight.copy_(torch::tensor({0.8f, -0.6f, 1.5f}));
+            gate->bias.fill_(bias);
+        }
+        const GateInputs inputs(spec, ds, seg);
+        const auto s = logits.clone().requires_grad_(true);
+        const GatePairs pairs{users, higher, lower, labelledRows, labels};
+        const auto terms =
+            pairTerms(spec, *gate, inputs, *model, pairs, s.slice(0, 0, kPairs), s.slice(0, kPairs),
+                      torch::Tensor(), torch::Tensor(), 1.0, 0.5, form);
+        Outcome out;
+        out.llm = terms.llm.item<float>();
+        auto total = terms.llm * 0.7;
+        if (terms.gate.defined()) {
+            out.gate = terms.gate.item<float>();
+            total = total + terms.gate * 0.3;
+        }
+        out.used = values(terms.aUsed);
+        total.backward();
+        out.dLogits = values(s.grad());
+        const auto grad = [](const torch::Tensor& p) {
+            return p.grad().defined() ? values(p.grad()) : std::vector<float>(p.numel(), 0.0f);
+        };
+        out.dWeight = grad(gate->weight);
+        out.dBias = grad(gate->bias);
+        return out;
+    }
+};
+
+// Equal up to the order of float additions.
+bool near(const std::vector<float>& a, const std::vector<float>& b)
+{
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+        if (std::abs(a[k] - b[k]) > 2e-6f + 2e-5f * std::abs(b[k]))
+            return false;
+    return true;
 }
 
 }  // namespace
@@ -429,87 +536,10 @@ void TestGate::losses()
 
 void TestGate::fusedPairTermsEqualComposed()
 {
-    // 6 users and 8 items whose Cold and Tail take both values (tau_u 4, tau_i 3), 60 pairs with
-    // random logits (some hinges zero), a gate away from neutral. For every mode and option the
-    // fused form shares with the composed one (all but random; the threshold rule any and all):
-    // L_llm, the reliability BCE, a as used, and the gradients of lambda L_llm + w L_gate on the
-    // logits and on the gate's weight and bias.
-    Dataset ds;
-    for (std::uint64_t id = 0; id < 6; ++id)
-        ds.users.intern(id);
-    for (std::uint64_t id = 0; id < 8; ++id)
-        ds.items.intern(id);
-    ds.historyLength = {1, 5, 2, 8, 3, 9};
-    ds.popularity = {0, 4, 1, 7, 2, 9, 3, 5};
-    const Segmentation seg;
-    ModelSpec ms;
-    ms.type = "mf";
-    ms.dim = 4;
-    BackboneContext ctx;
-    ctx.numUsers = 6;
-    ctx.numItems = 8;
-    auto model = makeBackbone(ms, ctx);
-
-    const std::int64_t np = 60;
-    std::vector<std::uint32_t> users, higher, lower;
-    std::mt19937 rng(5);
-    for (std::int64_t k = 0; k < np; ++k) {
-        users.push_back(static_cast<std::uint32_t>(k % 6));
-        higher.push_back(static_cast<std::uint32_t>(rng() % 8));
-        lower.push_back(static_cast<std::uint32_t>((higher.back() + 1 + rng() % 7) % 8));
-    }
-    torch::manual_seed(3);
-    const auto logits = torch::randn({2 * np}) * 2.0;
-    GatePairs pairs{users, higher, lower, {}, {}};
-    for (std::int64_t k = 0; k < np; ++k) {
-        if (k % 3 != 0) {
-            pairs.labelledRows.push_back(k);
-            pairs.labels.push_back(k % 2 == 0 ? 1.0f : 0.0f);
-        }
-    }
-
-    struct Outcome
-    {
-        float llm = 0, gate = -1;
-        std::vector<float> used, dLogits, dWeight, dBias;
-    };
-    const auto run = [&](const GateSpec& spec, float bias, PairTermsForm form) {
-        Gate gate(spec);
-        {
-            torch::NoGradGuard noGrad;
-            gate->weight.copy_(torch::tensor({0.8f, -0.6f, 1.5f}));
-            gate->bias.fill_(bias);
-        }
-        const GateInputs inputs(spec, ds, seg);
-        const auto s = logits.clone().requires_grad_(true);
-        const auto terms =
-            pairTerms(spec, *gate, inputs, *model, pairs, s.slice(0, 0, np), s.slice(0, np),
-                      torch::Tensor(), torch::Tensor(), 1.0, 0.5, form);
-        Outcome out;
-        out.llm = terms.llm.item<float>();
-        auto total = terms.llm * 0.7;
-        if (terms.gate.defined()) {
-            out.gate = terms.gate.item<float>();
-            total = total + terms.gate * 0.3;
-        }
-        out.used = values(terms.aUsed);
-        total.backward();
-        out.dLogits = values(s.grad());
-        out.dWeight = gate->weight.grad().defined() ? values(gate->weight.grad())
-                                                    : std::vector<float>(3, 0.0f);
-        out.dBias =
-            gate->bias.grad().defined() ? values(gate->bias.grad()) : std::vector<float>(1, 0.0f);
-        return out;
-    };
-    const auto near = [](const std::vector<float>& a, const std::vector<float>& b) {
-        if (a.size() != b.size())
-            return false;
-        for (std::size_t k = 0; k < a.size(); ++k)
-            if (std::abs(a[k] - b[k]) > 2e-6f + 2e-5f * std::abs(b[k]))
-                return false;
-        return true;
-    };
-
+    // For every mode and option the fused form shares with the composed one (all but random; the
+    // threshold rule any and all): L_llm, the reliability BCE, a as used, and the gradients of
+    // lambda L_llm + w L_gate on the logits and on the gate's weight and bias (PairTermsCase).
+    PairTermsCase pc;
     int cases = 0;
     for (const auto mode :
          {GateMode::Off, GateMode::Threshold, GateMode::Paper, GateMode::Reliability})
@@ -517,21 +547,15 @@ void TestGate::fusedPairTermsEqualComposed()
             for (const auto q : {GateUncertainty::Margin, GateUncertainty::Entropy})
                 for (const int off : {-1, 1, 2})  // every input, or Tail or q switched off
                     for (const float bias : {-0.3f, 16.0f}) {  // 16: a(u,i,j) past the clamp
-                        GateSpec spec;
-                        spec.mode = mode;
+                        GateSpec spec = PairTermsCase::spec(mode);
                         spec.hard = hard;
-                        spec.tauA = 0.55;
-                        spec.tauQ = 0.6;
-                        spec.rule = bias > 0 ? GateRule::All : GateRule::Any;
                         spec.uncertainty = q;
-                        spec.tauUser = 4.0;
-                        spec.tauItem = 3.0;
+                        spec.rule = bias > 0 ? GateRule::All : GateRule::Any;
                         spec.useTail = off != 1;
                         spec.useUncertainty = off != 2;
-                        QVERIFY(fusedPairTermsApply(spec, *model));
-                        const auto composed = run(spec, bias, PairTermsForm::Composed);
-                        const auto fused = run(spec, bias, PairTermsForm::Fused);
-                        const auto fastest = run(spec, bias, PairTermsForm::Fastest);
+                        QVERIFY(fusedPairTermsApply(spec, *pc.model));
+                        const auto composed = pc.run(spec, bias, PairTermsForm::Composed);
+                        const auto fused = pc.run(spec, bias, PairTermsForm::Fused);
                         const auto label = QStringLiteral("mode %1 hard %2 q %3 off %4 bias %5")
                                                .arg(int(mode))
                                                .arg(hard)
@@ -544,36 +568,38 @@ void TestGate::fusedPairTermsEqualComposed()
                         QVERIFY2(near(fused.dLogits, composed.dLogits), qPrintable(label));
                         QVERIFY2(near(fused.dWeight, composed.dWeight), qPrintable(label));
                         QVERIFY2(near(fused.dBias, composed.dBias), qPrintable(label));
-                        QCOMPARE(fastest.dLogits, fused.dLogits);  // Fastest takes the fused form
+                        // Fastest takes the fused form.
+                        QCOMPARE(pc.run(spec, bias, PairTermsForm::Fastest).dLogits, fused.dLogits);
                         ++cases;
                     }
     QCOMPARE(cases, 96);
 
     // The case is not trivial: some hinges are zero, some positive, the gate gets a gradient.
-    GateSpec spec;
-    spec.mode = GateMode::Paper;
-    spec.tauUser = 4.0;
-    spec.tauItem = 3.0;
-    const auto paper = run(spec, -0.3f, PairTermsForm::Fused);
-    int zero = 0;
-    for (std::int64_t k = 0; k < np; ++k)
-        zero += paper.dLogits[static_cast<std::size_t>(k)] == 0.0f;
-    QVERIFY(zero > 5 && zero < np - 5);
+    auto spec = PairTermsCase::spec(GateMode::Paper);
+    const auto paper = pc.run(spec, -0.3f, PairTermsForm::Fused);
+    const auto zero =
+        std::count(paper.dLogits.begin(), paper.dLogits.begin() + PairTermsCase::kPairs, 0.0f);
+    QVERIFY(zero > 5 && zero < PairTermsCase::kPairs - 5);
     QVERIFY(paper.dWeight[0] != 0.0f && paper.dBias[0] != 0.0f);
 
     // The random gate and q from dropout passes stay composed: they draw.
     spec.mode = GateMode::Random;
-    QVERIFY(!fusedPairTermsApply(spec, *model));
+    QVERIFY(!fusedPairTermsApply(spec, *pc.model));
     bool refused = false;
     try {
-        run(spec, 0.0f, PairTermsForm::Fused);
+        pc.run(spec, 0.0f, PairTermsForm::Fused);
     } catch (const std::invalid_argument&) {
         refused = true;
     }
     QVERIFY(refused);
     spec.mode = GateMode::Reliability;
     spec.uncertainty = GateUncertainty::Dropout;
+    ModelSpec ms;
+    ms.type = "mf";
     ms.dropout = 0.2;
+    BackboneContext ctx;
+    ctx.numUsers = 6;
+    ctx.numItems = 8;
     QVERIFY(!fusedPairTermsApply(spec, *makeBackbone(ms, ctx)));
 }
 
