@@ -88,13 +88,7 @@ struct PairTermsCase
             ds.items.intern(id);
         ds.historyLength = {1, 5, 2, 8, 3, 9};
         ds.popularity = {0, 4, 1, 7, 2, 9, 3, 5};
-        ModelSpec ms;
-        ms.type = "mf";
-        ms.dim = 4;
-        BackboneContext ctx;
-        ctx.numUsers = 6;
-        ctx.numItems = 8;
-        model = makeBackbone(ms, ctx);
+        model = mf(0.1);
         std::mt19937 rng(5);
         for (std::int64_t k = 0; k < kPairs; ++k) {
             users.push_back(static_cast<std::uint32_t>(k % 6));
@@ -107,6 +101,19 @@ struct PairTermsCase
         }
         torch::manual_seed(3);
         logits = torch::randn({2 * kPairs}) * 2.0;
+    }
+
+    // An MF backbone over the case's users and items with this dropout.
+    static std::shared_ptr<BackboneImpl> mf(double dropout)
+    {
+        ModelSpec ms;
+        ms.type = "mf";
+        ms.dim = 4;
+        ms.dropout = dropout;
+        BackboneContext ctx;
+        ctx.numUsers = 6;
+        ctx.numItems = 8;
+        return makeBackbone(ms, ctx);
     }
 
     static GateSpec spec(GateMode mode)
@@ -594,13 +601,8 @@ void TestGate::fusedPairTermsEqualComposed()
     QVERIFY(refused);
     spec.mode = GateMode::Reliability;
     spec.uncertainty = GateUncertainty::Dropout;
-    ModelSpec ms;
-    ms.type = "mf";
-    ms.dropout = 0.2;
-    BackboneContext ctx;
-    ctx.numUsers = 6;
-    ctx.numItems = 8;
-    QVERIFY(!fusedPairTermsApply(spec, *makeBackbone(ms, ctx)));
+    QVERIFY(!fusedPairTermsApply(spec, *PairTermsCase::mf(0.2)));
+    QVERIFY(fusedPairTermsApply(spec, *PairTermsCase::mf(0.0)));  // no dropout: q is the entropy
 }
 
 void TestGate::inspectorHingeEqualsTraining()
