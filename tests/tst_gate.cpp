@@ -70,6 +70,7 @@ struct PairTermsCase
     {
         float llm = 0, gate = -1;
         std::vector<float> used, dLogits, dWeight, dBias;
+        bool gateGradient = false;  // whether the gate's weight got a gradient at all
     };
 
     Dataset ds;
@@ -127,8 +128,9 @@ struct PairTermsCase
         return spec;
     }
 
-    // pairTerms() with margin 1, then the backward of 0.7 L_llm + 0.3 L_gate.
-    Outcome run(const GateSpec& spec, float bias, PairTermsForm form) const
+    // pairTerms() with margin 1 (and no labelled pair unless withLabels), then the backward of
+    // 0.7 L_llm + 0.3 L_gate.
+    Outcome run(const GateSpec& spec, float bias, PairTermsForm form, bool withLabels = true) const
     {
         Gate gate(spec);
         {
@@ -138,7 +140,9 @@ struct PairTermsCase
         }
         const GateInputs inputs(spec, ds, seg);
         const auto s = logits.clone().requires_grad_(true);
-        const GatePairs pairs{users, higher, lower, labelledRows, labels};
+        const GatePairs pairs{users, higher, lower,
+                              withLabels ? labelledRows : std::vector<std::int64_t>{},
+                              withLabels ? labels : std::vector<float>{}};
         const auto terms =
             pairTerms(spec, *gate, inputs, *model, pairs, s.slice(0, 0, kPairs), s.slice(0, kPairs),
                       torch::Tensor(), torch::Tensor(), 1.0, 0.5, form);
@@ -155,6 +159,7 @@ struct PairTermsCase
         const auto grad = [](const torch::Tensor& p) {
             return p.grad().defined() ? values(p.grad()) : std::vector<float>(p.numel(), 0.0f);
         };
+        out.gateGradient = gate->weight.grad().defined();
         out.dWeight = grad(gate->weight);
         out.dBias = grad(gate->bias);
         return out;
@@ -544,42 +549,51 @@ void TestGate::losses()
 void TestGate::fusedPairTermsEqualComposed()
 {
     // For every mode and option the fused form shares with the composed one (all but random; the
-    // threshold rule any and all): L_llm, the reliability BCE, a as used, and the gradients of
-    // lambda L_llm + w L_gate on the logits and on the gate's weight and bias (PairTermsCase).
+    // threshold rule any and all), with and without labelled pairs: L_llm, the reliability BCE, a
+    // as used, and the gradients of lambda L_llm + w L_gate on the logits and on the gate's weight
+    // and bias, including whether the gate gets one at all (PairTermsCase).
     PairTermsCase pc;
     int cases = 0;
     for (const auto mode :
          {GateMode::Off, GateMode::Threshold, GateMode::Paper, GateMode::Reliability})
         for (const bool hard : {false, true})
             for (const auto q : {GateUncertainty::Margin, GateUncertainty::Entropy})
-                for (const int off : {-1, 1, 2})  // every input, or Tail or q switched off
-                    for (const float bias : {-0.3f, 16.0f}) {  // 16: a(u,i,j) past the clamp
-                        GateSpec spec = PairTermsCase::spec(mode);
-                        spec.hard = hard;
-                        spec.uncertainty = q;
-                        spec.rule = bias > 0 ? GateRule::All : GateRule::Any;
-                        spec.useTail = off != 1;
-                        spec.useUncertainty = off != 2;
-                        QVERIFY(fusedPairTermsApply(spec, *pc.model));
-                        const auto composed = pc.run(spec, bias, PairTermsForm::Composed);
-                        const auto fused = pc.run(spec, bias, PairTermsForm::Fused);
-                        const auto label = QStringLiteral("mode %1 hard %2 q %3 off %4 bias %5")
-                                               .arg(int(mode))
-                                               .arg(hard)
-                                               .arg(int(q))
-                                               .arg(off)
-                                               .arg(double(bias));
-                        QVERIFY2(near({fused.llm, fused.gate}, {composed.llm, composed.gate}),
-                                 qPrintable(label));
-                        QVERIFY2(near(fused.used, composed.used), qPrintable(label));
-                        QVERIFY2(near(fused.dLogits, composed.dLogits), qPrintable(label));
-                        QVERIFY2(near(fused.dWeight, composed.dWeight), qPrintable(label));
-                        QVERIFY2(near(fused.dBias, composed.dBias), qPrintable(label));
-                        // Fastest takes the fused form.
-                        QCOMPARE(pc.run(spec, bias, PairTermsForm::Fastest).dLogits, fused.dLogits);
-                        ++cases;
-                    }
-    QCOMPARE(cases, 96);
+                for (const int off : {-1, 0, 1, 2})          // every input, or Cold, Tail or q off
+                    for (const float bias : {-0.3f, 16.0f})  // 16: a(u,i,j) past the clamp
+                        for (const bool withLabels : {true, false}) {
+                            GateSpec spec = PairTermsCase::spec(mode);
+                            spec.hard = hard;
+                            spec.uncertainty = q;
+                            spec.rule = bias > 0 ? GateRule::All : GateRule::Any;
+                            spec.useCold = off != 0;
+                            spec.useTail = off != 1;
+                            spec.useUncertainty = off != 2;
+                            QVERIFY(fusedPairTermsApply(spec, *pc.model));
+                            const auto composed =
+                                pc.run(spec, bias, PairTermsForm::Composed, withLabels);
+                            const auto fused = pc.run(spec, bias, PairTermsForm::Fused, withLabels);
+                            const auto label =
+                                QStringLiteral("mode %1 hard %2 q %3 off %4 bias %5 labels %6")
+                                    .arg(int(mode))
+                                    .arg(hard)
+                                    .arg(int(q))
+                                    .arg(off)
+                                    .arg(double(bias))
+                                    .arg(withLabels);
+                            QVERIFY2(near({fused.llm, fused.gate}, {composed.llm, composed.gate}),
+                                     qPrintable(label));
+                            QVERIFY2(near(fused.used, composed.used), qPrintable(label));
+                            QVERIFY2(near(fused.dLogits, composed.dLogits), qPrintable(label));
+                            QVERIFY2(near(fused.dWeight, composed.dWeight), qPrintable(label));
+                            QVERIFY2(near(fused.dBias, composed.dBias), qPrintable(label));
+                            QVERIFY2(fused.gateGradient == composed.gateGradient,
+                                     qPrintable(label));
+                            // Fastest takes the fused form.
+                            QCOMPARE(pc.run(spec, bias, PairTermsForm::Fastest, withLabels).dLogits,
+                                     fused.dLogits);
+                            ++cases;
+                        }
+    QCOMPARE(cases, 256);
 
     // The case is not trivial: some hinges are zero, some positive, the gate gets a gradient.
     auto spec = PairTermsCase::spec(GateMode::Paper);

@@ -374,7 +374,10 @@ struct FusedPairTerms : public torch::autograd::Function<FusedPairTerms>
                 dA[static_cast<std::size_t>(np + k)] += 0.5f * dPair;
             }
         }
-        if (!learns)
+        // No gradient at all (undefined, as the composed path leaves it) where the gate is not in
+        // the loss: a gate that does not learn, or the reliability gate without a labelled pair.
+        // A defined zero would make Adam step (and count the step) where it did not before.
+        if (!learns || (!paper && labelled == 0))
             return {dHigher,         dLower,          torch::Tensor(),
                     torch::Tensor(), torch::Tensor(), torch::Tensor()};
         // a = sigmoid(z . w + b).
@@ -432,18 +435,25 @@ PairTerms pairTerms(const GateSpec& spec, GateImpl& net, const GateInputs& input
                     const torch::Tensor& sideItems, double margin, double randomRate,
                     PairTermsForm form)
 {
-    const bool fused = form == PairTermsForm::Fused ||
-                       (form == PairTermsForm::Fastest && fusedPairTermsApply(spec, model));
+    const auto np = static_cast<std::size_t>(sHigher.dim() == 1 ? sHigher.size(0) : -1);
+    if (sLower.sizes() != sHigher.sizes() || np != pairs.users.size() ||
+        np != pairs.higher.size() || np != pairs.lower.size() ||
+        pairs.labels.size() != pairs.labelledRows.size())
+        throw std::invalid_argument("pairTerms: logits, pairs and labels do not match");
+    // The loops read float CPU tensors; anything else is composed.
+    const auto plain = [](const torch::Tensor& t) {
+        return t.scalar_type() == torch::kFloat && t.device().is_cpu();
+    };
+    const bool loops = plain(sHigher) && plain(sLower) && plain(net.weight) && plain(net.bias);
+    const bool fused = form == PairTermsForm::Fused || (form == PairTermsForm::Fastest && loops &&
+                                                        fusedPairTermsApply(spec, model));
     if (!fused)
         return composedPairTerms(spec, net, inputs, model, pairs, sHigher, sLower, sideUsers,
                                  sideItems, margin, randomRate);
-    if (!fusedPairTermsApply(spec, model))
+    if (!fusedPairTermsApply(spec, model) || !loops)
         throw std::invalid_argument(
-            "pairTerms: the fused form needs a gate that does not draw "
-            "and q from the probability");
-    if (sHigher.scalar_type() != torch::kFloat || sLower.sizes() != sHigher.sizes() ||
-        static_cast<std::size_t>(sHigher.size(0)) != pairs.users.size())
-        throw std::invalid_argument("pairTerms: logits do not match the pairs");
+            "pairTerms: the fused form needs a gate that does not draw, "
+            "q from the probability and float CPU tensors");
     const FusedPairSetup setup{&spec, &inputs, &pairs, static_cast<float>(margin)};
     const auto out =
         FusedPairTerms::apply(sHigher, sLower, net.weight, net.bias, net.inputMask(), setup);

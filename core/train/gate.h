@@ -162,7 +162,10 @@ bool fusedPairTermsApply(const GateSpec& spec, const BackboneImpl& model);
 // The fused form is the same formulas as one autograd function, forward and backward as plain
 // loops over the pairs; composed, they were about 30 small tensor operations each way a batch,
 // most of what the gate costs a step. Both give the same values and gradients up to the order
-// of float additions (tst_gate compares them in every mode they share).
+// of float additions (tst_gate compares them in every mode they share), so a value within an ulp
+// of tau_a or tau_q may switch the other way. The gate's parameters get no gradient (undefined)
+// where it is not in the loss, in both forms. Throws std::invalid_argument when the logits, pairs
+// and labels differ in size, or when Fused is asked for where it does not apply.
 PairTerms pairTerms(const GateSpec& spec, GateImpl& net, const GateInputs& inputs,
                     BackboneImpl& model, const GatePairs& pairs, const torch::Tensor& sHigher,
                     const torch::Tensor& sLower, const torch::Tensor& sideUsers,
