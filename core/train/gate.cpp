@@ -11,6 +11,9 @@
 namespace sllmr {
 namespace {
 
+// The reliability BCE keeps a(u,i,j) within [kBceClamp, 1 - kBceClamp], in both forms.
+constexpr double kBceClamp = 1e-6;
+
 torch::Tensor floatTensor(const std::vector<float>& v)
 {
     return torch::from_blob(const_cast<float*>(v.data()), {static_cast<std::int64_t>(v.size())},
@@ -188,7 +191,7 @@ torch::Tensor reliabilityLoss(const torch::Tensor& aPair, const std::vector<std:
     if (rows.empty())
         return {};
     const auto idx = torch::tensor(rows, torch::kLong);
-    return torch::binary_cross_entropy(aPair.index_select(0, idx).clamp(1e-6, 1.0 - 1e-6),
+    return torch::binary_cross_entropy(aPair.index_select(0, idx).clamp(kBceClamp, 1.0 - kBceClamp),
                                        floatTensor(labels));
 }
 
@@ -209,6 +212,14 @@ float uncertaintyOf(float p, GateUncertainty variant)
         return 2.0f * (1.0f - std::max(p, 1.0f - p));
     const float q = std::clamp(p, 1e-7f, static_cast<float>(1.0 - 1e-7));
     return -(q * std::log2(q) + (1.0f - q) * std::log2(1.0f - q));
+}
+
+// The weight on a pair's hinge: 1[a(u,i,j) > tau_a] with the hard switch, else a(u,i,j).
+float hingeWeight(float aPair, bool hard, float tauA)
+{
+    if (!hard)
+        return aPair;
+    return aPair > tauA ? 1.0f : 0.0f;
 }
 
 struct FusedPairSetup
@@ -285,7 +296,7 @@ struct FusedPairTerms : public torch::autograd::Function<FusedPairTerms>
         double llm = 0;
         for (std::int64_t k = 0; k < np; ++k) {
             pp[k] = (ap[k] + ap[np + k]) * 0.5f;
-            const float weightK = hard ? (pp[k] > tauA ? 1.0f : 0.0f) : pp[k];
+            const float weightK = hingeWeight(pp[k], hard, tauA);
             hp[k] = std::max(0.0f, setup.margin - (sh[k] - sl[k]));
             llm += static_cast<double>(weightK * hp[k]);
         }
@@ -296,8 +307,9 @@ struct FusedPairTerms : public torch::autograd::Function<FusedPairTerms>
         double gate = 0;
         if (reliability) {
             for (std::int64_t r = 0; r < labelled; ++r) {
-                const auto x = std::clamp(pp[pairs.labelledRows[static_cast<std::size_t>(r)]],
-                                          1e-6f, static_cast<float>(1.0 - 1e-6));
+                const auto x =
+                    std::clamp(pp[pairs.labelledRows[static_cast<std::size_t>(r)]],
+                               static_cast<float>(kBceClamp), static_cast<float>(1.0 - kBceClamp));
                 const float y = pairs.labels[static_cast<std::size_t>(r)];
                 gate -= static_cast<double>(y * std::max(std::log(x), -100.0f) +
                                             (1.0f - y) * std::max(std::log(1.0f - x), -100.0f));
@@ -347,7 +359,7 @@ struct FusedPairTerms : public torch::autograd::Function<FusedPairTerms>
         std::vector<float> dA(static_cast<std::size_t>(2 * np), 0.0f);
         const float scale = gLlm / static_cast<float>(np);
         for (std::int64_t k = 0; k < np; ++k) {
-            const float weightK = hard ? (aPair[k] > tauA ? 1.0f : 0.0f) : aPair[k];
+            const float weightK = hingeWeight(aPair[k], hard, tauA);
             const float dHinge = scale * weightK;
             dh[k] = hinge[k] > 0 ? -dHinge : 0.0f;
             dl[k] = hinge[k] > 0 ? dHinge : 0.0f;
@@ -363,11 +375,12 @@ struct FusedPairTerms : public torch::autograd::Function<FusedPairTerms>
             const auto* rows = rowsT.data_ptr<std::int64_t>();
             const auto* labels = labelsT.data_ptr<float>();
             const float gateScale = gGate / static_cast<float>(labelled);
-            const float top = static_cast<float>(1.0 - 1e-6);
+            const auto bottom = static_cast<float>(kBceClamp);
+            const auto top = static_cast<float>(1.0 - kBceClamp);
             for (std::int64_t r = 0; r < labelled; ++r) {
                 const auto k = rows[r];
                 const float p = aPair[k];
-                if (p < 1e-6f || p > top)
+                if (p < bottom || p > top)
                     continue;
                 const float dPair = gateScale * (p - labels[r]) / std::max((1.0f - p) * p, 1e-12f);
                 dA[static_cast<std::size_t>(k)] += 0.5f * dPair;
