@@ -8,6 +8,7 @@
 #include "model/backbone.h"
 #include "model/din.h"
 #include "model/layers.h"
+#include "model/xdeepfm.h"
 
 #include <QtTest>
 
@@ -251,6 +252,7 @@ private Q_SLOTS:
     void deepfmUserBlockMatchesConcatenatedInput();
     void dinSplitLauMatchesConcatenatedInput();
     void dcnv1ClosedFormMatchesLayers();
+    void cinLayerMatchesComposed();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -958,6 +960,72 @@ void TestModels::dcnv1ClosedFormMatchesLayers()
             qWarning("with %d cross layers", layers);
             return;
         }
+    }
+}
+
+// The blocked CIN layer against the composed products and addmm: values and the gradients of x,
+// x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
+// first layer) or two, and with only some inputs asking for a gradient.
+void TestModels::cinLayerMatchesComposed()
+{
+    struct Case
+    {
+        std::int64_t rows, h, m;
+        bool shared;       // x is x0 (the first layer)
+        bool onlyWeights;  // only weight and bias ask for a gradient
+    };
+    const std::vector<Case> cases = {{5, 3, 3, true, false},
+                                     {3000, 32, 3, false, false},
+                                     {20000, 3, 3, true, false},
+                                     {1366, 32, 2, false, false},
+                                     {2731, 32, 3, false, true}};
+    torch::manual_seed(7);
+    for (const auto& c : cases) {
+        const auto base = torch::randn({c.rows, c.m});
+        const auto xValue = c.shared ? base : torch::randn({c.rows, c.h});
+        const auto weightValue = torch::randn({5, c.h * c.m}) * 0.3;
+        const auto biasValue = torch::randn({5});
+        const auto upstream = torch::randn({c.rows, 5});
+        const auto run = [&](bool blocked) {
+            auto x0 = base.clone().requires_grad_(!c.onlyWeights);
+            auto x = c.shared ? x0 : xValue.clone().requires_grad_(!c.onlyWeights);
+            auto weight = weightValue.clone().requires_grad_(true);
+            auto bias = biasValue.clone().requires_grad_(true);
+            torch::Tensor out;
+            if (blocked) {
+                out = model_detail::cinLayer(x, x0, weight, bias);
+            } else {
+                const auto z = (x.unsqueeze(2) * x0.unsqueeze(1)).reshape({c.rows, c.h * c.m});
+                out = torch::addmm(bias, z, weight.t());
+            }
+            (out * upstream).sum().backward();
+            return std::vector<torch::Tensor>{out.detach(), x0.grad(),
+                                              c.shared ? torch::Tensor() : x.grad(), weight.grad(),
+                                              bias.grad()};
+        };
+        const auto blocked = run(true);
+        const auto composed = run(false);
+        const char* names[] = {"output", "x0 gradient", "x gradient", "weight gradient",
+                               "bias gradient"};
+        for (std::size_t k = 0; k < blocked.size(); ++k) {
+            QCOMPARE(blocked[k].defined(), composed[k].defined());
+            if (!blocked[k].defined())
+                continue;
+            const double scale = 1.0 + composed[k].abs().max().item<double>();
+            const double diff = (blocked[k] - composed[k]).abs().max().item<double>();
+            if (diff > 1e-5 * scale)
+                QFAIL(qPrintable(QString("%1 differs by %2 (rows %3, H %4, m %5)")
+                                     .arg(names[k])
+                                     .arg(diff)
+                                     .arg(c.rows)
+                                     .arg(c.h)
+                                     .arg(c.m)));
+        }
+        // The same inputs give the same bits.
+        const auto again = run(true);
+        for (std::size_t k = 0; k < blocked.size(); ++k)
+            if (blocked[k].defined())
+                QVERIFY(torch::equal(blocked[k], again[k]));
     }
 }
 

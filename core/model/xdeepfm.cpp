@@ -1,8 +1,144 @@
 #include "model/xdeepfm.h"
 
+#include <algorithm>
 #include <string>
 
 namespace sllmr {
+namespace model_detail {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Rows per block: the block's products (rows x H m floats) stay within about 512 KiB.
+std::int64_t cinBlockRows(std::int64_t width)
+{
+    return std::clamp<std::int64_t>(131072 / std::max<std::int64_t>(width, 1), 256, 8192);
+}
+
+// z[r, h m + j] = x[n0 + r, h] x0[n0 + r, j] for the rows of one block.
+void cinProducts(const float* x, const float* x0, std::int64_t n0, std::int64_t rows,
+                 std::int64_t h, std::int64_t m, float* z)
+{
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float* xr = x + (n0 + r) * h;
+        const float* x0r = x0 + (n0 + r) * m;
+        float* zr = z + r * h * m;
+        for (std::int64_t a = 0; a < h; ++a)
+            for (std::int64_t j = 0; j < m; ++j)
+                zr[a * m + j] = xr[a] * x0r[j];
+    }
+}
+
+struct CinLayerFunction : public torch::autograd::Function<CinLayerFunction>
+{
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn,
+                                 const torch::Tensor& x0In, const torch::Tensor& weight,
+                                 const torch::Tensor& bias)
+    {
+        const auto x = xIn.contiguous();
+        const auto x0 = x0In.contiguous();
+        const auto n = x.size(0), h = x.size(1), m = x0.size(1);
+        const auto wt = weight.t();  // [H m, K]
+        auto out = torch::empty({n, weight.size(0)}, x.options());
+        const auto block = cinBlockRows(h * m);
+        auto z = torch::empty({std::min(block, n), h * m}, x.options());
+        for (std::int64_t n0 = 0; n0 < n; n0 += block) {
+            const auto rows = std::min(block, n - n0);
+            const auto zb = z.narrow(0, 0, rows);
+            cinProducts(x.data_ptr<float>(), x0.data_ptr<float>(), n0, rows, h, m,
+                        zb.data_ptr<float>());
+            auto ob = out.narrow(0, n0, rows);
+            torch::addmm_out(ob, bias, zb, wt);
+        }
+        ctx->save_for_backward({x, x0, weight});
+        return out;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const auto& x = saved[0];
+        const auto& x0 = saved[1];
+        const auto& weight = saved[2];
+        const auto g = grads[0].contiguous();
+        const auto n = x.size(0), h = x.size(1), m = x0.size(1);
+        const bool wantX = ctx->needs_input_grad(0), wantX0 = ctx->needs_input_grad(1);
+        const bool wantW = ctx->needs_input_grad(2);
+        torch::Tensor gx, gx0, gw, gb;
+        if (wantX)
+            gx = torch::empty({n, h}, x.options());
+        if (wantX0)
+            gx0 = torch::empty({n, m}, x.options());
+        if (wantW)
+            gw = torch::zeros_like(weight);
+        if (ctx->needs_input_grad(3))
+            gb = g.sum(0);
+        const auto block = cinBlockRows(h * m);
+        const auto buffer = std::min(block, n);
+        auto z = wantW ? torch::empty({buffer, h * m}, x.options()) : torch::Tensor();
+        auto gz = (wantX || wantX0) ? torch::empty({buffer, h * m}, x.options()) : torch::Tensor();
+        const float* xp = x.data_ptr<float>();
+        const float* x0p = x0.data_ptr<float>();
+        for (std::int64_t n0 = 0; n0 < n; n0 += block) {
+            const auto rows = std::min(block, n - n0);
+            const auto gb0 = g.narrow(0, n0, rows);
+            if (wantW) {
+                const auto zb = z.narrow(0, 0, rows);
+                cinProducts(xp, x0p, n0, rows, h, m, zb.data_ptr<float>());
+                gw.addmm_(gb0.t(), zb);
+            }
+            if (!wantX && !wantX0)
+                continue;
+            auto gzb = gz.narrow(0, 0, rows);
+            torch::mm_out(gzb, gb0, weight);  // d out / d z: [rows, H m]
+            const float* gzp = gzb.data_ptr<float>();
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const float* gzr = gzp + r * h * m;
+                const float* xr = xp + (n0 + r) * h;
+                const float* x0r = x0p + (n0 + r) * m;
+                if (wantX) {
+                    float* gxr = gx.data_ptr<float>() + (n0 + r) * h;
+                    for (std::int64_t a = 0; a < h; ++a) {
+                        float s = 0.0f;
+                        for (std::int64_t j = 0; j < m; ++j)
+                            s += gzr[a * m + j] * x0r[j];
+                        gxr[a] = s;
+                    }
+                }
+                if (wantX0) {
+                    float* gx0r = gx0.data_ptr<float>() + (n0 + r) * m;
+                    for (std::int64_t j = 0; j < m; ++j)
+                        gx0r[j] = 0.0f;
+                    for (std::int64_t a = 0; a < h; ++a)
+                        for (std::int64_t j = 0; j < m; ++j)
+                            gx0r[j] += gzr[a * m + j] * xr[a];
+                }
+            }
+        }
+        return {gx, gx0, gw, gb};
+    }
+};
+
+}  // namespace
+
+torch::Tensor cinLayer(const torch::Tensor& x, const torch::Tensor& x0, const torch::Tensor& weight,
+                       const torch::Tensor& bias)
+{
+    const auto isFloatCpu = [](const torch::Tensor& t) {
+        return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat;
+    };
+    const bool loops = isFloatCpu(x) && isFloatCpu(x0) && isFloatCpu(weight) && isFloatCpu(bias) &&
+                       x.dim() == 2 && x0.dim() == 2 && x.size(0) == x0.size(0) &&
+                       weight.dim() == 2 && weight.size(1) == x.size(1) * x0.size(1);
+    if (!loops) {
+        const auto z = (x.unsqueeze(2) * x0.unsqueeze(1)).reshape({x.size(0), -1});
+        return bias.defined() ? torch::addmm(bias, z, weight.t()) : torch::mm(z, weight.t());
+    }
+    return CinLayerFunction::apply(x, x0, weight, bias);
+}
+
+}  // namespace model_detail
 
 using namespace model_detail;
 
@@ -30,14 +166,14 @@ torch::Tensor XDeepFMImpl::cin(const torch::Tensor& x0)
     const auto b = x0.size(0);
     const auto m = x0.size(1);
     const auto d = x0.size(2);
-    // Channels last: [B, d, H] so that each layer is one Linear over the H_{k-1} m pair axis.
-    const auto base = x0.transpose(1, 2).unsqueeze(2);  // [B, d, 1, m]
-    auto x = x0.transpose(1, 2);                        // [B, d, m]
+    // Channels last: a row per (example, coordinate), so that each layer is one map over the
+    // H_{k-1} m pair axis (cinLayer).
+    const auto base = x0.transpose(1, 2).reshape({b * d, m});  // [B d, m]
+    auto x = base;                                             // [B d, H_{k-1}]
     std::vector<torch::Tensor> pooled;
     for (auto& layer : m_cin) {
-        const auto z = (x.unsqueeze(3) * base).reshape({b * d, x.size(2) * m});
-        x = applyLinear(layer, z).view({b, d, -1});
-        pooled.push_back(x.sum(1));
+        x = cinLayer(x, base, layer->weight, layer->bias);
+        pooled.push_back(x.view({b, d, -1}).sum(1));
     }
     return applyLinear(m_cinOut, torch::cat(pooled, 1)).squeeze(1);
 }
