@@ -481,7 +481,8 @@ void TestModels::scoreAllAcrossBlocks()
     spec.hidden = {4096};
     spec.crossLayers = 1;
     const std::int64_t numUsers = 5;
-    const std::int64_t numItems = 10000;  // > 2^25 / 4096 rows per block
+    const std::int64_t numItems = 10000;
+    QVERIFY(numItems > model_detail::kMaxScoreFloats / 4096);  // rows per block at width 4096
     const auto info = makeItemInfo(numItems, true);
     torch::manual_seed(3);
     auto model = build(spec, numUsers, numItems, &info);
