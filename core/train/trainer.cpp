@@ -768,16 +768,18 @@ std::map<std::string, double> Trainer::validationAuc()
     m_model->eval();
     std::vector<double> auc(m_valUsers.size(), 0.0);
     if (m_valNegatives > 0) {
-        // The positive and its sampled negatives of a chunk of users per forward pass: one pass
-        // over every validation row held users x (1 + negatives) x dim floats several times over
-        // (2.7 GB on Amazon Sports with 35,598 users and 99 negatives).
+        // The positive and its sampled negatives of a few users per forward pass, about
+        // kRowsPerScorePass rows (at least one user): one pass over every validation row held
+        // users x (1 + negatives) x dim floats several times over (2.7 GB on Amazon Sports with
+        // 35,598 users and 99 negatives).
         const auto per = static_cast<std::size_t>(1 + m_valNegatives);
         const auto score = m_model->rowScorer();
-        constexpr std::size_t kUsersPerPass = 256;
+        const std::size_t usersPerPass =
+            std::max<std::size_t>(1, BackboneImpl::kRowsPerScorePass / per);
         std::vector<std::uint32_t> users;
         std::vector<std::uint32_t> items;
-        for (std::size_t v0 = 0; v0 < m_valUsers.size(); v0 += kUsersPerPass) {
-            const auto v1 = std::min(m_valUsers.size(), v0 + kUsersPerPass);
+        for (std::size_t v0 = 0; v0 < m_valUsers.size(); v0 += usersPerPass) {
+            const auto v1 = std::min(m_valUsers.size(), v0 + usersPerPass);
             users.clear();
             for (std::size_t v = v0; v < v1; ++v)
                 users.insert(users.end(), per, m_valUsers[v]);
