@@ -1,7 +1,7 @@
 #pragma once
 // xDeepFM's CIN layer (model/xdeepfm.h) as one autograd function with hand-written loops. It has a
-// file of its own so that only these loops are compiled at -O3 (core/CMakeLists.txt), as
-// keep_mask.cpp and train/adam_row.cpp are.
+// file of its own so that only these loops are compiled at -O3 (core/CMakeLists.txt), like
+// keep_mask.cpp and train/adam_row.cpp.
 #include <torch/torch.h>
 
 namespace sllmr {
