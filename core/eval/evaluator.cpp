@@ -125,7 +125,7 @@ std::vector<float> scoreRows(const BackboneImpl::RowScorer& score,
                              const std::vector<std::int64_t>& users,
                              const std::vector<std::int64_t>& items)
 {
-    constexpr std::size_t kRowsPerPass = BackboneImpl::kRowsPerScorePass;
+    constexpr auto kRowsPerPass = BackboneImpl::kRowsPerScorePass;
     std::vector<float> out(users.size());
     for (std::size_t r0 = 0; r0 < users.size(); r0 += kRowsPerPass) {
         const auto n = static_cast<std::int64_t>(std::min(kRowsPerPass, users.size() - r0));

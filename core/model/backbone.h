@@ -52,7 +52,7 @@ public:
     // The rows the evaluator and the per-epoch validation hand a RowScorer at a time: few enough
     // that a pass's activations stay in the processor's caches from layer to layer. Passes of
     // 25,600 rows (20 MB per activation for DCNv2) made sampled test evaluation 1.3-2.2x slower
-    // (bench/README.md, "Sampled evaluation in cache-sized passes").
+    // (bench/README.md, "Evaluation in cache-sized blocks").
     static constexpr std::size_t kRowsPerScorePass = 1024;
 
     // Parameters that receive sparse gradients (embedding tables) and the rest, for the

@@ -167,5 +167,4 @@ torch::Tensor cinLayer(const torch::Tensor& x, const torch::Tensor& x0, const to
 }
 
 }  // namespace model_detail
-
 }  // namespace sllmr

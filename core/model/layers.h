@@ -26,7 +26,7 @@ constexpr std::int64_t kMaxScoreRows = std::int64_t{1} << 20;
 // (4 MiB: 4,096 rows at DeepFM's width of 256, fewer for wider backbones, about 170 for
 // xDeepFM's CIN), so that a block's activations stay in the processor's caches from one layer to
 // the next. With blocks of 128 MiB every layer was a round trip to memory, and full
-// rankings took up to twice as long (bench/README.md, "Full ranking in cache-sized blocks").
+// rankings took up to twice as long (bench/README.md, "Evaluation in cache-sized blocks").
 constexpr std::int64_t kMaxScoreFloats = std::int64_t{1} << 20;
 
 // Rows per block for a network whose widest activation has `width` floats per row.
