@@ -25,3 +25,37 @@ void adamRow(float* __restrict param, float* __restrict exp, float* __restrict e
 }
 
 }  // namespace sllmr
+
+namespace sllmr {
+
+bool adamTensorAvailable()
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+__attribute__((target("avx2,fma"))) void adamTensor(float* __restrict param, float* __restrict exp,
+                                                    float* __restrict expSq,
+                                                    const float* __restrict grad, std::int64_t n,
+                                                    std::int64_t t, double lr, double beta1,
+                                                    double beta2, double eps)
+{
+    const double correction1 = 1 - std::pow(beta1, static_cast<double>(t));
+    const double correction2 = 1 - std::pow(beta2, static_cast<double>(t));
+    const auto keep1 = static_cast<float>(beta1);
+    const auto take1 = static_cast<float>(1 - beta1);
+    const auto keep2 = static_cast<float>(beta2);
+    const auto take2 = static_cast<float>(1 - beta2);
+    const auto root2 = static_cast<float>(std::sqrt(correction2));
+    const auto epsilon = static_cast<float>(eps);
+    const auto step = static_cast<float>(-(lr / correction1));
+    for (std::int64_t j = 0; j < n; ++j) {
+        const float g = grad ? grad[j] : 0.0f;
+        const float m = std::fma(g, take1, exp[j] * keep1);
+        const float v = std::fma(take2 * g, g, expSq[j] * keep2);
+        exp[j] = m;
+        expSq[j] = v;
+        param[j] = param[j] + (step * m) / (std::sqrt(v) / root2 + epsilon);
+    }
+}
+
+}  // namespace sllmr

@@ -244,10 +244,8 @@ Trainer::Trainer(const RunConfig& config, const Dataset& dataset, const Segmenta
     m_sparse = std::make_unique<LazyAdam>(m_model->sparseParameters(), config.train.learningRate);
     auto dense = m_model->denseParameters();
     if (!dense.empty())
-        m_dense = std::make_unique<torch::optim::Adam>(
-            dense, torch::optim::AdamOptions(config.train.learningRate));
-    m_gateOptimizer = std::make_unique<torch::optim::Adam>(
-        m_gate->parameters(), torch::optim::AdamOptions(config.gate.learningRate));
+        m_dense = std::make_unique<DenseAdam>(dense, config.train.learningRate);
+    m_gateOptimizer = std::make_unique<DenseAdam>(m_gate->parameters(), config.gate.learningRate);
     m_parameters = m_model->parameters();
     for (const auto& p : m_gate->parameters())
         m_parameters.push_back(p);
@@ -572,8 +570,8 @@ void Trainer::zeroGradients()
 {
     m_sparse->zeroGrad();
     if (m_dense)
-        m_dense->zero_grad();
-    m_gateOptimizer->zero_grad();
+        m_dense->zeroGrad();
+    m_gateOptimizer->zeroGrad();
 }
 
 void Trainer::stepOptimizers()
@@ -904,11 +902,11 @@ void Trainer::saveCheckpoint(const std::string& path) const
         archive.write("lazy." + std::to_string(k), lazy[k]);
     if (m_dense) {
         torch::serialize::OutputArchive dense;
-        m_dense->save(dense);
+        m_dense->optimizer().save(dense);
         archive.write("dense", dense);
     }
     torch::serialize::OutputArchive gate;
-    m_gateOptimizer->save(gate);
+    m_gateOptimizer->optimizer().save(gate);
     archive.write("gate", gate);
     archive.save_to(path);
 }
@@ -940,11 +938,11 @@ void Trainer::loadCheckpoint(const std::string& path)
     if (m_dense) {
         torch::serialize::InputArchive dense;
         archive.read("dense", dense);
-        m_dense->load(dense);
+        m_dense->optimizer().load(dense);
     }
     torch::serialize::InputArchive gate;
     archive.read("gate", gate);
-    m_gateOptimizer->load(gate);
+    m_gateOptimizer->optimizer().load(gate);
 }
 
 }  // namespace sllmr

@@ -15,6 +15,7 @@
 #include "llm/scores.h"
 #include "model/backbone.h"
 #include "store/experiment_store.h"
+#include "train/dense_adam.h"
 #include "train/gate.h"
 #include "train/lazy_adam.h"
 #include "train/progress.h"
@@ -119,9 +120,9 @@ private:
     const ScoreSet* m_scores;
     std::shared_ptr<BackboneImpl> m_model;
     Gate m_gate{nullptr};
-    std::unique_ptr<torch::optim::Adam> m_dense;
+    std::unique_ptr<DenseAdam> m_dense;
     std::unique_ptr<LazyAdam> m_sparse;
-    std::unique_ptr<torch::optim::Adam> m_gateOptimizer;
+    std::unique_ptr<DenseAdam> m_gateOptimizer;
 
     UserItemSet m_trainSet;  // training positives
     UserItemSet m_knownSet;  // train + validation + test
