@@ -253,6 +253,7 @@ private Q_SLOTS:
     void dinSplitLauMatchesConcatenatedInput();
     void dcnv1ClosedFormMatchesLayers();
     void cinLayerMatchesComposed();
+    void mlpTrainingMatchesModules();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -967,6 +968,74 @@ void TestModels::dcnv1ClosedFormMatchesLayers()
 // The blocked CIN layer against the composed products and addmm: values and the gradients of x,
 // x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
 // first layer) or two, and with only some inputs asking for a gradient.
+// Mlp's training forward (one autograd node over ReLU, Dropout and Linear, model/layers.cpp) gives
+// the same logits, dropout draws and gradients, to the bit, as its modules one after another: with
+// dropout and without, with one hidden layer and with two, and with an input that asks for no
+// gradient. Inference mode keeps the modules' path.
+void TestModels::mlpTrainingMatchesModules()
+{
+    struct Case
+    {
+        std::vector<int> hidden;
+        double dropout;
+        bool inputGrad;
+    };
+    const std::vector<Case> cases = {
+        {{16, 8}, 0.3, true}, {{16, 8}, 0.0, true}, {{33}, 0.5, true}, {{16, 8}, 0.3, false}};
+    for (const auto& c : cases) {
+        torch::manual_seed(5);
+        model_detail::Mlp mlp(12, c.hidden, c.dropout);
+        mlp->train();
+        const auto xValue = torch::randn({37, 12});
+        const auto upstream = torch::randn({37});
+        const auto run = [&](bool fused) {
+            mlp->zero_grad();
+            auto x = xValue.clone().requires_grad_(c.inputGrad);
+            torch::manual_seed(9);
+            torch::Tensor out;
+            if (fused) {
+                out = mlp->forward(x);
+            } else {
+                // The modules one after another, as Mlp ran before (layers.h's dropout()).
+                const auto params = mlp->named_parameters();
+                auto h = torch::addmm(params["linear0.bias"], x, params["linear0.weight"].t());
+                for (std::size_t k = 1; k <= c.hidden.size(); ++k) {
+                    h = torch::relu(h);
+                    if (c.dropout > 0)
+                        h = h * model_detail::dropoutNoise(1, h.numel(), c.dropout).view(h.sizes());
+                    const auto name = k < c.hidden.size() ? "linear" + std::to_string(k) : "output";
+                    h = torch::addmm(params[name + ".bias"], h, params[name + ".weight"].t());
+                }
+                out = h.squeeze(-1);
+            }
+            (out * upstream).sum().backward();
+            std::vector<torch::Tensor> result = {out.detach(),
+                                                 c.inputGrad ? x.grad() : torch::Tensor()};
+            for (const auto& p : mlp->parameters())
+                result.push_back(p.grad().clone());
+            return result;
+        };
+        const auto fused = run(true);
+        const auto modules = run(false);
+        QCOMPARE(fused.size(), modules.size());
+        for (std::size_t k = 0; k < fused.size(); ++k) {
+            QCOMPARE(fused[k].defined(), modules[k].defined());
+            if (fused[k].defined())
+                QVERIFY2(torch::equal(fused[k], modules[k]),
+                         qPrintable(QString("tensor %1 (0: output, 1: input gradient, then the "
+                                            "parameters' gradients), hidden %2, dropout %3")
+                                        .arg(k)
+                                        .arg(c.hidden.size())
+                                        .arg(c.dropout)));
+        }
+        if (c.dropout > 0) {
+            // A different draw changes the output: the test sees the noise.
+            torch::manual_seed(10);
+            QVERIFY(!torch::equal(mlp->forward(xValue).detach(), fused[0]));
+        }
+    }
+}
+
 void TestModels::cinLayerMatchesComposed()
 {
     struct Case

@@ -106,7 +106,7 @@ BackboneImpl::RowScorer DeepFMImpl::rowScorer()
     torch::NoGradGuard noGrad;
     auto items = std::make_shared<const ItemSide>(itemSide());
     return [this, items](const torch::Tensor& users, const torch::Tensor& rowsItems) {
-        torch::NoGradGuard noGrad;
+        torch::NoGradGuard noGradInCall;
         // The user side once per run of equal users (evaluation passes a user's candidates
         // together), spread to the rows.
         const auto [distinct, row, counts] = torch::unique_consecutive(users, true, false);

@@ -98,4 +98,33 @@ SLLMR_VECTOR_CLONES void fillKeepMask(TwisterState& state, float* out, std::int6
     }
 }
 
+SLLMR_VECTOR_CLONES void reluNoise(const float* __restrict z, const float* __restrict noise,
+                                   float* __restrict a, std::int64_t n)
+{
+    if (noise) {
+        for (std::int64_t j = 0; j < n; ++j)
+            a[j] = (z[j] > 0.0f ? z[j] : 0.0f) * noise[j];
+    } else {
+        for (std::int64_t j = 0; j < n; ++j)
+            a[j] = z[j] > 0.0f ? z[j] : 0.0f;
+    }
+}
+
+SLLMR_VECTOR_CLONES void reluNoiseBackward(const float* __restrict z, const float* __restrict noise,
+                                           float* __restrict g, std::int64_t n)
+{
+    // Every element read whatever its branch, so that the loop is a select and vectorises.
+    if (noise) {
+        for (std::int64_t j = 0; j < n; ++j) {
+            const float scaled = g[j] * noise[j];
+            g[j] = z[j] > 0.0f ? scaled : 0.0f;
+        }
+    } else {
+        for (std::int64_t j = 0; j < n; ++j) {
+            const float kept = g[j];
+            g[j] = z[j] > 0.0f ? kept : 0.0f;
+        }
+    }
+}
+
 }  // namespace sllmr

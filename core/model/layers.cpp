@@ -215,9 +215,82 @@ DistinctIds distinctIds(const torch::Tensor& ids)
     return {values, rowOf};
 }
 
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct MlpTail : public torch::autograd::Function<MlpTail>
+{
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& first,
+                                 at::TensorList params, double p)
+    {
+        const auto layers = params.size() / 2;
+        std::vector<torch::Tensor> z, a, noise;
+        auto h = first.contiguous();
+        for (std::size_t k = 0; k < layers; ++k) {
+            z.push_back(h);
+            noise.push_back(p > 0 ? dropoutNoise(1, h.numel(), p) : torch::Tensor());
+            a.push_back(torch::empty_like(h));
+            reluNoise(h.data_ptr<float>(), p > 0 ? noise.back().data_ptr<float>() : nullptr,
+                      a.back().data_ptr<float>(), h.numel());
+            h = torch::addmm(params[2 * k + 1], a.back(), params[2 * k].t());
+        }
+        ctx->saved_data["z"] = z;
+        ctx->saved_data["a"] = a;
+        ctx->saved_data["noise"] = p > 0 ? noise : std::vector<torch::Tensor>{};
+        ctx->saved_data["weights"] = std::vector<torch::Tensor>(params.begin(), params.end());
+        return h.squeeze(-1);
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto z = ctx->saved_data["z"].toTensorVector();
+        const auto a = ctx->saved_data["a"].toTensorVector();
+        const auto noise = ctx->saved_data["noise"].toTensorVector();
+        const auto params = ctx->saved_data["weights"].toTensorVector();
+        const auto layers = z.size();
+        variable_list out(1 + params.size());
+        auto g = grads[0].contiguous().unsqueeze(1);  // [B, 1]
+        for (std::size_t k = layers; k-- > 0;) {
+            const auto& w = params[2 * k];
+            if (ctx->needs_input_grad(1 + 2 * k))
+                out[1 + 2 * k] = torch::mm(g.t(), a[k]);
+            if (ctx->needs_input_grad(2 + 2 * k))
+                out[2 + 2 * k] = g.sum(0, true).view({w.size(0)});
+            if (k == 0 && !ctx->needs_input_grad(0))
+                break;
+            auto ga = torch::mm(g, w);
+            reluNoiseBackward(z[k].data_ptr<float>(),
+                              noise.empty() ? nullptr : noise[k].data_ptr<float>(),
+                              ga.data_ptr<float>(), ga.numel());
+            g = ga;
+        }
+        if (ctx->needs_input_grad(0))
+            out[0] = g;
+        out.push_back(torch::Tensor());  // p
+        return out;
+    }
+};
+
+}  // namespace
+
 torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
 {
     const bool inference = !torch::GradMode::is_enabled();
+    const bool noDropout =
+        m_dropout.is_empty() || !m_dropout->is_training() || m_dropout->options.p() <= 0.0;
+    if (!inference && m_layers.size() > 1 && (noDropout || m_dropout->options.p() < 1.0) &&
+        firstOutput.dim() == 2 && firstOutput.device().is_cpu() &&
+        firstOutput.scalar_type() == torch::kFloat && firstOutput.size(0) > 0) {
+        std::vector<torch::Tensor> params;
+        for (std::size_t k = 1; k < m_layers.size(); ++k) {
+            params.push_back(m_layers[k]->weight);
+            params.push_back(m_layers[k]->bias);
+        }
+        return MlpTail::apply(firstOutput, at::TensorList(params),
+                              noDropout ? 0.0 : m_dropout->options.p());
+    }
     auto h = firstOutput;
     for (std::size_t k = 1; k < m_layers.size(); ++k) {
         h = torch::relu(h);

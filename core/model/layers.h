@@ -7,6 +7,8 @@
 //   a zero vector.
 // - Mlp: hidden Linear + ReLU + Dropout layers and a final Linear to one logit; it can be entered
 //   after its first affine map, which lets scoreAll() precompute that map per user and per item.
+//   In training, everything after that first map is one autograd node with the modules' numbers
+//   (layers.cpp, MlpTail).
 // - FieldEmbeddings: the fields [user id, item id, item features] of the newer CTR backbones,
 //   with optional first-order weights.
 // - forEachBlock: the cross-product chunking used by every scoreAll().
