@@ -1,20 +1,13 @@
 #include "model/keep_mask.h"
 
+#include "common/vector_clones.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-// With GCC on x86-64 glibc (ifunc) the mask is compiled twice, for AVX2 and for the baseline, and
-// the loader picks the one the CPU runs (the words and the mask are the same integers either way);
-// the helpers are inlined into each.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    defined(__GLIBC__)
-#define SLLMR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#define SLLMR_INLINE [[gnu::always_inline]] inline
-#else
-#define SLLMR_VECTOR_CLONES
-#define SLLMR_INLINE inline
-#endif
+// The mask is compiled for AVX2 and for the baseline (the words and the mask are the same integers
+// either way); the helpers are inlined into each.
 
 namespace sllmr {
 namespace {

@@ -1,11 +1,15 @@
 #include "train/adam_row.h"
 
+#include "common/vector_clones.h"
+
 #include <cmath>
 
 namespace sllmr {
 
-void adamRow(float* __restrict param, float* __restrict exp, float* __restrict expSq,
-             const float* __restrict grad, std::int64_t width, float t, const AdamSettings& s)
+// Compiled for AVX2 and for the baseline: the same floats either way (no contraction in this file).
+SLLMR_VECTOR_CLONES void adamRow(float* __restrict param, float* __restrict exp,
+                                 float* __restrict expSq, const float* __restrict grad,
+                                 std::int64_t width, float t, const AdamSettings& s)
 {
     const float step = s.lr / (1.0f - std::pow(s.beta1, t));
     const float rootCorrection2 = std::sqrt(1.0f - std::pow(s.beta2, t));
