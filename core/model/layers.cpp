@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Config.h>
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 
@@ -148,15 +149,30 @@ ItemFeatureFieldImpl::ItemFeatureFieldImpl(const BackboneContext& context, std::
 
 ItemFeatureFieldImpl::Bags ItemFeatureFieldImpl::bags(const torch::Tensor& items) const
 {
-    // Gather each item's slice of the CSR: flat position = start(item) + rank inside its bag.
-    const auto starts = m_offsets.index_select(0, items);
-    const auto lengths = m_offsets.index_select(0, items + 1) - starts;
-    const auto bagOffsets = lengths.cumsum(0) - lengths;
-    const auto total = lengths.sum().item<std::int64_t>();
-    const auto rank =
-        torch::arange(total, m_offsets.options()) - bagOffsets.repeat_interleave(lengths);
-    const auto flat = starts.repeat_interleave(lengths) + rank;
-    return {m_ids.index_select(0, flat), bagOffsets};
+    // Each item's slice of the CSR, one after another, and where each bag starts: plain loops
+    // (a dozen tensor operations a batch before).
+    const auto list = items.to(torch::kLong).contiguous();
+    const auto n = list.numel();
+    const auto* item = list.data_ptr<std::int64_t>();
+    const auto* off = m_offsets.data_ptr<std::int64_t>();
+    const auto* ids = m_ids.data_ptr<std::int64_t>();
+    const auto numItems = m_offsets.size(0) - 1;
+    auto bagOffsets = torch::empty({n}, torch::kLong);
+    auto* bag = bagOffsets.data_ptr<std::int64_t>();
+    std::int64_t total = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+        if (item[k] < 0 || item[k] >= numItems)
+            throw Error(ErrorKind::Internal, "item feature bags: item " + std::to_string(item[k]) +
+                                                 " outside the " + std::to_string(numItems) +
+                                                 " items");
+        bag[k] = total;
+        total += off[item[k] + 1] - off[item[k]];
+    }
+    auto flat = torch::empty({total}, torch::kLong);
+    auto* out = flat.data_ptr<std::int64_t>();
+    for (std::int64_t k = 0; k < n; ++k)
+        out = std::copy(ids + off[item[k]], ids + off[item[k] + 1], out);
+    return {flat, bagOffsets};
 }
 
 ItemFeatureFieldImpl::Bags ItemFeatureFieldImpl::allBags() const
