@@ -968,10 +968,11 @@ void TestModels::dcnv1ClosedFormMatchesLayers()
 // The blocked CIN layer against the composed products and addmm: values and the gradients of x,
 // x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
 // first layer) or two, and with only some inputs asking for a gradient.
-// Mlp's training forward (one autograd node over ReLU, Dropout and Linear, model/layers.cpp) gives
-// the same logits, dropout draws and gradients, to the bit, as its modules one after another: with
-// dropout and without, with one hidden layer and with two, and with an input that asks for no
-// gradient. Inference mode keeps the modules' path.
+// Mlp's training forward (one autograd node over ReLU, Dropout and Linear, and one over the first
+// layer when it is entered with a shared lead block; model/layers.cpp) gives the same logits,
+// dropout draws and gradients, to the bit, as its modules one after another: with dropout and
+// without, with one hidden layer and with two, with an input that asks for no gradient, and through
+// forwardSharedLead with repeated lead rows.
 void TestModels::mlpTrainingMatchesModules()
 {
     struct Case
@@ -979,26 +980,38 @@ void TestModels::mlpTrainingMatchesModules()
         std::vector<int> hidden;
         double dropout;
         bool inputGrad;
+        bool sharedLead;  // enter through forwardSharedLead: a 4-wide lead block per distinct row
     };
-    const std::vector<Case> cases = {
-        {{16, 8}, 0.3, true}, {{16, 8}, 0.0, true}, {{33}, 0.5, true}, {{16, 8}, 0.3, false}};
+    const std::vector<Case> cases = {{{16, 8}, 0.3, true, false}, {{16, 8}, 0.0, true, false},
+                                     {{33}, 0.5, true, false},    {{16, 8}, 0.3, false, false},
+                                     {{16, 8}, 0.3, true, true},  {{33}, 0.0, true, true}};
     for (const auto& c : cases) {
         torch::manual_seed(5);
         model_detail::Mlp mlp(12, c.hidden, c.dropout);
         mlp->train();
         const auto xValue = torch::randn({37, 12});
+        const auto leadValue = torch::randn({5, 4});
+        const auto rowOf = torch::randint(0, 5, {37}, torch::kLong);
         const auto upstream = torch::randn({37});
         const auto run = [&](bool fused) {
             mlp->zero_grad();
-            auto x = xValue.clone().requires_grad_(c.inputGrad);
+            auto x = (c.sharedLead ? xValue.narrow(1, 4, 8) : xValue)
+                         .clone()
+                         .requires_grad_(c.inputGrad);
+            auto lead = leadValue.clone().requires_grad_(c.inputGrad);
             torch::manual_seed(9);
             torch::Tensor out;
             if (fused) {
-                out = mlp->forward(x);
+                out = c.sharedLead ? mlp->forwardSharedLead(lead, rowOf, x) : mlp->forward(x);
             } else {
                 // The modules one after another, as Mlp ran before (layers.h's dropout()).
                 const auto params = mlp->named_parameters();
-                auto h = torch::addmm(params["linear0.bias"], x, params["linear0.weight"].t());
+                const auto& w0 = params["linear0.weight"];
+                auto h = c.sharedLead
+                             ? torch::addmm(params["linear0.bias"], lead, w0.narrow(1, 0, 4).t())
+                                       .index_select(0, rowOf) +
+                                   torch::mm(x, w0.narrow(1, 4, 8).t())
+                             : torch::addmm(params["linear0.bias"], x, w0.t());
                 for (std::size_t k = 1; k <= c.hidden.size(); ++k) {
                     h = torch::relu(h);
                     if (c.dropout > 0)
@@ -1009,8 +1022,9 @@ void TestModels::mlpTrainingMatchesModules()
                 out = h.squeeze(-1);
             }
             (out * upstream).sum().backward();
-            std::vector<torch::Tensor> result = {out.detach(),
-                                                 c.inputGrad ? x.grad() : torch::Tensor()};
+            std::vector<torch::Tensor> result = {
+                out.detach(), c.inputGrad ? x.grad() : torch::Tensor(),
+                c.inputGrad && c.sharedLead ? lead.grad() : torch::Tensor()};
             for (const auto& p : mlp->parameters())
                 result.push_back(p.grad().clone());
             return result;
@@ -1022,13 +1036,15 @@ void TestModels::mlpTrainingMatchesModules()
             QCOMPARE(fused[k].defined(), modules[k].defined());
             if (fused[k].defined())
                 QVERIFY2(torch::equal(fused[k], modules[k]),
-                         qPrintable(QString("tensor %1 (0: output, 1: input gradient, then the "
-                                            "parameters' gradients), hidden %2, dropout %3")
+                         qPrintable(QString("tensor %1 (0: output, 1: input gradient, 2: lead "
+                                            "gradient, then the parameters' gradients), hidden "
+                                            "%2, dropout %3, shared lead %4")
                                         .arg(k)
                                         .arg(c.hidden.size())
-                                        .arg(c.dropout)));
+                                        .arg(c.dropout)
+                                        .arg(c.sharedLead)));
         }
-        if (c.dropout > 0) {
+        if (c.dropout > 0 && !c.sharedLead) {
             // A different draw changes the output: the test sees the noise.
             torch::manual_seed(10);
             QVERIFY(!torch::equal(mlp->forward(xValue).detach(), fused[0]));

@@ -214,12 +214,74 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x)
         torch::GradMode::is_enabled() ? first(x) : inferenceLinear(x, first->weight, first->bias));
 }
 
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// forwardSharedLead's first layer in training, as one autograd node:
+// pre = addmm(b, lead, W_lead^T)[rowOf] + rest W_rest^T. Backward makes the calls autograd makes
+// for those operations (the row gradients of the lead block gathered by index_add_ into zeros,
+// each block of W's gradient from its own product), and writes both blocks of W's gradient into
+// one tensor where autograd added two zero-padded ones; the same numbers.
+struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
+{
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& lead,
+                                 const torch::Tensor& rowOf, const torch::Tensor& rest,
+                                 const torch::Tensor& weight, const torch::Tensor& bias)
+    {
+        const auto leadWidth = lead.size(1);
+        const auto wLead = weight.narrow(1, 0, leadWidth);
+        const auto wRest = weight.narrow(1, leadWidth, weight.size(1) - leadWidth);
+        const auto leadBlock = torch::addmm(bias, lead, wLead.t());
+        ctx->save_for_backward({lead, rowOf, rest, weight});
+        return leadBlock.index_select(0, rowOf) + torch::mm(rest, wRest.t());
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const auto& lead = saved[0];
+        const auto& rowOf = saved[1];
+        const auto& rest = saved[2];
+        const auto& weight = saved[3];
+        const auto leadWidth = lead.size(1);
+        const auto wLead = weight.narrow(1, 0, leadWidth);
+        const auto wRest = weight.narrow(1, leadWidth, weight.size(1) - leadWidth);
+        const auto& g = grads[0];
+        variable_list out(5);
+        if (ctx->needs_input_grad(2))
+            out[2] = g.mm(wRest);
+        const auto gLead =
+            torch::zeros({lead.size(0), g.size(1)}, g.options()).index_add_(0, rowOf, g);
+        if (ctx->needs_input_grad(0))
+            out[0] = gLead.mm(wLead);
+        if (ctx->needs_input_grad(3)) {
+            auto gw = torch::empty_like(weight);
+            gw.narrow(1, 0, leadWidth).copy_(lead.t().mm(gLead).t());
+            gw.narrow(1, leadWidth, weight.size(1) - leadWidth).copy_(rest.t().mm(g).t());
+            out[3] = gw;
+        }
+        if (ctx->needs_input_grad(4))
+            out[4] = gLead.sum(0, true).view({weight.size(0)});
+        return out;
+    }
+};
+
+}  // namespace
+
 torch::Tensor MlpImpl::forwardSharedLead(const torch::Tensor& lead, const torch::Tensor& rowOfLead,
                                          const torch::Tensor& rest)
 {
     auto& layer = first();
     const auto& w = layer->weight;  // [out, lead | rest]
     const auto leadWidth = lead.size(1);
+    const auto isFloatCpu = [](const torch::Tensor& t) {
+        return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.dim() == 2;
+    };
+    if (torch::GradMode::is_enabled() && isFloatCpu(lead) && isFloatCpu(rest) && lead.size(0) > 0 &&
+        rest.size(0) > 0)
+        return forwardFrom(SharedLeadLinear::apply(lead, rowOfLead, rest, w, layer->bias));
     const auto leadBlock = torch::addmm(layer->bias, lead, w.narrow(1, 0, leadWidth).t());
     return forwardFrom(leadBlock.index_select(0, rowOfLead) +
                        torch::mm(rest, w.narrow(1, leadWidth, w.size(1) - leadWidth).t()));
@@ -233,9 +295,13 @@ DistinctIds distinctIds(const torch::Tensor& ids)
 
 namespace {
 
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
+// Mlp::forwardFrom in training: the layers after the first affine map, [ReLU, Dropout, Linear]
+// per hidden layer then the output, as one autograd node. params holds weight and bias of each of
+// those Linear layers; the noise is drawn (dropoutNoise) when p > 0, layer by layer as Dropout
+// draws it. ReLU and the noise are one pass each way (reluNoise, model/keep_mask.h). Backward
+// makes the calls autograd makes for these modules (the weight's gradient as grad^T a, the bias's
+// as a row sum, the input's as grad W, then the noise's and ReLU's factors), so the numbers are
+// the same; what goes is some thirty tensor operations and autograd nodes a batch.
 struct MlpTail : public torch::autograd::Function<MlpTail>
 {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& first,
