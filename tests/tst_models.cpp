@@ -965,9 +965,6 @@ void TestModels::dcnv1ClosedFormMatchesLayers()
     }
 }
 
-// The blocked CIN layer against the composed products and addmm: values and the gradients of x,
-// x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
-// first layer) or two, and with only some inputs asking for a gradient.
 // Mlp's training forward (one autograd node over ReLU, Dropout and Linear, and one over the first
 // layer when it is entered with a shared lead block; model/layers.cpp) gives the same logits,
 // dropout draws and gradients, to the bit, as its modules one after another: with dropout and
@@ -984,7 +981,8 @@ void TestModels::mlpTrainingMatchesModules()
     };
     const std::vector<Case> cases = {{{16, 8}, 0.3, true, false}, {{16, 8}, 0.0, true, false},
                                      {{33}, 0.5, true, false},    {{16, 8}, 0.3, false, false},
-                                     {{16, 8}, 0.3, true, true},  {{33}, 0.0, true, true}};
+                                     {{16, 8}, 0.3, true, true},  {{33}, 0.0, true, true},
+                                     {{16, 8}, 0.3, false, true}};
     for (const auto& c : cases) {
         torch::manual_seed(5);
         model_detail::Mlp mlp(12, c.hidden, c.dropout);
@@ -993,6 +991,7 @@ void TestModels::mlpTrainingMatchesModules()
         const auto leadValue = torch::randn({5, 4});
         const auto rowOf = torch::randint(0, 5, {37}, torch::kLong);
         const auto upstream = torch::randn({37});
+        bool handWritten = false;
         const auto run = [&](bool fused) {
             mlp->zero_grad();
             auto x = (c.sharedLead ? xValue.narrow(1, 4, 8) : xValue)
@@ -1003,6 +1002,12 @@ void TestModels::mlpTrainingMatchesModules()
             torch::Tensor out;
             if (fused) {
                 out = c.sharedLead ? mlp->forwardSharedLead(lead, rowOf, x) : mlp->forward(x);
+                // The hand-written nodes are the ones that ran.
+                const auto node = out.grad_fn();
+                const auto input = node ? node->next_edges().front().function : nullptr;
+                handWritten = node && node->name().find("MlpTail") != std::string::npos &&
+                              (input && input->name().find("SharedLeadLinear") !=
+                                            std::string::npos) == c.sharedLead;
             } else {
                 // The modules one after another, as Mlp ran before (layers.h's dropout()).
                 const auto params = mlp->named_parameters();
@@ -1030,6 +1035,7 @@ void TestModels::mlpTrainingMatchesModules()
             return result;
         };
         const auto fused = run(true);
+        QVERIFY2(handWritten, "the forward did not go through MlpTail (and SharedLeadLinear)");
         const auto modules = run(false);
         QCOMPARE(fused.size(), modules.size());
         for (std::size_t k = 0; k < fused.size(); ++k) {
@@ -1052,6 +1058,9 @@ void TestModels::mlpTrainingMatchesModules()
     }
 }
 
+// The blocked CIN layer against the composed products and addmm: values and the gradients of x,
+// x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
+// first layer) or two, and with only some inputs asking for a gradient.
 void TestModels::cinLayerMatchesComposed()
 {
     struct Case

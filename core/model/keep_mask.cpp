@@ -96,10 +96,10 @@ SLLMR_VECTOR_CLONES void reluNoise(const float* __restrict z, const float* __res
 {
     if (noise) {
         for (std::int64_t j = 0; j < n; ++j)
-            a[j] = (z[j] > 0.0f ? z[j] : 0.0f) * noise[j];
+            a[j] = (z[j] <= 0.0f ? 0.0f : z[j]) * noise[j];
     } else {
         for (std::int64_t j = 0; j < n; ++j)
-            a[j] = z[j] > 0.0f ? z[j] : 0.0f;
+            a[j] = z[j] <= 0.0f ? 0.0f : z[j];
     }
 }
 
@@ -110,12 +110,12 @@ SLLMR_VECTOR_CLONES void reluNoiseBackward(const float* __restrict z, const floa
     if (noise) {
         for (std::int64_t j = 0; j < n; ++j) {
             const float scaled = g[j] * noise[j];
-            g[j] = z[j] > 0.0f ? scaled : 0.0f;
+            g[j] = z[j] <= 0.0f ? 0.0f : scaled;
         }
     } else {
         for (std::int64_t j = 0; j < n; ++j) {
             const float kept = g[j];
-            g[j] = z[j] > 0.0f ? kept : 0.0f;
+            g[j] = z[j] <= 0.0f ? 0.0f : kept;
         }
     }
 }

@@ -23,12 +23,12 @@ struct TwisterState
 void fillKeepMask(TwisterState& state, float* out, std::int64_t n, double keep, float kept);
 
 // A hidden layer's ReLU and dropout as one pass, for Mlp's training forward (model/layers.h):
-// a = relu(z) * noise, or relu(z) when noise is null. The same floats as torch::relu then the
-// product.
+// a = relu(z) * noise, or relu(z) when noise is null. The same values as torch::relu then the
+// product, NaN passed on as Torch passes it (a zero's sign aside).
 void reluNoise(const float* z, const float* noise, float* a, std::int64_t n);
 
-// Their backward in place: g = z > 0 ? g * noise : 0 (g where z > 0 when noise is null), as the
-// product's then ReLU's backward give it.
+// Their backward in place: g = z <= 0 ? 0 : g * noise (g alone when noise is null), as the
+// product's then ReLU's backward (threshold_backward on relu(z)) give it.
 void reluNoiseBackward(const float* z, const float* noise, float* g, std::int64_t n);
 
 }  // namespace sllmr

@@ -322,7 +322,7 @@ struct MlpTail : public torch::autograd::Function<MlpTail>
         ctx->saved_data["a"] = a;
         ctx->saved_data["noise"] = p > 0 ? noise : std::vector<torch::Tensor>{};
         ctx->saved_data["weights"] = std::vector<torch::Tensor>(params.begin(), params.end());
-        return h.squeeze(-1);
+        return h.squeeze_(-1);  // in place: the node's output is no view
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads)
@@ -351,6 +351,7 @@ struct MlpTail : public torch::autograd::Function<MlpTail>
         if (ctx->needs_input_grad(0))
             out[0] = g;
         out.push_back(torch::Tensor());  // p
+        ctx->saved_data.clear();         // freed now, as autograd frees what it saved
         return out;
     }
 };

@@ -32,16 +32,24 @@ SLLMR_VECTOR_CLONES void adamRow(float* __restrict param, float* __restrict exp,
 
 namespace sllmr {
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SLLMR_FMA_TARGET __attribute__((target("avx2,fma")))
 bool adamTensorAvailable()
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+#else
+#define SLLMR_FMA_TARGET
+bool adamTensorAvailable()
+{
+    return false;
+}
+#endif
 
-__attribute__((target("avx2,fma"))) void adamTensor(float* __restrict param, float* __restrict exp,
-                                                    float* __restrict expSq,
-                                                    const float* __restrict grad, std::int64_t n,
-                                                    std::int64_t t, double lr, double beta1,
-                                                    double beta2, double eps)
+SLLMR_FMA_TARGET void adamTensor(float* __restrict param, float* __restrict exp,
+                                 float* __restrict expSq, const float* __restrict grad,
+                                 std::int64_t n, std::int64_t t, double lr, double beta1,
+                                 double beta2, double eps)
 {
     const double correction1 = 1 - std::pow(beta1, static_cast<double>(t));
     const double correction2 = 1 - std::pow(beta2, static_cast<double>(t));

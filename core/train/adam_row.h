@@ -24,7 +24,7 @@ void adamRow(float* param, float* exp, float* expSq, const float* grad, std::int
 
 namespace sllmr {
 
-// True when the processor has AVX2 and fused multiply-add, which adamTensor() needs.
+// True on x86-64 processors with AVX2 and fused multiply-add, which adamTensor() needs.
 bool adamTensorAvailable();
 
 // torch::optim::Adam's update (no weight decay, no AMSGrad) of n parameters at step t >= 1,

@@ -1,8 +1,9 @@
 #pragma once
 // Adam for the dense parameters (the backbone's layers, the gate): torch::optim::Adam's state and
-// checkpoint format, with a step of one loop per parameter (adamTensor, train/adam_row.h) where
-// the processor allows, in place of the optimizer's eight tensor operations per parameter. The
-// numbers are the same to the bit either way.
+// checkpoint format, with a step of one loop per parameter (adamTensor, train/adam_row.h) in place
+// of the optimizer's eight tensor operations per parameter, where that loop gives the optimizer's
+// numbers to the bit (checked once per process, on a probe); elsewhere the optimizer's own step
+// runs.
 //
 // zeroGrad() drops the gradients instead of filling them with zeros, so that the next backward
 // hands its gradient over instead of adding it to zeros. A parameter that has been stepped before
@@ -22,13 +23,16 @@ public:
     void zeroGrad();
     void step();
 
+    // Whether step() runs the loop (else the optimizer's own step).
+    bool ownLoop() const { return m_fused; }
+
     // The optimizer whose state this steps (checkpoints save and load it).
     torch::optim::Adam& optimizer() { return m_adam; }
 
 private:
     torch::optim::Adam m_adam;
-    bool m_fused =
-        false;  // every parameter a contiguous CPU float tensor, and adamTensor available
+    // Every parameter a contiguous CPU float tensor, and adamTensor equal to the optimizer.
+    bool m_fused = false;
 };
 
 }  // namespace sllmr
