@@ -1117,7 +1117,7 @@ void TestTrain::denseAdamEqualsTorchAdam()
     std::stringstream archive;
     {
         torch::serialize::OutputArchive out;
-        dense.optimizer().save(out);
+        dense.save(out);
         out.save_to(archive);
     }
     std::vector<torch::Tensor> resumed;
@@ -1128,9 +1128,25 @@ void TestTrain::denseAdamEqualsTorchAdam()
     {
         torch::serialize::InputArchive in;
         in.load_from(archive);
-        loaded.optimizer().load(in);
+        QVERIFY(loaded.load(in));
     }
     runSteps(loaded, 40, 60);
+
+    // State from parameters of other shapes is refused, not stepped past the parameter's end.
+    std::stringstream foreign;
+    {
+        auto small = torch::zeros({3}).requires_grad_(true);
+        DenseAdam other({small}, 0.01);
+        small.mutable_grad() = torch::ones({3});
+        other.step();
+        torch::serialize::OutputArchive out;
+        other.save(out);
+        out.save_to(foreign);
+    }
+    DenseAdam wider({torch::zeros({4}).requires_grad_(true)}, 0.01);
+    torch::serialize::InputArchive in;
+    in.load_from(foreign);
+    QVERIFY(!wider.load(in));
 }
 
 void TestTrain::batchSharesSumToTheBatch_data()

@@ -28,10 +28,6 @@ SLLMR_VECTOR_CLONES void adamRow(float* __restrict param, float* __restrict exp,
     }
 }
 
-}  // namespace sllmr
-
-namespace sllmr {
-
 #if defined(__GNUC__) && defined(__x86_64__)
 #define SLLMR_FMA_TARGET __attribute__((target("avx2,fma")))
 bool adamTensorAvailable()

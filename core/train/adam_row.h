@@ -20,10 +20,6 @@ struct AdamSettings
 void adamRow(float* param, float* exp, float* expSq, const float* grad, std::int64_t width, float t,
              const AdamSettings& s);
 
-}  // namespace sllmr
-
-namespace sllmr {
-
 // True on x86-64 processors with AVX2 and fused multiply-add, which adamTensor() needs.
 bool adamTensorAvailable();
 

@@ -95,15 +95,6 @@ void DenseAdam::step()
             if (grad.defined() && grad.is_sparse())
                 throw Error(ErrorKind::Internal, "dense Adam: a sparse gradient");
             s.step(s.step() + 1);
-            // As loaded from a checkpoint: made sure of, since Torch's load checks no shapes.
-            s.exp_avg(s.exp_avg().contiguous());
-            s.exp_avg_sq(s.exp_avg_sq().contiguous());
-            if (s.exp_avg().numel() != p.numel() || s.exp_avg_sq().numel() != p.numel() ||
-                s.exp_avg().scalar_type() != torch::kFloat ||
-                s.exp_avg_sq().scalar_type() != torch::kFloat)
-                throw Error(ErrorKind::Internal,
-                            "dense Adam: a moment of " + std::to_string(s.exp_avg().numel()) +
-                                " values for a parameter of " + std::to_string(p.numel()));
             const auto g = grad.defined() ? grad.contiguous() : torch::Tensor();
             adamTensor(p.data_ptr<float>(), s.exp_avg().data_ptr<float>(),
                        s.exp_avg_sq().data_ptr<float>(),
@@ -111,6 +102,32 @@ void DenseAdam::step()
                        options.lr(), beta1, beta2, options.eps());
         }
     }
+}
+
+void DenseAdam::save(torch::serialize::OutputArchive& archive) const
+{
+    m_adam.save(archive);
+}
+
+bool DenseAdam::load(torch::serialize::InputArchive& archive)
+{
+    m_adam.load(archive);
+    auto& state = m_adam.state();
+    for (auto& group : m_adam.param_groups()) {
+        for (auto& p : group.params()) {
+            const auto found = state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+            if (found == state.end())
+                continue;
+            auto& s = static_cast<torch::optim::AdamParamState&>(*found->second);
+            for (const auto& moment : {s.exp_avg(), s.exp_avg_sq()})
+                if (!moment.defined() || moment.sizes() != p.sizes() ||
+                    moment.scalar_type() != p.scalar_type() || !moment.device().is_cpu())
+                    return false;
+            s.exp_avg(s.exp_avg().contiguous());
+            s.exp_avg_sq(s.exp_avg_sq().contiguous());
+        }
+    }
+    return true;
 }
 
 }  // namespace sllmr

@@ -26,8 +26,11 @@ public:
     // Whether step() runs the loop (else the optimizer's own step).
     bool ownLoop() const { return m_fused; }
 
-    // The optimizer whose state this steps (checkpoints save and load it).
-    torch::optim::Adam& optimizer() { return m_adam; }
+    // The optimizer's state in a checkpoint, in Torch's format. load() returns false, leaving the
+    // step unusable, when a loaded moment does not match its parameter (Torch's load checks no
+    // shapes; the loop would write past the parameter).
+    void save(torch::serialize::OutputArchive& archive) const;
+    bool load(torch::serialize::InputArchive& archive);
 
 private:
     torch::optim::Adam m_adam;

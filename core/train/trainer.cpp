@@ -35,6 +35,13 @@ torch::Tensor floatTensor(const std::vector<float>& v)
         .clone();
 }
 
+// A checkpoint whose dense optimizer state does not fit the model (DenseAdam::load).
+Error optimizerMismatch(const std::string& path)
+{
+    return Error(ErrorKind::BadInput, "the checkpoint's optimizer state does not match the model",
+                 path, 0, "the file is damaged or from another model; start the run again");
+}
+
 // The gradients of one parameter from several batch shares, in share order: dense ones added,
 // sparse ones (embedding rows) concatenated.
 torch::Tensor sumGradients(const std::vector<torch::Tensor>& parts, const torch::Tensor& param)
@@ -902,11 +909,11 @@ void Trainer::saveCheckpoint(const std::string& path) const
         archive.write("lazy." + std::to_string(k), lazy[k]);
     if (m_dense) {
         torch::serialize::OutputArchive dense;
-        m_dense->optimizer().save(dense);
+        m_dense->save(dense);
         archive.write("dense", dense);
     }
     torch::serialize::OutputArchive gate;
-    m_gateOptimizer->optimizer().save(gate);
+    m_gateOptimizer->save(gate);
     archive.write("gate", gate);
     archive.save_to(path);
 }
@@ -938,11 +945,13 @@ void Trainer::loadCheckpoint(const std::string& path)
     if (m_dense) {
         torch::serialize::InputArchive dense;
         archive.read("dense", dense);
-        m_dense->optimizer().load(dense);
+        if (!m_dense->load(dense))
+            throw optimizerMismatch(path);
     }
     torch::serialize::InputArchive gate;
     archive.read("gate", gate);
-    m_gateOptimizer->optimizer().load(gate);
+    if (!m_gateOptimizer->load(gate))
+        throw optimizerMismatch(path);
 }
 
 }  // namespace sllmr
