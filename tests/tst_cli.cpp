@@ -777,6 +777,9 @@ void TestCli::malformedInput_data()
     row("--set unknown key", {"run", tiny, "--set", "method.lamda=1"}, 2, "method.lamda");
     row("--set empty key part", {"run", tiny, "--set", "method..name=x"}, 2, "is not a key");
     row("--set out of range", {"run", tiny, "--set", "train.epochs=0"}, 2, "train.epochs");
+    // A small floating-point bound is shown as it is, not rounded to six decimals.
+    row("--set rate below its bound", {"run", tiny, "--set", "train.learning_rate=1e-9"}, 2,
+        "'train.learning_rate' = 1e-09 is out of range (allowed: 1e-07 .. 1)");
     row("--set float for an integer", {"run", tiny, "--set", "train.epochs=2.5"}, 2,
         "'train.epochs' = 2.5 is not a whole number");
     // Column options.

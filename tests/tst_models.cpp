@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -833,42 +834,80 @@ void TestModels::mfHandWrittenMatchesModules()
     }
 }
 
-// DeepFM computes its first DNN layer's user block once per distinct user of a batch: the same
-// logits, dropout draws and gradients as the layer over the concatenated fields, as DeepFM was
-// first written.
+// Whether the autograd graph behind t has a node whose name contains `name`.
+bool graphHas(const torch::Tensor& t, const std::string& name)
+{
+    std::vector<std::shared_ptr<torch::autograd::Node>> stack = {t.grad_fn()};
+    std::set<torch::autograd::Node*> seen;
+    while (!stack.empty()) {
+        const auto node = stack.back();
+        stack.pop_back();
+        if (!node || !seen.insert(node.get()).second)
+            continue;
+        if (node->name().find(name) != std::string::npos)
+            return true;
+        for (const auto& edge : node->next_edges())
+            stack.push_back(edge.function);
+    }
+    return false;
+}
+
+// DeepFM's training forward with sparse tables is a hand-written function for the fields, the
+// first-order sum and the FM term (DeepFMFields), and it computes the first DNN layer's user block
+// once per distinct user of a batch: the same logits, dropout draws and gradients, up to the order
+// of float additions, as the modules over the concatenated fields, as DeepFM was first written.
+// With and without the feature field (whose bags include empty ones: items 3 and 10).
 void TestModels::deepfmUserBlockMatchesConcatenatedInput()
 {
-    ModelSpec spec;
-    spec.type = "deepfm";
-    spec.dim = 16;
-    spec.hidden = {12, 6};
-    spec.dropout = 0.3;
-    const auto info = makeItemInfo(14, true);
-    auto model = perturbedModel(spec, info, 0.1);
-    auto children = model->named_children();
-    auto part = [&children](const char* name) { return children[name]; };
-    auto user = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user"));
-    auto item = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("item"));
-    auto userWeight = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user_weight"));
-    auto itemWeight = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("item_weight"));
-    auto features = std::dynamic_pointer_cast<model_detail::ItemFeatureFieldImpl>(part("features"));
-    auto dnn = std::dynamic_pointer_cast<model_detail::MlpImpl>(part("dnn"));
-    QVERIFY(user && item && userWeight && itemWeight && features && dnn);
-    // Users repeated, out of order, as over a batch's negatives and pairs.
-    const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6, 3, 0});
-    const auto items = longTensor({13, 2, 2, 0, 5, 5, 7, 11, 13, 1, 2, 9, 3, 10});
-    const auto reference = [&] {
-        const auto bags = features->bags(items);
-        const std::vector<torch::Tensor> fields = {user->forward(users), item->forward(items),
-                                                   features->embed(bags)};
-        const auto first = userWeight->forward(users).squeeze(1) +
-                           itemWeight->forward(items).squeeze(1) + features->bias(bags);
-        const auto sum = fields[0] + fields[1] + fields[2];
-        const auto squares = fields[0] * fields[0] + fields[1] * fields[1] + fields[2] * fields[2];
-        return first + 0.5 * (sum * sum - squares).sum(1) + dnn->forward(torch::cat(fields, 1));
-    };
-    // With p = 0.3 on 12 units, another dropout draw would change most logits.
-    compareWithReference(*model, users, items, reference);
+    for (const bool withFeatures : {true, false}) {
+        ModelSpec spec;
+        spec.type = "deepfm";
+        spec.dim = 16;
+        spec.hidden = {12, 6};
+        spec.dropout = 0.3;
+        spec.itemFeatures = withFeatures;
+        const auto info = makeItemInfo(14, true);
+        auto model = perturbedModel(spec, info, 0.1);
+        auto children = model->named_children();
+        auto part = [&children](const char* name) {
+            return children.contains(name) ? children[name] : nullptr;
+        };
+        auto user = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user"));
+        auto item = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("item"));
+        auto userWeight = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("user_weight"));
+        auto itemWeight = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(part("item_weight"));
+        auto features =
+            std::dynamic_pointer_cast<model_detail::ItemFeatureFieldImpl>(part("features"));
+        auto dnn = std::dynamic_pointer_cast<model_detail::MlpImpl>(part("dnn"));
+        QVERIFY(user && item && userWeight && itemWeight && dnn);
+        QCOMPARE(bool(features), withFeatures);
+        // Users repeated, out of order, as over a batch's negatives and pairs.
+        const auto users = longTensor({0, 3, 3, 8, 1, 0, 5, 3, 2, 8, 7, 6, 3, 0});
+        const auto items = longTensor({13, 2, 2, 0, 5, 5, 7, 11, 13, 1, 2, 9, 3, 10});
+        const auto reference = [&] {
+            std::vector<torch::Tensor> fields = {user->forward(users), item->forward(items)};
+            auto first =
+                userWeight->forward(users).squeeze(1) + itemWeight->forward(items).squeeze(1);
+            if (features) {
+                const auto bags = features->bags(items);
+                fields.push_back(features->embed(bags));
+                first = first + features->bias(bags);
+            }
+            auto sum = fields[0];
+            auto squares = fields[0] * fields[0];
+            for (std::size_t f = 1; f < fields.size(); ++f) {
+                sum = sum + fields[f];
+                squares = squares + fields[f] * fields[f];
+            }
+            return first + 0.5 * (sum * sum - squares).sum(1) + dnn->forward(torch::cat(fields, 1));
+        };
+        // The hand-written function is the one that runs.
+        model->train();
+        QVERIFY(graphHas(model->forward(users, items), "DeepFMFields"));
+        QVERIFY(!graphHas(reference(), "DeepFMFields"));
+        // With p = 0.3 on 12 units, another dropout draw would change most logits.
+        compareWithReference(*model, users, items, reference);
+    }
 }
 
 // DIN's forward splits the LAU's first layer and shares its history part between the rows of one

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <type_traits>
 
 namespace sllmr::json_util {
 
@@ -96,6 +98,20 @@ void requireColumn(const std::string& value, const std::string& key)
                     {}, 0, "give a header name or a 0-based index; 0 is the first column");
 }
 
+// A bound or value as the message shows it: integers in full, floating point in the shortest of
+// %g's forms (std::to_string would show a bound of 1e-7 as 0.000000).
+template <class T>
+static std::string numberText(T value)
+{
+    if constexpr (std::is_floating_point_v<T>) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.6g", static_cast<double>(value));
+        return text;
+    } else {
+        return std::to_string(value);
+    }
+}
+
 template <class T>
 static void readNumber(const Json& obj, const char* key, T& out, T lo, T hi,
                        const std::string& prefix)
@@ -104,8 +120,8 @@ static void readNumber(const Json& obj, const char* key, T& out, T lo, T hi,
     if (out < lo || out > hi)
         throw Error(
             ErrorKind::Usage,
-            "setting '" + keyPath(prefix, key) + "' = " + std::to_string(out) + " is out of range",
-            {}, 0, "allowed: " + std::to_string(lo) + " .. " + std::to_string(hi));
+            "setting '" + keyPath(prefix, key) + "' = " + numberText(out) + " is out of range", {},
+            0, "allowed: " + numberText(lo) + " .. " + numberText(hi));
 }
 
 void readRange(const Json& obj, const char* key, double& out, double lo, double hi,

@@ -60,6 +60,8 @@ private:
     torch::nn::Embedding m_itemWeight{nullptr};          // first order, [numItems, 1]
     model_detail::ItemFeatureField m_features{nullptr};  // null when the field is absent
     model_detail::Mlp m_dnn{nullptr};
+    // forward() through the hand-written fields and FM (deepfm.cpp, DeepFMFields): sparse tables.
+    bool m_handWritten = false;
 };
 TORCH_MODULE(DeepFM);
 

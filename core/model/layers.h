@@ -110,6 +110,18 @@ public:
     torch::Tensor embed(const Bags& bags);  // [B, dim]
     torch::Tensor bias(const Bags& bags);   // [B]; requires withBias
 
+    // For hand-written forwards (DeepFM): the CSR (feature ids of item k at
+    // ids[offsets[k]] .. ids[offsets[k + 1]]), the bag tables [vocabulary, dim] and [vocabulary, 1]
+    // (the latter undefined without withBias) and whether they take sparse gradients.
+    const torch::Tensor& csrOffsets() const { return m_offsets; }
+    const torch::Tensor& csrIds() const { return m_ids; }
+    torch::Tensor embeddingWeight() const { return m_embedding->weight; }
+    torch::Tensor biasWeight() const
+    {
+        return m_bias.is_empty() ? torch::Tensor() : m_bias->weight;
+    }
+    bool sparse() const { return m_embedding->options.sparse(); }
+
 private:
     torch::Tensor m_offsets;  // [numItems + 1] int64
     torch::Tensor m_ids;      // [nnz] int64
