@@ -1,5 +1,7 @@
 #include "model/dcnv2.h"
 
+#include "model/item_fields.h"
+
 #include <string>
 
 namespace sllmr {
@@ -37,10 +39,19 @@ torch::Tensor DCNv2Impl::cross(const torch::Tensor& x0, torch::Tensor x, std::si
 
 torch::Tensor DCNv2Impl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
-    std::vector<torch::Tensor> fields = {m_user(users), m_item(items)};
-    if (!m_features.is_empty())
-        fields.push_back(m_features->embed(m_features->bags(items)));
-    const auto x0 = torch::cat(fields, 1);
+    torch::Tensor itemFields;
+    if (m_item->options.sparse() && items.dim() == 1) {
+        // Sparse tables: one hand-written node (item_fields.h).
+        itemFields = m_features.is_empty()
+                         ? gatherItemFields(m_item->weight, {}, {}, {}, items)
+                         : gatherItemFields(m_item->weight, m_features->embeddingWeight(),
+                                            m_features->csrOffsets(), m_features->csrIds(), items);
+    } else {
+        itemFields = m_item(items);
+        if (!m_features.is_empty())
+            itemFields = torch::cat({itemFields, m_features->embed(m_features->bags(items))}, 1);
+    }
+    const auto x0 = torch::cat({m_user(users), itemFields}, 1);
     return m_dnn(cross(x0, x0, 0));
 }
 

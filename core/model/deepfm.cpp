@@ -1,6 +1,7 @@
 #include "model/deepfm.h"
 
 #include "common/error.h"
+#include "model/item_fields.h"
 
 #include <string>
 
@@ -51,12 +52,6 @@ void fmGradient(float g, const float* __restrict a, const float* __restrict b,
         gb[j] = gbIn[j] + g * (s - b[j]);
         gc[j] = gcIn[j] + g * (s - c[j]);
     }
-}
-
-void addRow(const float* __restrict x, float* __restrict sum, std::int64_t dim)
-{
-    for (std::int64_t j = 0; j < dim; ++j)
-        sum[j] += x[j];
 }
 
 void divideRow(const float* __restrict x, float divisor, float* __restrict out, std::int64_t dim)
@@ -219,24 +214,12 @@ struct DeepFMFields : public torch::autograd::Function<DeepFMFields>
                          const torch::Tensor& csrOffsets, const torch::Tensor& csrIds,
                          std::int64_t item, float* out)
     {
-        const auto dim = ef.size(1);
         const auto* off = csrOffsets.data_ptr<std::int64_t>();
         const auto* ids = csrIds.data_ptr<std::int64_t>();
-        const auto* table = ef.data_ptr<float>();
-        const auto* weights = wf.data_ptr<float>();
-        std::fill_n(out, dim, 0.0f);
-        const auto begin = off[item];
-        const auto count = off[item + 1] - begin;
-        if (count == 0)
-            return 0.0f;
+        bagMeanRow(ef.data_ptr<float>(), ef.size(1), off, ids, item, out);
         float weight = 0.0f;
-        for (std::int64_t k = 0; k < count; ++k) {
-            addRow(table + ids[begin + k] * dim, out, dim);
-            weight += weights[ids[begin + k]];
-        }
-        for (std::int64_t j = 0; j < dim; ++j)
-            out[j] /= static_cast<float>(count);
-        return weight / static_cast<float>(count);
+        bagMeanRow(wf.data_ptr<float>(), 1, off, ids, item, &weight);
+        return weight;
     }
 };
 

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/thread_generator.h"
+#include "model/item_fields.h"
 #include "model/keep_mask.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -410,6 +411,12 @@ torch::Tensor FieldEmbeddingsImpl::users(const torch::Tensor& users)
 
 torch::Tensor FieldEmbeddingsImpl::items(const torch::Tensor& items)
 {
+    // Sparse tables: one hand-written node (item_fields.h).
+    if (m_item->options.sparse() && items.dim() == 1)
+        return m_features.is_empty()
+                   ? gatherItemFields(m_item->weight, {}, {}, {}, items)
+                   : gatherItemFields(m_item->weight, m_features->embeddingWeight(),
+                                      m_features->csrOffsets(), m_features->csrIds(), items);
     if (m_features.is_empty())
         return m_item(items);
     return torch::cat({m_item(items), m_features->embed(m_features->bags(items))}, 1);
