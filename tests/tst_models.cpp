@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "model/backbone.h"
 #include "model/din.h"
+#include "model/field_attention.h"
 #include "model/layers.h"
 #include "model/xdeepfm.h"
 
@@ -278,6 +279,7 @@ private Q_SLOTS:
     void dinSplitLauMatchesConcatenatedInput();
     void dcnv1ClosedFormMatchesLayers();
     void cinLayerMatchesComposed();
+    void fieldAttentionMatchesComposed();
     void mlpTrainingMatchesModules();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
@@ -1160,6 +1162,67 @@ void TestModels::mlpTrainingMatchesModules()
 // The blocked CIN layer against the composed products and addmm: values and the gradients of x,
 // x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
 // first layer) or two, and with only some inputs asking for a gradient.
+// AutoInt's interacting layer as hand-written loops against the tensor operations AutoInt was
+// written with (the paper's formula): outputs and the gradient of the projections, for 1 to 3
+// fields and 1 or 2 heads, with a ReLU that cuts about half of the outputs.
+void TestModels::fieldAttentionMatchesComposed()
+{
+    struct Case
+    {
+        std::int64_t rows, m, heads, headDim;
+    };
+    const std::vector<Case> cases = {{37, 3, 2, 4}, {640, 3, 2, 32}, {11, 2, 1, 8}, {5, 1, 3, 2}};
+    torch::manual_seed(8);
+    for (const auto& c : cases) {
+        const auto width = c.heads * c.headDim;
+        const auto value = torch::randn({c.rows, c.m, 4 * width});
+        const auto upstream = torch::randn({c.rows, c.m, width});
+        bool handWritten = false;
+        const auto run = [&](bool loops) {
+            auto projected = value.clone().requires_grad_(true);
+            torch::Tensor out;
+            if (loops) {
+                out = model_detail::fieldAttention(projected, c.heads, c.headDim);
+                handWritten = graphHas(out, "FieldAttention");
+            } else {
+                auto part = [&](std::int64_t k) {
+                    return projected.narrow(2, k * width, width)
+                        .reshape({c.rows, c.m, c.heads, c.headDim});
+                };
+                const auto scores = (part(0).unsqueeze(2) * part(1).unsqueeze(1)).sum(-1);
+                const auto weights = torch::softmax(scores, 2);
+                const auto heads = (weights.unsqueeze(-1) * part(2).unsqueeze(1)).sum(2);
+                out = torch::relu(heads.reshape({c.rows, c.m, width}) +
+                                  projected.narrow(2, 3 * width, width));
+            }
+            (out * upstream).sum().backward();
+            return std::vector<torch::Tensor>{out.detach(), projected.grad()};
+        };
+        const auto loops = run(true);
+        QVERIFY(handWritten);
+        const auto composed = run(false);
+        // Both sides of the ReLU occur.
+        const auto zeros = (composed[0] == 0).sum().item<std::int64_t>();
+        QVERIFY(zeros > 0 && zeros < composed[0].numel());
+        const char* names[] = {"output", "gradient"};
+        for (std::size_t k = 0; k < loops.size(); ++k) {
+            const double scale = 1.0 + composed[k].abs().max().item<double>();
+            const double diff = (loops[k] - composed[k]).abs().max().item<double>();
+            if (diff > 1e-5 * scale)
+                QFAIL(qPrintable(QString("%1 differs by %2 (rows %3, m %4, heads %5, dim %6)")
+                                     .arg(names[k])
+                                     .arg(diff)
+                                     .arg(c.rows)
+                                     .arg(c.m)
+                                     .arg(c.heads)
+                                     .arg(c.headDim)));
+        }
+        const auto again = run(true);
+        for (std::size_t k = 0; k < loops.size(); ++k)
+            QVERIFY(torch::equal(loops[k], again[k]));
+    }
+}
+
 void TestModels::cinLayerMatchesComposed()
 {
     struct Case

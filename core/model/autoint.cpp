@@ -1,5 +1,7 @@
 #include "model/autoint.h"
 
+#include "model/field_attention.h"
+
 #include <string>
 
 namespace sllmr {
@@ -33,18 +35,9 @@ torch::Tensor AutoIntImpl::project(std::size_t layer, const torch::Tensor& x)
 
 torch::Tensor AutoIntImpl::interact(const torch::Tensor& projected) const
 {
-    // With m <= 3 fields the attention matrices are 3 x 3: broadcast products are much cheaper
-    // than batched matrix products of that size (one tiny GEMM per row and head).
-    const auto b = projected.size(0);
-    const auto m = projected.size(1);
-    const auto width = m_heads * m_headDim;
-    auto part = [&](int k) {  // [B, m, H, d']
-        return projected.narrow(2, k * width, width).reshape({b, m, m_heads, m_headDim});
-    };
-    const auto scores = (part(0).unsqueeze(2) * part(1).unsqueeze(1)).sum(-1);  // [B, a, b, H]
-    const auto weights = torch::softmax(scores, 2);
-    const auto heads = (weights.unsqueeze(-1) * part(2).unsqueeze(1)).sum(2);  // [B, m, H, d']
-    return torch::relu(heads.reshape({b, m, width}) + projected.narrow(2, 3 * width, width));
+    // With m <= 3 fields the attention matrices are 3 x 3: plain loops per row and head
+    // (model/field_attention.h).
+    return fieldAttention(projected, m_heads, m_headDim);
 }
 
 torch::Tensor AutoIntImpl::finish(const torch::Tensor& projected, std::size_t fromLayer)
