@@ -780,6 +780,8 @@ void TestCli::malformedInput_data()
     // A small floating-point bound is shown as it is, not rounded to six decimals.
     row("--set rate below its bound", {"run", tiny, "--set", "train.learning_rate=1e-9"}, 2,
         "'train.learning_rate' = 1e-09 is out of range (allowed: 1e-07 .. 1)");
+    row("--set rate just past its bound", {"run", tiny, "--set", "train.learning_rate=1.0000001"},
+        2, "'train.learning_rate' = 1.0000001 is out of range (allowed: 1e-07 .. 1)");
     row("--set float for an integer", {"run", tiny, "--set", "train.epochs=2.5"}, 2,
         "'train.epochs' = 2.5 is not a whole number");
     // Column options.

@@ -1159,12 +1159,9 @@ void TestModels::mlpTrainingMatchesModules()
     }
 }
 
-// The blocked CIN layer against the composed products and addmm: values and the gradients of x,
-// x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
-// first layer) or two, and with only some inputs asking for a gradient.
 // AutoInt's interacting layer as hand-written loops against the tensor operations AutoInt was
 // written with (the paper's formula): outputs and the gradient of the projections, for 1 to 3
-// fields and 1 or 2 heads, with a ReLU that cuts about half of the outputs.
+// fields and 1 to 3 heads, with a ReLU that cuts part of the outputs.
 void TestModels::fieldAttentionMatchesComposed()
 {
     struct Case
@@ -1223,6 +1220,9 @@ void TestModels::fieldAttentionMatchesComposed()
     }
 }
 
+// The blocked CIN layer against the composed products and addmm: values and the gradients of x,
+// x0, weight and bias, over row counts that end inside a block, with x and x0 one tensor (the
+// first layer) or two, and with only some inputs asking for a gradient.
 void TestModels::cinLayerMatchesComposed()
 {
     struct Case

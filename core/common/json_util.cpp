@@ -98,14 +98,15 @@ void requireColumn(const std::string& value, const std::string& key)
                     {}, 0, "give a header name or a 0-based index; 0 is the first column");
 }
 
-// A bound or value as the message shows it: integers in full, floating point in the shortest of
-// %g's forms (std::to_string would show a bound of 1e-7 as 0.000000).
+// A bound or value as the message shows it: integers in full, floating point in %g's form with
+// 15 significant digits, so that a value just past a bound does not read as the bound
+// (std::to_string would show a bound of 1e-7 as 0.000000).
 template <class T>
 static std::string numberText(T value)
 {
     if constexpr (std::is_floating_point_v<T>) {
         char text[32];
-        std::snprintf(text, sizeof text, "%.6g", static_cast<double>(value));
+        std::snprintf(text, sizeof text, "%.15g", static_cast<double>(value));
         return text;
     } else {
         return std::to_string(value);

@@ -91,6 +91,8 @@ struct DeepFMFields : public torch::autograd::Function<DeepFMFields>
         checkIndices(user, numDistinct, eu.size(0), "user");
         checkIndices(row, rows, numDistinct, "distinct user");
         checkIndices(item, rows, ei.size(0), "item");
+        if (features)
+            checkIndices(item, rows, csrOffsets.size(0) - 1, "item feature bag");
         const auto itemWidth = features ? 2 * dim : dim;
 
         auto users = torch::empty({numDistinct, dim}, eu.options());
@@ -245,8 +247,11 @@ DeepFMImpl::DeepFMImpl(const ModelSpec& spec, const BackboneContext& context) : 
 
 torch::Tensor DeepFMImpl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
+    // The hand-written function reads the tables' floats in place: contiguous float CPU tables
+    // (the embeddings this class makes always are).
     if (m_handWritten && users.dim() == 1 && users.scalar_type() == torch::kLong &&
-        items.scalar_type() == torch::kLong && users.sizes() == items.sizes()) {
+        items.scalar_type() == torch::kLong && users.sizes() == items.sizes() &&
+        m_user->weight.scalar_type() == torch::kFloat && m_user->weight.device().is_cpu()) {
         const auto user = distinctIds(users);
         const auto none = torch::empty({0}, m_user->weight.options());
         const auto noIds = torch::empty({0}, torch::kLong);

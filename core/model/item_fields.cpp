@@ -131,6 +131,12 @@ torch::Tensor gatherItemFields(const torch::Tensor& itemTable, const torch::Tens
                                const torch::Tensor& csrOffsets, const torch::Tensor& csrIds,
                                const torch::Tensor& items)
 {
+    // The loops read the tables' floats in place.
+    for (const auto* t : {&itemTable, &featureTable})
+        if (t->defined() && (t->scalar_type() != torch::kFloat || !t->is_contiguous() ||
+                             !t->device().is_cpu() || t->dim() != 2))
+            throw Error(ErrorKind::Internal,
+                        "item fields: the tables must be contiguous 2-d float CPU tensors");
     // Absent inputs as empty tensors: the function's inputs are all defined.
     const auto none = torch::empty({0}, itemTable.options());
     const auto noIds = torch::empty({0}, torch::kLong);
