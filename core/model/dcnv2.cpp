@@ -39,19 +39,7 @@ torch::Tensor DCNv2Impl::cross(const torch::Tensor& x0, torch::Tensor x, std::si
 
 torch::Tensor DCNv2Impl::forward(const torch::Tensor& users, const torch::Tensor& items)
 {
-    torch::Tensor itemFields;
-    if (m_item->options.sparse() && items.dim() == 1) {
-        // Sparse tables: one hand-written node (item_fields.h).
-        itemFields = m_features.is_empty()
-                         ? gatherItemFields(m_item->weight, {}, {}, {}, items)
-                         : gatherItemFields(m_item->weight, m_features->embeddingWeight(),
-                                            m_features->csrOffsets(), m_features->csrIds(), items);
-    } else {
-        itemFields = m_item(items);
-        if (!m_features.is_empty())
-            itemFields = torch::cat({itemFields, m_features->embed(m_features->bags(items))}, 1);
-    }
-    const auto x0 = torch::cat({m_user(users), itemFields}, 1);
+    const auto x0 = torch::cat({m_user(users), itemColumns(m_item, m_features, items)}, 1);
     return m_dnn(cross(x0, x0, 0));
 }
 

@@ -54,12 +54,6 @@ void fmGradient(float g, const float* __restrict a, const float* __restrict b,
     }
 }
 
-void divideRow(const float* __restrict x, float divisor, float* __restrict out, std::int64_t dim)
-{
-    for (std::int64_t j = 0; j < dim; ++j)
-        out[j] = x[j] / divisor;
-}
-
 // Everything of a training batch before the DNN, forward and backward as plain loops over the
 // rows: the fields e_u, e_i and e_f (the mean of the item's feature bag), the first-order sum
 // w_u + w_i + w_f and the FM term 0.5 * sum_j (S_j^2 - Q_j) with S = e_u + e_i + e_f and

@@ -23,12 +23,6 @@ void copyRow(const float* __restrict x, float* __restrict out, std::int64_t dim)
         out[j] = x[j];
 }
 
-void divideRow(const float* __restrict x, float divisor, float* __restrict out, std::int64_t dim)
-{
-    for (std::int64_t j = 0; j < dim; ++j)
-        out[j] = x[j] / divisor;
-}
-
 struct ItemFieldGather : public torch::autograd::Function<ItemFieldGather>
 {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& itemTable,
@@ -127,11 +121,23 @@ void bagMeanRow(const float* table, std::int64_t dim, const std::int64_t* csrOff
         out[j] /= static_cast<float>(count);
 }
 
-torch::Tensor gatherItemFields(const torch::Tensor& itemTable, const torch::Tensor& featureTable,
-                               const torch::Tensor& csrOffsets, const torch::Tensor& csrIds,
-                               const torch::Tensor& items)
+void divideRow(const float* __restrict x, float divisor, float* __restrict out, std::int64_t dim)
 {
+    for (std::int64_t j = 0; j < dim; ++j)
+        out[j] = x[j] / divisor;
+}
+
+torch::Tensor itemColumns(torch::nn::Embedding item, ItemFeatureField features,
+                          const torch::Tensor& items)
+{
+    if (!item->options.sparse() || items.dim() != 1) {
+        if (features.is_empty())
+            return item(items);
+        return torch::cat({item(items), features->embed(features->bags(items))}, 1);
+    }
     // The loops read the tables' floats in place.
+    const auto& itemTable = item->weight;
+    const auto featureTable = features.is_empty() ? torch::Tensor() : features->embeddingWeight();
     for (const auto* t : {&itemTable, &featureTable})
         if (t->defined() && (t->scalar_type() != torch::kFloat || !t->is_contiguous() ||
                              !t->device().is_cpu() || t->dim() != 2))
@@ -140,9 +146,10 @@ torch::Tensor gatherItemFields(const torch::Tensor& itemTable, const torch::Tens
     // Absent inputs as empty tensors: the function's inputs are all defined.
     const auto none = torch::empty({0}, itemTable.options());
     const auto noIds = torch::empty({0}, torch::kLong);
-    const bool features = featureTable.defined();
-    return ItemFieldGather::apply(itemTable, features ? featureTable : none,
-                                  features ? csrOffsets : noIds, features ? csrIds : noIds,
+    const bool withFeatures = featureTable.defined();
+    return ItemFieldGather::apply(itemTable, withFeatures ? featureTable : none,
+                                  withFeatures ? features->csrOffsets() : noIds,
+                                  withFeatures ? features->csrIds() : noIds,
                                   items.to(torch::kLong).contiguous());
 }
 

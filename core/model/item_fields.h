@@ -6,6 +6,8 @@
 // backward (the costliest of them) back. The gradients are sparse, as the sparse Embedding and
 // EmbeddingBag give them: one row per batch row for E_i, one per bag entry (divided by the bag's
 // size) for E_f.
+#include "model/layers.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -18,12 +20,13 @@ namespace sllmr::model_detail {
 void bagMeanRow(const float* table, std::int64_t dim, const std::int64_t* csrOffsets,
                 const std::int64_t* csrIds, std::int64_t item, float* out);
 
-// cat({itemTable[items], bag means of featureTable over items' bags}, 1): [B, d] without the
-// feature field (featureTable, csrOffsets and csrIds undefined), [B, 2d] with it. itemTable and
-// featureTable are float [rows, d] tables; items is a 1-d int64 tensor, checked against the item
-// table and the CSR.
-torch::Tensor gatherItemFields(const torch::Tensor& itemTable, const torch::Tensor& featureTable,
-                               const torch::Tensor& csrOffsets, const torch::Tensor& csrIds,
-                               const torch::Tensor& items);
+// out = x / divisor over dim floats (a bag's gradient spread over its entries).
+void divideRow(const float* x, float divisor, float* out, std::int64_t dim);
+
+// The item columns of rows `items` (1-d int64): item(items) [B, d], then with the feature field
+// (features not empty) the mean of each item's bag [B, d] beside it. With sparse tables one
+// hand-written node; otherwise the modules (Embedding, EmbeddingBag, a concatenation).
+torch::Tensor itemColumns(torch::nn::Embedding item, ItemFeatureField features,
+                          const torch::Tensor& items);
 
 }  // namespace sllmr::model_detail

@@ -411,15 +411,7 @@ torch::Tensor FieldEmbeddingsImpl::users(const torch::Tensor& users)
 
 torch::Tensor FieldEmbeddingsImpl::items(const torch::Tensor& items)
 {
-    // Sparse tables: one hand-written node (item_fields.h).
-    if (m_item->options.sparse() && items.dim() == 1)
-        return m_features.is_empty()
-                   ? gatherItemFields(m_item->weight, {}, {}, {}, items)
-                   : gatherItemFields(m_item->weight, m_features->embeddingWeight(),
-                                      m_features->csrOffsets(), m_features->csrIds(), items);
-    if (m_features.is_empty())
-        return m_item(items);
-    return torch::cat({m_item(items), m_features->embed(m_features->bags(items))}, 1);
+    return itemColumns(m_item, m_features, items);
 }
 
 torch::Tensor FieldEmbeddingsImpl::allItems()
