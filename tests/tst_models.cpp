@@ -9,6 +9,7 @@
 #include "model/din.h"
 #include "model/field_attention.h"
 #include "model/layers.h"
+#include "model/mlp_scoring.h"
 #include "model/xdeepfm.h"
 
 #include <QtTest>
@@ -281,6 +282,7 @@ private Q_SLOTS:
     void cinLayerMatchesComposed();
     void fieldAttentionMatchesComposed();
     void mlpTrainingMatchesModules();
+    void mlpScoringMatchesModules();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -1156,6 +1158,69 @@ void TestModels::mlpTrainingMatchesModules()
             torch::manual_seed(10);
             QVERIFY(!torch::equal(mlp->forward(xValue).detach(), fused[0]));
         }
+    }
+}
+
+// The chunked scoring path (MlpScorer) against the modules composed as LibTorch operations:
+// rows given whole and as a sum of a lead block and a rest block (full ranking), for one to three
+// hidden layers of widths that are no multiple of the vector lanes, over more rows than a chunk
+// and lead counts that are no multiple of its tile. A row's logit must be the same bits whatever
+// its chunk, tile or thread; against the composed modules, the same up to float rounding.
+void TestModels::mlpScoringMatchesModules()
+{
+    torch::NoGradGuard noGrad;
+    const std::vector<std::vector<int>> hiddens = {{16, 8}, {33}, {40, 24, 17}, {256, 128}};
+    for (const auto& hidden : hiddens) {
+        torch::manual_seed(3);
+        model_detail::Mlp mlp(20, hidden, 0.3);
+        mlp->eval();
+        const auto params = mlp->named_parameters();
+        for (const auto& p : params)
+            if (p.key().find("bias") != std::string::npos)
+                p.value().normal_(0.0, 0.5);  // the biases start at zero: make them count
+        const auto composed = [&](const torch::Tensor& first) {
+            auto h = first;
+            for (std::size_t k = 1; k <= hidden.size(); ++k) {
+                const auto name = k < hidden.size() ? "linear" + std::to_string(k) : "output";
+                h = torch::addmm(params[name + ".bias"], torch::relu(h),
+                                 params[name + ".weight"].t());
+            }
+            return h.squeeze(-1);
+        };
+        const auto label = QString("hidden %1 wide").arg(hidden.front());
+        const auto firstWidth = hidden.front();
+        const auto lead = torch::randn({11, firstWidth});
+        const auto rest = torch::randn({150, firstWidth});
+        const auto formed = (lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, firstWidth});
+        QVERIFY(formed.size(0) > 3 * model_detail::kScoreChunkRows);
+
+        const auto reference = composed(formed);
+        const auto viaRows = mlp->forwardFrom(formed);
+        const auto viaSum = mlp->forwardFromSum(lead, rest);
+        QVERIFY2(torch::allclose(viaRows, reference, 1e-5, 1e-5), qPrintable(label));
+        QVERIFY2(torch::equal(viaSum, viaRows), qPrintable(label + ": tiles against rows"));
+        std::vector<torch::nn::Linear> tail;
+        for (std::size_t k = 1; k <= hidden.size(); ++k)
+            tail.emplace_back(std::dynamic_pointer_cast<torch::nn::LinearImpl>(
+                mlp->named_children()[k < hidden.size() ? "linear" + std::to_string(k)
+                                                        : "output"]));
+        QVERIFY2(torch::equal(model_detail::MlpScorer(tail).rows(formed), viaRows),
+                 qPrintable(label + ": forwardFrom did not score in chunks"));
+        // A few rows alone give the same bits as inside a full chunk.
+        QVERIFY2(
+            torch::equal(mlp->forwardFrom(formed.narrow(0, 517, 3)), viaRows.narrow(0, 517, 3)),
+            qPrintable(label + ": a row depends on its chunk"));
+        // Two threads share the chunks: the same bits.
+        torch::set_num_threads(2);
+        const auto twoThreads = mlp->forwardFromSum(lead, rest);
+        torch::set_num_threads(1);
+        QVERIFY2(torch::equal(twoThreads, viaSum), qPrintable(label + ": threads"));
+
+        // With dropout in force (training mode) the rows keep the modules' path and its noise.
+        mlp->train();
+        torch::manual_seed(4);
+        QVERIFY2(!torch::equal(mlp->forwardFrom(formed), viaRows), qPrintable(label + ": dropout"));
+        mlp->eval();
     }
 }
 

@@ -72,14 +72,12 @@ torch::Tensor AutoIntImpl::scoreAll(const torch::Tensor& users)
     const auto p = userProjected.size(2);
 
     torch::Tensor userPart, itemPart;
-    std::int64_t h1 = 0;
     std::int64_t widest = std::max(m * p, m * m * m_heads * m_headDim);
     if (!m_dnn.is_empty()) {
         auto& first = m_dnn->first();
         const auto w1 = first->weight;
         userPart = inferenceLinear(eu, w1.narrow(1, 0, d), first->bias);
         itemPart = inferenceLinear(items, w1.narrow(1, d, itemWidth));
-        h1 = w1.size(0);
         widest = std::max(widest, m_dnn->maxWidth());
     }
 
@@ -95,10 +93,8 @@ torch::Tensor AutoIntImpl::scoreAll(const torch::Tensor& users)
                     .view({uc * ic, m, p});
             auto logits = finish(projected, 1);
             if (!m_dnn.is_empty()) {
-                const auto pre = (userPart.narrow(0, ub, uc).unsqueeze(1) +
-                                  itemPart.narrow(0, ib, ic).unsqueeze(0))
-                                     .view({uc * ic, h1});
-                logits = logits + m_dnn->forwardFrom(pre);
+                logits = logits + m_dnn->forwardFromSum(userPart.narrow(0, ub, uc),
+                                                        itemPart.narrow(0, ib, ic));
             }
             out.narrow(0, ub, uc).narrow(1, ib, ic).copy_(logits.view({uc, ic}));
         },

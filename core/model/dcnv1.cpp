@@ -86,7 +86,6 @@ torch::Tensor DCNv1Impl::scoreAll(const torch::Tensor& users)
     const auto w1 = first->weight;  // [H1, width]
     const auto userPart = inferenceLinear(eu, w1.narrow(1, 0, d), first->bias);
     const auto itemPart = inferenceLinear(items, w1.narrow(1, d, itemWidth));
-    const auto h1 = w1.size(0);
     forEachBlock(
         numUsers, m_numItems,
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
@@ -99,11 +98,9 @@ torch::Tensor DCNv1Impl::scoreAll(const torch::Tensor& users)
             for (std::int64_t l = 0; l < layers; ++l)
                 alpha = alpha * (dots(l) + 1.0) + betaDotW[static_cast<std::size_t>(l)];
             const auto crossLogit = alpha * dots(layers) + betaDotC;
-            const auto pre =
-                (userPart.narrow(0, ub, uc).unsqueeze(1) + itemPart.narrow(0, ib, ic).unsqueeze(0))
-                    .view({uc * ic, h1});
-            out.narrow(0, ub, uc).narrow(1, ib, ic).copy_(crossLogit +
-                                                          m_dnn->forwardFrom(pre).view({uc, ic}));
+            const auto dnn =
+                m_dnn->forwardFromSum(userPart.narrow(0, ub, uc), itemPart.narrow(0, ib, ic));
+            out.narrow(0, ub, uc).narrow(1, ib, ic).copy_(crossLogit + dnn.view({uc, ic}));
         },
         rowsForWidth(m_dnn->maxWidth()));
     return out;

@@ -322,16 +322,15 @@ torch::Tensor DeepFMImpl::scoreAll(const torch::Tensor& users)
 
     // DNN first layer split by columns into the user block and the item block.
     const auto userPart = userFirstLayer(eu);  // [U, H1]
-    const auto h1 = userPart.size(1);
     forEachBlock(
         numUsers, m_numItems,
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
-            const auto pre = (userPart.narrow(0, ub, uc).unsqueeze(1) +
-                              items.firstLayer.narrow(0, ib, ic).unsqueeze(0))
-                                 .view({uc * ic, h1});
-            out.narrow(0, ub, uc).narrow(1, ib, ic).add_(m_dnn->forwardFrom(pre).view({uc, ic}));
+            out.narrow(0, ub, uc).narrow(1, ib, ic).add_(
+                m_dnn
+                    ->forwardFromSum(userPart.narrow(0, ub, uc), items.firstLayer.narrow(0, ib, ic))
+                    .view({uc, ic}));
         },
-        rowsForWidth(m_dnn->maxWidth()));
+        m_dnn->sumBlockRows());
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include "common/thread_generator.h"
 #include "model/item_fields.h"
 #include "model/keep_mask.h"
+#include "model/mlp_scoring.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Config.h>
@@ -375,6 +376,8 @@ torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
         return MlpTail::apply(firstOutput, at::TensorList(params),
                               noDropout ? 0.0 : m_dropout->options.p());
     }
+    if (inference && !dropoutActive() && scoresInChunks(firstOutput))
+        return MlpScorer({m_layers.begin() + 1, m_layers.end()}).rows(firstOutput);
     auto h = firstOutput;
     for (std::size_t k = 1; k < m_layers.size(); ++k) {
         h = torch::relu(h);
@@ -382,6 +385,33 @@ torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
         h = inference ? inferenceLinear(h, m_layers[k]->weight, m_layers[k]->bias) : m_layers[k](h);
     }
     return h.squeeze(-1);
+}
+
+bool MlpImpl::dropoutActive() const
+{
+    return !m_dropout.is_empty() && m_dropout->is_training() && m_dropout->options.p() > 0.0;
+}
+
+std::int64_t MlpImpl::sumBlockRows() const
+{
+    return !torch::GradMode::is_enabled() && !dropoutActive() && m_layers.size() > 1
+               ? kMaxScoreRows
+               : rowsForWidth(m_maxWidth);
+}
+
+torch::Tensor MlpImpl::forwardFromSum(const torch::Tensor& lead, const torch::Tensor& rest)
+{
+    if (!torch::GradMode::is_enabled() && !dropoutActive() && scoresInChunks(lead) &&
+        scoresInChunks(rest) && lead.size(1) == rest.size(1))
+        return MlpScorer({m_layers.begin() + 1, m_layers.end()}).crossSum(lead, rest);
+    return forwardFrom((lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)}));
+}
+
+bool MlpImpl::scoresInChunks(const torch::Tensor& firstOutput) const
+{
+    return m_layers.size() > 1 && firstOutput.dim() == 2 && firstOutput.device().is_cpu() &&
+           firstOutput.scalar_type() == torch::kFloat && firstOutput.size(0) > 0 &&
+           firstOutput.size(1) == m_layers.front()->weight.size(0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -151,6 +151,15 @@ public:
     // The first affine map; forwardFrom(first()(x)) == forward(x).
     torch::nn::Linear& first() { return m_layers.front(); }
     torch::Tensor forwardFrom(const torch::Tensor& firstOutput);
+    // forwardFrom of the rows lead[a] + rest[b] for every a and b, a-major ([na * nb]): a block
+    // of the users x items cross product whose first map is split into a user part and an item
+    // part. Without grad mode and dropout the rows are never formed (model/mlp_scoring.h).
+    torch::Tensor forwardFromSum(const torch::Tensor& lead, const torch::Tensor& rest);
+    // Rows per forEachBlock block for a scoreAll() whose blocks hold nothing but forwardFromSum:
+    // its chunks keep the activations in the caches, so a block can span many users (the item
+    // rows are then read once per tile of users); rowsForWidth(maxWidth()) when it would form
+    // the rows.
+    std::int64_t sumBlockRows() const;
 
     // forward(cat({lead.index_select(0, rowOfLead), rest}, 1)) with the first layer's lead block
     // computed (and back-propagated) once per row of `lead`: a training batch repeats each user
@@ -165,6 +174,10 @@ public:
     std::int64_t maxWidth() const { return m_maxWidth; }
 
 private:
+    // Whether forwardFrom can take the chunked scoring path for this input (model/mlp_scoring.h).
+    bool scoresInChunks(const torch::Tensor& firstOutput) const;
+    bool dropoutActive() const;
+
     std::vector<torch::nn::Linear> m_layers;
     torch::nn::Dropout m_dropout{nullptr};
     std::int64_t m_maxWidth = 1;

@@ -70,16 +70,13 @@ torch::Tensor XDeepFMImpl::scoreAll(const torch::Tensor& users)
     const auto w1 = first->weight;
     const auto userPart = inferenceLinear(eu, w1.narrow(1, 0, d), first->bias);
     const auto itemPart = inferenceLinear(items, w1.narrow(1, d, itemWidth));
-    const auto h1 = w1.size(0);
 
     auto out = wu.unsqueeze(1) + wI.unsqueeze(0);  // [U, N]
     forEachBlock(
         numUsers, m_numItems,
         [&](std::int64_t ub, std::int64_t uc, std::int64_t ib, std::int64_t ic) {
-            const auto pre =
-                (userPart.narrow(0, ub, uc).unsqueeze(1) + itemPart.narrow(0, ib, ic).unsqueeze(0))
-                    .view({uc * ic, h1});
-            auto logits = m_dnn->forwardFrom(pre);
+            auto logits =
+                m_dnn->forwardFromSum(userPart.narrow(0, ub, uc), itemPart.narrow(0, ib, ic));
             if (!m_cin.empty()) {
                 const auto x0 =
                     torch::cat({eu.narrow(0, ub, uc).unsqueeze(1).expand({uc, ic, d}),
