@@ -1163,21 +1163,40 @@ void TestModels::mlpTrainingMatchesModules()
 
 // The chunked scoring path (MlpScorer) against the modules composed as LibTorch operations:
 // rows given whole and as a sum of a lead block and a rest block (full ranking), for one to three
-// hidden layers of widths that are no multiple of the vector lanes, over more rows than a chunk
-// and lead counts that are no multiple of its tile. A row's logit must be the same bits whatever
-// its chunk, tile or thread; against the composed modules, the same up to float rounding.
+// hidden layers, widths that are no multiple of the vector lanes and wide ones (oneDNN's sgemm
+// may split a wide product's sums over threads, or take another kernel for one row), over more
+// rows than a chunk, lead counts below, at and beyond a tile, edge tiles of one lead by one rest
+// row, and one-row chunks. A row's logit must be the same bits whatever its chunk, tile or thread
+// count; against the composed modules, the same up to float rounding.
 void TestModels::mlpScoringMatchesModules()
 {
     torch::NoGradGuard noGrad;
-    const std::vector<std::vector<int>> hiddens = {{16, 8}, {33}, {40, 24, 17}, {256, 128}};
-    for (const auto& hidden : hiddens) {
+    QVERIFY2(model_detail::MlpScorer::usesOneDnnProducts(),
+             "the products do not go to oneDNN's sgemm (Debian's LibTorch links oneDNN)");
+    struct Case
+    {
+        std::vector<int> hidden;
+        std::int64_t leads;
+        std::int64_t rests;
+    };
+    const std::vector<Case> cases = {
+        {{16, 8}, 11, 150}, {{33}, 1, 1025},     {{37, 19, 17}, 8, 70}, {{256, 128}, 3, 200},
+        {{512, 64}, 9, 65}, {{400, 64}, 1, 100}, {{384, 128}, 1, 100},  {{1024, 64}, 2, 40}};
+    for (const auto& c : cases) {
         torch::manual_seed(3);
+        const auto& hidden = c.hidden;
         model_detail::Mlp mlp(20, hidden, 0.3);
         mlp->eval();
         const auto params = mlp->named_parameters();
         for (const auto& p : params)
             if (p.key().find("bias") != std::string::npos)
                 p.value().normal_(0.0, 0.5);  // the biases start at zero: make them count
+        std::vector<torch::nn::Linear> tail;
+        for (std::size_t k = 1; k <= hidden.size(); ++k)
+            tail.emplace_back(std::dynamic_pointer_cast<torch::nn::LinearImpl>(
+                mlp->named_children()[k < hidden.size() ? "linear" + std::to_string(k)
+                                                        : "output"]));
+        const model_detail::MlpScorer scorer(tail);
         const auto composed = [&](const torch::Tensor& first) {
             auto h = first;
             for (std::size_t k = 1; k <= hidden.size(); ++k) {
@@ -1187,34 +1206,42 @@ void TestModels::mlpScoringMatchesModules()
             }
             return h.squeeze(-1);
         };
-        const auto label = QString("hidden %1 wide").arg(hidden.front());
+        const auto label =
+            QString("hidden %1 wide, %2 x %3").arg(hidden.front()).arg(c.leads).arg(c.rests);
         const auto firstWidth = hidden.front();
-        const auto lead = torch::randn({11, firstWidth});
-        const auto rest = torch::randn({150, firstWidth});
+        const auto lead = torch::randn({c.leads, firstWidth});
+        const auto rest = torch::randn({c.rests, firstWidth});
         const auto formed = (lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, firstWidth});
-        QVERIFY(formed.size(0) > 3 * model_detail::kScoreChunkRows);
 
         const auto reference = composed(formed);
         const auto viaRows = mlp->forwardFrom(formed);
-        const auto viaSum = mlp->forwardFromSum(lead, rest);
         QVERIFY2(torch::allclose(viaRows, reference, 1e-5, 1e-5), qPrintable(label));
-        QVERIFY2(torch::equal(viaSum, viaRows), qPrintable(label + ": tiles against rows"));
-        std::vector<torch::nn::Linear> tail;
-        for (std::size_t k = 1; k <= hidden.size(); ++k)
-            tail.emplace_back(std::dynamic_pointer_cast<torch::nn::LinearImpl>(
-                mlp->named_children()[k < hidden.size() ? "linear" + std::to_string(k)
-                                                        : "output"]));
-        QVERIFY2(torch::equal(model_detail::MlpScorer(tail).rows(formed), viaRows),
+        QVERIFY2(torch::equal(scorer.rows(formed), viaRows),
                  qPrintable(label + ": forwardFrom did not score in chunks"));
-        // A few rows alone give the same bits as inside a full chunk.
+        QVERIFY2(torch::equal(scorer.crossSum(lead, rest), viaRows),
+                 qPrintable(label + ": tiles against rows"));
+        QVERIFY2(torch::equal(mlp->forwardFromSum(lead, rest), viaRows),
+                 qPrintable(label + ": forwardFromSum did not score in tiles"));
+        // Rows alone, and a few together, give the same bits as inside a full chunk.
+        for (const auto r : {std::int64_t{0}, formed.size(0) / 2, formed.size(0) - 1})
+            QVERIFY2(
+                torch::equal(mlp->forwardFrom(formed.narrow(0, r, 1)), viaRows.narrow(0, r, 1)),
+                qPrintable(label + QString(": row %1 alone").arg(r)));
+        const auto some = std::min<std::int64_t>(3, formed.size(0));
         QVERIFY2(
-            torch::equal(mlp->forwardFrom(formed.narrow(0, 517, 3)), viaRows.narrow(0, 517, 3)),
+            torch::equal(mlp->forwardFrom(formed.narrow(0, 0, some)), viaRows.narrow(0, 0, some)),
             qPrintable(label + ": a row depends on its chunk"));
-        // Two threads share the chunks: the same bits.
-        torch::set_num_threads(2);
-        const auto twoThreads = mlp->forwardFromSum(lead, rest);
-        torch::set_num_threads(1);
-        QVERIFY2(torch::equal(twoThreads, viaSum), qPrintable(label + ": threads"));
+        // Threads share the chunks, and a call of one chunk keeps its product on one thread.
+        for (const int threads : {2, 8}) {
+            torch::set_num_threads(threads);
+            const auto sum = mlp->forwardFromSum(lead, rest);
+            const auto one = mlp->forwardFrom(formed.narrow(0, 0, some));
+            torch::set_num_threads(1);
+            QVERIFY2(torch::equal(sum, viaRows),
+                     qPrintable(label + QString(": %1 threads").arg(threads)));
+            QVERIFY2(torch::equal(one, viaRows.narrow(0, 0, some)),
+                     qPrintable(label + QString(": one chunk at %1 threads").arg(threads)));
+        }
 
         // With dropout in force (training mode) the rows keep the modules' path and its noise.
         mlp->train();

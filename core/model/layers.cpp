@@ -404,7 +404,19 @@ torch::Tensor MlpImpl::forwardFromSum(const torch::Tensor& lead, const torch::Te
     if (!torch::GradMode::is_enabled() && !dropoutActive() && scoresInChunks(lead) &&
         scoresInChunks(rest) && lead.size(1) == rest.size(1))
         return MlpScorer({m_layers.begin() + 1, m_layers.end()}).crossSum(lead, rest);
-    return forwardFrom((lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)}));
+    // The rows formed, a few leads at a time: sumBlockRows() may have promised a block of up to
+    // kMaxScoreRows rows, too many to form at once.
+    const auto nb = std::max<std::int64_t>(rest.size(0), 1);
+    const auto step = std::max<std::int64_t>(1, rowsForWidth(m_maxWidth) / nb);
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t a = 0; a < lead.size(0); a += step) {
+        const auto group = lead.narrow(0, a, std::min(step, lead.size(0) - a));
+        parts.push_back(
+            forwardFrom((group.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)})));
+    }
+    return parts.empty()
+               ? forwardFrom((lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)}))
+               : torch::cat(parts);
 }
 
 bool MlpImpl::scoresInChunks(const torch::Tensor& firstOutput) const

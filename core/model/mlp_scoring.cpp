@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "common/vector_clones.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
 #include <dlfcn.h>
@@ -24,16 +25,49 @@ using DnnlSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64_t, 
 DnnlSgemm dnnlSgemm()
 {
     static const auto fn = reinterpret_cast<DnnlSgemm>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
-    return fn;
+    return at::globalContext().userEnabledMkldnn() ? fn : nullptr;
 }
 
-// c[m, n] = a[m, k] b[k, n], all row-major and contiguous.
+// OpenMP's thread controls, from the runtime LibTorch brings (none when it threads otherwise).
+struct OpenMp
+{
+    int (*inParallel)() = nullptr;
+    int (*maxThreads)() = nullptr;
+    void (*setThreads)(int) = nullptr;
+};
+
+const OpenMp& openMp()
+{
+    static const OpenMp omp = [] {
+        OpenMp o;
+        o.inParallel = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_in_parallel"));
+        o.maxThreads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+        o.setThreads = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+        return o.inParallel && o.maxThreads && o.setThreads ? o : OpenMp{};
+    }();
+    return omp;
+}
+
+// c[m, n] = a[m, k] b[k, n], all row-major and contiguous, m >= 2. oneDNN's sgemm splits a
+// product over every thread OpenMP allows outside a parallel region, and may then split k, which
+// changes a row's sums; one row alone (m = 1) also takes another kernel. So it runs on one thread
+// (OpenMP's count is per thread: set for the call and restored) and never sees m = 1 (run() pads
+// a one-row chunk): a row's bits are then the same in every chunk and at every thread count.
 void product(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
              float* c)
 {
-    if (const auto sgemm = dnnlSgemm();
-        sgemm && sgemm('N', 'N', m, n, k, 1.0f, a, k, b, n, 0.0f, c, n) == 0)
-        return;
+    if (const auto sgemm = dnnlSgemm()) {
+        const auto& omp = openMp();
+        const bool alone = omp.setThreads && !omp.inParallel();
+        const int threads = alone ? omp.maxThreads() : 1;
+        if (alone)
+            omp.setThreads(1);
+        const bool done = sgemm('N', 'N', m, n, k, 1.0f, a, k, b, n, 0.0f, c, n) == 0;
+        if (alone)
+            omp.setThreads(threads);
+        if (done)
+            return;
+    }
     const auto opts = torch::TensorOptions().dtype(torch::kFloat);
     auto out = torch::from_blob(c, {m, n}, opts);
     torch::mm_out(out, torch::from_blob(const_cast<float*>(a), {m, k}, opts),
@@ -122,7 +156,7 @@ torch::Tensor MlpScorer::run(std::int64_t rows, std::int64_t chunks, std::int64_
 {
     if (in != m_layers.front().in)
         throw Error(ErrorKind::Internal, "MlpScorer: the input width does not match the layers");
-    auto logits = torch::empty({rows});
+    auto logits = torch::empty({rows}, torch::kFloat);
     float* out = logits.data_ptr<float>();
     at::parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
         std::vector<float> bufferA(static_cast<std::size_t>(kScoreChunkRows * m_maxWidth));
@@ -132,10 +166,14 @@ torch::Tensor MlpScorer::run(std::int64_t rows, std::int64_t chunks, std::int64_
             float* x = bufferA.data();
             float* y = bufferB.data();
             const std::int64_t n = fill(c, x, where.data());
+            // A one-row chunk goes through the products as two copies of its row (product()).
+            const std::int64_t m = std::max<std::int64_t>(n, 2);
+            if (n == 1)
+                std::copy(x, x + in, x + in);
             for (std::size_t k = 0; k + 1 < m_layers.size(); ++k) {
                 const auto& layer = m_layers[k];
-                product(n, layer.out, layer.in, x, layer.weightT.data_ptr<float>(), y);
-                biasRelu(y, layer.bias.data_ptr<float>(), n, layer.out);
+                product(m, layer.out, layer.in, x, layer.weightT.data_ptr<float>(), y);
+                biasRelu(y, layer.bias.data_ptr<float>(), m, layer.out);
                 std::swap(x, y);
             }
             const auto& last = m_layers.back();
@@ -167,8 +205,8 @@ torch::Tensor MlpScorer::rows(const torch::Tensor& first) const
 
 // A chunk is a tile of up to kTileLeads rows of lead by as many rows of rest as fit, so that each
 // rest row is read once per tile of leads rather than once per lead (rest is the item table in a
-// full ranking: 18 MB at DeepFM's width on Amazon Sports, beyond the caches). Tiles run along rest
-// first, each item tile passing every lead tile while it is in the cache.
+// full ranking: 18 MB at DeepFM's width on Amazon Sports, beyond the caches). Consecutive chunks
+// take the lead tiles in turn over one rest tile, which stays in the cache while they pass.
 torch::Tensor MlpScorer::crossSum(const torch::Tensor& lead, const torch::Tensor& rest) const
 {
     constexpr std::int64_t kTileLeads = 8;

@@ -37,7 +37,8 @@ public:
     // lead [na, in], rest [nb, in].
     torch::Tensor crossSum(const torch::Tensor& lead, const torch::Tensor& rest) const;
 
-    // Whether the products go to oneDNN's sgemm (for the benchmark's report and the tests).
+    // Whether the products go to oneDNN's sgemm (the tests check that they do with Debian's
+    // LibTorch).
     static bool usesOneDnnProducts();
 
 private:
