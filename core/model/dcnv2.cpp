@@ -1,6 +1,7 @@
 #include "model/dcnv2.h"
 
 #include "model/item_fields.h"
+#include "model/sgemm.h"
 
 #include <string>
 
@@ -26,9 +27,76 @@ DCNv2Impl::DCNv2Impl(const ModelSpec& spec, const BackboneContext& context) : m_
     m_dnn = register_module("dnn", Mlp(width, spec.hidden, spec.dropout));
 }
 
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The cross layers in training as one autograd node: x_{l+1} = x_l + x0 * (x_l W_l^T + b_l).
+// Forward and backward make the calls autograd makes for Linear and addcmul, with the products
+// through model/sgemm.h; the gradient of x0 gathers its terms (one per layer, and x_0 itself) in
+// another order than autograd's. What goes is three autograd nodes a layer and their bookkeeping.
+// params holds W_l and b_l of each layer.
+struct CrossNetwork : public torch::autograd::Function<CrossNetwork>
+{
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x0In,
+                                 at::TensorList params)
+    {
+        const auto x0 = x0In.contiguous();
+        std::vector<torch::Tensor> xs, zs;
+        auto x = x0;
+        for (std::size_t l = 0; l < params.size() / 2; ++l) {
+            auto z = productPlus(params[2 * l + 1], x, params[2 * l].t());
+            xs.push_back(x);
+            x = torch::addcmul(x, x0, z);
+            zs.push_back(std::move(z));
+        }
+        ctx->saved_data["x0"] = x0;
+        ctx->saved_data["x"] = xs;
+        ctx->saved_data["z"] = zs;
+        ctx->saved_data["weights"] = std::vector<torch::Tensor>(params.begin(), params.end());
+        return x;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto x0 = ctx->saved_data["x0"].toTensor();
+        const auto xs = ctx->saved_data["x"].toTensorVector();
+        const auto zs = ctx->saved_data["z"].toTensorVector();
+        const auto params = ctx->saved_data["weights"].toTensorVector();
+        variable_list out(1 + params.size());
+        auto g = grads[0].contiguous();  // the gradient of x_{l+1}
+        auto gx0 = torch::zeros_like(x0);
+        for (std::size_t l = xs.size(); l-- > 0;) {
+            const auto gz = g * x0;
+            gx0.add_(g * zs[l]);
+            if (ctx->needs_input_grad(1 + 2 * l))
+                out[1 + 2 * l] = product(gz.t(), xs[l]);
+            if (ctx->needs_input_grad(2 + 2 * l))
+                out[2 + 2 * l] = gz.sum(0);
+            g = g + product(gz, params[2 * l]);
+        }
+        if (ctx->needs_input_grad(0))
+            out[0] = gx0.add_(g);
+        ctx->saved_data.clear();
+        return out;
+    }
+};
+
+}  // namespace
+
 torch::Tensor DCNv2Impl::cross(const torch::Tensor& x0, torch::Tensor x, std::size_t fromLayer)
 {
     const bool inference = !torch::GradMode::is_enabled();
+    if (!inference && fromLayer == 0 && !m_cross.empty() && x0.dim() == 2 && x0.device().is_cpu() &&
+        x0.scalar_type() == torch::kFloat && x0.size(0) > 0 && x.is_same(x0)) {
+        std::vector<torch::Tensor> params;
+        for (auto& layer : m_cross) {
+            params.push_back(layer->weight);
+            params.push_back(layer->bias);
+        }
+        return CrossNetwork::apply(x0, at::TensorList(params));
+    }
     for (std::size_t l = fromLayer; l < m_cross.size(); ++l) {
         auto& layer = m_cross[l];
         const auto wx = inference ? inferenceLinear(x, layer->weight, layer->bias) : layer(x);

@@ -5,6 +5,7 @@
 #include "model/item_fields.h"
 #include "model/keep_mask.h"
 #include "model/mlp_scoring.h"
+#include "model/sgemm.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Config.h>
@@ -235,9 +236,9 @@ struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
         const auto leadWidth = lead.size(1);
         const auto wLead = weight.narrow(1, 0, leadWidth);
         const auto wRest = weight.narrow(1, leadWidth, weight.size(1) - leadWidth);
-        const auto leadBlock = torch::addmm(bias, lead, wLead.t());
+        const auto leadBlock = productPlus(bias, lead, wLead.t());
         ctx->save_for_backward({lead, rowOf, rest, weight});
-        return leadBlock.index_select(0, rowOf) + torch::mm(rest, wRest.t());
+        return leadBlock.index_select(0, rowOf) + product(rest, wRest.t());
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads)
@@ -253,15 +254,15 @@ struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
         const auto& g = grads[0];
         variable_list out(5);
         if (ctx->needs_input_grad(2))
-            out[2] = g.mm(wRest);
+            out[2] = product(g, wRest);
         const auto gLead =
             torch::zeros({lead.size(0), g.size(1)}, g.options()).index_add_(0, rowOf, g);
         if (ctx->needs_input_grad(0))
-            out[0] = gLead.mm(wLead);
+            out[0] = product(gLead, wLead);
         if (ctx->needs_input_grad(3)) {
             auto gw = torch::empty_like(weight);
-            gw.narrow(1, 0, leadWidth).copy_(lead.t().mm(gLead).t());
-            gw.narrow(1, leadWidth, weight.size(1) - leadWidth).copy_(rest.t().mm(g).t());
+            gw.narrow(1, 0, leadWidth).copy_(product(lead.t(), gLead).t());
+            gw.narrow(1, leadWidth, weight.size(1) - leadWidth).copy_(product(rest.t(), g).t());
             out[3] = gw;
         }
         if (ctx->needs_input_grad(4))
@@ -318,7 +319,7 @@ struct MlpTail : public torch::autograd::Function<MlpTail>
             a.push_back(torch::empty_like(h));
             reluNoise(h.data_ptr<float>(), p > 0 ? noise.back().data_ptr<float>() : nullptr,
                       a.back().data_ptr<float>(), h.numel());
-            h = torch::addmm(params[2 * k + 1], a.back(), params[2 * k].t());
+            h = productPlus(params[2 * k + 1], a.back(), params[2 * k].t());
         }
         ctx->saved_data["z"] = z;
         ctx->saved_data["a"] = a;
@@ -339,12 +340,12 @@ struct MlpTail : public torch::autograd::Function<MlpTail>
         for (std::size_t k = layers; k-- > 0;) {
             const auto& w = params[2 * k];
             if (ctx->needs_input_grad(1 + 2 * k))
-                out[1 + 2 * k] = torch::mm(g.t(), a[k]);
+                out[1 + 2 * k] = product(g.t(), a[k]);
             if (ctx->needs_input_grad(2 + 2 * k))
                 out[2 + 2 * k] = g.sum(0, true).view({w.size(0)});
             if (k == 0 && !ctx->needs_input_grad(0))
                 break;
-            auto ga = torch::mm(g, w);
+            auto ga = product(g, w);
             reluNoiseBackward(z[k].data_ptr<float>(),
                               noise.empty() ? nullptr : noise[k].data_ptr<float>(),
                               ga.data_ptr<float>(), ga.numel());

@@ -2,11 +2,9 @@
 
 #include "common/error.h"
 #include "common/vector_clones.h"
+#include "model/sgemm.h"
 
-#include <ATen/Context.h>
 #include <ATen/Parallel.h>
-
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <array>
@@ -15,64 +13,6 @@
 namespace sllmr::model_detail {
 
 namespace {
-
-// oneDNN's row-major sgemm, C = alpha op(A) op(B) + beta C, as its C API declares it
-// (dnnl_status_t is an enum whose success is 0, dnnl_dim_t an int64_t). Looked up at run time,
-// as torch_runtime.cpp looks up OpenBLAS: Debian's LibTorch links oneDNN, other builds may not.
-using DnnlSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64_t, float, const float*,
-                          std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
-
-DnnlSgemm dnnlSgemm()
-{
-    static const auto fn = reinterpret_cast<DnnlSgemm>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
-    return at::globalContext().userEnabledMkldnn() ? fn : nullptr;
-}
-
-// OpenMP's thread controls, from the runtime LibTorch brings (none when it threads otherwise).
-struct OpenMp
-{
-    int (*inParallel)() = nullptr;
-    int (*maxThreads)() = nullptr;
-    void (*setThreads)(int) = nullptr;
-};
-
-const OpenMp& openMp()
-{
-    static const OpenMp omp = [] {
-        OpenMp o;
-        o.inParallel = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_in_parallel"));
-        o.maxThreads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
-        o.setThreads = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-        return o.inParallel && o.maxThreads && o.setThreads ? o : OpenMp{};
-    }();
-    return omp;
-}
-
-// c[m, n] = a[m, k] b[k, n], all row-major and contiguous, m >= 2. oneDNN's sgemm splits a
-// product over every thread OpenMP allows outside a parallel region, and may then split k, which
-// changes a row's sums; one row alone (m = 1) also takes another kernel. So it runs on one thread
-// (OpenMP's count is per thread: set for the call and restored) and never sees m = 1 (run() pads
-// a one-row chunk): a row's bits are then the same in every chunk and at every thread count.
-void product(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
-             float* c)
-{
-    if (const auto sgemm = dnnlSgemm()) {
-        const auto& omp = openMp();
-        const bool alone = omp.setThreads && !omp.inParallel();
-        const int threads = alone ? omp.maxThreads() : 1;
-        if (alone)
-            omp.setThreads(1);
-        const bool done = sgemm('N', 'N', m, n, k, 1.0f, a, k, b, n, 0.0f, c, n) == 0;
-        if (alone)
-            omp.setThreads(threads);
-        if (done)
-            return;
-    }
-    const auto opts = torch::TensorOptions().dtype(torch::kFloat);
-    auto out = torch::from_blob(c, {m, n}, opts);
-    torch::mm_out(out, torch::from_blob(const_cast<float*>(a), {m, k}, opts),
-                  torch::from_blob(const_cast<float*>(b), {k, n}, opts));
-}
 
 // y[j] = max(0, y[j] + bias[j]) over rows of width n.
 SLLMR_VECTOR_CLONES void biasRelu(float* __restrict y, const float* __restrict bias,
@@ -126,7 +66,7 @@ torch::Tensor floatContiguous(const torch::Tensor& t)
 
 bool MlpScorer::usesOneDnnProducts()
 {
-    return dnnlSgemm() != nullptr;
+    return productsUseOneDnn();
 }
 
 MlpScorer::MlpScorer(const std::vector<torch::nn::Linear>& layers)
@@ -172,7 +112,7 @@ torch::Tensor MlpScorer::run(std::int64_t rows, std::int64_t chunks, std::int64_
                 std::copy(x, x + in, x + in);
             for (std::size_t k = 0; k + 1 < m_layers.size(); ++k) {
                 const auto& layer = m_layers[k];
-                product(m, layer.out, layer.in, x, layer.weightT.data_ptr<float>(), y);
+                rowMajorProduct(m, layer.out, layer.in, x, layer.weightT.data_ptr<float>(), y);
                 biasRelu(y, layer.bias.data_ptr<float>(), m, layer.out);
                 std::swap(x, y);
             }
