@@ -210,17 +210,50 @@ MlpImpl::MlpImpl(std::int64_t in, const std::vector<int>& hidden, double dropout
         m_dropout = register_module("dropout", torch::nn::Dropout(dropout));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x)
-{
-    auto& first = m_layers.front();
-    return forwardFrom(
-        torch::GradMode::is_enabled() ? first(x) : inferenceLinear(x, first->weight, first->bias));
-}
-
 namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+
+// A Linear layer in training with its products through model/sgemm.h: y = x W^T + b, and back
+// the calls autograd makes for Linear (g W, g^T x, the row sum of g).
+struct AffineLayer : public torch::autograd::Function<AffineLayer>
+{
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& weight, const torch::Tensor& bias)
+    {
+        ctx->save_for_backward({x, weight});
+        return productPlus(bias, x, weight.t());
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const auto g = grads[0].contiguous();
+        variable_list out(3);
+        if (ctx->needs_input_grad(0))
+            out[0] = product(g, saved[1]);
+        if (ctx->needs_input_grad(1))
+            out[1] = product(g.t(), saved[0]);
+        if (ctx->needs_input_grad(2))
+            out[2] = g.sum(0);
+        return out;
+    }
+};
+
+}  // namespace
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x)
+{
+    auto& first = m_layers.front();
+    if (!torch::GradMode::is_enabled())
+        return forwardFrom(inferenceLinear(x, first->weight, first->bias));
+    if (x.dim() == 2 && x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.size(0) > 0)
+        return forwardFrom(AffineLayer::apply(x, first->weight, first->bias));
+    return forwardFrom(first(x));
+}
+
+namespace {
 
 // forwardSharedLead's first layer in training, as one autograd node:
 // pre = addmm(b, lead, W_lead^T)[rowOf] + rest W_rest^T. Backward makes the calls autograd makes
