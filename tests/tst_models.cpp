@@ -10,6 +10,7 @@
 #include "model/field_attention.h"
 #include "model/layers.h"
 #include "model/mlp_scoring.h"
+#include "model/sgemm.h"
 #include "model/xdeepfm.h"
 
 #include <QtTest>
@@ -19,10 +20,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdlib>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace sllmr;
@@ -284,6 +288,7 @@ private Q_SLOTS:
     void fieldAttentionMatchesComposed();
     void mlpTrainingMatchesModules();
     void mlpScoringMatchesModules();
+    void productsMatchTorch();
     void learnsTwoGroups_data();
     void learnsTwoGroups();
     void dinHistories();
@@ -1209,6 +1214,51 @@ void TestModels::mlpTrainingMatchesModules()
             QVERIFY(!torch::equal(mlp->forward(xValue).detach(), fused[0]));
         }
     }
+}
+
+// model/sgemm.h's products against torch::mm and torch::addmm: every layout they accept
+// (contiguous, transposed, a narrowed view that is copied), shapes with a side of one (a
+// one-row batch share, the output layer's single column, a product over one term), from threads
+// of their own at the same time as batch shares call them.
+void TestModels::productsMatchTorch()
+{
+    torch::NoGradGuard noGrad;
+    const std::vector<std::array<std::int64_t, 3>> shapes = {
+        {1, 1, 1}, {1, 7, 5},    {6, 1, 5},      {6, 7, 1},
+        {1, 1, 9}, {37, 16, 12}, {64, 256, 128}, {3, 33, 1}};
+    const auto check = [](std::int64_t m, std::int64_t n, std::int64_t k, int layout) {
+        // layout bit 0: a given as a transpose; bit 1: b given as a transpose; 4: b narrowed.
+        const auto aStore = layout & 1 ? torch::randn({k, m}) : torch::randn({m, k});
+        const auto a = layout & 1 ? aStore.t() : aStore;
+        const auto bWide = torch::randn({layout & 2 ? n : k, (layout & 2 ? k : n) + 3});
+        const auto bStore = layout & 4 ? bWide.narrow(1, 1, layout & 2 ? k : n)
+                                       : bWide.narrow(1, 0, layout & 2 ? k : n).contiguous();
+        const auto b = layout & 2 ? bStore.t() : bStore;
+        const auto bias = torch::randn({n});
+        const auto tolerance = [](const torch::Tensor& x, const torch::Tensor& y) {
+            return torch::allclose(x, y, 1e-5, 1e-5);
+        };
+        return tolerance(model_detail::product(a, b), torch::mm(a, b)) &&
+               tolerance(model_detail::productPlus(bias, a, b), torch::addmm(bias, a, b));
+    };
+    for (const auto& [m, n, k] : shapes)
+        for (int layout = 0; layout < 8; ++layout)
+            QVERIFY2(
+                check(m, n, k, layout),
+                qPrintable(QString("%1 x %2 by %3, layout %4").arg(m).arg(k).arg(n).arg(layout)));
+    // Three threads at once, as batch shares call them.
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 3; ++t)
+        threads.emplace_back([&failures, &check] {
+            torch::NoGradGuard noGradHere;
+            for (int r = 0; r < 200; ++r)
+                if (!check(1 + r % 5, 1 + r % 17, 1 + r % 13 + 30 * (r % 3), r % 8))
+                    ++failures;
+        });
+    for (auto& t : threads)
+        t.join();
+    QCOMPARE(failures.load(), 0);
 }
 
 // The chunked scoring path (MlpScorer) against the modules composed as LibTorch operations:

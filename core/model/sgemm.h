@@ -19,9 +19,9 @@ namespace sllmr::model_detail {
 // Whether products go to oneDNN's sgemm.
 bool productsUseOneDnn();
 
-// c[m, n] = a[m, k] b[k, n], all row-major and contiguous. oneDNN takes another kernel for a
-// single row, so a caller that needs a row's bits to be the same alone and among others passes
-// m >= 2 (MlpScorer pads).
+// c[m, n] = a[m, k] b[k, n], all row-major and contiguous. A single row (m = 1) goes to
+// LibTorch's product, which rounds differently: a caller that needs a row's bits to be the same
+// alone and among others passes m >= 2 (MlpScorer pads).
 void rowMajorProduct(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
                      float* c);
 
