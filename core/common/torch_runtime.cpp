@@ -25,9 +25,10 @@ namespace {
 // thread pool, one thread per core unless OPENBLAS_NUM_THREADS says otherwise; LibTorch's thread
 // count does not reach it. Its threads split a product differently by count, so a DeepFM run's
 // numbers changed with the machine's core count, and they spun against LibTorch's threads. The
-// products of training are small (batch rows x a few hundred), so it gets one thread, always; the
-// large products of scoring go through oneDNN on LibTorch's threads (model/layers.h). Found at run
-// time: another BLAS has no such pool.
+// products of training are small (batch rows x a few hundred), so it gets one thread, always. Most
+// products of training and scoring now go to oneDNN's sgemm, also one thread per call
+// (model/sgemm.h); scoring shares its chunks among LibTorch's threads (model/mlp_scoring.h). Found
+// at run time: another BLAS has no such pool.
 void singleThreadedBlas()
 {
     using SetThreads = void (*)(int);
