@@ -43,7 +43,8 @@ struct CrossNetwork : public torch::autograd::Function<CrossNetwork>
                                  at::TensorList params)
     {
         const auto x0 = x0In.contiguous();
-        std::vector<torch::Tensor> xs, zs;
+        std::vector<torch::Tensor> xs;
+        std::vector<torch::Tensor> zs;
         auto x = x0;
         for (std::size_t l = 0; l < params.size() / 2; ++l) {
             auto z = productPlus(params[2 * l + 1], x, params[2 * l].t());

@@ -21,7 +21,7 @@ SLLMR_VECTOR_CLONES void biasRelu(float* __restrict y, const float* __restrict b
     for (std::int64_t r = 0; r < rows; ++r) {
         float* row = y + r * n;
         for (std::int64_t j = 0; j < n; ++j)
-            row[j] = std::max(row[j] + bias[j], 0.0f);
+            row[j] = std::max(row[j] + bias[j], 0.0F);
     }
 }
 
@@ -32,14 +32,16 @@ SLLMR_VECTOR_CLONES float dotPlus(const float* __restrict x, const float* __rest
     constexpr std::int64_t kLanes = 16;
     std::array<float, kLanes> sums{};
     std::int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
+    for (; j + kLanes <= n; j += kLanes) {
         for (std::int64_t l = 0; l < kLanes; ++l)
             sums[static_cast<std::size_t>(l)] += x[j + l] * w[j + l];
+    }
     for (std::int64_t l = 0; j + l < n; ++l)
         sums[static_cast<std::size_t>(l)] += x[j + l] * w[j + l];
-    for (std::int64_t width = kLanes / 2; width > 0; width /= 2)
+    for (std::int64_t width = kLanes / 2; width > 0; width /= 2) {
         for (std::int64_t l = 0; l < width; ++l)
             sums[static_cast<std::size_t>(l)] += sums[static_cast<std::size_t>(l + width)];
+    }
     return bias + sums[0];
 }
 
@@ -48,13 +50,13 @@ SLLMR_VECTOR_CLONES void sumRelu(const float* __restrict a, const float* __restr
                                  float* __restrict d, std::int64_t n)
 {
     for (std::int64_t j = 0; j < n; ++j)
-        d[j] = std::max(a[j] + b[j], 0.0f);
+        d[j] = std::max(a[j] + b[j], 0.0F);
 }
 
 SLLMR_VECTOR_CLONES void relu(const float* __restrict s, float* __restrict d, std::int64_t n)
 {
     for (std::int64_t j = 0; j < n; ++j)
-        d[j] = std::max(s[j], 0.0f);
+        d[j] = std::max(s[j], 0.0F);
 }
 
 torch::Tensor floatContiguous(const torch::Tensor& t)
@@ -83,9 +85,10 @@ MlpScorer::MlpScorer(const std::vector<torch::nn::Linear>& layers)
     }
     if (m_layers.empty() || m_layers.back().out != 1)
         throw Error(ErrorKind::Internal, "MlpScorer: the last layer must have one output");
-    for (std::size_t k = 1; k < m_layers.size(); ++k)
+    for (std::size_t k = 1; k < m_layers.size(); ++k) {
         if (m_layers[k].in != m_layers[k - 1].out)
             throw Error(ErrorKind::Internal, "MlpScorer: layer widths do not chain");
+    }
 }
 
 // Chunk c of `chunks` holds the rows fill(c, dst, where) wrote into dst [count, in] (each the ReLU
@@ -97,7 +100,7 @@ torch::Tensor MlpScorer::run(std::int64_t rows, std::int64_t chunks, std::int64_
     if (in != m_layers.front().in)
         throw Error(ErrorKind::Internal, "MlpScorer: the input width does not match the layers");
     auto logits = torch::empty({rows}, torch::kFloat);
-    float* out = logits.data_ptr<float>();
+    auto* out = logits.data_ptr<float>();
     at::parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
         std::vector<float> bufferA(static_cast<std::size_t>(kScoreChunkRows * m_maxWidth));
         std::vector<float> bufferB(bufferA.size());
@@ -171,11 +174,12 @@ torch::Tensor MlpScorer::crossSum(const torch::Tensor& lead, const torch::Tensor
                    const auto ca = std::min(ta, na - a0);
                    const auto cb = std::min(tb, nb - b0);
                    std::int64_t t = 0;
-                   for (std::int64_t a = a0; a < a0 + ca; ++a)
+                   for (std::int64_t a = a0; a < a0 + ca; ++a) {
                        for (std::int64_t b = b0; b < b0 + cb; ++b, ++t) {
                            sumRelu(leadData + a * in, restData + b * in, dst + t * in, in);
                            where[t] = a * nb + b;
                        }
+                   }
                    return t;
                });
 }

@@ -53,11 +53,11 @@ bool oneDnnProduct(char ta, char tb, std::int64_t m, std::int64_t n, std::int64_
     if (!sgemm || m == 1)
         return false;
     const auto& omp = openMp();
-    const bool alone = omp.setThreads && !omp.inParallel();
+    const bool alone = omp.setThreads != nullptr && omp.inParallel() == 0;
     const int threads = alone ? omp.maxThreads() : 1;
     if (alone)
         omp.setThreads(1);
-    const bool done = sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, n) == 0;
+    const bool done = sgemm(ta, tb, m, n, k, 1.0F, a, lda, b, ldb, beta, c, n) == 0;
     if (alone)
         omp.setThreads(threads);
     return done;
@@ -106,19 +106,21 @@ bool productsUseOneDnn()
 void rowMajorProduct(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
                      float* c)
 {
-    if (oneDnnProduct('N', 'N', m, n, k, a, k, b, n, 0.0f, c))
+    if (oneDnnProduct('N', 'N', m, n, k, a, k, b, n, 0.0F, c))
         return;
     const auto opts = torch::TensorOptions().dtype(torch::kFloat);
     auto out = torch::from_blob(c, {m, n}, opts);
-    torch::mm_out(out, torch::from_blob(const_cast<float*>(a), {m, k}, opts),
-                  torch::from_blob(const_cast<float*>(b), {k, n}, opts));
+    // from_blob takes a mutable pointer; a and b are only read.
+    torch::mm_out(out,
+                  torch::from_blob(const_cast<float*>(a), {m, k}, opts),   // NOLINT(*-const-cast)
+                  torch::from_blob(const_cast<float*>(b), {k, n}, opts));  // NOLINT(*-const-cast)
 }
 
 torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b)
 {
     if (eligible(a) && eligible(b) && a.size(1) == b.size(0)) {
         auto c = torch::empty({a.size(0), b.size(1)}, a.options());
-        if (productInto(a, b, 0.0f, c))
+        if (productInto(a, b, 0.0F, c))
             return c;
     }
     return torch::mm(a, b);
@@ -129,7 +131,7 @@ torch::Tensor productPlus(const torch::Tensor& bias, const torch::Tensor& a, con
     if (eligible(a) && eligible(b) && a.size(1) == b.size(0) && bias.dim() == 1 &&
         bias.size(0) == b.size(1) && bias.scalar_type() == torch::kFloat) {
         auto c = bias.unsqueeze(0).expand({a.size(0), b.size(1)}).contiguous();
-        if (productInto(a, b, 1.0f, c))
+        if (productInto(a, b, 1.0F, c))
             return c;
     }
     return torch::addmm(bias, a, b);
