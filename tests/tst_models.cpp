@@ -1217,47 +1217,68 @@ void TestModels::mlpTrainingMatchesModules()
 }
 
 // model/sgemm.h's products against torch::mm and torch::addmm: every layout they accept
-// (contiguous, transposed, a narrowed view that is copied), shapes with a side of one (a
-// one-row batch share, the output layer's single column, a product over one term), from threads
-// of their own at the same time as batch shares call them.
+// (contiguous, transposed, with a storage offset, a narrowed view that is copied), shapes with a
+// side of one (a one-row batch share, the output layer's single column, a product over one
+// term), from threads of their own at the same time as batch shares call them. The inputs, the
+// bias above all, stay as they were, and each thread keeps its OpenMP thread count.
 void TestModels::productsMatchTorch()
 {
     torch::NoGradGuard noGrad;
     const std::vector<std::array<std::int64_t, 3>> shapes = {
         {1, 1, 1}, {1, 7, 5},    {6, 1, 5},      {6, 7, 1},
         {1, 1, 9}, {37, 16, 12}, {64, 256, 128}, {3, 33, 1}};
+    // layout bit 0: a given as a transpose; bit 1: b given as a transpose; bit 2: b narrowed
+    // (copied first); bit 3: a at a storage offset.
     const auto check = [](std::int64_t m, std::int64_t n, std::int64_t k, int layout) {
-        // layout bit 0: a given as a transpose; bit 1: b given as a transpose; 4: b narrowed.
-        const auto aStore = layout & 1 ? torch::randn({k, m}) : torch::randn({m, k});
+        const auto aRows = layout & 1 ? k : m;
+        const auto aCols = layout & 1 ? m : k;
+        const auto aStore = layout & 8 ? torch::randn({aRows + 2, aCols}).narrow(0, 1, aRows)
+                                       : torch::randn({aRows, aCols});
         const auto a = layout & 1 ? aStore.t() : aStore;
         const auto bWide = torch::randn({layout & 2 ? n : k, (layout & 2 ? k : n) + 3});
         const auto bStore = layout & 4 ? bWide.narrow(1, 1, layout & 2 ? k : n)
                                        : bWide.narrow(1, 0, layout & 2 ? k : n).contiguous();
         const auto b = layout & 2 ? bStore.t() : bStore;
         const auto bias = torch::randn({n});
-        const auto tolerance = [](const torch::Tensor& x, const torch::Tensor& y) {
-            return torch::allclose(x, y, 1e-5, 1e-5);
-        };
-        return tolerance(model_detail::product(a, b), torch::mm(a, b)) &&
-               tolerance(model_detail::productPlus(bias, a, b), torch::addmm(bias, a, b));
+        const auto before = std::vector<torch::Tensor>{a.clone(), b.clone(), bias.clone()};
+        const auto mm = torch::mm(a, b);
+        const auto addmm = torch::addmm(bias, a, b);
+        const auto product = model_detail::product(a, b);
+        const auto productPlus = model_detail::productPlus(bias, a, b);
+        return torch::allclose(product, mm, 1e-5, 1e-5) &&
+               torch::allclose(productPlus, addmm, 1e-5, 1e-5) && torch::equal(a, before[0]) &&
+               torch::equal(b, before[1]) && torch::equal(bias, before[2]);
     };
     for (const auto& [m, n, k] : shapes)
-        for (int layout = 0; layout < 8; ++layout)
+        for (int layout = 0; layout < 16; ++layout)
             QVERIFY2(
                 check(m, n, k, layout),
                 qPrintable(QString("%1 x %2 by %3, layout %4").arg(m).arg(k).arg(n).arg(layout)));
+    // The thread count OpenMP had before a product is its count after.
+    const auto countKept = [] {
+        torch::NoGradGuard noGradHere;
+        at::set_num_threads(3);
+        model_detail::product(torch::randn({6, 5}), torch::randn({5, 7}));
+        return at::get_num_threads() == 3;
+    };
+    QVERIFY(countKept());
     // Three threads at once, as batch shares call them.
     std::vector<std::thread> threads;
     std::atomic<int> failures{0};
     for (int t = 0; t < 3; ++t)
-        threads.emplace_back([&failures, &check] {
+        threads.emplace_back([&failures, &check, &countKept] {
             torch::NoGradGuard noGradHere;
             for (int r = 0; r < 200; ++r)
-                if (!check(1 + r % 5, 1 + r % 17, 1 + r % 13 + 30 * (r % 3), r % 8))
+                if (!check(1 + r % 5, 1 + r % 17, 1 + r % 13 + 30 * (r % 3), r % 16))
                     ++failures;
         });
     for (auto& t : threads)
         t.join();
+    std::thread([&failures, &countKept] {
+        if (!countKept())
+            ++failures;
+    }).join();
+    at::set_num_threads(1);
     QCOMPARE(failures.load(), 0);
 }
 

@@ -68,16 +68,20 @@ struct CrossNetwork : public torch::autograd::Function<CrossNetwork>
         variable_list out(1 + params.size());
         auto g = grads[0].contiguous();  // the gradient of x_{l+1}
         auto gx0 = torch::zeros_like(x0);
+        const bool wantX0 = ctx->needs_input_grad(0);
         for (std::size_t l = xs.size(); l-- > 0;) {
             const auto gz = g * x0;
-            gx0.add_(g * zs[l]);
+            if (wantX0)
+                gx0.add_(g * zs[l]);
             if (ctx->needs_input_grad(1 + 2 * l))
                 out[1 + 2 * l] = product(gz.t(), xs[l]);
             if (ctx->needs_input_grad(2 + 2 * l))
                 out[2 + 2 * l] = gz.sum(0);
+            if (l == 0 && !wantX0)
+                break;  // the gradient of x_0 serves x0's alone
             g = g + product(gz, params[2 * l]);
         }
-        if (ctx->needs_input_grad(0))
+        if (wantX0)
             out[0] = gx0.add_(g);
         ctx->saved_data.clear();
         return out;

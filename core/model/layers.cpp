@@ -259,7 +259,8 @@ namespace {
 // pre = addmm(b, lead, W_lead^T)[rowOf] + rest W_rest^T. Backward makes the calls autograd makes
 // for those operations (the row gradients of the lead block gathered by index_add_ into zeros,
 // each block of W's gradient from its own product), and writes both blocks of W's gradient into
-// one tensor where autograd added two zero-padded ones; the same numbers.
+// one tensor where autograd added two zero-padded ones. The products go through model/sgemm.h:
+// the same numbers up to their float rounding.
 struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
 {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& lead,
@@ -336,8 +337,9 @@ namespace {
 // those Linear layers; the noise is drawn (dropoutNoise) when p > 0, layer by layer as Dropout
 // draws it. ReLU and the noise are one pass each way (reluNoise, model/keep_mask.h). Backward
 // makes the calls autograd makes for these modules (the weight's gradient as grad^T a, the bias's
-// as a row sum, the input's as grad W, then the noise's and ReLU's factors), so the numbers are
-// the same; what goes is some thirty tensor operations and autograd nodes a batch.
+// as a row sum, the input's as grad W, then the noise's and ReLU's factors), with the products
+// through model/sgemm.h, so the numbers are the same up to the products' float rounding; what goes
+// is some thirty tensor operations and autograd nodes a batch.
 struct MlpTail : public torch::autograd::Function<MlpTail>
 {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& first,

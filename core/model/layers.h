@@ -8,7 +8,7 @@
 // - Mlp: hidden Linear + ReLU + Dropout layers and a final Linear to one logit; it can be entered
 //   after its first affine map, which lets scoreAll() precompute that map per user and per item.
 //   In training, everything after that first map is one autograd node with the modules' numbers
-//   (layers.cpp, MlpTail).
+//   up to the float rounding of its products (layers.cpp, MlpTail; model/sgemm.h).
 // - FieldEmbeddings: the fields [user id, item id, item features] of the newer CTR backbones,
 //   with optional first-order weights.
 // - forEachBlock: the cross-product chunking used by every scoreAll().
@@ -148,7 +148,7 @@ public:
     // x: [B, in] -> logits [B]. Without grad mode the layers run through inferenceLinear().
     torch::Tensor forward(const torch::Tensor& x);
 
-    // The first affine map; forwardFrom(first()(x)) == forward(x).
+    // The first affine map; forwardFrom(first()(x)) equals forward(x) up to float rounding.
     torch::nn::Linear& first() { return m_layers.front(); }
     torch::Tensor forwardFrom(const torch::Tensor& firstOutput);
     // forwardFrom of the rows lead[a] + rest[b] for every a and b, a-major ([na * nb]): a block

@@ -44,13 +44,8 @@ const OpenMp& openMp()
 bool oneDnnProduct(char ta, char tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                    std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c)
 {
-    // A single row goes to LibTorch: oneDNN takes another kernel for it, whose sums round
-    // differently from the same row among others. A batch share with one distinct user then
-    // drifted from the whole batch (tst_train batchSharesSumToTheBatch: a base loss 0.009 apart
-    // after two epochs, where LibTorch's products keep it within 1e-4; the amplifying step was
-    // not pinned down). A one-row product gains nothing from oneDNN anyway.
     const auto sgemm = dnnlSgemm();
-    if (!sgemm || m == 1)
+    if (!sgemm)
         return false;
     const auto& omp = openMp();
     const bool alone = omp.setThreads != nullptr && omp.inParallel() == 0;
@@ -83,7 +78,8 @@ Operand operand(const torch::Tensor& t)
 
 bool eligible(const torch::Tensor& t)
 {
-    return t.dim() == 2 && t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.numel() > 0;
+    return t.layout() == torch::kStrided && t.dim() == 2 && t.device().is_cpu() &&
+           t.scalar_type() == torch::kFloat && t.numel() > 0;
 }
 
 // c = a b (+ c when beta is 1); false when oneDNN is not there.
@@ -129,8 +125,12 @@ torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b)
 torch::Tensor productPlus(const torch::Tensor& bias, const torch::Tensor& a, const torch::Tensor& b)
 {
     if (eligible(a) && eligible(b) && a.size(1) == b.size(0) && bias.dim() == 1 &&
-        bias.size(0) == b.size(1) && bias.scalar_type() == torch::kFloat) {
-        auto c = bias.unsqueeze(0).expand({a.size(0), b.size(1)}).contiguous();
+        bias.layout() == torch::kStrided && bias.size(0) == b.size(1) &&
+        bias.scalar_type() == torch::kFloat) {
+        // A fresh tensor: contiguous() of the expanded bias would be the bias itself for one row,
+        // and the product would then add into the parameter.
+        auto c = torch::empty({a.size(0), b.size(1)}, a.options());
+        c.copy_(bias.unsqueeze(0).expand_as(c));
         if (productInto(a, b, 1.0F, c))
             return c;
     }

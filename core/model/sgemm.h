@@ -19,15 +19,17 @@ namespace sllmr::model_detail {
 // Whether products go to oneDNN's sgemm.
 bool productsUseOneDnn();
 
-// c[m, n] = a[m, k] b[k, n], all row-major and contiguous. A single row (m = 1) goes to
-// LibTorch's product, which rounds differently: a caller that needs a row's bits to be the same
+// c[m, n] = a[m, k] b[k, n], all row-major and contiguous. oneDNN takes another kernel for a
+// single row (m = 1), which rounds differently: a caller that needs a row's bits to be the same
 // alone and among others passes m >= 2 (MlpScorer pads).
 void rowMajorProduct(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
                      float* c);
 
 // a b, and bias + a b with bias [n] added to every row, for 2-D float CPU tensors each contiguous
 // or the transpose of a contiguous tensor (other layouts are copied first). The same values as
-// torch::mm and torch::addmm up to float rounding; without autograd.
+// torch::mm and torch::addmm up to float rounding. For the forward and backward of hand-written
+// autograd functions: they record no autograd themselves (a fallback to LibTorch would, under
+// grad mode).
 torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b);
 torch::Tensor productPlus(const torch::Tensor& bias, const torch::Tensor& a,
                           const torch::Tensor& b);
