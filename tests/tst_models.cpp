@@ -1117,6 +1117,30 @@ void TestModels::dcnv2CrossNetworkMatchesLayers()
                 qWarning("with %d cross layers, features %d", layers, features);
                 return;
             }
+            if (layers < 3)
+                continue;
+            // A frozen middle layer: the node gives it no gradient and the others theirs, at the
+            // right index.
+            const auto frozen = model->named_parameters()["cross1.weight"];
+            frozen.requires_grad_(false);
+            std::vector<std::vector<torch::Tensor>> grads;
+            for (int way = 0; way < 2; ++way) {
+                model->zero_grad();
+                torch::manual_seed(11);
+                const auto out = way == 0 ? model->forward(users, items) : reference();
+                out.sum().backward();
+                grads.emplace_back();
+                for (const auto& p : model->named_parameters())
+                    if (p.key().rfind("cross", 0) == 0)
+                        grads.back().push_back(p.value().grad().defined() ? p.value().grad().clone()
+                                                                          : torch::Tensor());
+            }
+            frozen.requires_grad_(true);
+            for (std::size_t k = 0; k < grads[0].size(); ++k) {
+                QCOMPARE(grads[0][k].defined(), grads[1][k].defined());
+                if (grads[0][k].defined())
+                    QVERIFY(torch::allclose(grads[0][k], grads[1][k], 1e-5, 1e-6));
+            }
         }
     }
 }
