@@ -93,8 +93,7 @@ struct CrossNetwork : public torch::autograd::Function<CrossNetwork>
 torch::Tensor DCNv2Impl::cross(const torch::Tensor& x0, torch::Tensor x, std::size_t fromLayer)
 {
     const bool inference = !torch::GradMode::is_enabled();
-    if (!inference && fromLayer == 0 && !m_cross.empty() && x0.dim() == 2 && x0.device().is_cpu() &&
-        x0.scalar_type() == torch::kFloat && x0.size(0) > 0 && x.is_same(x0)) {
+    if (!inference && fromLayer == 0 && !m_cross.empty() && isFloatRows(x0) && x.is_same(x0)) {
         std::vector<torch::Tensor> params;
         for (auto& layer : m_cross) {
             params.push_back(layer->weight);

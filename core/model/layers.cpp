@@ -248,7 +248,7 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x)
     auto& first = m_layers.front();
     if (!torch::GradMode::is_enabled())
         return forwardFrom(inferenceLinear(x, first->weight, first->bias));
-    if (x.dim() == 2 && x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.size(0) > 0)
+    if (isFloatRows(x))
         return forwardFrom(AffineLayer::apply(x, first->weight, first->bias));
     return forwardFrom(first(x));
 }
@@ -313,11 +313,7 @@ torch::Tensor MlpImpl::forwardSharedLead(const torch::Tensor& lead, const torch:
     auto& layer = first();
     const auto& w = layer->weight;  // [out, lead | rest]
     const auto leadWidth = lead.size(1);
-    const auto isFloatCpu = [](const torch::Tensor& t) {
-        return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.dim() == 2;
-    };
-    if (torch::GradMode::is_enabled() && isFloatCpu(lead) && isFloatCpu(rest) && lead.size(0) > 0 &&
-        rest.size(0) > 0)
+    if (torch::GradMode::is_enabled() && isFloatRows(lead) && isFloatRows(rest))
         return forwardFrom(SharedLeadLinear::apply(lead, rowOfLead, rest, w, layer->bias));
     const auto leadBlock = torch::addmm(layer->bias, lead, w.narrow(1, 0, leadWidth).t());
     return forwardFrom(leadBlock.index_select(0, rowOfLead) +
@@ -399,11 +395,9 @@ struct MlpTail : public torch::autograd::Function<MlpTail>
 torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
 {
     const bool inference = !torch::GradMode::is_enabled();
-    const bool noDropout =
-        m_dropout.is_empty() || !m_dropout->is_training() || m_dropout->options.p() <= 0.0;
+    const bool noDropout = !dropoutActive();
     if (!inference && m_layers.size() > 1 && (noDropout || m_dropout->options.p() < 1.0) &&
-        firstOutput.dim() == 2 && firstOutput.device().is_cpu() &&
-        firstOutput.scalar_type() == torch::kFloat && firstOutput.size(0) > 0) {
+        isFloatRows(firstOutput)) {
         std::vector<torch::Tensor> params;
         for (std::size_t k = 1; k < m_layers.size(); ++k) {
             params.push_back(m_layers[k]->weight);
@@ -412,7 +406,7 @@ torch::Tensor MlpImpl::forwardFrom(const torch::Tensor& firstOutput)
         return MlpTail::apply(firstOutput, at::TensorList(params),
                               noDropout ? 0.0 : m_dropout->options.p());
     }
-    if (inference && !dropoutActive() && scoresInChunks(firstOutput))
+    if (scoresInChunks() && takesFirstOutput(firstOutput))
         return MlpScorer({m_layers.begin() + 1, m_layers.end()}).rows(firstOutput);
     auto h = firstOutput;
     for (std::size_t k = 1; k < m_layers.size(); ++k) {
@@ -430,18 +424,17 @@ bool MlpImpl::dropoutActive() const
 
 std::int64_t MlpImpl::sumBlockRows() const
 {
-    return !torch::GradMode::is_enabled() && !dropoutActive() && m_layers.size() > 1
-               ? kMaxScoreRows
-               : rowsForWidth(m_maxWidth);
+    return scoresInChunks() ? kMaxScoreRows : rowsForWidth(m_maxWidth);
 }
 
 torch::Tensor MlpImpl::forwardFromSum(const torch::Tensor& lead, const torch::Tensor& rest)
 {
-    if (!torch::GradMode::is_enabled() && !dropoutActive() && scoresInChunks(lead) &&
-        scoresInChunks(rest) && lead.size(1) == rest.size(1))
+    if (scoresInChunks() && takesFirstOutput(lead) && takesFirstOutput(rest))
         return MlpScorer({m_layers.begin() + 1, m_layers.end()}).crossSum(lead, rest);
     // The rows formed, a few leads at a time: sumBlockRows() may have promised a block of up to
     // kMaxScoreRows rows, too many to form at once.
+    if (lead.size(0) == 0)
+        return forwardFrom((lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)}));
     const auto nb = std::max<std::int64_t>(rest.size(0), 1);
     const auto step = std::max<std::int64_t>(1, rowsForWidth(m_maxWidth) / nb);
     std::vector<torch::Tensor> parts;
@@ -450,16 +443,17 @@ torch::Tensor MlpImpl::forwardFromSum(const torch::Tensor& lead, const torch::Te
         parts.push_back(
             forwardFrom((group.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)})));
     }
-    return parts.empty()
-               ? forwardFrom((lead.unsqueeze(1) + rest.unsqueeze(0)).view({-1, lead.size(1)}))
-               : torch::cat(parts);
+    return torch::cat(parts);
 }
 
-bool MlpImpl::scoresInChunks(const torch::Tensor& firstOutput) const
+bool MlpImpl::scoresInChunks() const
 {
-    return m_layers.size() > 1 && firstOutput.dim() == 2 && firstOutput.device().is_cpu() &&
-           firstOutput.scalar_type() == torch::kFloat && firstOutput.size(0) > 0 &&
-           firstOutput.size(1) == m_layers.front()->weight.size(0);
+    return !torch::GradMode::is_enabled() && !dropoutActive() && m_layers.size() > 1;
+}
+
+bool MlpImpl::takesFirstOutput(const torch::Tensor& t) const
+{
+    return isFloatRows(t) && t.size(1) == m_layers.front()->weight.size(0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -174,8 +174,10 @@ public:
     std::int64_t maxWidth() const { return m_maxWidth; }
 
 private:
-    // Whether forwardFrom can take the chunked scoring path for this input (model/mlp_scoring.h).
-    bool scoresInChunks(const torch::Tensor& firstOutput) const;
+    // Whether forwardFrom and forwardFromSum score in chunks (model/mlp_scoring.h): no grad mode,
+    // no dropout in force, a hidden layer; and whether t is a first-map output they can take.
+    bool scoresInChunks() const;
+    bool takesFirstOutput(const torch::Tensor& t) const;
     bool dropoutActive() const;
 
     std::vector<torch::nn::Linear> m_layers;

@@ -78,8 +78,7 @@ Operand operand(const torch::Tensor& t)
 
 bool eligible(const torch::Tensor& t)
 {
-    return t.layout() == torch::kStrided && t.dim() == 2 && t.device().is_cpu() &&
-           t.scalar_type() == torch::kFloat && t.numel() > 0;
+    return isFloatRows(t) && t.size(1) > 0;
 }
 
 // c = a b (+ c when beta is 1); false when oneDNN is not there.
@@ -97,6 +96,12 @@ bool productInto(const torch::Tensor& a, const torch::Tensor& b, float beta, tor
 bool productsUseOneDnn()
 {
     return dnnlSgemm() != nullptr;
+}
+
+bool isFloatRows(const torch::Tensor& t)
+{
+    return t.layout() == torch::kStrided && t.dim() == 2 && t.device().is_cpu() &&
+           t.scalar_type() == torch::kFloat && t.size(0) > 0;
 }
 
 void rowMajorProduct(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,

@@ -19,6 +19,10 @@ namespace sllmr::model_detail {
 // Whether products go to oneDNN's sgemm.
 bool productsUseOneDnn();
 
+// A strided 2-D float CPU tensor with at least one row: what the hand-written forwards and
+// backwards of this folder (and the products below) take; others go through LibTorch's modules.
+bool isFloatRows(const torch::Tensor& t);
+
 // c[m, n] = a[m, k] b[k, n], all row-major and contiguous. oneDNN takes another kernel for a
 // single row (m = 1), which rounds differently: a caller that needs a row's bits to be the same
 // alone and among others passes m >= 2 (MlpScorer pads).
