@@ -123,6 +123,7 @@ private Q_SLOTS:
     void heldOutScoresWarnAndDrop();
     void gateWithoutLabelsSaysSo();
     void lazyAdamMatchesAdamOnTouchedRows();
+    void pairSidesAreScoredOnce();
     void denseAdamEqualsTorchAdam();
     void batchSharesSumToTheBatch_data();
     void batchSharesSumToTheBatch();
@@ -1066,6 +1067,54 @@ void TestTrain::lazyAdamMatchesAdamOnTouchedRows()
     QVERIFY(!torch::equal(lazyTable, init));
     for (const int untouched : {1, 3, 5})
         QVERIFY(torch::equal(lazyTable[untouched], init[untouched]));
+}
+
+// A batch's pair sides: each pair's higher and lower side point at its own (user, item); within
+// a run of one user's pairs no side is there twice; the sides come in first-seen order. A user
+// whose pairs come back later (not consecutive) gets new sides for that run.
+void TestTrain::pairSidesAreScoredOnce()
+{
+    std::mt19937 rng(3);
+    std::vector<std::uint32_t> users, higher, lower;
+    for (const std::uint32_t u : {7u, 2u, 7u, 9u}) {
+        for (int k = 0; k < 4; ++k) {
+            const auto i = static_cast<std::uint32_t>(rng() % 6);
+            auto j = static_cast<std::uint32_t>(rng() % 6);
+            if (j == i)
+                j = (i + 1) % 6;
+            users.push_back(u);
+            higher.push_back(i);
+            lower.push_back(j);
+        }
+    }
+    PairSides sides;
+    sides.users = {99};  // cleared first
+    distinctPairSides(users, higher, lower, sides);
+    QCOMPARE(sides.higher.size(), users.size());
+    QCOMPARE(sides.lower.size(), users.size());
+    QCOMPARE(sides.users.size(), sides.items.size());
+    std::vector<std::uint32_t> expectUsers, expectItems;
+    std::size_t runStart = 0;
+    for (std::size_t k = 0; k < users.size(); ++k) {
+        if (k == 0 || users[k] != users[k - 1])
+            runStart = expectItems.size();
+        for (const auto item : {higher[k], lower[k]}) {
+            if (std::find(expectItems.begin() + static_cast<std::ptrdiff_t>(runStart),
+                          expectItems.end(), item) == expectItems.end()) {
+                expectUsers.push_back(users[k]);
+                expectItems.push_back(item);
+            }
+        }
+        const auto h = static_cast<std::size_t>(sides.higher[k]);
+        const auto l = static_cast<std::size_t>(sides.lower[k]);
+        QCOMPARE(sides.users[h], users[k]);
+        QCOMPARE(sides.items[h], higher[k]);
+        QCOMPARE(sides.users[l], users[k]);
+        QCOMPARE(sides.items[l], lower[k]);
+    }
+    QCOMPARE(sides.users, expectUsers);
+    QCOMPARE(sides.items, expectItems);
+    QVERIFY(sides.items.size() < 2 * users.size());  // some sides were shared
 }
 
 // DenseAdam against torch::optim::Adam, bit for bit: a weight matrix whose size is no multiple of

@@ -32,6 +32,30 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// One cross layer's elementwise gradients in one pass over contiguous [B, w] floats: gz = g * x0,
+// and gx0 += g * z when gx0 is given (each product rounded, then added, as the tensor operations
+// round them).
+void crossGradients(const torch::Tensor& g, const torch::Tensor& x0, const torch::Tensor& z,
+                    torch::Tensor& gz, torch::Tensor* gx0)
+{
+    const auto n = g.numel();
+    const float* __restrict gp = g.data_ptr<float>();
+    const float* __restrict xp = x0.data_ptr<float>();
+    const float* __restrict zp = z.data_ptr<float>();
+    float* __restrict out = gz.data_ptr<float>();
+    if (gx0 == nullptr) {
+        for (std::int64_t j = 0; j < n; ++j)
+            out[j] = gp[j] * xp[j];
+        return;
+    }
+    float* __restrict acc = gx0->data_ptr<float>();
+    for (std::int64_t j = 0; j < n; ++j) {
+        out[j] = gp[j] * xp[j];
+        const float term = gp[j] * zp[j];
+        acc[j] += term;
+    }
+}
+
 // The cross layers in training as one autograd node: x_{l+1} = x_l + x0 * (x_l W_l^T + b_l).
 // Forward and backward make the calls autograd makes for Linear and addcmul, with the products
 // through model/sgemm.h; the gradient of x0 gathers its terms (one per layer, and x_0 itself) in
@@ -66,20 +90,19 @@ struct CrossNetwork : public torch::autograd::Function<CrossNetwork>
         const auto zs = ctx->saved_data["z"].toTensorVector();
         const auto params = ctx->saved_data["weights"].toTensorVector();
         variable_list out(1 + params.size());
-        auto g = grads[0].contiguous();  // the gradient of x_{l+1}
+        auto g = grads[0].contiguous().clone();  // the gradient of x_{l+1}, added to in place
         auto gx0 = torch::zeros_like(x0);
+        auto gz = torch::empty_like(g);
         const bool wantX0 = ctx->needs_input_grad(0);
         for (std::size_t l = xs.size(); l-- > 0;) {
-            const auto gz = g * x0;
-            if (wantX0)
-                gx0.add_(g * zs[l]);
+            crossGradients(g, x0, zs[l], gz, wantX0 ? &gx0 : nullptr);
             if (ctx->needs_input_grad(1 + 2 * l))
                 out[1 + 2 * l] = product(gz.t(), xs[l]);
             if (ctx->needs_input_grad(2 + 2 * l))
                 out[2 + 2 * l] = gz.sum(0);
             if (l == 0 && !wantX0)
                 break;  // the gradient of x_0 serves x0's alone
-            g = g + product(gz, params[2 * l]);
+            productInto(g, gz, params[2 * l], /*add=*/true);
         }
         if (wantX0)
             out[0] = gx0.add_(g);

@@ -6,8 +6,8 @@
 #include <array>
 #include <cmath>
 
-// The mask is compiled for AVX2 and for the baseline (the words and the mask are the same integers
-// either way); the helpers are inlined into each.
+// The mask is compiled for AVX-512, AVX2 and the baseline (the words and the mask are the same
+// integers either way); the helpers are inlined into each.
 
 namespace sllmr {
 namespace {
@@ -103,20 +103,12 @@ SLLMR_VECTOR_CLONES void reluNoise(const float* __restrict z, const float* __res
     }
 }
 
-SLLMR_VECTOR_CLONES void reluNoiseBackward(const float* __restrict z, const float* __restrict noise,
-                                           float* __restrict g, std::int64_t n)
+SLLMR_VECTOR_CLONES void reluNoiseBackward(const float* __restrict a, float* __restrict g,
+                                           std::int64_t n, float kept)
 {
-    // Every element read whatever its branch, so that the loop is a select and vectorises.
-    if (noise) {
-        for (std::int64_t j = 0; j < n; ++j) {
-            const float scaled = g[j] * noise[j];
-            g[j] = z[j] <= 0.0f ? 0.0f : scaled;
-        }
-    } else {
-        for (std::int64_t j = 0; j < n; ++j) {
-            const float kept = g[j];
-            g[j] = z[j] <= 0.0f ? 0.0f : kept;
-        }
+    for (std::int64_t j = 0; j < n; ++j) {
+        const float scaled = g[j] * kept;
+        g[j] = a[j] > 0.0F ? scaled : 0.0F;
     }
 }
 

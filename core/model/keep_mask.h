@@ -27,8 +27,10 @@ void fillKeepMask(TwisterState& state, float* out, std::int64_t n, double keep, 
 // product, NaN passed on as Torch passes it (a zero's sign aside).
 void reluNoise(const float* z, const float* noise, float* a, std::int64_t n);
 
-// Their backward in place: g = z <= 0 ? 0 : g * noise (g alone when noise is null), as the
-// product's then ReLU's backward (threshold_backward on relu(z)) give it.
-void reluNoiseBackward(const float* z, const float* noise, float* g, std::int64_t n);
+// Their backward in place from the output a alone: g = a > 0 ? g * kept : 0, with `kept` the
+// noise's kept value (1 without dropout). The noise is 0 or `kept` and a = relu(z) * noise, so
+// a > 0 exactly where z > 0 and the noise kept the element: the same numbers as the product's then
+// ReLU's backward (threshold_backward on relu(z)) for every finite z, without z or the noise.
+void reluNoiseBackward(const float* a, float* g, std::int64_t n, float kept);
 
 }  // namespace sllmr

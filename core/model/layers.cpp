@@ -30,11 +30,23 @@ torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weigh
         .to_dense();
 }
 
+float keptValue(double p)
+{
+    // As torch computes it: a float 1 divided by the keep rate; remembered for the last rate, as
+    // the tensor operations cost more than a dropout mask of a few rows.
+    thread_local double lastP = -1.0;
+    thread_local float lastKept = 1.0F;
+    if (p != lastP) {
+        lastKept = torch::ones({1}).div_(1.0 - p).item<float>();
+        lastP = p;
+    }
+    return lastKept;
+}
+
 torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p)
 {
     const double keep = 1.0 - p;
-    // The kept value as torch computes it: a float 1 divided by the keep rate.
-    const float kept = torch::ones({1}).div_(keep).item<float>();
+    const float kept = keptValue(p);
 #if AT_MKL_ENABLED()
     // A LibTorch built with MKL draws bernoulli through MKL's own generator: use its kernel.
     return torch::empty({rows, cols}).bernoulli_(keep, threadGenerator()).div_(keep);
@@ -256,10 +268,11 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x)
 namespace {
 
 // forwardSharedLead's first layer in training, as one autograd node:
-// pre = addmm(b, lead, W_lead^T)[rowOf] + rest W_rest^T. Backward makes the calls autograd makes
-// for those operations (the row gradients of the lead block gathered by index_add_ into zeros,
-// each block of W's gradient from its own product), and writes both blocks of W's gradient into
-// one tensor where autograd added two zero-padded ones. The products go through model/sgemm.h:
+// pre = addmm(b, lead, W_lead^T)[rowOf] + rest W_rest^T, the product added into the gathered rows.
+// Backward makes the calls autograd makes for those operations (the row gradients of the lead
+// block gathered by index_add_ into zeros, each block of W's gradient from its own product), and
+// writes both blocks of W's gradient in place into one tensor where autograd added two
+// zero-padded ones. The products go through model/sgemm.h:
 // the same numbers up to their float rounding.
 struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
 {
@@ -272,7 +285,9 @@ struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
         const auto wRest = weight.narrow(1, leadWidth, weight.size(1) - leadWidth);
         const auto leadBlock = productPlus(bias, lead, wLead.t());
         ctx->save_for_backward({lead, rowOf, rest, weight});
-        return leadBlock.index_select(0, rowOf) + product(rest, wRest.t());
+        auto pre = leadBlock.index_select(0, rowOf);
+        productInto(pre, rest, wRest.t(), /*add=*/true);
+        return pre;
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads)
@@ -295,8 +310,10 @@ struct SharedLeadLinear : public torch::autograd::Function<SharedLeadLinear>
             out[0] = product(gLead, wLead);
         if (ctx->needs_input_grad(3)) {
             auto gw = torch::empty_like(weight);
-            gw.narrow(1, 0, leadWidth).copy_(product(lead.t(), gLead).t());
-            gw.narrow(1, leadWidth, weight.size(1) - leadWidth).copy_(product(rest.t(), g).t());
+            auto gwLead = gw.narrow(1, 0, leadWidth);
+            auto gwRest = gw.narrow(1, leadWidth, weight.size(1) - leadWidth);
+            productInto(gwLead, gLead.t(), lead, /*add=*/false);
+            productInto(gwRest, g.t(), rest, /*add=*/false);
             out[3] = gw;
         }
         if (ctx->needs_input_grad(4))
@@ -328,46 +345,72 @@ DistinctIds distinctIds(const torch::Tensor& ids)
 
 namespace {
 
+// The rows of a [B, 1] output gradient that are not zero, as an index, when at most 90% of them
+// are (else undefined: every row). In an S-LLMR batch a pair side whose pairs all meet the margin
+// gets no gradient: about a quarter of a DeepFM batch's rows on the demo. Such a row adds exact
+// zeros to every gradient below it, so MlpTail's backward leaves it out.
+torch::Tensor rowsWithGradient(const torch::Tensor& g)
+{
+    const auto rows = g.size(0);
+    const auto* v = g.data_ptr<float>();
+    std::vector<std::int64_t> keep;
+    keep.reserve(static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        if (v[r] != 0.0F)
+            keep.push_back(r);
+    }
+    const auto n = static_cast<std::int64_t>(keep.size());
+    if (n == 0 || n * 10 > rows * 9)
+        return {};
+    return torch::from_blob(keep.data(), {n}, torch::kLong).clone();
+}
+
 // Mlp::forwardFrom in training: the layers after the first affine map, [ReLU, Dropout, Linear]
 // per hidden layer then the output, as one autograd node. params holds weight and bias of each of
 // those Linear layers; the noise is drawn (dropoutNoise) when p > 0, layer by layer as Dropout
-// draws it. ReLU and the noise are one pass each way (reluNoise, model/keep_mask.h). Backward
-// makes the calls autograd makes for these modules (the weight's gradient as grad^T a, the bias's
-// as a row sum, the input's as grad W, then the noise's and ReLU's factors), with the products
-// through model/sgemm.h, so the numbers are the same up to the products' float rounding; what goes
-// is some thirty tensor operations and autograd nodes a batch.
+// draws it. ReLU and the noise are one pass each way (reluNoise, model/keep_mask.h), backward
+// from the activations a alone. Backward makes the calls autograd makes for these modules (the
+// weight's gradient as grad^T a, the bias's as a row sum, the input's as grad W, then the noise's
+// and ReLU's factors), with the products through model/sgemm.h, so the numbers are the same up to
+// the products' float rounding; what goes is some thirty tensor operations and autograd nodes a
+// batch. Rows whose output gradient is zero are left out of backward (rowsWithGradient): the sums
+// lose only zero terms, and those rows' input gradients are zero.
 struct MlpTail : public torch::autograd::Function<MlpTail>
 {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& first,
                                  at::TensorList params, double p)
     {
         const auto layers = params.size() / 2;
-        std::vector<torch::Tensor> z, a, noise;
+        std::vector<torch::Tensor> a;
         auto h = first.contiguous();
         for (std::size_t k = 0; k < layers; ++k) {
-            z.push_back(h);
-            noise.push_back(p > 0 ? dropoutNoise(1, h.numel(), p) : torch::Tensor());
+            const auto noise = p > 0 ? dropoutNoise(1, h.numel(), p) : torch::Tensor();
             a.push_back(torch::empty_like(h));
-            reluNoise(h.data_ptr<float>(), p > 0 ? noise.back().data_ptr<float>() : nullptr,
+            reluNoise(h.data_ptr<float>(), p > 0 ? noise.data_ptr<float>() : nullptr,
                       a.back().data_ptr<float>(), h.numel());
             h = productPlus(params[2 * k + 1], a.back(), params[2 * k].t());
         }
-        ctx->saved_data["z"] = z;
         ctx->saved_data["a"] = a;
-        ctx->saved_data["noise"] = p > 0 ? noise : std::vector<torch::Tensor>{};
+        ctx->saved_data["kept"] = p > 0 ? static_cast<double>(keptValue(p)) : 1.0;
         ctx->saved_data["weights"] = std::vector<torch::Tensor>(params.begin(), params.end());
         return h.squeeze_(-1);  // in place: the node's output is no view
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads)
     {
-        const auto z = ctx->saved_data["z"].toTensorVector();
-        const auto a = ctx->saved_data["a"].toTensorVector();
-        const auto noise = ctx->saved_data["noise"].toTensorVector();
+        auto a = ctx->saved_data["a"].toTensorVector();
+        const auto kept = static_cast<float>(ctx->saved_data["kept"].toDouble());
         const auto params = ctx->saved_data["weights"].toTensorVector();
-        const auto layers = z.size();
+        const auto layers = a.size();
         variable_list out(1 + params.size());
         auto g = grads[0].contiguous().unsqueeze(1);  // [B, 1]
+        const auto rows = g.size(0);
+        const auto active = rowsWithGradient(g);
+        if (active.defined()) {
+            g = g.index_select(0, active);
+            for (auto& ak : a)
+                ak = ak.index_select(0, active);
+        }
         for (std::size_t k = layers; k-- > 0;) {
             const auto& w = params[2 * k];
             if (ctx->needs_input_grad(1 + 2 * k))
@@ -377,13 +420,13 @@ struct MlpTail : public torch::autograd::Function<MlpTail>
             if (k == 0 && !ctx->needs_input_grad(0))
                 break;
             auto ga = product(g, w);
-            reluNoiseBackward(z[k].data_ptr<float>(),
-                              noise.empty() ? nullptr : noise[k].data_ptr<float>(),
-                              ga.data_ptr<float>(), ga.numel());
+            reluNoiseBackward(a[k].data_ptr<float>(), ga.data_ptr<float>(), ga.numel(), kept);
             g = ga;
         }
         if (ctx->needs_input_grad(0))
-            out[0] = g;
+            out[0] = active.defined()
+                         ? torch::zeros({rows, g.size(1)}, g.options()).index_copy_(0, active, g)
+                         : g;
         out.push_back(torch::Tensor());  // p
         ctx->saved_data.clear();         // freed now, as autograd frees what it saved
         return out;

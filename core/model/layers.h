@@ -70,6 +70,9 @@ torch::Tensor inferenceLinear(const torch::Tensor& x, const torch::Tensor& weigh
 // tst_models checks it against torch's own draw. 0 < p < 1.
 torch::Tensor dropoutNoise(std::int64_t rows, std::int64_t cols, double p);
 
+// The value dropoutNoise() gives a kept element: 1 / (1 - p) in float, as torch computes it.
+float keptValue(double p);
+
 // torch::nn::Dropout's forward for a contiguous float tensor, through dropoutNoise(): the same
 // values and gradient (x * noise), the noise drawn without per-element dispatch. An empty module,
 // evaluation mode or p = 0 return x; other inputs (and p = 1) go through the module, which draws

@@ -38,4 +38,10 @@ torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b);
 torch::Tensor productPlus(const torch::Tensor& bias, const torch::Tensor& a,
                           const torch::Tensor& b);
 
+// c = a b, or c += a b when `add`, written in place: c a float [m, n] whose rows are contiguous
+// (a contiguous tensor, or columns narrowed out of one), a and b as above. The same values as
+// torch::mm_out and addmm_ up to float rounding; no autograd. Throws std::invalid_argument when c
+// does not fit the product.
+void productInto(torch::Tensor& c, const torch::Tensor& a, const torch::Tensor& b, bool add);
+
 }  // namespace sllmr::model_detail

@@ -6,7 +6,7 @@
 
 namespace sllmr {
 
-// Compiled for AVX2 and for the baseline: the same floats either way (no contraction in this file).
+// Compiled for AVX-512, AVX2 and the baseline: the same floats each way (no contraction here).
 SLLMR_VECTOR_CLONES void adamRow(float* __restrict param, float* __restrict exp,
                                  float* __restrict expSq, const float* __restrict grad,
                                  std::int64_t width, float t, const AdamSettings& s)

@@ -28,6 +28,15 @@ torch::Tensor indexTensor(const std::vector<std::uint32_t>& v)
     return t;
 }
 
+torch::Tensor indexTensor(const std::vector<std::int64_t>& v, std::int64_t offset)
+{
+    auto t = torch::empty({static_cast<std::int64_t>(v.size())}, torch::kLong);
+    auto* p = t.data_ptr<std::int64_t>();
+    for (std::size_t k = 0; k < v.size(); ++k)
+        p[k] = v[k] + offset;
+    return t;
+}
+
 torch::Tensor floatTensor(const std::vector<float>& v)
 {
     return torch::from_blob(const_cast<float*>(v.data()), {static_cast<std::int64_t>(v.size())},
@@ -150,6 +159,32 @@ private:
     std::vector<std::thread> m_threads;
 };
 
+void distinctPairSides(const std::vector<std::uint32_t>& users,
+                       const std::vector<std::uint32_t>& higher,
+                       const std::vector<std::uint32_t>& lower, PairSides& out)
+{
+    out.users.clear();
+    out.items.clear();
+    out.higher.clear();
+    out.lower.clear();
+    std::size_t runStart = 0;
+    const auto sideOf = [&](std::uint32_t u, std::uint32_t item) {
+        for (auto k = runStart; k < out.items.size(); ++k) {
+            if (out.items[k] == item)
+                return static_cast<std::int64_t>(k);
+        }
+        out.users.push_back(u);
+        out.items.push_back(item);
+        return static_cast<std::int64_t>(out.items.size() - 1);
+    };
+    for (std::size_t k = 0; k < users.size(); ++k) {
+        if (k == 0 || users[k] != users[k - 1])
+            runStart = out.users.size();
+        out.higher.push_back(sideOf(users[k], higher[k]));
+        out.lower.push_back(sideOf(users[k], lower[k]));
+    }
+}
+
 // The rows of one mini-batch, reused across batches: positives, their sampled negatives, and the
 // LLM rows (pairs for the hinge, or scored items for kd/pointwise).
 struct Trainer::Batch
@@ -164,6 +199,7 @@ struct Trainer::Batch
     std::vector<std::uint32_t> pairU;  // LLM pairs: user, higher item, lower item
     std::vector<std::uint32_t> pairI;
     std::vector<std::uint32_t> pairJ;
+    PairSides sides;                    // the pairs' distinct (user, item) sides, scored once each
     std::vector<std::uint32_t> pointU;  // scored items: user, item, r
     std::vector<std::uint32_t> pointI;
     std::vector<float> pointR;
@@ -453,13 +489,15 @@ void Trainer::samplePairs(std::uint32_t u, Batch& batch, std::mt19937_64& rng) c
     }
 }
 
-Trainer::BatchLosses Trainer::batchLosses(const Batch& batch, EpochResult& result)
+Trainer::BatchLosses Trainer::batchLosses(Batch& batch, EpochResult& result)
 {
-    // One forward over every row of the batch: positives, negatives, pair sides, points.
+    // One forward over every row of the batch: positives, negatives, the distinct pair sides,
+    // points.
+    distinctPairSides(batch.pairU, batch.pairI, batch.pairJ, batch.sides);
     const auto nPos = batch.posUsers.size();
     const auto nNeg = batch.negItems.size();
     std::vector<std::uint32_t> allU, allI;
-    allU.reserve(nPos + nNeg + 2 * batch.pairU.size() + batch.pointU.size());
+    allU.reserve(nPos + nNeg + batch.sides.users.size() + batch.pointU.size());
     allI.reserve(allU.capacity());
     allU.insert(allU.end(), batch.posUsers.begin(), batch.posUsers.end());
     allI.insert(allI.end(), batch.posItems.begin(), batch.posItems.end());
@@ -467,10 +505,8 @@ Trainer::BatchLosses Trainer::batchLosses(const Batch& batch, EpochResult& resul
         for (int n = 0; n < m_config.train.negatives; ++n)
             allU.push_back(batch.posUsers[p]);
     allI.insert(allI.end(), batch.negItems.begin(), batch.negItems.end());
-    allU.insert(allU.end(), batch.pairU.begin(), batch.pairU.end());
-    allI.insert(allI.end(), batch.pairI.begin(), batch.pairI.end());
-    allU.insert(allU.end(), batch.pairU.begin(), batch.pairU.end());
-    allI.insert(allI.end(), batch.pairJ.begin(), batch.pairJ.end());
+    allU.insert(allU.end(), batch.sides.users.begin(), batch.sides.users.end());
+    allI.insert(allI.end(), batch.sides.items.begin(), batch.sides.items.end());
     allU.insert(allU.end(), batch.pointU.begin(), batch.pointU.end());
     allI.insert(allI.end(), batch.pointI.begin(), batch.pointI.end());
 
@@ -497,10 +533,12 @@ void Trainer::addGatedHinge(const Batch& batch, const torch::Tensor& logits,
 {
     const auto& spec = m_config.gate;
     const auto nPair = batch.pairU.size();
-    const auto np = static_cast<std::int64_t>(nPair);
     const auto off = static_cast<std::int64_t>(batch.posUsers.size() + batch.negItems.size());
-    const auto si = logits.slice(0, off, off + np);
-    const auto sj = logits.slice(0, off + np, off + 2 * np);
+    const auto higherRows = indexTensor(batch.sides.higher, off);
+    const auto lowerRows = indexTensor(batch.sides.lower, off);
+    const auto si = logits.index_select(0, higherRows);
+    const auto sj = logits.index_select(0, lowerRows);
+    const auto sideRows = torch::cat({higherRows, lowerRows});
     GatePairs pairs{batch.pairU, batch.pairI, batch.pairJ, {}, {}};
     const bool reliability = spec.mode == GateMode::Reliability;
     if (reliability) {
@@ -512,9 +550,9 @@ void Trainer::addGatedHinge(const Batch& batch, const torch::Tensor& logits,
         }
         result.labeledPairs += static_cast<std::int64_t>(pairs.labelledRows.size());
     }
-    const auto terms = pairTerms(
-        spec, *m_gate, m_gateInputs, *m_model, pairs, si, sj, users.slice(0, off, off + 2 * np),
-        items.slice(0, off, off + 2 * np), m_config.method.margin, m_randomRate);
+    const auto terms = pairTerms(spec, *m_gate, m_gateInputs, *m_model, pairs, si, sj,
+                                 users.index_select(0, sideRows), items.index_select(0, sideRows),
+                                 m_config.method.margin, m_randomRate);
     losses.llm = terms.llm;
     losses.total = losses.total + m_config.method.lambda * losses.llm;
     if (terms.gate.defined()) {
@@ -529,7 +567,7 @@ void Trainer::addPointTerm(const Batch& batch, const torch::Tensor& logits, Batc
                            EpochResult& result) const
 {
     const auto off = static_cast<std::int64_t>(batch.posUsers.size() + batch.negItems.size() +
-                                               2 * batch.pairU.size());
+                                               batch.sides.users.size());
     const auto s = logits.slice(0, off, off + static_cast<std::int64_t>(batch.pointU.size()));
     const auto r = floatTensor(batch.pointR);
     losses.llm = m_config.method.name == MethodName::Kd
@@ -679,7 +717,7 @@ Trainer::BatchLosses Trainer::sharedStep(Batch& batch, std::vector<Batch>& share
     std::vector<Outcome> outcomes(count);
     const auto work = [&](std::size_t s) {
         auto& out = outcomes[s];
-        const auto& share = shares[s];
+        auto& share = shares[s];
         if (share.posUsers.empty())
             return;
         try {

@@ -34,6 +34,24 @@ namespace sllmr {
 
 class ShareThreads;
 
+// The distinct (user, item) sides of a batch's LLM pairs, which the trainer scores once each
+// however many pairs hold them, and each pair's higher and lower side as an index into them.
+struct PairSides
+{
+    std::vector<std::uint32_t> users;
+    std::vector<std::uint32_t> items;
+    std::vector<std::int64_t> higher;
+    std::vector<std::int64_t> lower;
+};
+
+// Fills `out` from pairs (users[k], higher[k] > lower[k]). Sides are matched within a run of
+// consecutive pairs of one user (the trainer draws a user's pairs together), in first-seen order:
+// pair by pair, its higher side, then its lower. A user whose pairs are not consecutive gets a
+// side per run, which is still right, only not merged.
+void distinctPairSides(const std::vector<std::uint32_t>& users,
+                       const std::vector<std::uint32_t>& higher,
+                       const std::vector<std::uint32_t>& lower, PairSides& out);
+
 class Trainer
 {
 public:
@@ -98,7 +116,7 @@ private:
     void sampleLlmRows(Batch& batch, std::mt19937_64& rng) const;
     void sampleScoredItems(std::uint32_t user, Batch& batch, std::mt19937_64& rng) const;
     void samplePairs(std::uint32_t user, Batch& batch, std::mt19937_64& rng) const;
-    BatchLosses batchLosses(const Batch& batch, EpochResult& result);
+    BatchLosses batchLosses(Batch& batch, EpochResult& result);
     int shareCount() const;
     void splitBatch(Batch& batch, std::vector<Batch>& shares) const;
     std::int64_t labeledPairs(const Batch& batch) const;
