@@ -90,7 +90,8 @@ struct CrossNetwork : public torch::autograd::Function<CrossNetwork>
         const auto zs = ctx->saved_data["z"].toTensorVector();
         const auto params = ctx->saved_data["weights"].toTensorVector();
         variable_list out(1 + params.size());
-        auto g = grads[0].contiguous().clone();  // the gradient of x_{l+1}, added to in place
+        auto g = grads[0].clone(
+            torch::MemoryFormat::Contiguous);  // x_{l+1}'s gradient, added to in place
         auto gx0 = torch::zeros_like(x0);
         auto gz = torch::empty_like(g);
         const bool wantX0 = ctx->needs_input_grad(0);

@@ -149,11 +149,11 @@ torch::Tensor productPlus(const torch::Tensor& bias, const torch::Tensor& a, con
         // and the product would then add into the parameter.
         auto c = torch::empty({a.size(0), b.size(1)}, a.options());
         const auto row = bias.contiguous();
+        const auto* rowData = row.data_ptr<float>();
         const auto n = static_cast<std::size_t>(b.size(1));
         auto* out = c.data_ptr<float>();
         for (std::int64_t r = 0; r < a.size(0); ++r)
-            std::memcpy(out + static_cast<std::size_t>(r) * n, row.data_ptr<float>(),
-                        n * sizeof(float));
+            std::memcpy(out + static_cast<std::size_t>(r) * n, rowData, n * sizeof(float));
         if (productInto(a, b, 1.0F, c))
             return c;
     }
